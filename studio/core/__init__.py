@@ -1,0 +1,1 @@
+"""The project model, parameter kinds, block registry, inference and file format (no Qt, no torch)."""

@@ -1,0 +1,475 @@
+"""Shape, cost and receptive-field inference, and validation, as plain integer arithmetic.
+
+``analyze(project)`` walks the training graph in topological order, descends into every network
+instance with the shapes flowing into it, and returns one row per node (output shapes, parameter
+count, multiply-adds, receptive field) and every problem found, each naming its node and field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from studio.core.params import Arg, ParamError
+from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, Network, Node, Project
+from studio.core.registry import LOSS, RF, Port, ShapeError, TensorType, Values, get_block
+from studio.core.symbolic import Sym
+
+
+@dataclass
+class Problem:
+    graph: str  # "training" or a network's name
+    node: str | None
+    field: str | None
+    message: str
+    path: str = ""  # where it was found, through network instances ("resnet/layer1")
+
+    def __str__(self):
+        where = self.graph if not self.node else f"{self.graph}/{self.node}"
+        if self.path and self.path.rstrip("/") != where:
+            where = f"{where} (in {self.path.rstrip('/')})"
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+
+
+@dataclass
+class Flow:
+    type: TensorType
+    rf: object = None  # (sizes, jumps) per spatial dim, "global", or None
+
+
+@dataclass
+class NodeResult:
+    graph: str
+    path: str
+    node: Node
+    depth: int
+    values: Values | None = None
+    inputs: dict = field(default_factory=dict)  # port -> TensorType (list for multi ports)
+    outputs: dict = field(default_factory=dict)  # port -> TensorType
+    params: int = 0
+    macs: int = 0
+    rf: object = None
+    ok: bool = False
+    args: dict | None = None  # a network instance's resolved argument values
+
+    @property
+    def output_shape(self) -> str:
+        return ", ".join(t.describe() for t in self.outputs.values())
+
+    @property
+    def rf_text(self) -> str:
+        if self.rf == "global":
+            return "all"
+        if not self.rf:
+            return ""
+        return "x".join(str(s) for s in self.rf[0])
+
+
+@dataclass
+class Analysis:
+    rows: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    total_params: int = 0
+    total_macs: int = 0
+    # network name -> list of (argument values, input types) it was instantiated with
+    instances: dict = field(default_factory=dict)
+
+    def result(self, graph: str, node_id: str) -> NodeResult | None:
+        """The first row for a node (for a network's node: as its first instance sees it)."""
+        for row in self.rows:
+            if row.graph == graph and row.node.id == node_id:
+                return row
+        return None
+
+    def problems_for(self, graph: str, node_id: str) -> list:
+        return [p for p in self.problems if p.graph == graph and p.node == node_id]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def node_ports(graph: Graph, node_id: str, side: str) -> tuple:
+    """The input or output ports of a node (a network instance's come from its network)."""
+    node = graph.nodes[node_id]
+    if node.block == INSTANCE:
+        project = graph.project
+        net = project.networks.get(node.params.get("network")) if project else None
+        if net is None:
+            return ()
+        members = net.inputs() if side == "input" else net.outputs()
+        return tuple(Port(m.id) for m in members)
+    spec = get_block(node.block)
+    values = Values({k: v for k, v in node.params.items()})
+    return spec.input_ports(values) if side == "input" else spec.output_ports(values)
+
+
+def topological_order(graph: Graph) -> tuple[list[str], list[str]]:
+    """Nodes in dependency order (ties in insertion order) and the nodes left on cycles."""
+    indeg = {n: 0 for n in graph.nodes}
+    succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.src in indeg and e.dst in indeg:
+            indeg[e.dst] += 1
+            succ[e.src].append(e.dst)
+    ready = [n for n in graph.nodes if indeg[n] == 0]
+    order = []
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for m in succ[n]:
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+    return order, [n for n in graph.nodes if indeg[n] > 0]
+
+
+def initial_rf(t: TensorType):
+    """A data source's receptive field: one pixel per spatial dim (dims after channels)."""
+    if t.kind == "tensor" and t.dtype == "float" and t.rank >= 2:
+        n = t.rank - 1
+        return ((1,) * n, (1,) * n)
+    return None
+
+
+def _step_rf(rf, step: RF):
+    if rf is None or rf == "global":
+        return rf
+    sizes, jumps = rf
+    n = len(sizes)
+    k = step.kernel if len(step.kernel) == n else (step.kernel[0],) * n
+    s = step.stride if len(step.stride) == n else (step.stride[0],) * n
+    d = step.dilation or (1,) * n
+    d = d if len(d) == n else (d[0],) * n
+    return (tuple(sz + (kk - 1) * dd * j for sz, kk, dd, j in zip(sizes, k, d, jumps)),
+            tuple(j * ss for j, ss in zip(jumps, s)))
+
+
+def _merge_rf(rfs: list):
+    rfs = [r for r in rfs if r is not None]
+    if not rfs:
+        return None
+    if any(r == "global" for r in rfs):
+        return "global"
+    if len({len(r[0]) for r in rfs}) > 1:
+        return "global"
+    return (tuple(max(sz) for sz in zip(*(r[0] for r in rfs))), rfs[0][1])
+
+
+class _Walker:
+    def __init__(self, project: Project, symbolic: bool = False):
+        self.project = project
+        self.symbolic = symbolic
+        self.out = Analysis()
+        self._seen_problems: set = set()
+
+    def problem(self, graph_key, node_id, fieldname, message, path=""):
+        key = (graph_key, node_id, fieldname, message)
+        if key not in self._seen_problems:
+            self._seen_problems.add(key)
+            self.out.problems.append(Problem(graph_key, node_id, fieldname, message, path))
+
+    # parameters -------------------------------------------------------------------------------
+    def resolve(self, key, graph: Graph, node: Node, spec, arg_values, path) -> Values | None:
+        src = node
+        if node.shares:
+            src = graph.nodes.get(node.shares)
+            if src is None:
+                self.problem(key, node.id, "shares", f"links to {node.shares!r}, which is not in "
+                             "this graph; link to a node of the same graph", path)
+                return None
+            if src.block != node.block:
+                self.problem(key, node.id, "shares", f"links to {src.id}, a {src.block}, but this "
+                             f"node is a {node.block}; a linked duplicate has the same block", path)
+                return None
+        values = {}
+        for prm in spec.params:
+            value = src.params.get(prm.name, prm.default)
+            if isinstance(value, Arg):
+                if arg_values is None or value.name not in arg_values:
+                    where = "a network" if isinstance(graph, Network) else "the training graph"
+                    self.problem(key, node.id, prm.name, f"refers to argument {value.name!r}, which "
+                                 f"{where} does not declare; declare it or type a value", path)
+                    return None
+                value = arg_values[value.name]
+            try:
+                values[prm.name] = prm.validate(value)
+            except ParamError as err:
+                self.problem(key, node.id, prm.name, str(err), path)
+                return None
+        vals = Values(values)
+        if spec.validate_params and not self.symbolic:
+            try:
+                spec.validate_params(vals)
+            except ParamError as err:
+                msg = str(err)
+                fieldname, _, rest = msg.partition(": ")
+                if rest and fieldname in values:
+                    self.problem(key, node.id, fieldname, rest, path)
+                else:
+                    self.problem(key, node.id, None, msg, path)
+                return None
+        return vals
+
+    def instance_args(self, key, node: Node, net: Network, arg_values, path):
+        given = node.params.get("args") or {}
+        if not isinstance(given, dict):
+            self.problem(key, node.id, "args", "must map argument names to values", path)
+            return None
+        out = {}
+        for name in given:
+            if name not in net.args:
+                self.problem(key, node.id, "args", f"{net.name} has no argument {name!r} "
+                             f"(it declares {', '.join(net.args) or 'none'})", path)
+                return None
+        for name, decl in net.args.items():
+            value = given.get(name, decl.default)
+            if isinstance(value, Arg):
+                if arg_values is None or value.name not in arg_values:
+                    self.problem(key, node.id, "args", f"{name} refers to unknown argument "
+                                 f"{value.name!r}", path)
+                    return None
+                value = arg_values[value.name]
+            if not isinstance(value, Sym):
+                try:
+                    value = decl.kind.validate(value)
+                except ParamError as err:
+                    self.problem(key, node.id, "args", f"{name}: {err}", path)
+                    return None
+            out[name] = value
+        return out
+
+    # walking ------------------------------------------------------------------------------------
+    def walk(self, graph: Graph, key: str, path: str, depth: int, input_flows=None,
+             arg_values=None, stack=()) -> dict:
+        """Analyze one graph; returns the flows reaching its Output nodes (by node id)."""
+        order, cyclic = topological_order(graph)
+        for n in cyclic:
+            self.problem(key, n, None, "is part of a cycle; a network must flow one way, remove "
+                         "one of the wires that loop back", path)
+        flows: dict[tuple, Flow] = {}
+        incoming: dict[str, list] = {n: [] for n in graph.nodes}
+        for e in graph.edges:
+            if e.dst in incoming:
+                incoming[e.dst].append(e)
+            if e.src not in graph.nodes:
+                self.problem(key, e.dst, e.dst_port, f"is wired from {e.src!r}, which does not exist",
+                             path)
+        results = {}
+        for node_id in order:
+            node = graph.nodes[node_id]
+            row = NodeResult(key, path + node_id, node, depth)
+            self.out.rows.append(row)
+            results[node_id] = row
+            self.visit(graph, key, path, depth, node, row, incoming[node_id], flows, input_flows,
+                       arg_values, stack)
+        outputs = {}
+        if isinstance(graph, Network):
+            for out in graph.outputs():
+                row = results.get(out.id)
+                outputs[out.id] = flows.get((out.id, "out")) if row is not None else None
+        return outputs
+
+    def visit(self, graph, key, path, depth, node, row, edges, flows, input_flows, arg_values, stack):
+        try:
+            spec = get_block(node.block)
+        except KeyError:
+            self.problem(key, node.id, "block", f"unknown block type {node.block!r}", path)
+            return
+        values = self.resolve(key, graph, node, spec, arg_values, path)
+        if values is None:
+            return
+        row.values = values
+        # gather inputs ------------------------------------------------------------------------
+        ports = node_ports(graph, node.id, "input")
+        if node.block != INSTANCE:
+            ports = spec.input_ports(values)
+        port_names = {p.name for p in ports}
+        for e in edges:
+            if e.dst_port not in port_names:
+                self.problem(key, node.id, e.dst_port, f"has no input port {e.dst_port!r} "
+                             f"(ports: {', '.join(sorted(port_names)) or 'none'})", path)
+                return
+        ins: dict = {}
+        in_flows: list = []
+        port_flows: dict = {}
+        for port in ports:
+            wires = [e for e in edges if e.dst_port == port.name]
+            if not wires:
+                if not port.optional:
+                    self.problem(key, node.id, port.name, f"input '{port.name}' is not connected; "
+                                 "wire an output into it", path)
+                    return
+                continue
+            if len(wires) > 1 and not port.multi:
+                self.problem(key, node.id, port.name, f"input '{port.name}' takes one wire but has "
+                             f"{len(wires)}; use Add or Concat to combine them", path)
+                return
+            got = []
+            for e in wires:
+                flow = flows.get((e.src, e.src_port))
+                if flow is None:
+                    return  # the upstream node has its own problem; do not cascade
+                if port.kind == "loss" and flow.type.kind != "loss":
+                    self.problem(key, node.id, port.name, f"expects a loss but {e.src} gives a "
+                                 f"tensor ({flow.type.describe()}); wire a loss block here", path)
+                    return
+                if port.kind == "tensor" and flow.type.kind == "loss":
+                    self.problem(key, node.id, port.name, f"expects a tensor but {e.src} gives a "
+                                 "loss; only optimizers and loss sums take losses", path)
+                    return
+                got.append(flow.type)
+                in_flows.append(flow)
+                port_flows.setdefault(port.name, flow)
+            ins[port.name] = got if port.multi else got[0]
+        row.inputs = ins
+        # compute outputs ------------------------------------------------------------------------
+        try:
+            if node.block == INSTANCE:
+                outs, cost = self.instance(key, path, depth, node, row, values, ins, port_flows,
+                                           arg_values, stack)
+                if outs is None:
+                    return
+            elif node.block == INPUT:
+                outs = {"out": self.input_flow(key, node, values, input_flows, path)}
+                if outs["out"] is None:
+                    return
+                cost = (0, 0)
+            else:
+                outs, cost = self.block(spec, values, ins, in_flows)
+        except ShapeError as err:
+            self.problem(key, node.id, err.field, str(err), path)
+            return
+        except (ArithmeticError, ValueError, TypeError) as err:
+            self.problem(key, node.id, None, f"cannot compute its output shape: {err}", path)
+            return
+        for port, flow in outs.items():
+            flows[(node.id, port)] = flow
+        row.outputs = {k: f.type for k, f in outs.items()}
+        first = next(iter(outs.values()), None)
+        row.rf = first.rf if first else None
+        row.params = 0 if node.shares else cost[0]
+        row.macs = cost[1]
+        row.ok = True
+
+    def block(self, spec, values, ins, in_flows):
+        if spec.check and not self.symbolic:
+            spec.check(values, ins)
+        out_types = spec.shape(values, ins) if spec.shape else {}
+        cost = (0, 0)
+        if spec.cost and not self.symbolic:
+            c = spec.cost(values, ins, out_types)
+            cost = (c.params, c.macs)
+        merged = _merge_rf([f.rf for f in in_flows])
+        if spec.rf:
+            step = spec.rf(values, ins)
+            rf = "global" if step == "global" else (_step_rf(merged, step) if step else merged)
+        else:
+            rf = merged
+        outs = {}
+        first_rank = in_flows[0].type.rank if in_flows else None
+        for port, t in out_types.items():
+            if not in_flows:
+                r = initial_rf(t)
+            elif rf is None or rf == "global" or t.kind == "loss":
+                r = rf if t.kind != "loss" else None
+            elif t.rank == first_rank:
+                r = rf
+            else:
+                r = "global"
+            outs[port] = Flow(t, r)
+        return outs, cost
+
+    def input_flow(self, key, node, values, input_flows, path):
+        declared = None
+        if values.shape is not None:
+            declared = TensorType(tuple(values.shape), values.dtype)
+        if input_flows is not None:
+            flow = input_flows.get(node.id)
+            if flow is None:
+                return None
+            if declared is not None and not self.symbolic and flow.type.shape != declared.shape:
+                self.problem(key, node.id, "shape", f"declares {declared.describe()} but receives "
+                             f"{flow.type.describe()}; clear the declared shape or fix the wiring",
+                             path)
+                return None
+            return flow
+        if declared is None:
+            return None  # an unused network without declared input shapes: nothing to check
+        return Flow(declared, initial_rf(declared))
+
+    def instance(self, key, path, depth, node, row, values, ins, port_flows, arg_values, stack):
+        net = self.project.networks.get(values.network)
+        if net is None:
+            self.problem(key, node.id, "network", f"no network named {values.network!r}", path)
+            return None, None
+        if net.name in stack:
+            self.problem(key, node.id, "network", f"{net.name} contains itself "
+                         f"({' -> '.join(stack + (net.name,))}); a network cannot nest in itself",
+                         path)
+            return None, None
+        args = self.instance_args(key, node, net, arg_values, path)
+        if args is None:
+            return None, None
+        row.args = args
+        flows_in = {inp.id: port_flows.get(inp.id) for inp in net.inputs()}
+        if not self.symbolic:
+            sig = (tuple(sorted(args.items())), tuple((k, v) for k, v in sorted(ins.items())))
+            self.out.instances.setdefault(net.name, [])
+            if sig not in self.out.instances[net.name]:
+                self.out.instances[net.name].append(sig)
+        start = len(self.out.rows)
+        outs = self.walk(net, net.name, f"{path}{node.id}/", depth + 1, flows_in, args,
+                         stack + (net.name,))
+        inner = self.out.rows[start:]
+        params = sum(r.params for r in inner if r.depth == depth + 1)
+        macs = sum(r.macs for r in inner if r.depth == depth + 1)
+        if any(f is None for f in outs.values()) or not outs:
+            if not outs:
+                self.problem(key, node.id, "network", f"{net.name} has no Output node", path)
+            return None, None
+        return {k: v for k, v in outs.items()}, (params, macs)
+
+
+def analyze(project: Project) -> Analysis:
+    """Check the whole project: every node's shapes and costs, and every problem."""
+    walker = _Walker(project)
+    used = set()
+    walker.walk(project.training, "training", "", 0)
+    for row in walker.out.rows:
+        if row.node.block == INSTANCE and row.values is not None:
+            used.add(row.values.network)
+    for name, net in project.networks.items():
+        if name not in used:
+            walker.walk(net, name, f"{name}/", 0, None, {k: a.default for k, a in net.args.items()},
+                        (name,))
+    top = [r for r in walker.out.rows if r.depth == 0]
+    walker.out.total_params = sum(r.params for r in top)
+    walker.out.total_macs = sum(r.macs for r in top)
+    _check_training_roles(project, walker)
+    return walker.out
+
+
+def _check_training_roles(project: Project, walker: _Walker) -> None:
+    """Problems that only the training graph as a whole shows: losses nobody optimizes."""
+    graph = project.training
+    consumers = {e.src for e in graph.edges}
+    for node in graph.nodes.values():
+        try:
+            spec = get_block(node.block)
+        except KeyError:
+            continue
+        if spec.category == "loss" and node.id not in consumers:
+            walker.problem("training", node.id, None, "this loss feeds no optimizer, so nothing "
+                           "learns from it; wire it into an optimizer (or a loss sum)")
+
+
+def analyze_symbolic(project: Project, network: Network, input_types: dict, arg_values: dict):
+    """Rows of one network with symbolic sizes: used to write a reusable network's class."""
+    walker = _Walker(project, symbolic=True)
+    flows = {k: Flow(t, None) for k, t in input_types.items()}
+    walker.walk(network, network.name, "", 0, flows, arg_values, (network.name,))
+    return walker.out
+
+
+__all__ = ["LOSS", "Analysis", "NodeResult", "Problem", "analyze", "analyze_symbolic",
+           "node_ports", "topological_order"]

@@ -1,0 +1,213 @@
+"""The block registry: one declaration per block type, read by everything else.
+
+A declaration holds the block's ports, parameters, explanation, shape rule, cost rule,
+receptive-field rule and how it becomes code. Shape and cost rules are plain integer arithmetic
+(no torch), so the editor can check a graph without importing torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from studio.core.params import Kind, ParamError
+from studio.core.symbolic import Sym
+
+MISSING = object()
+
+# Where a block may be placed.
+NETWORK = "network"
+TRAINING = "training"
+
+CATEGORIES = (
+    "data", "structure", "convolution", "pooling", "normalization", "activation", "generative",
+    "loss", "optimizer", "output",
+)
+
+
+class ShapeError(ValueError):
+    """A wiring or parameter that cannot work with the shapes flowing in; says why and how to fix."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """What flows on a wire: a per-sample shape (no batch dimension) and a dtype.
+
+    ``kind`` is "tensor" for data and "loss" for a scalar objective an optimizer can take.
+    """
+
+    shape: tuple
+    dtype: str = "float"
+    kind: str = "tensor"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def describe(self) -> str:
+        if self.kind == "loss":
+            return "loss"
+        dims = " x ".join(str(d) if isinstance(d, int) else d.render() for d in self.shape) or "scalar"
+        return dims if self.dtype == "float" else f"{dims} ({self.dtype})"
+
+
+def image(*shape) -> TensorType:
+    return TensorType(tuple(shape))
+
+
+LOSS = TensorType((), "float", "loss")
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    kind: str = "tensor"  # "tensor" or "loss"
+    multi: bool = False  # accepts several wires, in wiring order (Add, Concat, weighted sum)
+    optional: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: Kind
+    default: object
+    help: str
+    torch_default: object = MISSING  # omitted from generated code when equal to this
+
+    def validate(self, value):
+        if isinstance(value, Sym):  # a reusable network's argument, while generating its class
+            return value
+        return self.kind.validate(value)
+
+
+@dataclass(frozen=True)
+class Cost:
+    params: int = 0
+    macs: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    """A constructor call in generated ``__init__``: ``func(*args, **kwargs)``."""
+
+    func: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+class Raw(str):
+    """A code fragment written by a block declaration itself (``self.device``), never file data."""
+
+
+@dataclass(frozen=True)
+class RF:
+    """Receptive-field step of a spatial block: kernel, stride and dilation per spatial dim."""
+
+    kernel: tuple
+    stride: tuple
+    dilation: tuple | None = None
+
+
+class Values:
+    """Validated parameter values, read as attributes by rules (``p.out_channels``)."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class BlockSpec:
+    id: str
+    category: str
+    title: str
+    help: str  # one line for the palette
+    explanation: str  # a short paragraph for the docs panel
+    inputs: tuple | Callable
+    outputs: tuple | Callable
+    params: tuple = ()
+    shape: Callable | None = None  # (p, ins: dict[str, TensorType | list]) -> dict[str, TensorType]
+    check: Callable | None = None  # (p, ins) -> None; raises ShapeError. Concrete shapes only.
+    cost: Callable | None = None  # (p, ins, outs) -> Cost
+    rf: Callable | None = None  # (p, ins) -> RF | "global" | None (identity)
+    module: Callable | None = None  # (p, ins) -> Call | None: a submodule to construct
+    forward: Callable | None = None  # (p, args: dict[str, str | list[str]], attr: str|None) -> str
+    helpers: tuple = ()  # names from the engine's runtime library the code needs
+    where: frozenset = frozenset({NETWORK, TRAINING})
+    version: int = 1
+    migrations: dict = field(default_factory=dict)  # from version -> fn(params) -> params
+    differentiable: bool = True
+    examples: tuple = ()  # input types for the contract test: dicts of port -> TensorType
+    validate_params: Callable | None = None  # (p) -> None; raises ParamError naming the field
+    extra: dict = field(default_factory=dict)  # role-specific code hooks (data, loss, optimizer)
+
+    def input_ports(self, p: Values) -> tuple:
+        return self.inputs(p) if callable(self.inputs) else self.inputs
+
+    def output_ports(self, p: Values) -> tuple:
+        return self.outputs(p) if callable(self.outputs) else self.outputs
+
+    def param(self, name: str) -> Param:
+        for prm in self.params:
+            if prm.name == name:
+                return prm
+        raise KeyError(name)
+
+    def defaults(self) -> dict:
+        return {prm.name: prm.default for prm in self.params}
+
+    def validate(self, values: dict) -> dict:
+        """Normalize a full parameter dict; unknown names and bad values raise ParamError."""
+        out = {}
+        for name in values:
+            if not any(prm.name == name for prm in self.params):
+                raise ParamError(f"{self.id} has no parameter {name!r}")
+        for prm in self.params:
+            value = values.get(prm.name, prm.default)
+            try:
+                out[prm.name] = prm.validate(value)
+            except ParamError as err:
+                raise ParamError(f"{prm.name}: {err}") from None
+        if self.validate_params:
+            self.validate_params(Values(out))
+        return out
+
+
+REGISTRY: dict[str, BlockSpec] = {}
+
+
+def register(spec: BlockSpec) -> BlockSpec:
+    if spec.id in REGISTRY:
+        raise ValueError(f"block {spec.id!r} declared twice")
+    if spec.category not in CATEGORIES:
+        raise ValueError(f"block {spec.id!r}: unknown category {spec.category!r}")
+    REGISTRY[spec.id] = spec
+    return spec
+
+
+def get_block(block_id: str) -> BlockSpec:
+    load_catalogue()
+    try:
+        return REGISTRY[block_id]
+    except KeyError:
+        raise KeyError(f"unknown block type {block_id!r}") from None
+
+
+def all_blocks() -> list[BlockSpec]:
+    load_catalogue()
+    return list(REGISTRY.values())
+
+
+def load_catalogue() -> None:
+    """Import the catalogue (studio.blocks) on first use; core itself never names a block."""
+    if not REGISTRY:
+        import importlib
+
+        importlib.import_module("studio.blocks")

@@ -1,0 +1,1 @@
+"""The engine: torch, no Qt. Code generation, training, datasets, probes and checkpoints."""

@@ -1,0 +1,580 @@
+"""Project -> Python source: ``model.py`` (one nn.Module class per network) and ``train.py``.
+
+This is the only translation of a project into code. Studio trains by executing exactly this
+source (see ``loader``), and Export writes it to disk, so the two cannot drift. The module imports
+no torch: the editor's code view can run it while torch is still loading.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic, topological_order
+from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, Network, Project
+from studio.core.registry import TensorType, get_block
+from studio.core.symbolic import Sym, symbols_in
+from studio.engine import library
+from studio.engine.naming import RESERVED, Namer, class_name, identifier
+from studio.engine.render import call, shape_comment, value
+
+SOURCE_ROLES = ("data",)
+TRAINING_ROLES = ("data", "loss", "optimizer", "output")
+
+
+class CodegenError(ValueError):
+    """The project cannot be turned into code yet; ``problems`` say where and why."""
+
+    def __init__(self, message: str, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+@dataclass
+class GeneratedCode:
+    model_source: str
+    train_source: str
+    classes: dict  # network name -> class name
+    data_files: list  # files under resources/data the training script reads
+    # (file, 1-based line) -> (graph key, node id): which node wrote a line
+    line_map: dict = field(default_factory=dict)
+    metric_names: list = field(default_factory=list)
+
+    def node_lines(self, graph: str, node_id: str) -> dict:
+        """{file: [line, ...]} of the lines generated for a node."""
+        out: dict = {}
+        for (f, line), (g, n) in self.line_map.items():
+            if g == graph and n == node_id:
+                out.setdefault(f, []).append(line)
+        return out
+
+
+class _Source:
+    """Lines of one file with the node each line came from."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lines: list[str] = []
+        self.origin: dict[int, tuple] = {}
+
+    def add(self, text: str = "", origin: tuple | None = None, indent: int = 0):
+        for line in text.split("\n"):
+            self.lines.append(("    " * indent + line) if line else "")
+            if origin:
+                self.origin[len(self.lines)] = origin
+
+    def text(self) -> str:
+        return "\n".join(self.lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowering: layers placed in the training graph become a network class of their own
+# ---------------------------------------------------------------------------------------------
+
+def _role(block: str) -> str:
+    if block == INSTANCE:
+        return "instance"
+    return get_block(block).category
+
+
+def lower(project: Project) -> tuple[Project, dict]:
+    """A copy of the project in which each connected group of layers placed directly in the
+    training graph is a network, used through one instance. Returns it and a map from each moved
+    node id to the instance node id that now holds it."""
+    lowered = copy.deepcopy(project)
+    t = lowered.training
+    layers = [n for n in t.nodes.values()
+              if _role(n.block) not in TRAINING_ROLES + ("instance",)]
+    layer_ids = {n.id for n in layers}
+    parent = {n: n for n in layer_ids}
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for e in t.edges:
+        if e.src in layer_ids and e.dst in layer_ids:
+            parent[find(e.src)] = find(e.dst)
+    for n in layers:
+        if n.shares and n.shares in layer_ids:
+            parent[find(n.id)] = find(n.shares)
+    groups: dict[str, list[str]] = {}
+    for n in t.nodes:
+        if n in layer_ids:
+            groups.setdefault(find(n), []).append(n)
+
+    def has_module(node_id):
+        node = t.nodes[node_id]
+        spec = get_block(node.block)
+        return spec.module is not None
+
+    trainable_groups = [g for g in groups.values() if any(has_module(n) for n in g)]
+    moved: dict[str, str] = {}
+    taken_names = set(lowered.networks) | {class_name(n) for n in lowered.networks}
+    for index, members in enumerate(trainable_groups, 1):
+        base = project.name if len(trainable_groups) == 1 else \
+            (t.nodes[members[0]].title or f"{project.name} part {index}")
+        name = class_name(base)
+        while name in taken_names:
+            name += "_"
+        taken_names.add(name)
+        net = Network(name)
+        net.project = lowered
+        lowered.networks[name] = net
+        member_set = set(members)
+        inst_id = t.new_id(name.lower())
+        for m in members:
+            net.nodes[m] = t.nodes.pop(m)
+            moved[m] = inst_id
+        inputs: dict[tuple, str] = {}
+        outputs: dict[tuple, str] = {}
+        namer = Namer(set(net.nodes))
+        new_edges = []
+        for e in t.edges:
+            inside_src, inside_dst = e.src in member_set, e.dst in member_set
+            if inside_src and inside_dst:
+                net.edges.append(e)
+            elif inside_dst:
+                key = (e.src, e.src_port)
+                if key not in inputs:
+                    src_node = t.nodes[e.src]
+                    label = e.src_port if src_node.block != INSTANCE else (src_node.title or e.src)
+                    inputs[key] = namer.take(identifier(label))
+                    net.add(INPUT, id=inputs[key])
+                net.edges.append(type(e)(inputs[key], "out", e.dst, e.dst_port))
+                new_edges.append(type(e)(e.src, e.src_port, inst_id, inputs[key]))
+            elif inside_src:
+                key = (e.src, e.src_port)
+                if key not in outputs:
+                    node = net.nodes[e.src]
+                    label = node.title or e.src
+                    if len(get_block(node.block).output_ports(_values(node))) > 1:
+                        label = f"{label}_{e.src_port}"
+                    outputs[key] = namer.take(identifier(label))
+                    net.add(OUTPUT, id=outputs[key])
+                    net.edges.append(type(e)(e.src, e.src_port, outputs[key], "x"))
+                new_edges.append(type(e)(inst_id, outputs[key], e.dst, e.dst_port))
+            else:
+                new_edges.append(e)
+        t.edges = new_edges
+        t.nodes[inst_id] = type(next(iter(net.nodes.values())))(
+            inst_id, INSTANCE, {"network": name, "args": {}})
+    return lowered, moved
+
+
+def attribute_name(node) -> str:
+    """``self.<name>`` of a node's module: its title, else its network's or block's name."""
+    if node.title:
+        return identifier(node.title)
+    if node.block == INSTANCE:
+        return identifier(str(node.params.get("network", "network")).lower())
+    if node.id[-1].isdigit() and not node.id.startswith(slug_of(node.block)):
+        return identifier(node.id)
+    return identifier(node.block.lower())
+
+
+def slug_of(text: str) -> str:
+    from studio.core.project import slug
+
+    return slug(text)
+
+
+def _values(node):
+    from studio.core.registry import Values
+
+    return Values(dict(node.params))
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward code with readable variable names
+# ---------------------------------------------------------------------------------------------
+
+class _Vars:
+    """Variable names by liveness: a chain reuses ``x``; a value still needed keeps its name."""
+
+    def __init__(self, graph: Graph, needed: set, taken=()):
+        self.uses: dict[tuple, int] = {}
+        for e in graph.edges:
+            if e.dst in needed and e.src in needed:
+                self.uses[(e.src, e.src_port)] = self.uses.get((e.src, e.src_port), 0) + 1
+        self.var_of: dict[tuple, str] = {}
+        self.live: dict[str, int] = {}
+        self.reserved = set(taken) | RESERVED
+
+    def read(self, key) -> str:
+        return self.var_of[key]
+
+    def release(self, keys) -> None:
+        for key in keys:
+            var = self.var_of.get(key)
+            if var is not None:
+                self.live[var] -= 1
+
+    def bind(self, key, preferred: str) -> str:
+        uses = self.uses.get(key, 0)
+        name = preferred
+        i = 1
+        while self.live.get(name, 0) > 0 or name in self.reserved:
+            i += 1
+            name = f"{preferred}{i}"
+        self.var_of[key] = name
+        self.live[name] = uses
+        return name
+
+    def alias(self, key, var: str) -> None:
+        self.var_of[key] = var
+        self.live[var] = self.live.get(var, 0) + self.uses.get(key, 0)
+
+
+def _preferred_name(node, port: str, n_ports: int, uses: int = 1) -> str:
+    """A chain of single-use values is ``x``; a titled value that branches, or the output of a
+    titled network instance, keeps its title; a block with several outputs names them by port."""
+    titled = bool(node.title) and (uses > 1 or node.block == INSTANCE)
+    if titled:
+        base = identifier(node.title)
+        return base if n_ports == 1 else f"{base}_{identifier(port)}"
+    return "x" if n_ports == 1 else identifier(port)
+
+
+def _gather_args(graph: Graph, node_id: str, ports, vars_: _Vars) -> tuple[dict, list]:
+    args, keys = {}, []
+    for port in ports:
+        wires = [e for e in graph.edges if e.dst == node_id and e.dst_port == port.name]
+        if not wires:
+            continue
+        names = [vars_.read((e.src, e.src_port)) for e in wires]
+        keys += [(e.src, e.src_port) for e in wires]
+        args[port.name] = names if port.multi else names[0]
+    return args, keys
+
+
+def _ancestors(graph: Graph, targets) -> set:
+    preds: dict[str, list] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.dst in preds:
+            preds[e.dst].append(e.src)
+    seen, stack = set(), list(targets)
+    while stack:
+        n = stack.pop()
+        if n in seen or n not in graph.nodes:
+            continue
+        seen.add(n)
+        stack += preds[n]
+    for n in list(seen):  # a linked duplicate's original must be built even if unused
+        shares = graph.nodes[n].shares
+        if shares:
+            seen.add(shares)
+    return seen
+
+
+# ---------------------------------------------------------------------------------------------
+# Network classes
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _ClassInfo:
+    name: str
+    dims: list  # (input id, dim index) passed to the constructor, in order
+    args: list  # argument names passed as keywords
+
+
+class _Generator:
+    def __init__(self, project: Project):
+        self.original = project
+        first = analyze(project)
+        if first.problems:
+            raise CodegenError(
+                f"the project has {len(first.problems)} problem(s); fix them first: "
+                + "; ".join(str(p) for p in first.problems[:5]), first.problems)
+        self.project, self.moved = lower(project)
+        self.analysis: Analysis = analyze(self.project)
+        if self.analysis.problems:  # lowering must not create problems; report them honestly
+            raise CodegenError("internal: " + "; ".join(str(p) for p in self.analysis.problems[:5]),
+                               self.analysis.problems)
+        self.classes: dict[str, _ClassInfo] = {}
+        self.helpers: list[str] = []
+        self.model = _Source("model.py")
+        self.train = _Source("train.py")
+
+    def need(self, names) -> None:
+        for n in names:
+            if n not in self.helpers:
+                self.helpers.append(n)
+
+    # origin of a node of the lowered project in the user's project
+    def origin(self, graph_key: str, node_id: str) -> tuple:
+        return (graph_key, node_id)
+
+    def network_order(self) -> list[str]:
+        """Networks used by the training graph, nested ones before their users."""
+        order: list[str] = []
+
+        def visit(name, stack=()):
+            if name in order or name in stack:
+                return
+            net = self.project.networks[name]
+            for node in net.nodes.values():
+                if node.block == INSTANCE:
+                    visit(node.params["network"], stack + (name,))
+            order.append(name)
+
+        for node in self.project.training.nodes.values():
+            if node.block == INSTANCE:
+                visit(node.params["network"])
+        return order
+
+    def rows_for(self, net: Network) -> tuple[dict, _ClassInfo, list]:
+        """Rows to write a network's class from, its class info and its constructor parameters."""
+        sigs = self.analysis.instances.get(net.name, [])
+        generic = bool(net.args) or len(sigs) > 1
+        cname = class_name(net.name)
+        if not generic:
+            rows: dict[str, NodeResult] = {}
+            for r in self.analysis.rows:
+                if r.graph == net.name and r.node.id not in rows:
+                    rows[r.node.id] = r
+            return rows, _ClassInfo(cname, [], []), []
+        first_inputs = dict(sigs[0][1])
+        inputs = net.inputs()
+        sym_inputs, dim_names = {}, {}
+        for inp in inputs:
+            t: TensorType = first_inputs[inp.id]
+            prefix = "in_" if len(inputs) == 1 else f"{identifier(inp.id)}_"
+            names = _dim_names(t.rank)
+            dims = []
+            for i, dn in enumerate(names):
+                sym = prefix + dn
+                dim_names[sym] = (inp.id, i)
+                dims.append(Sym(sym))
+            sym_inputs[inp.id] = TensorType(tuple(dims), t.dtype, t.kind)
+        arg_syms = {a: Sym(identifier(a)) for a in net.args}
+        result = analyze_symbolic(self.project, net, sym_inputs, arg_syms)
+        if result.problems:
+            raise CodegenError(f"network {net.name} cannot be written as one class for all its "
+                               f"uses: {result.problems[0]}", result.problems)
+        rows = {r.node.id: r for r in result.rows if r.depth == 0}
+        return rows, _ClassInfo(cname, [], list(net.args)), [dim_names, arg_syms]
+
+    def emit_network(self, net: Network) -> None:
+        rows, info, generic = self.rows_for(net)
+        outputs = net.outputs()
+        needed = _ancestors(net, [o.id for o in outputs])
+        order = [n for n in topological_order(net)[0] if n in needed]
+        attrs = Namer(RESERVED)
+        attr_of: dict[str, str] = {}
+        init: list[tuple[str, tuple]] = []
+        used_symbols: set = set()
+        for node_id in order:
+            node = net.nodes[node_id]
+            row = rows[node_id]
+            if node.shares or node.block in (INPUT, OUTPUT):
+                continue
+            ctor = self.constructor(node, row)
+            if ctor is None:
+                continue
+            attr = attrs.take(attribute_name(node))
+            attr_of[node_id] = attr
+            used_symbols |= symbols_in(_ctor_values(node, row, self))
+            init.append((f"self.{attr} = {ctor}", (net.name, node_id)))
+            after = get_block(node.block).extra.get("after_init") if node.block != INSTANCE else None
+            if after and after(row.values, f"self.{attr}"):
+                init.append((after(row.values, f"self.{attr}"), (net.name, node_id)))
+                self.need(get_block(node.block).extra.get("after_init_helpers", ()))
+        for node_id in order:
+            node = net.nodes[node_id]
+            if node.shares:
+                attr_of[node_id] = attr_of[node.shares]
+        params = []
+        if generic:
+            dim_names, arg_syms = generic
+            dims = [s for s in dim_names if s in used_symbols]
+            info.dims = [dim_names[s] for s in dims]
+            params = dims + [f"{identifier(a)}={value(net.args[a].default)}" for a in net.args]
+        self.classes[net.name] = info
+        src = self.model
+        src.add(f"class {info.name}(nn.Module):")
+        doc = f'"""Network {net.name!r}'
+        if params:
+            doc += ": one class for every place it is used; sizes come in as arguments"
+        src.add(doc + '."""', indent=1)
+        src.add()
+        src.add(f"def __init__({', '.join(['self'] + params)}):", indent=1)
+        src.add("super().__init__()", indent=2)
+        for line, origin in init:
+            src.add(line, origin, indent=2)
+        src.add()
+        # forward ---------------------------------------------------------------------------
+        inputs = net.inputs()
+        vars_ = _Vars(net, needed)
+        in_names = []
+        for inp in inputs:
+            in_names.append(vars_.bind((inp.id, "out"), identifier(inp.id)))
+        src.add(f"def forward({', '.join(['self'] + in_names)}):", indent=1)
+        returns = []
+        for node_id in order:
+            node = net.nodes[node_id]
+            row = rows[node_id]
+            if node.block == INPUT:
+                continue
+            if node.block == OUTPUT:
+                returns.append(vars_.read(next((e.src, e.src_port) for e in net.edges
+                                               if e.dst == node_id)))
+                continue
+            line = self.forward_line(net, node, row, vars_, attr_of.get(node_id))
+            if line:
+                src.add(line, (net.name, node_id), indent=2)
+        src.add(f"return {', '.join(returns)}", indent=2)
+        src.add()
+        src.add()
+
+    def constructor(self, node, row) -> str | None:
+        if node.block == INSTANCE:
+            info = self.classes[row.values.network]
+            args = [value(row.inputs[inp].shape[i]) for inp, i in info.dims]
+            net = self.project.networks[row.values.network]
+            for a in info.args:
+                v = row.args[a]
+                if isinstance(v, Sym) or v != net.args[a].default:
+                    args.append(f"{identifier(a)}={value(v)}")
+            return f"{info.name}({', '.join(args)})"
+        spec = get_block(node.block)
+        if spec.module is None:
+            return None
+        c = spec.module(row.values, row.inputs)
+        if c is None:
+            return None
+        self.need(spec.helpers)
+        return call(c)
+
+    def forward_line(self, graph, node, row, vars_: _Vars, attr) -> str | None:
+        if node.block == INSTANCE:
+            ports = [_port(p) for p in _instance_ports(self.project, row.values.network, "input")]
+            out_ports = _instance_ports(self.project, row.values.network, "output")
+            args, keys = _gather_args(graph, node.id, ports, vars_)
+            expr = f"self.{attr}({', '.join(args[p.name] for p in ports)})"
+        else:
+            spec = get_block(node.block)
+            ports = spec.input_ports(row.values)
+            out_ports = [p.name for p in spec.output_ports(row.values)]
+            args, keys = _gather_args(graph, node.id, ports, vars_)
+            self.need(spec.helpers)
+            if spec.forward is not None:
+                expr = spec.forward(row.values, args, f"self.{attr}" if attr else None)
+            else:
+                flat = []
+                for p in ports:
+                    if p.name in args:
+                        flat += args[p.name] if p.multi else [args[p.name]]
+                expr = f"self.{attr}({', '.join(flat)})"
+        vars_.release(keys)
+        if len(out_ports) == 1 and expr in [vars_.read(k) for k in keys]:
+            vars_.alias((node.id, out_ports[0]), expr)  # identity: no line needed
+            return None
+        targets = [vars_.bind((node.id, p), _preferred_name(
+            node, p, len(out_ports), vars_.uses.get((node.id, p), 0))) for p in out_ports]
+        comment = shape_comment([row.outputs[p] for p in out_ports if p in row.outputs])
+        return f"{', '.join(targets)} = {expr}{comment}"
+
+    # -------------------------------------------------------------------------------------------
+    def model_file(self) -> None:
+        order = self.network_order()
+        body = _Source("body")
+        self.model = body
+        for name in order:
+            self.emit_network(self.project.networks[name])
+        header = _Source("model.py")
+        header.add(f'"""PyTorch networks of the Studio project {self.original.name!r}.')
+        header.add("")
+        header.add("Generated by Studio; runs with torch alone. One class per network.")
+        header.add('"""')
+        header.add("")
+        text = "\n".join(body.lines)
+        imports = ["import torch", "import torch.nn as nn"]
+        helper_src = library.source_of([h for h in self.helpers if _is_module_helper(h)])
+        if "F." in text or "F." in helper_src:
+            imports.append("import torch.nn.functional as F")
+        if "math." in helper_src:
+            imports.insert(0, "import math\n")
+        for line in imports:
+            header.add(line)
+        header.add("")
+        header.add("")
+        if helper_src:
+            header.add(helper_src.rstrip())
+            header.add("")
+            header.add("")
+        offset = len(header.lines)
+        header.lines += body.lines
+        header.origin.update({k + offset: v for k, v in body.origin.items()})
+        self.model = header
+
+
+def _is_module_helper(name: str) -> bool:
+    import importlib
+
+    mod = importlib.import_module("studio.engine.library.modules")
+    return hasattr(mod, name)
+
+
+def _port(name: str):
+    from studio.core.registry import Port
+
+    return Port(name)
+
+
+def _instance_ports(project: Project, network: str, side: str) -> list[str]:
+    net = project.networks[network]
+    return [n.id for n in (net.inputs() if side == "input" else net.outputs())]
+
+
+def _dim_names(rank: int) -> list[str]:
+    if rank == 1:
+        return ["features"]
+    if rank == 2:
+        return ["channels", "length"]
+    if rank == 3:
+        return ["channels", "height", "width"]
+    if rank == 4:
+        return ["channels", "depth", "height", "width"]
+    return [f"dim{i}" for i in range(rank)]
+
+
+def _ctor_values(node, row, gen: _Generator):
+    """The values a node's constructor uses (to find which input sizes a class needs)."""
+    if node.block == INSTANCE:
+        info = gen.classes[row.values.network]
+        return tuple(row.inputs[inp].shape[i] for inp, i in info.dims) + tuple(
+            row.args[a] for a in info.args)
+    spec = get_block(node.block)
+    c = spec.module(row.values, row.inputs) if spec.module else None
+    if c is None:
+        return ()
+    return tuple(c.args) + tuple(c.kwargs.values())
+
+
+def generate(project: Project) -> GeneratedCode:
+    """Write the project's model.py and train.py."""
+    from studio.engine.training_code import write_training
+
+    gen = _Generator(project)
+    gen.model_file()
+    metrics = write_training(gen)
+    line_map = {("model.py", k): v for k, v in gen.model.origin.items()}
+    line_map.update({("train.py", k): v for k, v in gen.train.origin.items()})
+    # nodes moved into a generated network map back to the training graph
+    for key, (g, n) in list(line_map.items()):
+        if n in gen.moved and g in gen.project.networks and g not in project.networks:
+            line_map[key] = ("training", n)
+    data_files = []
+    for node in project.training.nodes.values():
+        if node.block == "Dataset":
+            ds = node.params.get("dataset")
+            if ds == "digits":
+                data_files.append("digits.npz")
+            elif ds == "image":
+                data_files.append("siren.npz")
+    return GeneratedCode(gen.model.text(), gen.train.text(),
+                         {k: v.name for k, v in gen.classes.items()}, sorted(set(data_files)),
+                         line_map, metrics)

@@ -1,0 +1,561 @@
+"""The training half of the generator: ``train.py`` with a ``Training`` class and a ``main``.
+
+``Training`` holds the data, the network instances, the losses and the optimizers. Its
+``train_step`` runs the optimizers in their order, each with its own forward pass; the nodes
+that cannot reach anything the stepping optimizer updates run under ``torch.no_grad()`` (a GAN's
+generator while the discriminator learns). ``evaluate`` measures the held-out split and
+``previews`` draws the preview outputs from fixed inputs.
+"""
+
+from __future__ import annotations
+
+from studio.core.inference import NodeResult, topological_order
+from studio.core.project import INSTANCE, TRAINING_SETTINGS
+from studio.core.registry import get_block
+from studio.engine import library
+from studio.engine.codegen import CodegenError, _ancestors, _gather_args, _preferred_name, \
+    _Source, _Vars, attribute_name
+from studio.engine.naming import RESERVED, Namer, identifier
+from studio.engine.render import call, shape_comment, value
+
+TRAINING_ATTRS = {"data", "batches", "generator", "networks", "optimizers", "schedulers",
+                  "total_steps", "preview_batch", "preview_count", "set_train", "train_step",
+                  "evaluate", "previews"}
+
+
+class _TrainingWriter:
+    def __init__(self, gen):
+        self.gen = gen
+        self.project = gen.project
+        self.graph = gen.project.training
+        self.rows: dict[str, NodeResult] = {
+            r.node.id: r for r in gen.analysis.rows if r.graph == "training" and r.depth == 0}
+        self.src: _Source = gen.train
+        self.attrs = Namer(RESERVED | TRAINING_ATTRS)
+        self.attr_of: dict[str, str] = {}
+        self.order = topological_order(self.graph)[0]
+        self.by_role: dict[str, list[str]] = {}
+        for node_id in self.order:
+            self.by_role.setdefault(self.role(node_id), []).append(node_id)
+        datasets = self.by_role.get("data_set", [])
+        if len(datasets) > 1:
+            raise CodegenError("a training graph takes its batches from one Dataset; "
+                               f"{', '.join(datasets)} are several")
+        self.dataset = datasets[0] if datasets else None
+        self.metric_names: list[str] = []
+
+    def role(self, node_id: str) -> str:
+        node = self.graph.nodes[node_id]
+        if node.block == INSTANCE:
+            return "instance"
+        if node.block == "Dataset":
+            return "data_set"
+        return get_block(node.block).category
+
+    def node(self, node_id):
+        return self.graph.nodes[node_id]
+
+    def spec(self, node_id):
+        return get_block(self.node(node_id).block)
+
+    def origin(self, node_id) -> tuple:
+        moved = {v: k for k, v in self.gen.moved.items()}
+        return ("training", moved.get(node_id, node_id))
+
+    # ----------------------------------------------------------------------------------------
+    def optimizers(self) -> list[str]:
+        opts = self.by_role.get("optimizer", [])
+        index = {n: i for i, n in enumerate(self.graph.nodes)}
+        return sorted(opts, key=lambda n: (self.rows[n].values.order, index[n]))
+
+    def updated(self, opt_id: str) -> list[str]:
+        """Entity ids (instance nodes) an optimizer updates."""
+        values = self.rows[opt_id].values
+        upstream = _ancestors(self.graph, [opt_id])
+        instances = [n for n in self.order if self.role(n) == "instance"]
+        if values.updates:
+            out = []
+            for name in values.updates:
+                hits = [n for n in instances if name in (n, self.node(n).title,
+                                                         self.node(n).params.get("network"))]
+                if name in self.gen.moved:
+                    hits.append(self.gen.moved[name])
+                if not hits:
+                    raise CodegenError(f"training/{opt_id}: updates: no network instance or layer "
+                                       f"named {name!r}")
+                out += [self.entity(h) for h in hits if self.entity(h) not in out]
+            return out
+        out = []
+        for n in instances:
+            if n in upstream and self.entity(n) not in out and self.trainable(self.entity(n)):
+                out.append(self.entity(n))
+        if not out:
+            raise CodegenError(f"training/{opt_id}: nothing with trainable parameters is upstream "
+                               "of its loss, so it has nothing to update")
+        return out
+
+    def entity(self, node_id: str) -> str:
+        return self.node(node_id).shares or node_id
+
+    def trainable(self, node_id: str) -> bool:
+        return self.rows[node_id].params > 0
+
+    # ----------------------------------------------------------------------------------------
+    def write(self) -> list[str]:
+        gen, src = self.gen, self.src
+        settings = self.graph.settings
+        helpers = ["TensorBatches", "save_image_grid"]
+        if self.dataset:
+            loader = self.spec(self.dataset).extra["helper"](self.rows[self.dataset].values)
+            helpers.insert(0, loader)
+        for n in self.order:
+            helpers += [h for h in self.spec(n).helpers] if self.role(n) != "instance" else []
+        helper_src = library.source_of(helpers)
+        stdlib = ["argparse"] + [m for m in ("math", "struct", "time", "zlib")
+                                 if m == "time" or f"{m}." in helper_src]
+        imports = [f"import {m}" for m in stdlib] + ["from pathlib import Path", "",
+                   "import numpy as np", "import torch", "import torch.nn as nn",
+                   "import torch.nn.functional as F", ""]
+        classes = sorted({gen.classes[self.node(n).params["network"]].name
+                          for n in self.by_role.get("instance", [])})
+        src.add(f'"""Training script of the Studio project {self.gen.original.name!r}.')
+        src.add("")
+        src.add("Generated by Studio; runs with torch and numpy. Usage:")
+        src.add("    python train.py [--epochs N | --steps N] [--device cpu|cuda] [--seed S]")
+        src.add('"""')
+        src.add("")
+        for line in imports:
+            src.add(line)
+        if classes:
+            src.add(f"from model import {', '.join(classes)}")
+        src.add("")
+        src.add('DATA_DIR = Path(__file__).resolve().parent / "data"')
+        kept = {p.name: settings[p.name] for p in TRAINING_SETTINGS if p.name != "device"}
+        src.add("SETTINGS = {")
+        for k, v in kept.items():
+            src.add(f"    {k!r}: {value(v)},")
+        src.add("}")
+        previews = self.by_role.get("output", [])
+        src.add(f"PREVIEWS = {value_dict({self.var_name(p): self.preview_meta(p) for p in previews})}")
+        src.add("")
+        src.add("")
+        src.add(helper_src.rstrip())
+        src.add("")
+        src.add("")
+        self.write_class()
+        self.write_main()
+        return self.metric_names
+
+    def preview_meta(self, node_id) -> dict:
+        v = self.rows[node_id].values
+        lo, hi = (-1.0, 1.0) if v.value_range == "-1..1" else (0.0, 1.0)
+        return {"value_range": (lo, hi), "nrow": v.nrow}
+
+    def var_name(self, node_id) -> str:
+        node = self.node(node_id)
+        return identifier(node.title or node.id)
+
+    # ----------------------------------------------------------------------------------------
+    def write_class(self) -> None:
+        src = self.src
+        src.add("class Training:")
+        src.add('"""One run: the data, networks, losses and optimizers, and one training step."""',
+                indent=1)
+        src.add("")
+        src.add("def __init__(self, device=\"cpu\", seed=SETTINGS[\"seed\"], data_dir=DATA_DIR, "
+                "steps=None, epochs=None):", indent=1)
+        b = 2
+        src.add("torch.manual_seed(seed)", indent=b)
+        src.add("self.device = device = torch.device(device)", indent=b)
+        src.add("data_dir = Path(data_dir)", indent=b)
+        src.add("self.generator = torch.Generator(device=device).manual_seed(seed)", indent=b)
+        if self.dataset:
+            row = self.rows[self.dataset]
+            load = self.spec(self.dataset).extra["load"](row.values)
+            src.add(f"self.data = {call(load)}", self.origin(self.dataset), indent=b)
+            src.add('self.batches = TensorBatches(self.data.train, SETTINGS["batch_size"], '
+                    'generator=self.generator)', indent=b)
+        else:
+            src.add("self.data = None", indent=b)
+            src.add("self.batches = [()]  # no dataset: every step draws its own inputs",
+                    indent=b)
+        # networks --------------------------------------------------------------------------
+        networks = []
+        for n in self.by_role.get("instance", []):
+            node = self.node(n)
+            if node.shares:
+                continue
+            attr = self.attrs.take(attribute_name(node))
+            self.attr_of[n] = attr
+            ctor = self.gen.constructor(node, self.rows[n])
+            src.add(f"self.{attr} = {ctor}.to(device)", self.origin(n), indent=b)
+            networks.append(attr)
+        for n in self.by_role.get("instance", []):
+            if self.node(n).shares:
+                self.attr_of[n] = self.attr_of[self.node(n).shares]
+        src.add(f"self.networks = {{{', '.join(f'{a!r}: self.{a}' for a in networks)}}}", indent=b)
+        # losses ----------------------------------------------------------------------------
+        losses = [n for n in self.by_role.get("loss", []) if self.spec(n).module]
+        for n in losses:
+            c = self.spec(n).module(self.rows[n].values, self.rows[n].inputs)
+            if c is None:
+                continue
+            base = "criterion" if len(losses) == 1 else f"{self.var_name(n)}_fn"
+            attr = self.attrs.take(base)
+            self.attr_of[n] = attr
+            self.gen.need(self.spec(n).helpers)
+            src.add(f"self.{attr} = {call(c)}.to(device)", self.origin(n), indent=b)
+        # optimizers ------------------------------------------------------------------------
+        src.add("batches_per_epoch = len(self.batches)", indent=b)
+        src.add('self.total_steps = steps or (epochs if epochs is not None else SETTINGS["epochs"])'
+                ' * batches_per_epoch', indent=b)
+        opt_attrs, sched_attrs = [], []
+        for n in self.optimizers():
+            values = self.rows[n].values
+            attr = self.attrs.take(attribute_name(self.node(n)))
+            self.attr_of[n] = attr
+            targets = [self.attr_of[e] for e in self.updated(n)]
+            params = (f"self.{targets[0]}.parameters()" if len(targets) == 1 else
+                      "[" + ", ".join(f"*self.{t}.parameters()" for t in targets) + "]")
+            c = self.spec(n).module(values, {})
+            src.add(f"self.{attr} = {call(c, {'<parameters>': params})}", self.origin(n), indent=b)
+            opt_attrs.append(attr)
+            sched = self.spec(n).extra["scheduler"](values)
+            if sched is not None:
+                sattr = self.attrs.take(f"{attr}_schedule")
+                self.attr_of[n + ":schedule"] = sattr
+                src.add(f"self.{sattr} = " + call(sched, {"<optimizer>": f"self.{attr}",
+                                                          "<total_steps>": "self.total_steps"}),
+                        self.origin(n), indent=b)
+                sched_attrs.append(sattr)
+        src.add(f"self.optimizers = {{{', '.join(f'{a!r}: self.{a}' for a in opt_attrs)}}}",
+                indent=b)
+        src.add(f"self.schedulers = {{{', '.join(f'{a!r}: self.{a}' for a in sched_attrs)}}}",
+                indent=b)
+        # fixed inputs of previews ----------------------------------------------------------------
+        self.write_preview_inputs(b)
+        src.add("")
+        src.add("def set_train(self, mode):", indent=1)
+        src.add('"""Train mode for steps, eval mode (fixed batch-norm, no dropout) to measure."""',
+                indent=2)
+        src.add("for network in self.networks.values():", indent=2)
+        src.add("network.train(mode)", indent=3)
+        src.add("")
+        self.write_step()
+        self.write_evaluate()
+        self.write_previews()
+
+    def write_preview_inputs(self, b: int) -> None:
+        src = self.src
+        previews = self.by_role.get("output", [])
+        if not previews:
+            src.add("self.preview_count = 0", indent=b)
+            return
+        count = 'SETTINGS["preview_count"]'
+        if self.dataset:
+            field = self.rows[self.dataset].values.dataset == "image"
+            src.add("self.preview_batch = " + ("self.data.test" if field else
+                    f"tuple(t[:{count}] for t in self.data.test)"), indent=b)
+            src.add("self.preview_count = len(self.preview_batch[0])", indent=b)
+        else:
+            src.add(f"self.preview_count = {count}", indent=b)
+        needed = _ancestors(self.graph, previews)
+        noise = [n for n in self.order if n in needed and self.node(n).block == "Noise"]
+        if noise:
+            src.add("fixed = torch.Generator().manual_seed(seed + 1)  # the same samples all run",
+                    indent=b)
+        for n in noise:
+            v = self.rows[n].values
+            attr = self.attrs.take(f"fixed_{self.var_name(n)}")
+            self.attr_of[n + ":fixed"] = attr
+            draw = "torch.randn" if v.distribution == "normal" else "2 * torch.rand"
+            tail = "" if v.distribution == "normal" else " - 1"
+            src.add(f"self.{attr} = ({draw}(self.preview_count, {v.size!r}, generator=fixed)"
+                    f"{tail}).to(device)", self.origin(n), indent=b)
+
+    # ----------------------------------------------------------------------------------------
+    def emit(self, node_ids, vars_: _Vars, mode: str, indent: int, no_grad=frozenset()):
+        """Forward code for ``node_ids`` (in order); runs of ``no_grad`` nodes share one block."""
+        src = self.src
+        in_block = False
+        for n in node_ids:
+            role = self.role(n)
+            if role in ("data_set", "output", "optimizer"):
+                continue
+            lines = self.node_lines(n, vars_, mode)
+            if not lines:
+                continue
+            wants = n in no_grad
+            if wants and not in_block:
+                src.add("with torch.no_grad():", indent=indent)
+                in_block = True
+            elif not wants:
+                in_block = False
+            for line in lines:
+                src.add(line, self.origin(n), indent=indent + (1 if in_block else 0))
+
+    def node_lines(self, n: str, vars_: _Vars, mode: str) -> list[str]:
+        node, row = self.node(n), self.rows[n]
+        role = self.role(n)
+        if role == "instance":
+            from studio.engine.codegen import _instance_ports, _port
+
+            net = row.values.network
+            ports = [_port(p) for p in _instance_ports(self.project, net, "input")]
+            outs = _instance_ports(self.project, net, "output")
+            args, keys = _gather_args(self.graph, n, ports, vars_)
+            expr = f"self.{self.attr_of[n]}({', '.join(args[p.name] for p in ports)})"
+        else:
+            spec = self.spec(n)
+            ports = spec.input_ports(row.values)
+            outs = [p.name for p in spec.output_ports(row.values)]
+            args, keys = _gather_args(self.graph, n, ports, vars_)
+            if node.block == "Noise" and mode == "preview":
+                expr = f"self.{self.attr_of[n + ':fixed']}"
+            elif spec.forward is not None:
+                expr = spec.forward(row.values, dict(args, n="n", device="self.device"),
+                                    f"self.{self.attr_of[n]}" if n in self.attr_of else None)
+            else:
+                flat = []
+                for p in ports:
+                    if p.name in args:
+                        flat += args[p.name] if p.multi else [args[p.name]]
+                expr = f"self.{self.attr_of[n]}({', '.join(flat)})"
+            self.gen.need(spec.helpers)
+        vars_.release(keys)
+        if role == "loss":
+            names = [vars_.bind((n, outs[0]), self.var_name(n))]
+        else:
+            names = [vars_.bind((n, p), _preferred_name(node, p, len(outs),
+                                                        vars_.uses.get((n, p), 0))) for p in outs]
+        comment = "" if role == "loss" else shape_comment([row.outputs[p] for p in outs])
+        return [f"{', '.join(names)} = {expr}{comment}"]
+
+    def bind_batch(self, vars_: _Vars, source: str, indent: int, count=None) -> None:
+        """``image, label = batch`` and ``n``, the batch size the sources draw."""
+        if self.dataset:
+            ports = [p.name for p in self.spec(self.dataset).output_ports(
+                self.rows[self.dataset].values)]
+            names = [vars_.bind((self.dataset, p), identifier(p)) for p in ports]
+            self.src.add(f"{', '.join(names)} = {source}", self.origin(self.dataset), indent=indent)
+            self.src.add(f"n = {names[0]}.shape[0]", indent=indent)
+        else:
+            self.src.add(f"n = {count or 'SETTINGS[' + repr('batch_size') + ']'}", indent=indent)
+
+    def write_step(self) -> None:
+        src = self.src
+        src.add("def train_step(self, batch):", indent=1)
+        src.add('"""One training step; returns the losses as tensors (no device sync)."""',
+                indent=2)
+        opts = self.optimizers()
+        everything = _ancestors(self.graph, opts)
+        vars_ = _Vars(self.graph, everything)
+        self.bind_batch(vars_, "batch", 2)
+        metrics = []
+        for i, opt in enumerate(opts):
+            needed = _ancestors(self.graph, [opt])
+            updates = set(self.updated(opt))
+            grad = set()
+            for n in self.order:
+                if n not in needed:
+                    continue
+                preds = {e.src for e in self.graph.edges if e.dst == n}
+                if self.entity(n) in updates or preds & grad:
+                    grad.add(n)
+            loss_edge = next(e for e in self.graph.edges if e.dst == opt)
+            if loss_edge.src not in grad:
+                raise CodegenError(f"training/{opt}: its loss does not depend on anything it "
+                                   "updates; wire the networks it should train into the loss")
+            no_grad = {n for n in needed if n not in grad}
+            if len(opts) > 1:
+                names = ", ".join(self.attr_of[e] for e in self.updated(opt))
+                src.add(f"# step {i + 1}: {self.attr_of[opt]} updates {names}", indent=2)
+            region = [n for n in self.order if n in needed and (n not in _computed(vars_, n))]
+            if i > 0:  # a later optimizer recomputes its own forward pass
+                for n in region:
+                    for key in list(vars_.var_of):
+                        if key[0] == n:
+                            del vars_.var_of[key]
+                vars_ = _Vars(self.graph, needed, ())
+                self.rebind_batch(vars_)
+            self.emit(region, vars_, "train", 2, no_grad)
+            loss_var = vars_.read((loss_edge.src, loss_edge.src_port))
+            attr = self.attr_of[opt]
+            src.add(f"self.{attr}.zero_grad(set_to_none=True)", self.origin(opt), indent=2)
+            src.add(f"{loss_var}.backward()", self.origin(opt), indent=2)
+            src.add(f"self.{attr}.step()", self.origin(opt), indent=2)
+            if opt + ":schedule" in self.attr_of:
+                src.add(f"self.{self.attr_of[opt + ':schedule']}.step()", self.origin(opt),
+                        indent=2)
+            for n in region:
+                if self.role(n) == "loss":
+                    metrics.append((self.var_name(n), vars_.read((n, "loss"))))
+        seen = {}
+        for name, var in metrics:
+            seen.setdefault(name, var)
+        self.metric_names = list(seen)
+        src.add("return {" + ", ".join(f"{k!r}: {v}.detach()" for k, v in seen.items()) + "}",
+                indent=2)
+        src.add("")
+
+    def rebind_batch(self, vars_: _Vars) -> None:
+        if self.dataset:
+            ports = [p.name for p in self.spec(self.dataset).output_ports(
+                self.rows[self.dataset].values)]
+            for p in ports:
+                vars_.var_of[(self.dataset, p)] = identifier(p)
+                vars_.live[identifier(p)] = 1 << 30
+
+    def eval_losses(self) -> list[str]:
+        if not self.dataset:
+            return []
+        out = []
+        for n in self.by_role.get("loss", []):
+            up = _ancestors(self.graph, [n])
+            if self.dataset in up and not any(self.node(m).block in ("Noise", "ClassLabels")
+                                              for m in up):
+                out.append(n)
+        return out
+
+    def write_evaluate(self) -> None:
+        src = self.src
+        losses = self.eval_losses()
+        src.add("@torch.no_grad()", indent=1)
+        src.add("def evaluate(self):", indent=1)
+        src.add('"""Mean losses (and accuracy) over the held-out split, in eval mode."""', indent=2)
+        if not losses:
+            src.add("return {}", indent=2)
+            src.add("")
+            return
+        needed = _ancestors(self.graph, losses)
+        vars_ = _Vars(self.graph, needed)
+        src.add("self.set_train(False)", indent=2)
+        src.add("totals, count = {}, 0", indent=2)
+        src.add('for batch in TensorBatches(self.data.test, SETTINGS["batch_size"], '
+                'shuffle=False):', indent=2)
+        # accuracy reads the scores wired into the loss: keep them alive until then
+        acc_losses = [n for n in losses if self.spec(n).extra.get("accuracy")
+                      and self.rows[n].inputs["input"].rank == 1]
+        for n in acc_losses:
+            for e in self.graph.edges:
+                if e.dst == n:
+                    vars_.uses[(e.src, e.src_port)] = vars_.uses.get((e.src, e.src_port), 0) + 1
+        self.bind_batch(vars_, "batch", 3)
+        region = [n for n in self.order if n in needed]
+        self.emit(region, vars_, "eval", 3)
+        for n in losses:
+            name = self.var_name(n)
+            src.add(f'totals["test_{name}"] = totals.get("test_{name}", 0) + '
+                    f'{vars_.read((n, "loss"))} * n', indent=3)
+        for n in acc_losses:
+            edges = {e.dst_port: e for e in self.graph.edges if e.dst == n}
+            scores = vars_.read((edges["input"].src, edges["input"].src_port))
+            target = vars_.read((edges["target"].src, edges["target"].src_port))
+            key = "test_accuracy" if len(acc_losses) == 1 else f"test_accuracy_{self.var_name(n)}"
+            src.add(f'totals["{key}"] = totals.get("{key}", 0) + '
+                    f'({scores}.argmax(1) == {target}).sum()', indent=3)
+        src.add("count += n", indent=3)
+        src.add("self.set_train(True)", indent=2)
+        src.add("return {name: float(total) / count for name, total in totals.items()}",
+                indent=2)
+        src.add("")
+
+    def write_previews(self) -> None:
+        src = self.src
+        previews = self.by_role.get("output", [])
+        src.add("@torch.no_grad()", indent=1)
+        src.add("def previews(self):", indent=1)
+        src.add('"""Preview outputs from fixed inputs, in eval mode: name -> images (N, C, H, W)."""',
+                indent=2)
+        if not previews:
+            src.add("return {}", indent=2)
+            src.add("")
+            return
+        needed = _ancestors(self.graph, previews)
+        vars_ = _Vars(self.graph, needed)
+        src.add("self.set_train(False)", indent=2)
+        if self.dataset in needed:
+            self.bind_batch(vars_, "self.preview_batch", 2)
+        else:
+            src.add("n = self.preview_count", indent=2)
+        region = [n for n in self.order if n in needed]
+        self.emit(region, vars_, "preview", 2)
+        src.add("self.set_train(True)", indent=2)
+        items = []
+        field = self.dataset and self.rows[self.dataset].values.dataset == "image"
+        for p in previews:
+            e = next(e for e in self.graph.edges if e.dst == p)
+            var = vars_.read((e.src, e.src_port))
+            t = self.rows[p].inputs["x"]
+            if t.rank == 1 and field:
+                var = f"as_image({var})"
+            elif t.rank == 2:
+                var = f"{var}.unsqueeze(1)"
+            elif t.rank == 1:
+                var = f"{var}.reshape(1, 1, {var}.shape[0], -1)"
+            items.append(f"{self.var_name(p)!r}: {var}")
+        src.add("return {" + ", ".join(items) + "}", indent=2)
+        src.add("")
+        if any("as_image(" in i for i in items):
+            src.add("")
+            src.add("def as_image(pixels):")
+            src.add('"""Every pixel of one square image, (H*W, C), as a (1, C, H, W) batch."""',
+                    indent=1)
+            src.add("side = int(round(pixels.shape[0] ** 0.5))", indent=1)
+            src.add("return pixels.t().reshape(1, pixels.shape[1], side, side)", indent=1)
+        src.add("")
+
+    def write_main(self) -> None:
+        src = self.src
+        src.add("")
+        src.add(MAIN.strip("\n"))
+        src.add("")
+        src.add("")
+        src.add('if __name__ == "__main__":')
+        src.add("main()", indent=1)
+
+
+def _computed(vars_: _Vars, node_id: str) -> set:
+    return set()
+
+
+def value_dict(d: dict) -> str:
+    return "{" + ", ".join(f"{k!r}: {value_dict(v) if isinstance(v, dict) else value(v)}"
+                           for k, v in d.items()) + "}"
+
+
+MAIN = '''
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
+    parser.add_argument("--steps", type=int, default=SETTINGS["steps"])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    parser.add_argument("--out", default=".", help="folder for weights and preview images")
+    args = parser.parse_args()
+    training = Training(args.device, args.seed, args.data_dir, args.steps, args.epochs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    step, start = 0, time.time()
+    while step < training.total_steps:
+        for batch in training.batches:
+            metrics = training.train_step(batch)
+            step += 1
+            if step % SETTINGS["log_every"] == 0 or step == training.total_steps:
+                shown = " ".join(f"{k} {v.item():.4f}" for k, v in metrics.items())
+                print(f"step {step}/{training.total_steps} {shown} ({time.time() - start:.1f} s)")
+            if step >= training.total_steps:
+                break
+    for name, result in training.evaluate().items():
+        print(f"{name}: {result:.4f}")
+    for name, images in training.previews().items():
+        save_image_grid(images, out / f"{name}.png", **PREVIEWS[name])
+    weights = {f"{net}.{k}": v for net, m in training.networks.items()
+               for k, v in m.state_dict().items()}
+    torch.save(weights, out / "weights.pt")
+'''
+
+
+def write_training(gen) -> list[str]:
+    return _TrainingWriter(gen).write()
