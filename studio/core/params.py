@@ -251,6 +251,9 @@ class ArgValues(Kind):
             Name().validate(k)
         return dict(value)
 
+    def to_json(self, value):
+        return {k: ({"arg": v.name} if isinstance(v, Arg) else v) for k, v in value.items()}
+
 
 @dataclass(frozen=True)
 class Optional(Kind):

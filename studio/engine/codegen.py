@@ -512,10 +512,13 @@ class _Generator:
 
 
 def _is_module_helper(name: str) -> bool:
+    """Helpers that belong in model.py (modules and init functions), not in train.py."""
     import importlib
 
-    mod = importlib.import_module("studio.engine.library.modules")
-    return hasattr(mod, name)
+    for mod_name in ("studio.engine.library.modules", "studio.engine.library.losses"):
+        if hasattr(importlib.import_module(mod_name), name):
+            return True
+    return False
 
 
 def _port(name: str):

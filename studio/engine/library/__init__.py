@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import inspect
 
-_MODULES = ("studio.engine.library.modules", "studio.engine.library.data")
+_MODULES = ("studio.engine.library.modules", "studio.engine.library.losses",
+            "studio.engine.library.data")
 
 
 def _find(name: str):

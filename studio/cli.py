@@ -1,0 +1,202 @@
+"""Headless commands on the same engine as the app: check, export, train.
+
+Bad input (a missing or malformed file, a graph with problems) exits with status 2 and one line
+naming the problem; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from studio.core.fileformat import FileFormatError, load
+from studio.core.project import Project, ProjectError
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """A problem to report in one line, exiting with status 2."""
+
+
+def _open(path: str) -> Project:
+    try:
+        return load(path)
+    except FileFormatError as err:
+        raise CliError(f"{path}: {err}") from None
+
+
+def _format_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def check(args) -> int:
+    from studio.core.inference import analyze
+
+    project = _open(args.file)
+    analysis = analyze(project)
+    rows = []
+    for r in analysis.rows:
+        rows.append({
+            "id": r.path, "graph": r.graph, "depth": r.depth, "block": r.node.block
+            if r.node.block != "Network" else f"Network:{r.node.params.get('network')}",
+            "title": r.node.title,
+            "output_shape": _shape_json(r), "outputs": {k: list(t.shape) for k, t in
+                                                        r.outputs.items()},
+            "params": r.params, "macs": r.macs, "receptive_field": r.rf_text,
+        })
+    errors = [{"graph": p.graph, "node": p.node, "field": p.field, "message": p.message,
+               "text": str(p)} for p in analysis.problems]
+    if args.json:
+        print(json.dumps({"project": project.name, "nodes": rows,
+                          "total_params": analysis.total_params,
+                          "total_macs": analysis.total_macs, "errors": errors}, indent=1))
+        return 1 if errors else 0
+    headers = ("node", "block", "output shape", "params", "mult-adds", "RF")
+    table = [(("  " * r.depth) + r.node.id, row["block"], r.output_shape or "-",
+              _format_int(r.params) if r.params else "", _format_int(r.macs) if r.macs else "",
+              r.rf_text) for r, row in zip(analysis.rows, rows)]
+    widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h)
+              for i, h in enumerate(headers)]
+    right = {3, 4}
+
+    def fmt(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    print(f"{project.name}: {len(project.networks)} network(s), "
+          f"{len(project.training.nodes)} training-graph node(s)")
+    print(fmt(headers))
+    print(fmt(["-" * w for w in widths]))
+    for t in table:
+        print(fmt(t))
+    print(fmt(["-" * w for w in widths]))
+    print(f"total: {_format_int(analysis.total_params)} parameters, "
+          f"{_format_int(analysis.total_macs)} multiply-adds per sample")
+    if errors:
+        print(f"\n{len(errors)} problem(s):")
+        for e in errors:
+            print(f"  {e['text']}")
+        return 1
+    print("no problems")
+    return 0
+
+
+def _shape_json(row):
+    if not row.outputs:
+        return None
+    first = next(iter(row.outputs.values()))
+    return list(first.shape)
+
+
+def export(args) -> int:
+    from studio.engine.codegen import CodegenError, generate
+    from studio.engine.loader import RESOURCES_DATA
+
+    project = _open(args.file)
+    try:
+        code = generate(project)
+    except CodegenError as err:
+        raise CliError(f"{args.file}: {err}") from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "model.py").write_text(code.model_source, encoding="utf-8")
+    (out / "train.py").write_text(code.train_source, encoding="utf-8")
+    if code.data_files:
+        (out / "data").mkdir(exist_ok=True)
+        for name in code.data_files:
+            shutil.copyfile(RESOURCES_DATA / name, out / "data" / name)
+    print(f"wrote {out / 'model.py'} and {out / 'train.py'}"
+          + (f" (data: {', '.join(code.data_files)})" if code.data_files else ""))
+    return 0
+
+
+def train(args) -> int:
+    from studio.engine.codegen import CodegenError
+    from studio.engine.trainer import RunOptions, TrainingError, train_project
+
+    project = _open(args.file)
+    if args.epochs is not None and args.steps is not None:
+        raise CliError("give --epochs or --steps, not both")
+    options = RunOptions(
+        epochs=args.epochs, steps=args.steps, seed=args.seed, device=args.device,
+        log_path=Path(args.log) if args.log else None,
+        samples_dir=Path(args.samples) if args.samples else None,
+        save_path=Path(args.save) if args.save else None, progress=not args.quiet)
+    try:
+        result = train_project(project, options)
+    except (CodegenError, TrainingError) as err:
+        raise CliError(f"{args.file}: {err}") from None
+    summary = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
+    print(f"trained {result.steps} steps in {result.seconds:.1f} s on {result.device}"
+          + (f"; {summary}" if summary else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
+                                     "neural networks by drawing them.")
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("check", help="print every node's shape and cost, and every problem")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=check)
+    p = sub.add_parser("export", help="write model.py and train.py (standalone PyTorch)")
+    p.add_argument("file")
+    p.add_argument("--out", required=True, help="folder to write into")
+    p.set_defaults(run=export)
+    p = sub.add_parser("train", help="train a project from the command line")
+    p.add_argument("file")
+    p.add_argument("--epochs", type=_positive_or_zero)
+    p.add_argument("--steps", type=_positive)
+    p.add_argument("--seed", type=_positive_or_zero)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--log", help="write JSON lines of metrics here")
+    p.add_argument("--samples", help="write preview image grids (PNG) into this folder")
+    p.add_argument("--save", help="save weights (.safetensors or weights-only .pt)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=train)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = _positive_or_zero(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_or_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args)
+    except CliError as err:
+        print(f"studio: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ProjectError, OSError) as err:
+        print(f"studio: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("studio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
