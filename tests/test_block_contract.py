@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from studio.core.registry import LOSS, ShapeError, TensorType, Values, all_blocks
-from studio.engine.blockrun import BlockRunner, random_input
+from studio.engine.blockrun import BlockRunner, input_domains, random_input
 
 STRUCTURAL = {"Input", "Output", "Network"}
 LAYERS = [b for b in all_blocks() if b.category not in ("data", "optimizer", "output")
@@ -20,20 +20,20 @@ LAYERS = [b for b in all_blocks() if b.category not in ("data", "optimizer", "ou
 
 def resized(types: dict, rng: random.Random) -> dict:
     """The same ports with the non-channel dims changed (channels and features kept)."""
-    out = {}
     factor = rng.choice([1, 2, 3])
     extra = rng.randint(0, 5)
-    for port, t in types.items():
-        if isinstance(t, list):
-            out[port] = t
-            continue
+
+    def one(t: TensorType) -> TensorType:
         if t.rank >= 2:
             shape = (t.shape[0],) + tuple(d * factor + extra for d in t.shape[1:])
         else:
             shape = t.shape
-        out[port] = TensorType(shape, t.dtype, t.kind)
-    # ports that must agree (Add, Concat, loss pairs) stay equal: resize all alike
-    return out
+        return TensorType(shape, t.dtype, t.kind)
+
+    # ports that must agree (Add, Concat, loss pairs) stay equal: resize all alike, the wires of a
+    # multi port (a list) included
+    return {port: [one(x) for x in t] if isinstance(t, list) else one(t)
+            for port, t in types.items()}
 
 
 def test_catalogue_is_large_and_unique():
@@ -74,8 +74,11 @@ def test_shape_rule_matches_torch(spec):
                 continue
             runner = BlockRunner(spec, values, variant)
             classes = _classes(variant)
-            tensors = {k: ([random_input(x, generator=gen) for x in t] if isinstance(t, list)
-                           else random_input(t, classes=classes, generator=gen))
+            domains = input_domains(spec, values)
+            tensors = {k: ([random_input(x, generator=gen, domain=domains.get(k)) for x in t]
+                           if isinstance(t, list)
+                           else random_input(t, classes=classes, generator=gen,
+                                             domain=domains.get(k)))
                        for k, t in variant.items()}
             if runner.module is not None and hasattr(runner.module, "train"):
                 runner.module.train()
@@ -84,6 +87,7 @@ def test_shape_rule_matches_torch(spec):
                 got = outputs[port]
                 if t == LOSS or t.kind == "loss":
                     assert got.dim() == 0, f"{spec.id}: loss must be a scalar"
+                    assert torch.isfinite(got), f"{spec.id}: loss is {got} on valid inputs"
                     continue
                 assert tuple(got.shape[1:]) == tuple(t.shape), \
                     f"{spec.id}: rule says {t.shape}, torch gives {tuple(got.shape[1:])}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from studio.blocks._common import OUT, RF, X, Call, Cost, Param, ShapeError, TensorType, conv_size, \
     declare, numel, require_rank, tup
-from studio.core.params import Bool, Int, IntTuple, Optional
+from studio.core.params import Bool, Choice, Int, IntTuple, Optional
 
 
 def pool_params() -> tuple:
@@ -86,4 +86,134 @@ for _id, _cls, _help, _expl in (
         examples=({"x": TensorType((3, 16, 16))}, {"x": TensorType((2, 9, 7))}),
     )
 
-__all__ = ["Int", "numel"]
+
+
+# --- adaptive and global pooling ----------------------------------------------------------------
+
+def _image_check(p, ins):
+    require_rank(ins["x"], (3,), "an image (channels x height x width)")
+
+
+def _adaptive_shape(p, ins):
+    x = ins["x"]
+    return {"out": TensorType((x.shape[0],) + tup(p.output_size, 2), x.dtype)}
+
+
+def _adaptive_rf(p, ins):
+    """The largest window and the typical step, from torch's window bounds (concrete sizes)."""
+    sizes, outs = ins["x"].shape[1:], tup(p.output_size, 2)
+    if not all(isinstance(n, int) for n in sizes):
+        return "global"  # symbolic sizes (writing a reusable class): no receptive field needed
+    if all(o == 1 for o in outs):
+        return "global"
+    kernel = tuple(max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
+                   for n, o in zip(sizes, outs))
+    stride = tuple(max(n // o, 1) for n, o in zip(sizes, outs))
+    return RF(kernel, stride)
+
+
+for _id, _cls, _help, _expl in (
+    ("AdaptiveAvgPool2d", "nn.AdaptiveAvgPool2d",
+     "Averages windows sized so the output has exactly output_size pixels.",
+     "Chooses its windows from the input size so that the output always has the requested "
+     "height and width. Placed before the classifier head, it lets a network accept images of "
+     "any size (ResNet pools to 1x1, VGG to 7x7)."),
+    ("AdaptiveMaxPool2d", "nn.AdaptiveMaxPool2d",
+     "Keeps the maximum of windows sized so the output has exactly output_size pixels.",
+     "Like AdaptiveAvgPool2d, but keeps the strongest response of each window: the output size "
+     "is fixed whatever the input size, and each output tells whether a feature occurred "
+     "somewhere in its region."),
+):
+    declare(
+        id=_id, category="pooling", title=_id, help=_help, explanation=_expl,
+        inputs=X, outputs=OUT,
+        params=(Param("output_size", IntTuple(2, 1, 1024), 1,
+                      "height and width of the output; an int or [height, width]"),),
+        check=_image_check, shape=_adaptive_shape, cost=lambda p, ins, outs: Cost(0, 0),
+        rf=_adaptive_rf, module=lambda p, ins, _cls=_cls: Call(_cls, (p.output_size,)),
+        examples=({"x": TensorType((4, 8, 8))}, {"x": TensorType((3, 7, 5))}),
+    )
+
+
+def _global_shape(p, ins):
+    return {"out": TensorType(ins["x"].shape[:1], ins["x"].dtype)}
+
+
+declare(
+    id="GlobalAvgPool", category="pooling", title="Global average pool",
+    help="Averages each channel over the whole image: C x H x W -> C.",
+    explanation="Replaces each feature map by its mean, giving one number per channel, ready for "
+                "a Linear classifier. It has no parameters, works for any image size and "
+                "replaced the large fully connected layers of early CNNs (Network in Network, "
+                "ResNet).",
+    inputs=X, outputs=OUT, check=_image_check, shape=_global_shape,
+    cost=lambda p, ins, outs: Cost(0, 0), rf=lambda p, ins: "global",
+    forward=lambda p, a, attr: f"{a['x']}.mean((2, 3))",
+    examples=({"x": TensorType((8, 4, 4))}, {"x": TensorType((3, 5, 9))}),
+)
+
+declare(
+    id="GlobalMaxPool", category="pooling", title="Global max pool",
+    help="Keeps each channel's maximum over the whole image: C x H x W -> C.",
+    explanation="Replaces each feature map by its largest value: one number per channel saying "
+                "how strongly that feature occurs anywhere in the image, wherever it is.",
+    inputs=X, outputs=OUT, check=_image_check, shape=_global_shape,
+    cost=lambda p, ins, outs: Cost(0, 0), rf=lambda p, ins: "global",
+    forward=lambda p, a, attr: f"torch.amax({a['x']}, dim=(2, 3))",
+    examples=({"x": TensorType((8, 4, 4))}, {"x": TensorType((3, 5, 9))}),
+)
+
+
+# --- BlurPool -------------------------------------------------------------------------------------
+
+def _blur_check(p, ins):
+    x = ins["x"]
+    require_rank(x, (3,), "an image (channels x height x width)")
+    if x.dtype != "float":
+        raise ShapeError(f"expects floating-point values but receives {x.describe()}", "x")
+    for size in x.shape[1:]:
+        if size <= p.filt_size // 2:
+            raise ShapeError(f"the reflect padding of a size-{p.filt_size} filter needs at least "
+                             f"{p.filt_size // 2 + 1} pixels per side, but receives {x.describe()}",
+                             "filt_size")
+
+
+def _blur_shape(p, ins):
+    # reflect padding of filt_size - 1 in total, so every size becomes ceil(size / stride)
+    x = ins["x"]
+    return {"out": TensorType((x.shape[0],) + tuple((n - 1) // p.stride + 1 for n in x.shape[1:]))}
+
+
+def _blur_call(p, ins):
+    kwargs = {}
+    if p.filt_size != 3:
+        kwargs["filt_size"] = p.filt_size
+    if p.stride != 2:
+        kwargs["stride"] = p.stride
+    return Call("BlurPool2d", (ins["x"].shape[0],), kwargs)
+
+
+declare(
+    id="BlurPool2d", category="pooling", title="BlurPool2d",
+    help="Anti-aliased downsampling: a fixed binomial blur per channel, then subsampling.",
+    explanation="Subsampling (a strided conv, or the stride of max-pooling) keeps every n-th "
+                "pixel, so a one-pixel shift of the input can change the output completely: "
+                "max-pooling breaks shift equivariance. Blurring with a small fixed low-pass "
+                "filter before subsampling removes the frequencies that alias and restores much "
+                "of it (Zhang, 2019, 'Making convolutional networks shift-invariant again'). Use "
+                "MaxPool2d(2, stride 1) then BlurPool2d in place of MaxPool2d(2). The filter is a "
+                "row of Pascal's triangle (3: [1, 2, 1]) times itself, normalized; borders are "
+                "reflect-padded, so each side becomes ceil(size / stride). No trainable "
+                "parameters.",
+    inputs=X, outputs=OUT,
+    params=(
+        Param("filt_size", Choice((2, 3, 4, 5)), 3, "size of the binomial blur filter (larger "
+              "blurs more)"),
+        Param("stride", Int(1, 16), 2, "subsampling factor"),
+    ),
+    check=_blur_check, shape=_blur_shape,
+    cost=lambda p, ins, outs: Cost(0, numel(outs["out"].shape) * p.filt_size ** 2),
+    rf=lambda p, ins: RF((p.filt_size, p.filt_size), (p.stride, p.stride)),
+    module=_blur_call, helpers=("BlurPool2d",),
+    examples=({"x": TensorType((4, 16, 16))}, {"x": TensorType((3, 9, 7))}),
+)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from studio.blocks._common import OUT, X, Call, Cost, Param, Port, ShapeError, TensorType, declare, numel, \
-    require_float, require_rank, same
+from studio.blocks._common import OUT, RF, X, Call, Cost, Param, Port, ShapeError, TensorType, declare, \
+    numel, require_float, require_rank, same
 from studio.core.params import ArgValues, Bool, Choice, Float, Int, IntList, Name, Optional
 from studio.core.registry import NETWORK, TRAINING
+from studio.core.symbolic import render_expr
 
 declare(
     id="Input", category="structure", title="Input", where=frozenset({NETWORK}),
@@ -114,6 +115,356 @@ declare(
     inputs=X, outputs=OUT, shape=same, differentiable=False,
     forward=lambda p, a, attr: f"{a['x']}.detach()",
     examples=({"x": TensorType((4, 6, 6))},),
+)
+
+
+
+# --- reshaping -------------------------------------------------------------------------------
+
+def _fill(sizes: tuple, total):
+    """``sizes`` with its -1 (if any) replaced by what makes the element count ``total``."""
+    known = numel(tuple(n for n in sizes if n != -1))
+    return tuple(total // known if n == -1 else n for n in sizes)
+
+
+def _fits(sizes: tuple, total: int) -> bool:
+    known = numel(tuple(n for n in sizes if n != -1))
+    return total % known == 0 if -1 in sizes else total == known
+
+
+def _dims(sizes: tuple) -> str:
+    return " x ".join(str(n) for n in sizes)
+
+
+def _reshape_check(p, ins):
+    x = ins["x"]
+    total = numel(x.shape)
+    if not _fits(p.shape, total):
+        raise ShapeError(f"cannot reshape {x.describe()} ({total} values per sample) into "
+                         f"{_dims(p.shape)}; the number of values must stay the same", "shape")
+
+
+def _reshape_forward(p, a, attr):
+    sizes = ", ".join(str(n) for n in p.shape)
+    if -1 in p.shape:  # the -1 is inferred inside each sample, so name the batch size
+        return f"{a['x']}.reshape({a['x']}.shape[0], {sizes})"
+    return f"{a['x']}.reshape(-1, {sizes})"
+
+
+declare(
+    id="Reshape", category="structure", title="Reshape",
+    help="Gives each sample a new shape with the same number of values (one size may be -1).",
+    explanation="Rearranges the values of each sample into the target shape, read in row-major "
+                "order; the batch dimension is kept. A -1 stands for whatever size makes the "
+                "count match: a generator turns a 100-number code into 100 x 1 x 1, or a Linear's "
+                "output of 256 into 16 x 4 x 4.",
+    inputs=X, outputs=OUT,
+    params=(Param("shape", IntList(1, 6, allow_infer=True), (-1,),
+                  "target shape of one sample, without the batch dimension; -1 once to infer"),),
+    check=_reshape_check,
+    shape=lambda p, ins: {"out": TensorType(_fill(p.shape, numel(ins["x"].shape)),
+                                            ins["x"].dtype)},
+    forward=_reshape_forward, rf=lambda p, ins: "global",
+    examples=({"x": TensorType((4, 3, 5))}, {"x": TensorType((16,))}),
+)
+
+
+def _batch_dim(dim: int, rank: int, what: str = "dim") -> int:
+    """A dim counting the batch as 0 (negative from the end) as an index into the per-sample
+    shape; refuses the batch itself and dims outside the tensor."""
+    full = rank + 1
+    if not -full <= dim < full:
+        raise ShapeError(f"{what} {dim} is outside a {full}-dim batch (the batch counts as dim 0)",
+                         what)
+    d = dim % full
+    if d == 0:
+        raise ShapeError(f"{what} {dim} is the batch dimension; choose a dimension of each sample "
+                         "(1 is the first after the batch)", what)
+    return d - 1
+
+
+def _unflatten_check(p, ins):
+    x = ins["x"]
+    d = _batch_dim(p.dim, x.rank)
+    if not _fits(p.sizes, x.shape[d]):
+        raise ShapeError(f"cannot split dim {p.dim} of size {x.shape[d]} (of {x.describe()}) into "
+                         f"{_dims(p.sizes)}; the sizes must multiply to {x.shape[d]}", "sizes")
+
+
+def _unflatten_shape(p, ins):
+    x = ins["x"]
+    d = _batch_dim(p.dim, x.rank)
+    sizes = _fill(p.sizes, x.shape[d])
+    return {"out": TensorType(x.shape[:d] + sizes + x.shape[d + 1:], x.dtype)}
+
+
+declare(
+    id="Unflatten", category="structure", title="Unflatten",
+    help="Splits one dimension into several (400 -> 16 x 5 x 5), the inverse of Flatten.",
+    explanation="Expands dimension dim (counting the batch as 0, like torch's nn.Unflatten) "
+                "into the given sizes, whose product must equal its length; one size may be -1. "
+                "Turns a vector back into feature maps, for instance after the Linear layer at "
+                "the start of a generator or decoder.",
+    inputs=X, outputs=OUT,
+    params=(
+        Param("dim", Int(-7, 7), 1, "dimension to split, counting the batch as 0"),
+        Param("sizes", IntList(1, 6, allow_infer=True), (-1, 1, 1),
+              "sizes it is split into (-1 once to infer)"),
+    ),
+    check=_unflatten_check, shape=_unflatten_shape, rf=lambda p, ins: "global",
+    forward=lambda p, a, attr: f"{a['x']}.unflatten({p.dim}, {p.sizes!r})",
+    examples=({"x": TensorType((24,))}, {"x": TensorType((12, 5))}),
+)
+
+
+# --- regularization -------------------------------------------------------------------------
+
+def _image_check(p, ins):
+    require_float(ins["x"])
+    require_rank(ins["x"], (3,), "an image (channels x height x width)")
+
+
+_P = Param("p", Float(0.0, 1.0), 0.5, "probability that a value (a channel, for Dropout2d) is "
+           "zeroed while training")
+
+declare(
+    id="Dropout", category="structure", title="Dropout",
+    help="While training, zeroes each value with probability p and rescales the rest.",
+    explanation="A regularizer: every training step drops a random subset of units (scaling the "
+                "survivors by 1 / (1 - p) so the expected value is unchanged), so no unit can "
+                "rely on particular others. This reduces overfitting. In evaluation it does "
+                "nothing.",
+    inputs=X, outputs=OUT, params=(_P,), check=lambda p, ins: require_float(ins["x"]),
+    shape=same, module=lambda p, ins: Call("nn.Dropout", (p.p,)),
+    examples=({"x": TensorType((20,))}, {"x": TensorType((3, 6, 6))}),
+)
+
+declare(
+    id="Dropout2d", category="structure", title="Dropout2d",
+    help="While training, zeroes whole feature maps with probability p.",
+    explanation="Dropout for convolutional features: neighbouring pixels are strongly "
+                "correlated, so dropping single values barely regularizes; dropping whole "
+                "channels does. Survivors are scaled by 1 / (1 - p); in evaluation it does "
+                "nothing.",
+    inputs=X, outputs=OUT, params=(_P,),
+    check=_image_check, shape=same, module=lambda p, ins: Call("nn.Dropout2d", (p.p,)),
+    examples=({"x": TensorType((4, 6, 6))}, {"x": TensorType((3, 5, 7))}),
+)
+
+
+# --- combining wires -----------------------------------------------------------------------------
+
+MULTI_X = (Port("x", multi=True, help="two or more wires, combined in wiring order"),)
+
+
+def _equal_check(what: str, hint: str):
+    def check(p, ins):
+        xs = ins["x"]
+        first = xs[0]
+        for other in xs[1:]:
+            if other.shape != first.shape:
+                raise ShapeError(f"inputs {first.describe()} and {other.describe()} differ; "
+                                 f"{what} needs equal shapes{hint}", "x")
+            if other.dtype != first.dtype:
+                raise ShapeError(f"inputs {first.describe()} and {other.describe()} have "
+                                 f"different types; {what} needs one type", "x")
+    return check
+
+
+def _first(p, ins):
+    return {"out": ins["x"][0]}
+
+
+declare(
+    id="Add", category="structure", title="Add",
+    help="Adds its inputs element-wise: the join of a residual (skip) connection.",
+    explanation="Sums every wire coming in, value by value; all must have the same shape. With "
+                "a skip connection, y = x + f(x), the block only has to learn the residual f, "
+                "and gradients flow straight through the sum to early layers: this is what "
+                "makes very deep networks (ResNet) trainable.",
+    inputs=MULTI_X, outputs=OUT,
+    check=_equal_check("a residual Add", " (use a 1x1 conv or Shortcut to match)"), shape=_first,
+    forward=lambda p, a, attr: " + ".join(a["x"]),
+    examples=({"x": [TensorType((6, 8, 8)), TensorType((6, 8, 8))]},
+              {"x": [TensorType((10,)), TensorType((10,)), TensorType((10,))]}),
+)
+
+declare(
+    id="Multiply", category="structure", title="Multiply",
+    help="Multiplies its inputs element-wise (gating, attention masks).",
+    explanation="The product of every wire coming in, value by value; all must have the same "
+                "shape. Multiplying features by a sigmoid of other features lets a network gate "
+                "them, as in squeeze-and-excitation blocks, LSTMs and attention.",
+    inputs=MULTI_X, outputs=OUT,
+    check=_equal_check("Multiply", ""), shape=_first,
+    forward=lambda p, a, attr: " * ".join(a["x"]),
+    examples=({"x": [TensorType((6, 8, 8)), TensorType((6, 8, 8))]},
+              {"x": [TensorType((10,)), TensorType((10,))]}),
+)
+
+
+def _concat_check(p, ins):
+    xs = ins["x"]
+    first = xs[0]
+    d = _batch_dim(p.dim, first.rank)
+    for other in xs[1:]:
+        if other.rank != first.rank:
+            raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
+                             "numbers of dimensions; Concat needs the same", "x")
+        if other.dtype != first.dtype:
+            raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
+                             "types; Concat needs one type", "x")
+        for i, (a, b) in enumerate(zip(first.shape, other.shape)):
+            if i != d and a != b:
+                raise ShapeError(f"inputs {first.describe()} and {other.describe()} differ in "
+                                 f"dim {i + 1} ({a} vs {b}); Concat along dim {p.dim} needs every "
+                                 "other dimension equal", "x")
+
+
+def _concat_shape(p, ins):
+    xs = ins["x"]
+    d = _batch_dim(p.dim, xs[0].rank)
+    total = sum(t.shape[d] for t in xs)
+    shape = xs[0].shape
+    return {"out": TensorType(shape[:d] + (total,) + shape[d + 1:], xs[0].dtype)}
+
+
+declare(
+    id="Concat", category="structure", title="Concat",
+    help="Joins its inputs along one dimension (by default the channels).",
+    explanation="Stacks the incoming tensors one after another along dim (counting the batch as "
+                "0, so 1 means channels or features); every other dimension must match. U-Net "
+                "joins encoder and decoder features this way and DenseNet joins each layer's "
+                "output to all before it, keeping them side by side instead of summing them.",
+    inputs=MULTI_X, outputs=OUT,
+    params=(Param("dim", Int(-7, 7), 1, "dimension to join along, counting the batch as 0"),),
+    check=_concat_check, shape=_concat_shape,
+    forward=lambda p, a, attr: f"torch.cat([{', '.join(a['x'])}], dim={p.dim})",
+    examples=({"x": [TensorType((6, 8, 8)), TensorType((10, 8, 8))]},
+              {"x": [TensorType((5,)), TensorType((3,)), TensorType((2,))]}),
+)
+
+
+def _split_ports(p):
+    return tuple(Port(f"out{i}") for i in range(1, p.chunks + 1))
+
+
+def _split_check(p, ins):
+    x = ins["x"]
+    d = _batch_dim(p.dim, x.rank)
+    if x.shape[d] % p.chunks:
+        raise ShapeError(f"dim {p.dim} of {x.describe()} has size {x.shape[d]}, which does not "
+                         f"split into {p.chunks} equal chunks", "chunks")
+
+
+def _split_shape(p, ins):
+    x = ins["x"]
+    d = _batch_dim(p.dim, x.rank)
+    part = TensorType(x.shape[:d] + (x.shape[d] // p.chunks,) + x.shape[d + 1:], x.dtype)
+    return {port.name: part for port in _split_ports(p)}
+
+
+declare(
+    id="Split", category="structure", title="Split",
+    help="Cuts its input into equal chunks along one dimension, one output each.",
+    explanation="The inverse of Concat: divides dimension dim (counting the batch as 0) into "
+                "chunks equal parts, in order. An encoder that outputs 2 x latent features splits "
+                "them into mu and logvar this way; gated units split into a value and a gate.",
+    inputs=X, outputs=_split_ports,
+    params=(
+        Param("chunks", Int(2, 64), 2, "number of equal parts (and outputs)"),
+        Param("dim", Int(-7, 7), 1, "dimension to split, counting the batch as 0"),
+    ),
+    check=_split_check, shape=_split_shape,
+    forward=lambda p, a, attr: f"torch.chunk({a['x']}, {p.chunks}, dim={p.dim})",
+    examples=({"x": TensorType((8, 4, 4))}, {"x": TensorType((20,))}),
+)
+
+
+# --- resampling and encoding ---------------------------------------------------------------------
+
+def _upsample_forward(p, a, attr):
+    mode = f", mode={p.mode!r}" if p.mode != "nearest" else ""
+    return f"F.interpolate({a['x']}, scale_factor={render_expr(p.scale_factor)}{mode})"
+
+
+declare(
+    id="Upsample", category="structure", title="Upsample",
+    help="Enlarges feature maps by an integer factor (nearest or bilinear), with no weights.",
+    explanation="Makes each feature map scale_factor times higher and wider by repeating pixels "
+                "(nearest) or interpolating between them (bilinear). Followed by a Conv2d it is "
+                "an alternative to ConvTranspose2d in generators and decoders that avoids "
+                "checkerboard artifacts.",
+    inputs=X, outputs=OUT,
+    params=(
+        Param("scale_factor", Int(1, 64), 2, "how many times larger each side becomes"),
+        Param("mode", Choice(("nearest", "bilinear")), "nearest",
+              "repeat pixels, or interpolate linearly between them", torch_default="nearest"),
+    ),
+    check=_image_check,
+    shape=lambda p, ins: {"out": TensorType((ins["x"].shape[0],) + tuple(
+        n * p.scale_factor for n in ins["x"].shape[1:]))},
+    forward=_upsample_forward,
+    examples=({"x": TensorType((4, 5, 5))}, {"x": TensorType((3, 4, 7))}),
+)
+
+
+def _one_hot_check(p, ins):
+    x = ins["x"]
+    if x.dtype != "long":
+        raise ShapeError(f"expects class indices (long) but receives {x.describe()}", "x")
+
+
+declare(
+    id="OneHot", category="structure", title="OneHot",
+    help="Turns class indices into one-hot vectors: 3 -> [0, 0, 0, 1, 0, ...].",
+    explanation="Replaces each class index by a vector of num_classes numbers, all 0 except a 1 "
+                "at the index, as floats. This is how labels become an input of a network "
+                "(a conditional generator, say); indices from 0 to num_classes - 1 are valid.",
+    inputs=X, outputs=OUT,
+    params=(Param("num_classes", Int(2, 1 << 16), 10, "length of each one-hot vector"),),
+    check=_one_hot_check,
+    shape=lambda p, ins: {"out": TensorType(ins["x"].shape + (p.num_classes,))},
+    forward=lambda p, a, attr: f"F.one_hot({a['x']}, {p.num_classes}).float()",
+    differentiable=False,
+    examples=({"x": TensorType((), "long")}, {"x": TensorType((5,), "long")}),
+)
+
+
+# --- ResNet's shortcut ------------------------------------------------------------------------
+
+def _shortcut_shape(p, ins):
+    x = ins["x"]
+    return {"out": TensorType((p.out_channels,) + tuple((n - 1) // p.stride + 1
+                                                        for n in x.shape[1:]))}
+
+
+def _shortcut_cost(p, ins, outs):
+    cin = ins["x"].shape[0]
+    if cin == p.out_channels and p.stride == 1:
+        return Cost(0, 0)
+    return Cost(cin * p.out_channels + 2 * p.out_channels, numel(outs["out"].shape) * cin)
+
+
+declare(
+    id="Shortcut", category="structure", title="Shortcut",
+    help="ResNet's shortcut: the identity, or a strided 1x1 conv and batch norm when shapes change.",
+    explanation="The skip path of a residual block, to be summed with the block's output by Add. "
+                "When the block keeps the channel count and the resolution it is the identity "
+                "and has no weights. When the block changes them (more channels, stride 2) it "
+                "projects the input to the new shape with a 1x1 convolution of the same stride, "
+                "without bias, followed by batch norm (ResNet's option B).",
+    inputs=X, outputs=OUT,
+    params=(
+        Param("out_channels", Int(1, 1 << 16), 16, "channels of the block's output"),
+        Param("stride", Int(1, 16), 1, "the block's downsampling factor"),
+    ),
+    check=_image_check, shape=_shortcut_shape, cost=_shortcut_cost,
+    rf=lambda p, ins: RF((1, 1), (p.stride, p.stride)),
+    module=lambda p, ins: Call("Shortcut", (ins["x"].shape[0], p.out_channels),
+                               {"stride": p.stride} if p.stride != 1 else {}),
+    helpers=("Shortcut",),
+    examples=({"x": TensorType((16, 8, 8))}, {"x": TensorType((8, 9, 9))}),
 )
 
 __all__ = ["require_rank"]

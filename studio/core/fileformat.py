@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from studio.core.params import Arg, Name, ParamError, kind_from_json, kind_to_json
 from studio.core.project import (
     INSTANCE,
+    NODE_ID,
     TRAINING_SETTINGS,
     ArgDecl,
     Edge,
@@ -34,7 +34,7 @@ SUFFIX = ".studio"
 MAX_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
 MAX_TITLE = 200
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+_ID = NODE_ID
 
 # format version -> function upgrading a file's dict from that version to the next
 MIGRATIONS: dict = {}
@@ -182,7 +182,7 @@ class _Reader:
             try:
                 project.training.configure(**{str(key): value})
             except ProjectError as err:
-                self.fail(f"training.settings.{_short(key, 40)}", str(err))
+                self.fail(f"training.settings.{_key(key)}", str(err))
         return project
 
     def network(self, project: Project, entry, loc: str) -> None:
@@ -292,7 +292,7 @@ class _Reader:
         values = {}
         for key in params:
             if not any(p.name == key for p in spec.params):
-                self.fail(f"{loc}.params.{_short(key, 40)}", f"{block} has no parameter "
+                self.fail(f"{loc}.params.{_key(key)}", f"{block} has no parameter "
                           f"{_short(key, 40)}")
         for prm in spec.params:
             ploc = f"{loc}.params.{prm.name}"
@@ -398,6 +398,12 @@ def load_lenient(path) -> tuple[Project, list[LoadIssue]]:
 
 
 # ------------------------------------------------------------------------------------------------
+
+def _key(key) -> str:
+    """A JSON key as it appears in a location: plain when it is a simple name, else quoted."""
+    text = str(key)
+    return text if _ID.match(text) else _short(text, 40)
+
 
 def _tuple(types):
     return types if isinstance(types, tuple) else (types,)

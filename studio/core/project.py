@@ -87,11 +87,14 @@ class NodeRef(str):
 
 
 _ID_SAFE = re.compile(r"[^a-z0-9_]+")
+NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")  # what a file may hold as a node id
 
 
 def slug(text: str) -> str:
+    """An id-safe lower-case form of a title: 'Conv 1' -> 'conv_1', '0' -> 'n0'."""
     s = _ID_SAFE.sub("_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", text).lower()).strip("_")
-    return s or "node"
+    s = (s or "node")[:48]
+    return "n" + s if s[0].isdigit() else s
 
 
 class Graph:
@@ -105,11 +108,11 @@ class Graph:
         self.project: Project | None = None  # set when the graph belongs to a project
 
     # building -----------------------------------------------------------------------------
-    def new_id(self, base: str) -> str:
-        """A free id: the slug itself when it is free and ends in a digit ('conv1'), else
-        the slug with the next free number ('tanh1', 'tanh2')."""
+    def new_id(self, base: str, numbered: bool = False) -> str:
+        """A free id: a title's slug itself when free ('fc', 'conv1'); a block's name with the
+        next free number ('tanh1', 'tanh2'), as is any slug already taken."""
         base = slug(base)
-        if base[-1].isdigit() and base not in self.nodes:
+        if not numbered and base not in self.nodes:
             return base
         i = 1
         while f"{base}{i}" in self.nodes:
@@ -124,7 +127,10 @@ class Graph:
         if where not in spec.where:
             place = "the training graph" if where == TRAINING else "a network"
             raise ProjectError(f"{block} cannot be placed in {place}")
-        node_id = id or self.new_id(title or spec.id)
+        node_id = id or (self.new_id(title) if title else self.new_id(spec.id, numbered=True))
+        if not NODE_ID.match(node_id):
+            raise ProjectError(f"node id {node_id!r} must be letters, digits, '_' or '-' "
+                               "(at most 64, not starting with a digit)")
         if node_id in self.nodes:
             raise ProjectError(f"node id {node_id!r} is already used")
         values = dict(params)

@@ -6,6 +6,8 @@ the inspector can show a block's live behaviour without building a whole project
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -17,7 +19,7 @@ from studio.engine.render import call
 
 def namespace(spec: BlockSpec) -> dict:
     """Globals for evaluating a block's code: torch, nn, F and the helpers it names."""
-    ns = {"torch": torch, "nn": nn, "F": F}
+    ns = {"torch": torch, "nn": nn, "F": F, "math": math}
     names = list(spec.helpers) + list(spec.extra.get("after_init_helpers", ()))
     if names:
         exec(compile(library.source_of(names), f"<helpers of {spec.id}>", "exec"), ns)
@@ -63,7 +65,7 @@ class BlockRunner:
         first = next(iter(tensors.values()), None)
         if isinstance(first, list):
             first = first[0]
-        self.ns["n_batch"] = first.shape[0] if first is not None else 2
+        self.ns["n_batch"] = first.shape[0] if first is not None and first.dim() else 2
         self.ns["block_device"] = self.device
         args = dict(names, n="n_batch", device="block_device")
         if self.spec.forward is not None:
@@ -83,9 +85,47 @@ class BlockRunner:
         return dict(zip(ports_out, out))
 
 
-def random_input(t: TensorType, batch: int = 2, classes: int = 3, generator=None):
-    """A random batch for a port type: normal floats, or class indices below ``classes``."""
+DOMAINS = ("normal", "probability", "distribution", "log_probability", "sign", "positive")
+
+
+def input_domains(spec: BlockSpec, values: dict) -> dict:
+    """Port -> value domain a block declares in ``extra["input_domain"]`` (a dict, or a callable
+    of the parameter values for domains that depend on them, like KLDiv's log_target)."""
+    domains = spec.extra.get("input_domain", {})
+    if callable(domains):
+        domains = domains(Values(values))
+    for port, domain in domains.items():
+        if domain not in DOMAINS:
+            raise ValueError(f"{spec.id}: input {port!r} declares unknown domain {domain!r}")
+    return dict(domains)
+
+
+def random_input(t: TensorType, batch: int = 2, classes: int = 3, generator=None,
+                 domain: str | None = None):
+    """A random batch for a port type: normal floats, or class indices below ``classes``.
+
+    A loss (kind "loss") is one positive scalar. ``domain`` narrows the floats for inputs that
+    only accept some values: "probability" (each in (0, 1)), "distribution" (positive, summing
+    to 1 along the first per-sample dim), "log_probability" (the log of a distribution), "sign"
+    (-1 or 1), "positive" (> 0); "normal" or None is standard normal.
+    """
+    if t.kind == "loss":
+        return torch.rand((), generator=generator) + 0.1
     shape = (batch,) + tuple(t.shape)
     if t.dtype == "long":
         return torch.randint(0, classes, shape, generator=generator)
-    return torch.randn(shape, generator=generator)
+    if domain in (None, "normal"):
+        return torch.randn(shape, generator=generator)
+    if domain == "probability":
+        return torch.rand(shape, generator=generator).clamp(1e-3, 1 - 1e-3)
+    if domain == "sign":
+        return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
+    if domain == "positive":
+        return torch.rand(shape, generator=generator) + 0.1
+    if domain in ("distribution", "log_probability"):
+        scores = torch.randn(shape, generator=generator)
+        if t.rank == 0:  # one number per sample: a probability of its own
+            probs = torch.rand(shape, generator=generator).clamp(1e-3, 1 - 1e-3)
+            return probs if domain == "distribution" else probs.log()
+        return scores.softmax(1) if domain == "distribution" else scores.log_softmax(1)
+    raise ValueError(f"unknown input domain {domain!r}")

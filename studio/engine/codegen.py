@@ -169,6 +169,8 @@ def attribute_name(node) -> str:
     if node.title:
         return identifier(node.title)
     if node.block == INSTANCE:
+        if not node.id.startswith("network"):  # an id the user chose
+            return identifier(node.id)
         return identifier(str(node.params.get("network", "network")).lower())
     if node.id[-1].isdigit() and not node.id.startswith(slug_of(node.block)):
         return identifier(node.id)

@@ -64,7 +64,7 @@ class BlurPool2d(nn.Module):
 
     def forward(self, x):
         x = F.pad(x, self.pad, mode="reflect")
-        return F.conv2d(x, self.filt.to(x.dtype), stride=self.stride, groups=self.channels)
+        return F.conv2d(x, self.filt, stride=self.stride, groups=self.channels)
 
     def extra_repr(self):
         return f"{self.channels}, filt_size={self.filt_size}, stride={self.stride}"
