@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio.engine.library.data import TensorBatches, load_digits
+from studio.engine.library.data import TensorBatches, load_digits  # noqa: E402
 
 BATCH = 64
 

@@ -45,7 +45,295 @@ def lenet() -> Project:
     return p
 
 
-EXAMPLES = {"lenet": lenet}
+def basic_block(p: Project):
+    """ResNet's basic block as one reusable network with arguments ``width`` and ``stride``:
+    two 3x3 convolutions with batch norm, added to a shortcut (identity, or a 1x1 projection
+    where the shape changes)."""
+    net = p.network("BasicBlock")
+    width = net.arg("width", default=64, help="output channels")
+    stride = net.arg("stride", default=1, help="2 halves the resolution")
+    x = net.add("Input", id="x")
+    body = net.stack(
+        x,
+        ("Conv2d", "conv1", dict(out_channels=width, kernel_size=3, stride=stride, padding=1,
+                                 bias=False)),
+        ("BatchNorm2d", "bn1", {}), ("ReLU", "relu1", {}),
+        ("Conv2d", "conv2", dict(out_channels=width, kernel_size=3, padding=1, bias=False)),
+        ("BatchNorm2d", "bn2", {}),
+    )
+    shortcut = net.add("Shortcut", title="shortcut", out_channels=width, stride=stride)
+    net.connect(x, shortcut)
+    add = net.add("Add", title="add")
+    net.connect(body, add)
+    net.connect(shortcut, add)
+    net.chain(add, net.add("ReLU", title="relu2"), net.add("Output", id="out"))
+    return net
+
+
+def classifier_head(t, data, logits, optimizer: str, **opt):
+    loss = t.add("CrossEntropy", title="loss", id="loss")
+    t.connect(logits, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add(optimizer, title=optimizer.lower(), id=optimizer.lower(), **opt))
+
+
+def resnet18() -> Project:
+    """ResNet-18 for 3x224x224 images and 1,000 classes: 11,689,512 parameters, the eight
+    residual blocks all instances of one BasicBlock network."""
+    p = Project("ResNet18")
+    basic_block(p)
+    net = p.network("ResNet18")
+    x = net.add("Input", id="image")
+    prev = net.stack(
+        x,
+        ("Conv2d", "conv1", dict(out_channels=64, kernel_size=7, stride=2, padding=3, bias=False)),
+        ("BatchNorm2d", "bn1", {}), ("ReLU", "relu", {}),
+        ("MaxPool2d", "maxpool", dict(kernel_size=3, stride=2, padding=1)),
+    )
+    for stage, width in enumerate((64, 128, 256, 512), 1):
+        for index in range(2):
+            stride = 2 if stage > 1 and index == 0 else 1
+            args = {"width": width} if stride == 1 else {"width": width, "stride": 2}
+            block = p.instance(net, "BasicBlock", id=f"layer{stage}_{index}", **args)
+            net.connect(prev, block)
+            prev = block
+    net.stack(prev, ("GlobalAvgPool", "avgpool", {}), ("Linear", "fc", dict(out_features=1000)))
+    net.chain(next(iter(reversed(net.nodes))), net.add("Output", id="logits"))
+    t = p.training
+    t.configure(batch_size=16, epochs=1)
+    data = t.add("Dataset", title="shapes", id="shapes", dataset="shapes", size=224, channels=3,
+                 count=256)
+    model = p.instance(t, "ResNet18", id="resnet18")
+    t.connect(data["image"], model)
+    classifier_head(t, data, model, "SGD", lr=0.1, momentum=0.9, weight_decay=1e-4)
+    return p
+
+
+def resnet_digits() -> Project:
+    """A small residual network on 16x16 digits, reusing the same BasicBlock network."""
+    p = Project("ResNetDigits")
+    basic_block(p)
+    t = p.training
+    t.configure(batch_size=64, epochs=8)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=16)
+    stem = t.stack(
+        data["image"],
+        ("Conv2d", "stem", dict(out_channels=16, kernel_size=3, padding=1, bias=False)),
+        ("BatchNorm2d", "stem_bn", {}), ("ReLU", "stem_relu", {}),
+    )
+    b1 = p.instance(t, "BasicBlock", id="block1", width=16)
+    b2 = p.instance(t, "BasicBlock", id="block2", width=32, stride=2)
+    t.connect(stem, b1)
+    t.connect(b1, b2)
+    head = t.stack(b2, ("GlobalAvgPool", "pool", {}), ("Linear", "fc", dict(out_features=10)))
+    classifier_head(t, data, head, "Adam", lr=2e-3)
+    return p
+
+
+def conv_costs() -> Project:
+    """Three ways to cover a 5x5 window: one 5x5 convolution, two stacked 3x3 convolutions, and
+    a 1x5 followed by a 5x1. Same receptive field, different parameter and multiply-add costs
+    (the check table shows them side by side)."""
+    p = Project("ConvCosts")
+    t = p.training
+    t.configure(batch_size=64, epochs=3)
+    data = t.add("Dataset", title="shapes", id="shapes", dataset="shapes", size=32)
+    stem = t.stack(data["image"], ("Conv2d", "stem", dict(out_channels=32, kernel_size=3,
+                                                          padding=1)), ("ReLU", "stem_relu", {}))
+    branches = {
+        "5x5": [("Conv2d", "conv5x5", dict(out_channels=32, kernel_size=5, padding=2))],
+        "3x3": [("Conv2d", "conv3x3_a", dict(out_channels=32, kernel_size=3, padding=1)),
+                ("ReLU", "relu3x3", {}),
+                ("Conv2d", "conv3x3_b", dict(out_channels=32, kernel_size=3, padding=1))],
+        "1x5": [("Conv2d", "conv1x5", dict(out_channels=32, kernel_size=(1, 5), padding=(0, 2))),
+                ("Conv2d", "conv5x1", dict(out_channels=32, kernel_size=(5, 1), padding=(2, 0)))],
+    }
+    total = t.add("WeightedSum", title="total", id="total")
+    for name, layers in branches.items():
+        tag = name.replace("x", "_")
+        head = t.stack(stem, *layers, ("ReLU", f"relu_{tag}", {}),
+                       ("GlobalAvgPool", f"pool_{tag}", {}),
+                       ("Linear", f"fc_{tag}", dict(out_features=4)))
+        loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}")
+        t.connect(head, loss["input"])
+        t.connect(data["label"], loss["target"])
+        t.connect(loss, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
+    return p
+
+
+def dcgan() -> Project:
+    """A DCGAN on 16x16 digits: the discriminator applied to generated and to real images (one
+    instance and a linked duplicate), two optimizers stepped discriminator first."""
+    p = Project("DCGAN")
+    latent = 64
+    g = p.network("Generator")
+    z = g.add("Input", id="z")
+    g.chain(g.stack(
+        z,
+        ("Reshape", "to_map", dict(shape=[latent, 1, 1])),
+        ("ConvTranspose2d", "up1", dict(out_channels=128, kernel_size=4, stride=1, padding=0,
+                                        bias=False)),
+        ("BatchNorm2d", "bn1", {}), ("ReLU", "relu1", {}),
+        ("ConvTranspose2d", "up2", dict(out_channels=64, kernel_size=4, stride=2, padding=1,
+                                        bias=False)),
+        ("BatchNorm2d", "bn2", {}), ("ReLU", "relu2", {}),
+        ("ConvTranspose2d", "up3", dict(out_channels=1, kernel_size=4, stride=2, padding=1)),
+        ("Tanh", "tanh", {}),
+    ), g.add("Output", id="image"))
+    d = p.network("Discriminator")
+    x = d.add("Input", id="image")
+    d.chain(d.stack(
+        x,
+        ("Conv2d", "conv1", dict(out_channels=64, kernel_size=4, stride=2, padding=1)),
+        ("LeakyReLU", "lrelu1", dict(negative_slope=0.2)),
+        ("Conv2d", "conv2", dict(out_channels=128, kernel_size=4, stride=2, padding=1,
+                                 bias=False)),
+        ("BatchNorm2d", "bn2", {}), ("LeakyReLU", "lrelu2", dict(negative_slope=0.2)),
+        ("Conv2d", "conv3", dict(out_channels=1, kernel_size=4)),
+        ("Flatten", "flatten", {}),
+    ), d.add("Output", id="logit"))
+    t = p.training
+    t.configure(batch_size=64, epochs=60, preview_every=100, log_every=20)
+    noise = t.add("Noise", title="z", id="z", size=latent)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=16, range="-1..1")
+    gen = p.instance(t, "Generator", title="fake", id="generator")
+    d_fake = p.instance(t, "Discriminator", title="fake_logit", id="discriminator")
+    d_real = t.link("discriminator", title="real_logit", id="discriminator_real")
+    t.connect(noise, gen)
+    t.connect(gen, d_fake)
+    t.connect(data["image"], d_real)
+    loss_d = t.add("GANLoss", title="loss_d", id="loss_d", role="discriminator")
+    t.connect(d_fake, loss_d["fake"])
+    t.connect(d_real, loss_d["real"])
+    loss_g = t.add("GANLoss", title="loss_g", id="loss_g", role="generator")
+    t.connect(d_fake, loss_g["fake"])
+    adam = dict(lr=2e-4, beta1=0.5)
+    t.chain(loss_d, t.add("Adam", title="adam_d", id="adam_d", updates=["Discriminator"],
+                          order=1, **adam))
+    t.chain(loss_g, t.add("Adam", title="adam_g", id="adam_g", updates=["Generator"], order=2,
+                          **adam))
+    t.chain(gen, t.add("Preview", title="samples", id="samples", value_range="-1..1"))
+    return p
+
+
+def _vae(conditional: bool) -> Project:
+    latent, hidden, side = 16, 256, 16
+    p = Project("CVAE" if conditional else "VAE")
+    enc = p.network("Encoder")
+    x = enc.add("Input", id="image")
+    flat = enc.stack(x, ("Flatten", "flatten", {}))
+    if conditional:
+        y = enc.add("Input", id="label")
+        cat = enc.add("Concat", title="with_label")
+        enc.connect(flat, cat)
+        enc.connect(y, cat)
+        flat = cat
+    h = enc.stack(flat, ("Linear", "fc", dict(out_features=hidden)), ("ReLU", "relu", {}))
+    enc.chain(enc.stack(h, ("Linear", "fc_mu", dict(out_features=latent))),
+              enc.add("Output", id="mu"))
+    enc.chain(enc.stack(h, ("Linear", "fc_logvar", dict(out_features=latent))),
+              enc.add("Output", id="logvar"))
+    dec = p.network("Decoder")
+    z = dec.add("Input", id="z")
+    start = z
+    if conditional:
+        y = dec.add("Input", id="label")
+        cat = dec.add("Concat", title="with_label")
+        dec.connect(z, cat)
+        dec.connect(y, cat)
+        start = cat
+    dec.chain(dec.stack(
+        start, ("Linear", "fc1", dict(out_features=hidden)), ("ReLU", "relu1", {}),
+        ("Linear", "fc2", dict(out_features=side * side)), ("Sigmoid", "sigmoid", {}),
+        ("Reshape", "to_image", dict(shape=[1, side, side])),
+    ), dec.add("Output", id="image"))
+    t = p.training
+    t.configure(batch_size=64, epochs=80, preview_every=200, log_every=20,
+                preview_count=100 if conditional else 64)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=side)
+    encoder = p.instance(t, "Encoder", id="encoder")
+    t.connect(data["image"], encoder["image"])
+    sample = t.add("Reparameterize", title="z", id="reparameterize")
+    t.connect(encoder["mu"], sample["mu"])
+    t.connect(encoder["logvar"], sample["logvar"])
+    decoder = p.instance(t, "Decoder", title="reconstruction", id="decoder")
+    t.connect(sample, decoder["z"])
+    if conditional:
+        onehot = t.add("OneHot", title="label_onehot", id="onehot", num_classes=10)
+        t.connect(data["label"], onehot)
+        t.connect(onehot, encoder["label"])
+        t.connect(onehot, decoder["label"])
+    bce = t.add("BCE", title="reconstruction_loss", id="bce", reduction="sum")
+    t.connect(decoder, bce["input"])
+    t.connect(data["image"], bce["target"])
+    kl = t.add("GaussianKL", title="kl", id="kl", reduction="sum")
+    t.connect(encoder["mu"], kl["mu"])
+    t.connect(encoder["logvar"], kl["logvar"])
+    total = t.add("WeightedSum", title="loss", id="loss")
+    t.connect(bce, total)
+    t.connect(kl, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=1e-3))
+    prior = t.add("Noise", title="prior_z", id="prior", size=latent)
+    dec2 = t.link("decoder", title="prior_sample", id="decoder_prior")
+    t.connect(prior, dec2["z"])
+    if conditional:
+        wanted = t.add("ClassLabels", title="wanted", id="wanted", classes=10)
+        onehot2 = t.add("OneHot", title="wanted_onehot", id="wanted_onehot", num_classes=10)
+        t.chain(wanted, onehot2)
+        t.connect(onehot2, dec2["label"])
+    t.chain(dec2, t.add("Preview", title="samples", id="samples", value_range="0..1",
+                        nrow=10 if conditional else 8))
+    t.chain(decoder, t.add("Preview", title="reconstructions", id="reconstructions",
+                           value_range="0..1"))
+    return p
+
+
+def vae() -> Project:
+    """A variational autoencoder on 16x16 digits: encoder to (mu, log-variance), sampling by
+    reparameterization, decoder, and the loss BCE(sum) + KL; previews sample the prior."""
+    return _vae(False)
+
+
+def cvae() -> Project:
+    """The conditional VAE: encoder and decoder also see the digit's one-hot label, so the
+    decoder draws a chosen digit; the sample grid has one row per class."""
+    return _vae(True)
+
+
+def siren() -> Project:
+    """Fitting the bundled image as a function of pixel coordinates: a SIREN (sine activations,
+    SIREN initialization) beside a ReLU MLP of the same size, each with its own loss."""
+    p = Project("Siren")
+    side, width = 64, 256
+    for name, act in (("Siren", "Sine"), ("ReluMLP", "ReLU")):
+        net = p.network(name)
+        x = net.add("Input", id="coords")
+        layers = []
+        for i in range(3):
+            init = "default" if act == "ReLU" else ("siren_first" if i == 0 else "siren")
+            layers += [("Linear", f"fc{i + 1}", dict(out_features=width, init=init)),
+                       (act, f"act{i + 1}", {})]
+        layers.append(("Linear", "out", dict(out_features=3,
+                                             init="siren" if act == "Sine" else "default")))
+        net.chain(net.stack(x, *layers), net.add("Output", id="rgb"))
+    t = p.training
+    t.configure(batch_size=side * side, steps=600, log_every=20, preview_every=100)
+    data = t.add("Dataset", title="image", id="image", dataset="image", size=side, channels=3)
+    for name in ("Siren", "ReluMLP"):
+        tag = name.lower()
+        model = p.instance(t, name, id=tag)
+        t.connect(data["coords"], model)
+        loss = t.add("MSE", title=f"mse_{tag}", id=f"mse_{tag}")
+        t.connect(model, loss["input"])
+        t.connect(data["pixel"], loss["target"])
+        t.chain(loss, t.add("Adam", title=f"adam_{tag}", id=f"adam_{tag}", lr=1e-4))
+        t.chain(model, t.add("Preview", title=f"fit_{tag}", id=f"fit_{tag}", value_range="-1..1"))
+    return p
+
+
+EXAMPLES = {"lenet": lenet, "resnet18": resnet18, "resnet_digits": resnet_digits,
+            "conv_costs": conv_costs, "dcgan": dcgan, "vae": vae, "cvae": cvae, "siren": siren}
 
 
 def build_all() -> dict[str, str]:

@@ -162,7 +162,7 @@ def test_inference_is_fast_enough_for_editing():
     t = p.training
     prev = t.add("Dataset", id="data", dataset="moons")
     prev = prev["x"]
-    for i in range(250):
+    for _ in range(250):
         node = t.add("Linear", out_features=16)
         t.connect(prev, node)
         prev = t.add("ReLU")

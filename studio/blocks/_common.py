@@ -6,13 +6,13 @@ from math import prod
 
 from studio.core.registry import (
     LOSS,
+    RF,
     BlockSpec,
     Call,
     Cost,
     Param,
     Port,
     Raw,
-    RF,
     ShapeError,
     TensorType,
     register,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.blocks._common import OUT, X, Call, Cost, Param, TensorType, declare, require_float, \
-    require_rank
+from studio.blocks._common import OUT, Call, Cost, Param, TensorType, X, declare, require_float, require_rank
 from studio.core.params import Bool, Choice, Float, Int
 
 _EXAMPLES = ({"x": TensorType((3, 5, 5))}, {"x": TensorType((12,))})

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from studio.blocks._common import OUT, RF, X, Call, Cost, Param, ShapeError, TensorType, conv_size, \
-    declare, numel, require_float, require_rank, tup
-from studio.core.params import Bool, Choice, Int, IntTuple, ParamError, Padding
+from studio.blocks._common import (
+    OUT,
+    RF,
+    Call,
+    Cost,
+    Param,
+    ShapeError,
+    TensorType,
+    X,
+    conv_size,
+    declare,
+    numel,
+    require_float,
+    require_rank,
+    tup,
+)
+from studio.core.params import Bool, Choice, Int, IntTuple, Padding, ParamError
 
 
 def conv_params(dims: int, default_kernel: int = 3) -> tuple:
@@ -153,8 +167,10 @@ _TRANSPOSE_PARAMS = (
 
 
 def _transpose_size(size, kernel, stride, padding, output_padding, dilation):
-    """Output length of a transposed convolution along one dim (torch's formula)."""
-    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    """Output length of a transposed convolution along one dim: torch's formula
+    (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1, written so
+    that symbolic sizes fold into short expressions (``in_height * 2``)."""
+    return size * stride - stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
 def _transpose_dims(p):

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from studio.blocks._common import OUT, X, Call, Cost, Param, ShapeError, TensorType, declare, numel, \
-    require_float, require_rank
+from studio.blocks._common import (
+    OUT,
+    Call,
+    Cost,
+    Param,
+    ShapeError,
+    TensorType,
+    X,
+    declare,
+    numel,
+    require_float,
+    require_rank,
+)
 from studio.blocks.convolution import changed_kwargs
 from studio.core.params import Bool, Float, Int
 

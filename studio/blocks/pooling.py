@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from studio.blocks._common import OUT, RF, X, Call, Cost, Param, ShapeError, TensorType, conv_size, \
-    declare, numel, require_rank, tup
+from studio.blocks._common import (
+    OUT,
+    RF,
+    Call,
+    Cost,
+    Param,
+    ShapeError,
+    TensorType,
+    X,
+    conv_size,
+    declare,
+    numel,
+    require_rank,
+    tup,
+)
 from studio.core.params import Bool, Choice, Int, IntTuple, Optional
 
 

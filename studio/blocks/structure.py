@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from studio.blocks._common import OUT, RF, X, Call, Cost, Param, Port, ShapeError, TensorType, declare, \
-    numel, require_float, require_rank, same
+from studio.blocks._common import (
+    OUT,
+    RF,
+    Call,
+    Cost,
+    Param,
+    Port,
+    ShapeError,
+    TensorType,
+    X,
+    declare,
+    numel,
+    require_float,
+    require_rank,
+    same,
+)
 from studio.core.params import ArgValues, Bool, Choice, Float, Int, IntList, Name, Optional
-from studio.core.registry import NETWORK, TRAINING
+from studio.core.registry import NETWORK
 from studio.core.symbolic import render_expr
 
 declare(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from studio.core.params import Arg, ParamError
-from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, Network, Node, Project
+from studio.core.project import INPUT, INSTANCE, Graph, Network, Node, Project
 from studio.core.registry import LOSS, RF, Port, ShapeError, TensorType, Values, get_block
 from studio.core.symbolic import Sym
 

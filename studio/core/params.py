@@ -180,7 +180,8 @@ class IntList(Kind):
             if not _is_int(v):
                 raise ParamError(f"expected whole numbers, got {v!r}")
             if v < 1 and not (self.allow_infer and v == -1):
-                raise ParamError(f"sizes must be positive{' (or -1 once)' if self.allow_infer else ''}, got {v}")
+                extra = " (or -1 once)" if self.allow_infer else ""
+                raise ParamError(f"sizes must be positive{extra}, got {v}")
             out.append(v)
         if out.count(-1) > 1:
             raise ParamError("only one size may be -1")

@@ -11,7 +11,7 @@ Also the Python API to build a project in code::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from studio.core.params import Arg, Bool, Choice, Int, Kind, Name, ParamError
 from studio.core.registry import MISSING, NETWORK, TRAINING, Param, get_block
@@ -65,7 +65,7 @@ class ArgDecl:
 
 @dataclass(frozen=True)
 class PortRef:
-    graph: "Graph"
+    graph: Graph
     node: str
     port: str | None  # None: the node's first port on that side
 
@@ -73,9 +73,9 @@ class PortRef:
 class NodeRef(str):
     """A node id returned by the builder API; ``ref["image"]`` names one of its ports."""
 
-    graph: "Graph"
+    graph: Graph
 
-    def __new__(cls, node_id: str, graph: "Graph"):
+    def __new__(cls, node_id: str, graph: Graph):
         obj = super().__new__(cls, node_id)
         obj.graph = graph
         return obj

@@ -7,8 +7,8 @@ receptive-field rule and how it becomes code. Shape and cost rules are plain int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from studio.core.params import Kind, ParamError
 from studio.core.symbolic import Sym

@@ -177,6 +177,14 @@ def attribute_name(node) -> str:
     return identifier(node.block.lower())
 
 
+def instance_attribute(node) -> str:
+    """``self.<name>`` of a network instance in train.py: the id the user chose (generator),
+    else the network's name; its title names the value it computes, not the module."""
+    if not node.id.startswith("network"):
+        return identifier(node.id)
+    return identifier(str(node.params.get("network", "network")).lower())
+
+
 def slug_of(text: str) -> str:
     from studio.core.project import slug
 
@@ -494,7 +502,7 @@ class _Generator:
         header.add("")
         text = "\n".join(body.lines)
         imports = ["import torch", "import torch.nn as nn"]
-        helper_src = library.source_of([h for h in self.helpers if _is_module_helper(h)])
+        helper_src = library.source_of([h for h in self.helpers if library.is_model_helper(h)])
         if "F." in text or "F." in helper_src:
             imports.append("import torch.nn.functional as F")
         if "math." in helper_src:
@@ -511,16 +519,6 @@ class _Generator:
         header.lines += body.lines
         header.origin.update({k + offset: v for k, v in body.origin.items()})
         self.model = header
-
-
-def _is_module_helper(name: str) -> bool:
-    """Helpers that belong in model.py (modules and init functions), not in train.py."""
-    import importlib
-
-    for mod_name in ("studio.engine.library.modules", "studio.engine.library.losses"):
-        if hasattr(importlib.import_module(mod_name), name):
-            return True
-    return False
 
 
 def _port(name: str):

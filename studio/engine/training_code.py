@@ -13,12 +13,20 @@ from studio.core.inference import NodeResult, topological_order
 from studio.core.project import INSTANCE, TRAINING_SETTINGS
 from studio.core.registry import get_block
 from studio.engine import library
-from studio.engine.codegen import CodegenError, _ancestors, _gather_args, _preferred_name, \
-    _Source, _Vars, attribute_name
+from studio.engine.codegen import (
+    CodegenError,
+    _ancestors,
+    _gather_args,
+    _preferred_name,
+    _Source,
+    _Vars,
+    attribute_name,
+    instance_attribute,
+)
 from studio.engine.naming import RESERVED, Namer, identifier
 from studio.engine.render import call, shape_comment, value
 
-TRAINING_ATTRS = {"data", "batches", "generator", "networks", "optimizers", "schedulers",
+TRAINING_ATTRS = {"data", "batches", "rng", "networks", "optimizers", "schedulers",
                   "total_steps", "preview_batch", "preview_count", "set_train", "train_step",
                   "evaluate", "previews"}
 
@@ -83,7 +91,9 @@ class _TrainingWriter:
                 if not hits:
                     raise CodegenError(f"training/{opt_id}: updates: no network instance or layer "
                                        f"named {name!r}")
-                out += [self.entity(h) for h in hits if self.entity(h) not in out]
+                for h in hits:
+                    if self.entity(h) not in out:
+                        out.append(self.entity(h))
             return out
         out = []
         for n in instances:
@@ -168,13 +178,14 @@ class _TrainingWriter:
         src.add("torch.manual_seed(seed)", indent=b)
         src.add("self.device = device = torch.device(device)", indent=b)
         src.add("data_dir = Path(data_dir)", indent=b)
-        src.add("self.generator = torch.Generator(device=device).manual_seed(seed)", indent=b)
+        src.add("self.rng = torch.Generator(device=device).manual_seed(seed)  # batch order",
+                indent=b)
         if self.dataset:
             row = self.rows[self.dataset]
             load = self.spec(self.dataset).extra["load"](row.values)
             src.add(f"self.data = {call(load)}", self.origin(self.dataset), indent=b)
             src.add('self.batches = TensorBatches(self.data.train, SETTINGS["batch_size"], '
-                    'generator=self.generator)', indent=b)
+                    'generator=self.rng)', indent=b)
         else:
             src.add("self.data = None", indent=b)
             src.add("self.batches = [()]  # no dataset: every step draws its own inputs",
@@ -185,7 +196,7 @@ class _TrainingWriter:
             node = self.node(n)
             if node.shares:
                 continue
-            attr = self.attrs.take(attribute_name(node))
+            attr = self.attrs.take(instance_attribute(node))
             self.attr_of[n] = attr
             ctor = self.gen.constructor(node, self.rows[n])
             src.add(f"self.{attr} = {ctor}.to(device)", self.origin(n), indent=b)
@@ -325,6 +336,10 @@ class _TrainingWriter:
         vars_.release(keys)
         if role == "loss":
             names = [vars_.bind((n, outs[0]), self.var_name(n))]
+        elif node.title:  # in the training graph a title names the value (fake, real_logit)
+            base = identifier(node.title)
+            names = [vars_.bind((n, p), base if len(outs) == 1 else f"{base}_{identifier(p)}")
+                     for p in outs]
         else:
             names = [vars_.bind((n, p), _preferred_name(node, p, len(outs),
                                                         vars_.uses.get((n, p), 0))) for p in outs]

@@ -236,7 +236,8 @@ def load_image_field(
 
 
 class TensorBatches:
-    """Batches sliced from resident tensors: one shuffle per epoch, then contiguous slices (no per-sample collate)."""
+    """Batches sliced from resident tensors: one shuffle per epoch, then contiguous slices
+    (no per-sample collate)."""
 
     def __init__(
         self,

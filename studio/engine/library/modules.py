@@ -53,8 +53,10 @@ class BlurPool2d(nn.Module):
         if not 1 <= filt_size <= 7:
             raise ValueError(f"filt_size must be between 1 and 7, got {filt_size}")
         self.channels, self.filt_size, self.stride = channels, filt_size, stride
-        row = torch.tensor([math.comb(filt_size - 1, k) for k in range(filt_size)],
-                           dtype=torch.float32)
+        coeffs = [1.0]  # a row of Pascal's triangle: the binomial coefficients
+        for _ in range(filt_size - 1):
+            coeffs = [a + b for a, b in zip([0.0] + coeffs, coeffs + [0.0])]
+        row = torch.tensor(coeffs)
         filt = row[:, None] * row[None, :]
         filt = filt / filt.sum()
         self.register_buffer("filt", filt.expand(channels, 1, filt_size, filt_size).clone(),
