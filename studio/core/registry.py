@@ -51,6 +51,8 @@ class TensorType:
     def describe(self) -> str:
         if self.kind == "loss":
             return "loss"
+        if not self.shape and self.dtype == "long":
+            return "class index"
         dims = " x ".join(str(d) if isinstance(d, int) else d.render() for d in self.shape) or "scalar"
         return dims if self.dtype == "float" else f"{dims} ({self.dtype})"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic, topological_order
+from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic
 from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, Network, Project
 from studio.core.registry import TensorType, get_block
 from studio.core.symbolic import Sym, symbols_in
@@ -222,13 +222,22 @@ class _Vars:
             if var is not None:
                 self.live[var] -= 1
 
-    def bind(self, key, preferred: str) -> str:
+    def free(self, name: str) -> bool:
+        return self.live.get(name, 0) <= 0 and name not in self.reserved
+
+    def bind(self, key, preferred: str, inherit: str | None = None) -> str:
+        """Name a new value: ``preferred`` when free; for a plain ``x`` first the name of the
+        input it replaces (a chain keeps ``out``), then ``x``, ``out``, ``h``; else numbered."""
         uses = self.uses.get(key, 0)
-        name = preferred
+        candidates = [preferred]
+        if preferred == "x":
+            generic = ("x", "out", "h")
+            candidates = ([inherit] if inherit in generic else []) + list(generic)
+        name = next((c for c in candidates if self.free(c)), None)
         i = 1
-        while self.live.get(name, 0) > 0 or name in self.reserved:
+        while name is None:
             i += 1
-            name = f"{preferred}{i}"
+            name = f"{preferred}{i}" if self.free(f"{preferred}{i}") else None
         self.var_of[key] = name
         self.live[name] = uses
         return name
@@ -248,6 +257,22 @@ def _preferred_name(node, port: str, n_ports: int, uses: int = 1) -> str:
     return "x" if n_ports == 1 else identifier(port)
 
 
+def _output_names(net: Network, node_id: str) -> dict:
+    """{port: name} for outputs of a node that go only to Output nodes of a network with several
+    outputs: the value is named as it is returned (``mu``, ``logvar``)."""
+    if len(net.outputs()) < 2:
+        return {}
+    names: dict = {}
+    for e in net.edges:
+        if e.src == node_id:
+            dst = net.nodes.get(e.dst)
+            if dst is None or dst.block != OUTPUT:
+                names[e.src_port] = None
+            elif names.get(e.src_port, "") is not None:
+                names[e.src_port] = identifier(dst.id)
+    return {k: v for k, v in names.items() if v}
+
+
 def _gather_args(graph: Graph, node_id: str, ports, vars_: _Vars) -> tuple[dict, list]:
     args, keys = {}, []
     for port in ports:
@@ -258,6 +283,30 @@ def _gather_args(graph: Graph, node_id: str, ports, vars_: _Vars) -> tuple[dict,
         keys += [(e.src, e.src_port) for e in wires]
         args[port.name] = names if port.multi else names[0]
     return args, keys
+
+
+def readable_order(graph: Graph) -> list[str]:
+    """A topological order that finishes a chain before starting a parallel branch: among the
+    nodes ready to run, the one made ready last goes first (ties in insertion order)."""
+    index = {n: i for i, n in enumerate(graph.nodes)}
+    indeg = {n: 0 for n in graph.nodes}
+    succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.src in indeg and e.dst in indeg:
+            indeg[e.dst] += 1
+            succ[e.src].append(e.dst)  # once per wire, as indeg counts them
+    stack = sorted((n for n in graph.nodes if indeg[n] == 0), key=index.get, reverse=True)
+    order = []
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        ready = []
+        for m in succ[n]:
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+        stack += sorted(ready, key=index.get, reverse=True)
+    return order
 
 
 def _ancestors(graph: Graph, targets) -> set:
@@ -371,7 +420,7 @@ class _Generator:
         rows, info, generic = self.rows_for(net)
         outputs = net.outputs()
         needed = _ancestors(net, [o.id for o in outputs])
-        order = [n for n in topological_order(net)[0] if n in needed]
+        order = [n for n in readable_order(net) if n in needed]
         attrs = Namer(RESERVED)
         attr_of: dict[str, str] = {}
         init: list[tuple[str, tuple]] = []
@@ -432,7 +481,8 @@ class _Generator:
                 returns.append(vars_.read(next((e.src, e.src_port) for e in net.edges
                                                if e.dst == node_id)))
                 continue
-            line = self.forward_line(net, node, row, vars_, attr_of.get(node_id))
+            line = self.forward_line(net, node, row, vars_, attr_of.get(node_id),
+                                     _output_names(net, node_id))
             if line:
                 src.add(line, (net.name, node_id), indent=2)
         src.add(f"return {', '.join(returns)}", indent=2)
@@ -458,7 +508,7 @@ class _Generator:
         self.need(spec.helpers)
         return call(c)
 
-    def forward_line(self, graph, node, row, vars_: _Vars, attr) -> str | None:
+    def forward_line(self, graph, node, row, vars_: _Vars, attr, returned=None) -> str | None:
         if node.block == INSTANCE:
             ports = [_port(p) for p in _instance_ports(self.project, row.values.network, "input")]
             out_ports = _instance_ports(self.project, row.values.network, "output")
@@ -482,8 +532,10 @@ class _Generator:
         if len(out_ports) == 1 and expr in [vars_.read(k) for k in keys]:
             vars_.alias((node.id, out_ports[0]), expr)  # identity: no line needed
             return None
-        targets = [vars_.bind((node.id, p), _preferred_name(
-            node, p, len(out_ports), vars_.uses.get((node.id, p), 0))) for p in out_ports]
+        inherit = vars_.read(keys[0]) if keys else None
+        targets = [vars_.bind((node.id, p), (returned or {}).get(p) or _preferred_name(
+            node, p, len(out_ports), vars_.uses.get((node.id, p), 0)), inherit)
+            for p in out_ports]
         comment = shape_comment([row.outputs[p] for p in out_ports if p in row.outputs])
         return f"{', '.join(targets)} = {expr}{comment}"
 

@@ -9,7 +9,7 @@ generator while the discriminator learns). ``evaluate`` measures the held-out sp
 
 from __future__ import annotations
 
-from studio.core.inference import NodeResult, topological_order
+from studio.core.inference import NodeResult
 from studio.core.project import INSTANCE, TRAINING_SETTINGS
 from studio.core.registry import get_block
 from studio.engine import library
@@ -22,6 +22,7 @@ from studio.engine.codegen import (
     _Vars,
     attribute_name,
     instance_attribute,
+    readable_order,
 )
 from studio.engine.naming import RESERVED, Namer, identifier
 from studio.engine.render import call, shape_comment, value
@@ -41,7 +42,7 @@ class _TrainingWriter:
         self.src: _Source = gen.train
         self.attrs = Namer(RESERVED | TRAINING_ATTRS)
         self.attr_of: dict[str, str] = {}
-        self.order = topological_order(self.graph)[0]
+        self.order = readable_order(self.graph)
         self.by_role: dict[str, list[str]] = {}
         for node_id in self.order:
             self.by_role.setdefault(self.role(node_id), []).append(node_id)
@@ -341,8 +342,10 @@ class _TrainingWriter:
             names = [vars_.bind((n, p), base if len(outs) == 1 else f"{base}_{identifier(p)}")
                      for p in outs]
         else:
+            inherit = vars_.read(keys[0]) if keys else None
             names = [vars_.bind((n, p), _preferred_name(node, p, len(outs),
-                                                        vars_.uses.get((n, p), 0))) for p in outs]
+                                                        vars_.uses.get((n, p), 0)), inherit)
+                     for p in outs]
         comment = "" if role == "loss" else shape_comment([row.outputs[p] for p in outs])
         return [f"{', '.join(names)} = {expr}{comment}"]
 
@@ -381,7 +384,13 @@ class _TrainingWriter:
             if loss_edge.src not in grad:
                 raise CodegenError(f"training/{opt}: its loss does not depend on anything it "
                                    "updates; wire the networks it should train into the loss")
-            no_grad = {n for n in needed if n not in grad}
+            # only network calls need the block; a parameter-free one-liner builds no graph
+            no_grad = set()
+            for n in self.order:
+                if n in needed and n not in grad and (
+                        self.role(n) == "instance"
+                        or any(e.src in no_grad for e in self.graph.edges if e.dst == n)):
+                    no_grad.add(n)
             if len(opts) > 1:
                 names = ", ".join(self.attr_of[e] for e in self.updated(opt))
                 src.add(f"# step {i + 1}: {self.attr_of[opt]} updates {names}", indent=2)

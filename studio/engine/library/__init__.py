@@ -9,7 +9,7 @@ writing code (the editor's code view) must not wait for torch.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -18,7 +18,7 @@ MODEL_MODULES = ("modules", "losses")
 MODULES = MODEL_MODULES + ("data",)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(module: str) -> tuple[dict, dict]:
     """(name -> source text, name -> dependency names) of one library module."""
     text = (_HERE / f"{module}.py").read_text(encoding="utf-8")
