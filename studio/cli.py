@@ -130,7 +130,7 @@ def train(args) -> int:
         result = train_project(project, options)
     except (CodegenError, TrainingError) as err:
         raise CliError(f"{args.file}: {err}") from None
-    summary = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items())
     print(f"trained {result.steps} steps in {result.seconds:.1f} s on {result.device}"
           + (f"; {summary}" if summary else ""))
     return 0

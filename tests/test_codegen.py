@@ -149,3 +149,32 @@ def test_reusable_network_compiles_to_one_class_with_arguments():
     for batch in training.batches:
         training.train_step(batch)
         break
+
+
+@pytest.mark.parametrize("name", ["lenet", "resnet18", "dcgan", "cvae", "siren", "conv_costs"])
+def test_generated_code_is_lint_clean(tmp_path, name):
+    """What we emit passes the same linter as our own code (unused names, spacing, style)."""
+    import shutil
+
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    code = generate(load(EXAMPLES / f"{name}.studio"))
+    (tmp_path / "model.py").write_text(code.model_source)
+    (tmp_path / "train.py").write_text(code.train_source)
+    proc = subprocess.run([ruff, "check", "--isolated", "--select", "E,F,W", "--ignore", "E501",
+                           "model.py", "train.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_run_length_comes_from_the_project_unless_given():
+    project = mlp_on_moons()
+    project.training.configure(steps=17)
+    module = load_code(generate(project))
+    assert module.Training("cpu", 0, RESOURCES_DATA).total_steps == 17
+    assert module.Training("cpu", 0, RESOURCES_DATA, steps=5).total_steps == 5
+    per_epoch = len(module.Training("cpu", 0, RESOURCES_DATA).batches)
+    assert module.Training("cpu", 0, RESOURCES_DATA, epochs=2).total_steps == 2 * per_epoch
+    project.training.configure(steps=0, epochs=3)
+    module = load_code(generate(project))
+    assert module.Training("cpu", 0, RESOURCES_DATA).total_steps == 3 * per_epoch

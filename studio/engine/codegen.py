@@ -553,14 +553,15 @@ class _Generator:
         header.add('"""')
         header.add("")
         text = "\n".join(body.lines)
-        imports = ["import torch", "import torch.nn as nn"]
         helper_src = library.source_of([h for h in self.helpers if library.is_model_helper(h)])
-        if "F." in text or "F." in helper_src:
-            imports.append("import torch.nn.functional as F")
+        used = text + helper_src
         if "math." in helper_src:
-            imports.insert(0, "import math\n")
-        for line in imports:
-            header.add(line)
+            header.add("import math")
+            header.add("")
+        for module, name in (("torch", "torch."), ("torch.nn as nn", "nn."),
+                             ("torch.nn.functional as F", "F.")):
+            if name in used:
+                header.add(f"import {module}")
         header.add("")
         header.add("")
         if helper_src:
