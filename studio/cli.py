@@ -136,6 +136,34 @@ def train(args) -> int:
     return 0
 
 
+def blocks(args) -> int:
+    """The block catalogue, read from the declarations (the same ones the editor will show)."""
+    from studio.core.registry import CATEGORIES, Values, all_blocks
+
+    specs = all_blocks()
+    if args.name:
+        specs = [s for s in specs if s.id.lower() == args.name.lower()]
+        if not specs:
+            raise CliError(f"no block named {args.name!r}; `studio blocks` lists them")
+    for category in CATEGORIES:
+        group = [s for s in specs if s.category == category]
+        if not group:
+            continue
+        print(f"{category}:")
+        for spec in group:
+            print(f"  {spec.id:<18} {spec.help}")
+            if not args.name:
+                continue
+            values = Values(spec.defaults())
+            ins = ", ".join(p.name for p in spec.input_ports(values)) or "none"
+            outs = ", ".join(p.name for p in spec.output_ports(values)) or "none"
+            print(f"\n  {spec.explanation}\n\n  inputs: {ins}; outputs: {outs}")
+            for prm in spec.params:
+                print(f"    {prm.name:<16} {prm.kind.describe():<34} default {prm.default!r}: "
+                      f"{prm.help}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
                                      "neural networks by drawing them.")
@@ -159,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", help="save weights (.safetensors or weights-only .pt)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=train)
+    p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(run=blocks)
     return parser
 
 

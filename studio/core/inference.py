@@ -104,22 +104,30 @@ def node_ports(graph: Graph, node_id: str, side: str) -> tuple:
 
 
 def topological_order(graph: Graph) -> tuple[list[str], list[str]]:
-    """Nodes in dependency order (ties in insertion order) and the nodes left on cycles."""
+    """Nodes in dependency order, and the nodes left on cycles.
+
+    The order finishes a chain before it starts a parallel branch (of the nodes ready to run,
+    the one made ready last goes first; ties in insertion order), so tables and generated code
+    read one path at a time.
+    """
+    index = {n: i for i, n in enumerate(graph.nodes)}
     indeg = {n: 0 for n in graph.nodes}
     succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
     for e in graph.edges:
         if e.src in indeg and e.dst in indeg:
             indeg[e.dst] += 1
-            succ[e.src].append(e.dst)
-    ready = [n for n in graph.nodes if indeg[n] == 0]
+            succ[e.src].append(e.dst)  # once per wire, as indeg counts them
+    stack = sorted((n for n in graph.nodes if indeg[n] == 0), key=index.get, reverse=True)
     order = []
-    while ready:
-        n = ready.pop(0)
+    while stack:
+        n = stack.pop()
         order.append(n)
+        ready = []
         for m in succ[n]:
             indeg[m] -= 1
             if indeg[m] == 0:
                 ready.append(m)
+        stack += sorted(ready, key=index.get, reverse=True)
     return order, [n for n in graph.nodes if indeg[n] > 0]
 
 

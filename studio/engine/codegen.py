@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic
+from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic, topological_order
 from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, Network, Project
 from studio.core.registry import TensorType, get_block
 from studio.core.symbolic import Sym, symbols_in
@@ -286,27 +286,8 @@ def _gather_args(graph: Graph, node_id: str, ports, vars_: _Vars) -> tuple[dict,
 
 
 def readable_order(graph: Graph) -> list[str]:
-    """A topological order that finishes a chain before starting a parallel branch: among the
-    nodes ready to run, the one made ready last goes first (ties in insertion order)."""
-    index = {n: i for i, n in enumerate(graph.nodes)}
-    indeg = {n: 0 for n in graph.nodes}
-    succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
-    for e in graph.edges:
-        if e.src in indeg and e.dst in indeg:
-            indeg[e.dst] += 1
-            succ[e.src].append(e.dst)  # once per wire, as indeg counts them
-    stack = sorted((n for n in graph.nodes if indeg[n] == 0), key=index.get, reverse=True)
-    order = []
-    while stack:
-        n = stack.pop()
-        order.append(n)
-        ready = []
-        for m in succ[n]:
-            indeg[m] -= 1
-            if indeg[m] == 0:
-                ready.append(m)
-        stack += sorted(ready, key=index.get, reverse=True)
-    return order
+    """Dependency order that finishes a chain before a parallel branch (see inference)."""
+    return topological_order(graph)[0]
 
 
 def _ancestors(graph: Graph, targets) -> set:
