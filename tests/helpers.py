@@ -20,3 +20,27 @@ def mlp_on_moons(hidden=16, activation="ReLU") -> Project:
     t.connect(data["label"], loss["target"])
     t.chain(loss, t.add("Adam", id="adam", lr=1e-2))
     return p
+
+
+def nested_blocks_project() -> Project:
+    """A reusable network ``Block`` (arguments width and stride) used twice, then a head."""
+    p = Project("Nested")
+    block = p.network("Block")
+    width = block.arg("width", default=8)
+    stride = block.arg("stride", default=1)
+    x = block.add("Input", id="x")
+    block.chain(x, block.add("Conv2d", id="conv", out_channels=width, kernel_size=3,
+                             stride=stride, padding=1), block.add("ReLU"),
+                block.add("Output", id="y"))
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="digits", size=16)
+    b1 = p.instance(t, "Block", id="b1", width=4)
+    b2 = p.instance(t, "Block", id="b2", width=8, stride=2)
+    head = t.stack(b2, "Flatten", ("Linear", "fc", dict(out_features=10)))
+    t.connect(data["image"], b1)
+    t.connect(b1, b2)
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(head, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    return p

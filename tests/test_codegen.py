@@ -13,7 +13,7 @@ from studio.core.fileformat import load
 from studio.engine.codegen import CodegenError, generate
 from studio.engine.loader import RESOURCES_DATA
 from studio.engine.loader import load as load_code
-from tests.helpers import EXAMPLES, mlp_on_moons
+from tests.helpers import EXAMPLES, mlp_on_moons, nested_blocks_project
 
 
 class HandLeNet(nn.Module):
@@ -116,27 +116,7 @@ def test_same_seed_same_losses():
 
 
 def test_reusable_network_compiles_to_one_class_with_arguments():
-    from studio.core.project import Project
-
-    p = Project("Nested")
-    block = p.network("Block")
-    width = block.arg("width", default=8)
-    stride = block.arg("stride", default=1)
-    x = block.add("Input", id="x")
-    block.chain(x, block.add("Conv2d", id="conv", out_channels=width, kernel_size=3,
-                             stride=stride, padding=1), block.add("ReLU"),
-                block.add("Output", id="y"))
-    t = p.training
-    data = t.add("Dataset", id="data", dataset="digits", size=16)
-    b1 = p.instance(t, "Block", id="b1", width=4)
-    b2 = p.instance(t, "Block", id="b2", width=8, stride=2)
-    head = t.stack(b2, "Flatten", ("Linear", "fc", dict(out_features=10)))
-    t.connect(data["image"], b1)
-    t.connect(b1, b2)
-    loss = t.add("CrossEntropy", id="loss")
-    t.connect(head, loss["input"])
-    t.connect(data["label"], loss["target"])
-    t.chain(loss, t.add("Adam", id="adam"))
+    p = nested_blocks_project()
     code = generate(p)
     src = code.model_source
     assert src.count("class Block(nn.Module):") == 1

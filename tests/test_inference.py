@@ -4,7 +4,7 @@ import time
 
 from studio.core.inference import analyze
 from studio.core.project import Project
-from tests.helpers import mlp_on_moons
+from tests.helpers import mlp_on_moons, nested_blocks_project
 
 
 def _classifier(*layers, dataset="digits", size=32):
@@ -98,31 +98,15 @@ def test_optimizer_takes_only_losses():
 
 
 def test_network_arguments_and_nested_instances():
-    p = Project("Nested")
-    block = p.network("Block")
-    width = block.arg("width", default=8)
-    stride = block.arg("stride", default=1)
-    x = block.add("Input", id="x")
-    block.chain(x, block.add("Conv2d", id="conv", out_channels=width, kernel_size=3,
-                             stride=stride, padding=1), block.add("Output", id="y"))
+    p = nested_blocks_project()
     t = p.training
-    data = t.add("Dataset", id="data", dataset="digits", size=16)
-    b1 = p.instance(t, "Block", id="b1", width=4)
-    b2 = p.instance(t, "Block", id="b2", width=8, stride=2)
-    head = t.stack(b2, "Flatten", ("Linear", "fc", dict(out_features=10)))
-    t.connect(data["image"], b1)
-    t.connect(b1, b2)
-    loss = t.add("CrossEntropy", id="loss")
-    t.connect(head, loss["input"])
-    t.connect(data["label"], loss["target"])
-    t.chain(loss, t.add("Adam", id="adam"))
     a = analyze(p)
     assert a.ok, a.problems
     assert a.result("training", "b1").outputs["y"].shape == (4, 16, 16)
     assert a.result("training", "b2").outputs["y"].shape == (8, 8, 8)
     assert a.result("training", "b2").params == 4 * 8 * 9 + 8
     inner = [r for r in a.rows if r.graph == "Block"]
-    assert len(inner) == 6  # three nodes per instance
+    assert len(inner) == 8  # four nodes per instance
     # an unknown argument is refused on the instance
     t.nodes["b1"].params["args"] = {"depth": 3}
     assert a_problem(p, "b1").field == "args"

@@ -156,6 +156,17 @@ class BlockSpec:
     def output_ports(self, p: Values) -> tuple:
         return self.outputs(p) if callable(self.outputs) else self.outputs
 
+    def expression(self, p: Values, args: dict, attr: str | None) -> str:
+        """The source of one call of this block on ``args`` (port -> expression, a list for
+        multi ports): its declared forward, else its module called on the inputs in port order."""
+        if self.forward is not None:
+            return self.forward(p, args, attr)
+        flat = []
+        for port in self.input_ports(p):
+            if port.name in args:
+                flat += args[port.name] if port.multi else [args[port.name]]
+        return f"{attr}({', '.join(flat)})"
+
     def param(self, name: str) -> Param:
         for prm in self.params:
             if prm.name == name:

@@ -68,15 +68,8 @@ class BlockRunner:
         self.ns["n_batch"] = first.shape[0] if first is not None and first.dim() else 2
         self.ns["block_device"] = self.device
         args = dict(names, n="n_batch", device="block_device")
-        if self.spec.forward is not None:
-            expr = self.spec.forward(self.values, args, "block_module" if self.module is not None
-                                     else None)
-        else:
-            flat = []
-            for p in ports:
-                if p.name in names:
-                    flat += names[p.name] if p.multi else [names[p.name]]
-            expr = f"block_module({', '.join(flat)})"
+        expr = self.spec.expression(self.values, args, "block_module"
+                                    if self.module is not None else None)
         self.ns["block_module"] = self.module
         out = eval(expr, self.ns)
         ports_out = [p.name for p in self.spec.output_ports(self.values)]

@@ -501,14 +501,7 @@ class _Generator:
             out_ports = [p.name for p in spec.output_ports(row.values)]
             args, keys = _gather_args(graph, node.id, ports, vars_)
             self.need(spec.helpers)
-            if spec.forward is not None:
-                expr = spec.forward(row.values, args, f"self.{attr}" if attr else None)
-            else:
-                flat = []
-                for p in ports:
-                    if p.name in args:
-                        flat += args[p.name] if p.multi else [args[p.name]]
-                expr = f"self.{attr}({', '.join(flat)})"
+            expr = spec.expression(row.values, args, f"self.{attr}" if attr else None)
         vars_.release(keys)
         if len(out_ports) == 1 and expr in [vars_.read(k) for k in keys]:
             vars_.alias((node.id, out_ports[0]), expr)  # identity: no line needed

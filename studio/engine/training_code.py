@@ -333,15 +333,9 @@ class _TrainingWriter:
             args, keys = _gather_args(self.graph, n, ports, vars_)
             if node.block == "Noise" and mode == "preview":
                 expr = f"self.{self.attr_of[n + ':fixed']}"
-            elif spec.forward is not None:
-                expr = spec.forward(row.values, dict(args, n="n", device="self.device"),
-                                    f"self.{self.attr_of[n]}" if n in self.attr_of else None)
             else:
-                flat = []
-                for p in ports:
-                    if p.name in args:
-                        flat += args[p.name] if p.multi else [args[p.name]]
-                expr = f"self.{self.attr_of[n]}({', '.join(flat)})"
+                expr = spec.expression(row.values, dict(args, n="n", device="self.device"),
+                                       f"self.{self.attr_of[n]}" if n in self.attr_of else None)
             self.gen.need(spec.helpers)
         vars_.release(keys)
         if role == "loss":
