@@ -158,3 +158,114 @@ def test_run_length_comes_from_the_project_unless_given():
     project.training.configure(steps=0, epochs=3)
     module = load_code(generate(project))
     assert module.Training("cpu", 0, RESOURCES_DATA).total_steps == 3 * per_epoch
+
+
+class HandBasicBlock(nn.Module):
+    def __init__(self, cin, width, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.down = None
+        if stride != 1 or cin != width:
+            self.down = nn.Sequential(nn.Conv2d(cin, width, 1, stride, bias=False),
+                                      nn.BatchNorm2d(width))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (x if self.down is None else self.down(x)))
+
+
+class HandResNet18(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.pool = nn.MaxPool2d(3, 2, 1)
+        blocks, cin = [], 64
+        for width in (64, 128, 256, 512):
+            stride = 1 if width == 64 else 2
+            blocks += [HandBasicBlock(cin, width, stride), HandBasicBlock(width, width)]
+            cin = width
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(512, 1000)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.bn1(self.conv1(x))))
+        x = self.blocks(x).mean((2, 3))
+        return self.fc(x)
+
+
+def test_generated_resnet18_equals_hand_written_with_the_same_weights():
+    module = load_code(generate(load(EXAMPLES / "resnet18.studio")))
+    generated = module.model_module.ResNet18()
+    hand = HandResNet18()
+    ours, theirs = generated.state_dict(), hand.state_dict()
+    assert [v.shape for v in ours.values()] == [v.shape for v in theirs.values()]
+    generated.load_state_dict(dict(zip(ours, theirs.values())))
+    generated.eval()
+    hand.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(generated(x), hand(x))
+
+
+def test_blocks_with_several_outputs_unpack_into_named_values():
+    from studio.core.project import Project
+
+    p = Project("Halves")
+    net = p.network("Halves")
+    x = net.add("Input", id="x")
+    split = net.add("Split", id="split", chunks=2, dim=2)
+    net.connect(x, split)
+    left = net.stack(split["out1"], ("Conv2d", "left", dict(out_channels=4, kernel_size=3,
+                                                             padding=1)))
+    right = net.stack(split["out2"], ("Detach", "frozen", {}))
+    join = net.add("Concat", id="join")
+    net.connect(left, join)
+    net.connect(right, join)
+    net.chain(join, net.add("Output", id="y"))
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="shapes", size=8, channels=3, count=64)
+    inst = p.instance(t, "Halves", id="halves")
+    t.connect(data["image"], inst)
+    head = t.stack(inst, "Flatten", ("Linear", "fc", dict(out_features=4)))
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(head, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    code = generate(p)
+    assert "out1, out2 = " in code.model_source
+    assert ".detach()" in code.model_source
+    training = load_code(code).Training("cpu", 0, RESOURCES_DATA, steps=2)
+    for batch in training.batches:
+        training.train_step(batch)
+        break
+
+
+def test_networks_whose_names_differ_only_in_spelling_get_distinct_classes():
+    from studio.core.project import Project
+
+    p = Project("Twins")
+    for name, width in (("my net", 5), ("My Net", 7)):
+        net = p.network(name)
+        net.chain(net.add("Input", id="x"), net.add("Linear", id="fc", out_features=width),
+                  net.add("Output", id="y"))
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="moons", count=100)
+    a = p.instance(t, "my net", id="a")
+    b = p.instance(t, "My Net", id="b")
+    t.connect(data["x"], a)
+    t.connect(a, b)
+    head = t.stack(b, ("Linear", "head", dict(out_features=2)))
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(head, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    code = generate(p)
+    assert "class MyNet(nn.Module)" in code.model_source
+    assert "class MyNet2(nn.Module)" in code.model_source
+    training = load_code(code).Training("cpu", 0, RESOURCES_DATA, steps=1)
+    training.train_step(next(iter(training.batches)))

@@ -198,3 +198,41 @@ def test_lenient_file_api(tmp_path):
     save(mlp_on_moons(), path)
     project, issues = load_lenient(path)
     assert not issues and project.name == "Moons"
+
+
+def test_old_block_versions_are_migrated_step_by_step(monkeypatch):
+    """A block whose declaration moved to version 3 still opens files written at version 1:
+    each migration runs in turn."""
+    from studio.core.registry import get_block
+
+    spec = get_block("Linear")
+    seen = []
+
+    def v1_to_v2(params):
+        seen.append(1)
+        params["out_features"] = params.pop("units")
+        return params
+
+    def v2_to_v3(params):
+        seen.append(2)
+        params["bias"] = not params.pop("no_bias", False)
+        return params
+
+    monkeypatch.setattr(spec, "version", 3)
+    monkeypatch.setattr(spec, "migrations", {1: v1_to_v2, 2: v2_to_v3})
+    doc = _doc()
+    node = doc["training"]["nodes"][1]
+    node["version"] = 1
+    node["params"] = {"units": 12, "no_bias": True}
+    project = loads(json.dumps(doc))
+    assert seen == [1, 2]
+    assert project.training.nodes[node["id"]].params["out_features"] == 12
+    assert project.training.nodes[node["id"]].params["bias"] is False
+    assert json.loads(dumps(project))["training"]["nodes"][1]["version"] == 3
+
+
+def test_a_block_version_newer_than_this_studio_is_refused():
+    doc = _doc()
+    doc["training"]["nodes"][1]["version"] = 7
+    with pytest.raises(FileFormatError, match="newer than this Studio"):
+        loads(json.dumps(doc))

@@ -334,6 +334,9 @@ class _Generator:
             raise CodegenError("internal: " + "; ".join(str(p) for p in self.analysis.problems[:5]),
                                self.analysis.problems)
         self.classes: dict[str, _ClassInfo] = {}
+        # one namer for every class in the file: "my net" and "My Net" must not collide
+        class_names = Namer(RESERVED)
+        self.class_of = {name: class_names.take(class_name(name)) for name in self.project.networks}
         self.helpers: list[str] = []
         self.model = _Source("model.py")
         self.train = _Source("train.py")
@@ -369,7 +372,7 @@ class _Generator:
         """Rows to write a network's class from, its class info and its constructor parameters."""
         sigs = self.analysis.instances.get(net.name, [])
         generic = bool(net.args) or len(sigs) > 1
-        cname = class_name(net.name)
+        cname = self.class_of[net.name]
         if not generic:
             rows: dict[str, NodeResult] = {}
             for r in self.analysis.rows:
