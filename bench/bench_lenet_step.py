@@ -1,10 +1,12 @@
 """Step time of the generated LeNet (through Studio's Training class, from the same source that
 Export writes) against the same model, optimizer and batches written by hand in PyTorch.
 
-    python bench/bench_lenet_step.py        # goal: ratio at most 1.01
+    python bench/bench_lenet_step.py [ROUNDS]   # goal: ratio at most 1.01
 """
 
 from __future__ import annotations
+
+import sys
 
 import torch
 import torch.nn as nn
@@ -16,7 +18,7 @@ from studio.engine.loader import RESOURCES_DATA
 from studio.engine.loader import load as load_code
 
 STEPS = 48
-ROUNDS = 31
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 31
 
 
 class HandLeNet(nn.Module):

@@ -208,7 +208,7 @@ def dcgan() -> Project:
     t.connect(d_real, loss_d["real"])
     loss_g = t.add("GANLoss", title="loss_g", id="loss_g", role="generator")
     t.connect(d_fake, loss_g["fake"])
-    adam = dict(lr=2e-4, beta1=0.5)
+    adam = dict(lr=2e-4, betas=(0.5, 0.999))
     t.chain(loss_d, t.add("Adam", title="adam_d", id="adam_d", updates=["Discriminator"],
                           order=1, **adam))
     t.chain(loss_g, t.add("Adam", title="adam_g", id="adam_g", updates=["Generator"], order=2,

@@ -427,8 +427,8 @@ def test_optimizer_gets_the_declared_hyperparameters(block, values):
     for name, v in full.items():
         if name in group:
             assert group[name] == v, f"{block}.{name}: torch has {group[name]}, declared {v}"
-    if "beta1" in full:
-        assert group["betas"] == (full["beta1"], full["beta2"])
+    if "betas" in full:
+        assert group["betas"] == full["betas"]
 
 
 def test_sgd_refuses_nesterov_without_momentum():
@@ -464,7 +464,7 @@ def test_schedules_follow_torch(schedule, block, values):
     full = get_block(block).validate(values)
     ref_w = torch.zeros(3, requires_grad=True)
     _, ref_opt, _ = build(block, "params", [ref_w], **dict(values, schedule="none"))
-    no_momentum = schedule == "onecycle" and not full.get("momentum", 0) and "beta1" not in full
+    no_momentum = schedule == "onecycle" and not full.get("momentum", 0) and "betas" not in full
     ref = reference_scheduler(schedule, ref_opt, dict(full, cycle_momentum=not no_momentum))
     lrs, ref_lrs = [], []
     for _ in range(100):

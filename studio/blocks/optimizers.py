@@ -4,7 +4,7 @@ learning-rate schedule. ``extra["scheduler"]`` gives the schedule's constructor.
 from __future__ import annotations
 
 from studio.blocks._common import Call, Param, Port, Raw, declare
-from studio.core.params import Bool, Choice, Float, Int, NameList, ParamError
+from studio.core.params import Bool, Choice, Float, FloatTuple, Int, NameList, ParamError
 from studio.core.registry import TRAINING
 
 PARAMETERS = Raw("<parameters>")  # replaced by the generator with the updated parameters
@@ -57,8 +57,8 @@ def optimizer_block(id: str, cls: str, help: str, explanation: str, params: tupl
 
 def _adam_kwargs(p):
     kw = {"lr": p.lr}
-    if (p.beta1, p.beta2) != (0.9, 0.999):
-        kw["betas"] = (p.beta1, p.beta2)
+    if p.betas != (0.9, 0.999):
+        kw["betas"] = p.betas
     if p.eps != 1e-8:
         kw["eps"] = p.eps
     if p.weight_decay:
@@ -71,8 +71,8 @@ def _adam_kwargs(p):
 def adam_params(weight_decay: float) -> tuple:
     return (
         Param("lr", Float(0.0, 10.0), 1e-3, "learning rate"),
-        Param("beta1", Float(0.0, 0.99999), 0.9, "decay of the gradient average (momentum)"),
-        Param("beta2", Float(0.0, 0.99999999), 0.999, "decay of the squared-gradient average"),
+        Param("betas", FloatTuple(2, 0.0, 0.99999999), (0.9, 0.999), "decay rates of the "
+              "running averages of the gradient (momentum) and of the squared gradient"),
         Param("eps", Float(0.0, 1.0), 1e-8, "added to the denominator for stability"),
         Param("weight_decay", Float(0.0, 10.0), weight_decay, "L2 penalty (AdamW: decoupled)"),
         Param("amsgrad", Bool(), False, "use the AMSGrad variant"),
@@ -83,7 +83,7 @@ optimizer_block(
     "Adam", "torch.optim.Adam", "Adaptive moments: per-parameter step sizes from gradient history.",
     "Keeps running averages of each parameter's gradient and squared gradient and steps by "
     "their ratio, so every parameter gets a step size suited to its own gradient scale. A good "
-    "default; lr 1e-3 for classifiers, 2e-4 with beta1 0.5 for GANs.",
+    "default; lr 1e-3 for classifiers, 2e-4 with betas (0.5, 0.999) for GANs.",
     adam_params(0.0), _adam_kwargs)
 
 

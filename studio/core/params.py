@@ -214,6 +214,27 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ \-]{0,63}$")
 
 
 @dataclass(frozen=True)
+class FloatTuple(Kind):
+    """Exactly ``length`` numbers in a range (Adam's ``betas``)."""
+
+    length: int = 2
+    min: float | None = None
+    max: float | None = None
+    name = "number tuple"
+
+    def validate(self, value):
+        if not isinstance(value, (list, tuple)) or len(value) != self.length:
+            raise ParamError(f"expected {self.length} numbers, got {value!r}")
+        return tuple(Float(self.min, self.max).validate(v) for v in value)
+
+    def to_json(self, value):
+        return list(value)
+
+    def describe(self):
+        return f"{self.length} numbers in [{self.min}, {self.max}]"
+
+
+@dataclass(frozen=True)
 class Name(Kind):
     """A short name (of a network, of a node): letters, digits, spaces, '-' and '_'."""
 
