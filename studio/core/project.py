@@ -90,9 +90,15 @@ _ID_SAFE = re.compile(r"[^a-z0-9_]+")
 NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")  # what a file may hold as a node id
 
 
+def split_camel(text: str) -> str:
+    """'LeakyReLU' -> 'Leaky_ReLU', 'GANLoss' -> 'GAN_Loss', 'BatchNorm2d' -> 'Batch_Norm2d':
+    a break before each capitalized word, none inside an acronym."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", text)
+
+
 def slug(text: str) -> str:
     """An id-safe lower-case form of a title: 'Conv 1' -> 'conv_1', '0' -> 'n0'."""
-    s = _ID_SAFE.sub("_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", text).lower()).strip("_")
+    s = _ID_SAFE.sub("_", split_camel(text).lower()).strip("_")
     s = (s or "node")[:48]
     return "n" + s if s[0].isdigit() else s
 

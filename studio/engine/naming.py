@@ -5,6 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from studio.core.project import split_camel
+
 # attributes nn.Module already has, and names the generated code itself uses
 RESERVED = {
     "training", "forward", "parameters", "modules", "children", "train", "eval", "to", "cuda",
@@ -17,7 +19,7 @@ RESERVED = {
 
 def identifier(text: str, fallback: str = "x") -> str:
     """snake_case identifier from a title or id: 'Conv 1' -> 'conv_1', '2nd' -> 'n2nd'."""
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", text or "")
+    s = split_camel(text or "")
     s = re.sub(r"[^0-9a-zA-Z_]+", "_", s).strip("_").lower()
     if not s:
         s = fallback
