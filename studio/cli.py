@@ -130,7 +130,8 @@ def train(args) -> int:
         result = train_project(project, options)
     except (CodegenError, TrainingError) as err:
         raise CliError(f"{args.file}: {err}") from None
-    summary = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items())
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items()
+                        if isinstance(v, float))
     print(f"trained {result.steps} steps in {result.seconds:.1f} s on {result.device}"
           + (f"; {summary}" if summary else ""))
     return 0

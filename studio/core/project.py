@@ -28,6 +28,10 @@ TRAINING_SETTINGS = (
     Param("preview_count", Int(1, 1024), 64, "samples in a preview grid"),
     Param("device", Choice(("auto", "cpu", "cuda", "mps")), "auto", "where to train"),
     Param("deterministic", Bool(), False, "use deterministic algorithms (slower on GPU)"),
+    Param("amp", Choice(("off", "bf16", "fp16")), "off",
+          "mixed precision on a GPU: bf16, or fp16 with loss scaling"),
+    Param("channels_last", Bool(), False, "NHWC memory layout for images (faster on GPUs)"),
+    Param("compile", Bool(), False, "torch.compile the networks before training"),
 )
 
 

@@ -124,7 +124,8 @@ class _TrainingWriter:
         body = self.src = _Source("train.py")
         previews = self.by_role.get("output", [])
         body.add('DATA_DIR = Path(__file__).resolve().parent / "data"')
-        kept = {p.name: settings[p.name] for p in TRAINING_SETTINGS if p.name != "device"}
+        run_only = ("device", "amp", "channels_last", "compile")  # written as code instead
+        kept = {p.name: settings[p.name] for p in TRAINING_SETTINGS if p.name not in run_only}
         body.add("SETTINGS = {")
         for k, v in kept.items():
             body.add(f"    {k!r}: {value(v)},")
@@ -214,6 +215,7 @@ class _TrainingWriter:
             if self.node(n).shares:
                 self.attr_of[n] = self.attr_of[self.node(n).shares]
         src.add(f"self.networks = {{{', '.join(f'{a!r}: self.{a}' for a in networks)}}}", indent=b)
+        self.write_run_options(b)
         # losses ----------------------------------------------------------------------------
         losses = [n for n in self.by_role.get("loss", []) if self.spec(n).module]
         for n in losses:
@@ -263,8 +265,55 @@ class _TrainingWriter:
         src.add("network.train(mode)", indent=3)
         src.add("")
         self.write_step()
+        self.write_inspect()
         self.write_evaluate()
         self.write_previews()
+
+    @property
+    def amp(self) -> str:
+        return self.graph.settings["amp"]
+
+    def write_run_options(self, b: int) -> None:
+        """Mixed precision, memory layout and compilation, each written only when the project
+        asks for it (so a plain run is plain PyTorch)."""
+        src = self.src
+        settings = self.graph.settings
+        if self.amp != "off":
+            dtype = "torch.float16" if self.amp == "fp16" else "torch.bfloat16"
+            src.add(f"self.autocast = {{\"device_type\": device.type, \"dtype\": {dtype}}}",
+                    indent=b)
+        if self.amp == "fp16":
+            src.add("self.scaler = torch.amp.GradScaler(device.type)  # small fp16 gradients "
+                    "would round to zero", indent=b)
+        if settings["channels_last"]:
+            src.add("for network in self.networks.values():", indent=b)
+            src.add("network.to(memory_format=torch.channels_last)", indent=b + 1)
+        if settings["compile"]:
+            src.add("for name, network in self.networks.items():  # self.networks keeps the "
+                    "modules", indent=b)
+            src.add("setattr(self, name, torch.compile(network))", indent=b + 1)
+
+    def image_ports(self) -> list[str]:
+        """The dataset's image-shaped outputs (channels x height x width)."""
+        if not self.dataset:
+            return []
+        row = self.rows[self.dataset]
+        return [p for p, t in row.outputs.items() if t.rank == 3 and t.dtype == "float"]
+
+    def write_channels_last(self, vars_: _Vars, indent: int) -> None:
+        if not self.graph.settings["channels_last"]:
+            return
+        for port in self.image_ports():
+            var = vars_.read((self.dataset, port))
+            self.src.add(f"{var} = {var}.contiguous(memory_format=torch.channels_last)",
+                         indent=indent)
+
+    def forward_block(self, region, vars_: _Vars, mode: str, indent: int, no_grad=frozenset()):
+        """The forward code, inside autocast when the project uses mixed precision."""
+        if self.amp != "off":
+            self.src.add("with torch.autocast(**self.autocast):", indent=indent)
+            indent += 1
+        self.emit(region, vars_, mode, indent, no_grad)
 
     def write_preview_inputs(self, b: int) -> None:
         src = self.src
@@ -384,6 +433,7 @@ class _TrainingWriter:
         everything = _ancestors(self.graph, opts)
         vars_ = _Vars(self.graph, everything)
         self.bind_batch(vars_, "batch", 2, needs_n=self.draws(everything))
+        self.write_channels_last(vars_, 2)
         metrics = []
         for i, opt in enumerate(opts):
             needed = _ancestors(self.graph, [opt])
@@ -417,24 +467,52 @@ class _TrainingWriter:
                             del vars_.var_of[key]
                 vars_ = _Vars(self.graph, needed, ())
                 self.rebind_batch(vars_)
-            self.emit(region, vars_, "train", 2, no_grad)
+            self.forward_block(region, vars_, "train", 2, no_grad)
             loss_var = vars_.read((loss_edge.src, loss_edge.src_port))
             attr = self.attr_of[opt]
             src.add(f"self.{attr}.zero_grad(set_to_none=True)", self.origin(opt), indent=2)
-            src.add(f"{loss_var}.backward()", self.origin(opt), indent=2)
-            src.add(f"self.{attr}.step()", self.origin(opt), indent=2)
+            if self.amp == "fp16":
+                src.add(f"self.scaler.scale({loss_var}).backward()", self.origin(opt), indent=2)
+                src.add(f"self.scaler.step(self.{attr})", self.origin(opt), indent=2)
+            else:
+                src.add(f"{loss_var}.backward()", self.origin(opt), indent=2)
+                src.add(f"self.{attr}.step()", self.origin(opt), indent=2)
             if opt + ":schedule" in self.attr_of:
                 src.add(f"self.{self.attr_of[opt + ':schedule']}.step()", self.origin(opt),
                         indent=2)
             for n in region:
                 if self.role(n) == "loss":
                     metrics.append((self.var_name(n), vars_.read((n, "loss"))))
+        if self.amp == "fp16":
+            src.add("self.scaler.update()", indent=2)
         seen = {}
         for name, var in metrics:
             seen.setdefault(name, var)
         self.metric_names = list(seen)
         src.add("return {" + ", ".join(f"{k!r}: {v}.detach()" for k, v in seen.items()) + "}",
                 indent=2)
+        src.add("")
+
+    def write_inspect(self) -> None:
+        """``inspect(batch)``: the whole graph once, in eval mode, with no gradient and no update.
+        Studio's activation probes watch this pass (so they see exactly this code run)."""
+        src = self.src
+        opts = self.optimizers()
+        needed = _ancestors(self.graph, opts)
+        src.add("@torch.no_grad()", indent=1)
+        src.add("def inspect(self, batch):", indent=1)
+        src.add('"""Every value of the graph for one batch, in eval mode, changing nothing; '
+                'returns the losses."""', indent=2)
+        vars_ = _Vars(self.graph, needed)
+        src.add("self.set_train(False)", indent=2)
+        self.bind_batch(vars_, "batch", 2, needs_n=self.draws(needed))
+        self.write_channels_last(vars_, 2)
+        region = [n for n in self.order if n in needed]
+        self.forward_block(region, vars_, "inspect", 2)
+        src.add("self.set_train(True)", indent=2)
+        losses = [n for n in region if self.role(n) == "loss"]
+        src.add("return {" + ", ".join(f"{self.var_name(n)!r}: {vars_.read((n, 'loss'))}"
+                                       for n in losses) + "}", indent=2)
         src.add("")
 
     def rebind_batch(self, vars_: _Vars) -> None:
@@ -470,6 +548,9 @@ class _TrainingWriter:
         vars_ = _Vars(self.graph, needed)
         src.add("self.set_train(False)", indent=2)
         src.add("totals, count = {}, 0", indent=2)
+        if any(self.spec(n).extra.get("accuracy") and self.rows[n].inputs["input"].rank == 1
+               for n in losses):
+            src.add("confusion = {}", indent=2)
         src.add('for batch in TensorBatches(self.data.test, SETTINGS["batch_size"], '
                 'shuffle=False):', indent=2)
         # accuracy reads the scores wired into the loss: keep them alive until then
@@ -490,13 +571,27 @@ class _TrainingWriter:
             edges = {e.dst_port: e for e in self.graph.edges if e.dst == n}
             scores = vars_.read((edges["input"].src, edges["input"].src_port))
             target = vars_.read((edges["target"].src, edges["target"].src_port))
-            key = "test_accuracy" if len(acc_losses) == 1 else f"test_accuracy_{self.var_name(n)}"
-            src.add(f'totals["{key}"] = totals.get("{key}", 0) + '
-                    f'({scores}.argmax(1) == {target}).sum()', indent=3)
+            single = len(acc_losses) == 1
+            key = "test_accuracy" if single else f"test_accuracy_{self.var_name(n)}"
+            matrix = "confusion" if single else f"confusion_{self.var_name(n)}"
+            classes = self.rows[n].inputs["input"].shape[0]
+            src.add(f"predicted = {scores}.argmax(1)", indent=3)
+            src.add(f'totals["{key}"] = totals.get("{key}", 0) + (predicted == {target}).sum()',
+                    indent=3)
+            src.add(f'confusion["{matrix}"] = confusion.get("{matrix}", 0) + torch.bincount(',
+                    indent=3)
+            src.add(f"{target} * {classes} + predicted, minlength={classes * classes})",
+                    indent=4)
         src.add("count += n", indent=3)
         src.add("self.set_train(True)", indent=2)
-        src.add("return {name: float(total) / count for name, total in totals.items()}",
+        src.add("result = {name: float(total) / count for name, total in totals.items()}",
                 indent=2)
+        if acc_losses:
+            src.add("for name, counts in confusion.items():  # rows: true class, columns: "
+                    "predicted", indent=2)
+            src.add("side = int(round(counts.numel() ** 0.5))", indent=3)
+            src.add("result[name] = counts.reshape(side, side).tolist()", indent=3)
+        src.add("return result", indent=2)
         src.add("")
 
     def write_previews(self) -> None:
@@ -598,7 +693,7 @@ def main():
             if step >= training.total_steps:
                 break
     for name, result in training.evaluate().items():
-        print(f"{name}: {result:.4f}")
+        print(f"{name}: {result:.4f}" if isinstance(result, float) else f"{name}: {result}")
     for name, images in training.previews().items():
         save_image_grid(images, out / f"{name}.png", **PREVIEWS[name])
     weights = {f"{net}.{k}": v for net, m in training.networks.items()
