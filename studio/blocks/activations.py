@@ -30,6 +30,8 @@ def _dim_check(p, ins):
 
 def activation(id: str, help: str, explanation: str, forward, plot, params=(), module=None,
                cost=None, differentiable=True, check=_elementwise_check, dead_units=False):
+    """``dead_units``: the activation is zero with zero gradient below 0 (ReLU, ReLU6), so a unit
+    negative for every input stops learning; probes report the share of such units."""
     declare(
         id=id, category="activation", title=id, help=help, explanation=explanation,
         inputs=X, outputs=OUT, params=params, check=check,
@@ -89,8 +91,7 @@ activation("LeakyReLU", "x for x >= 0, a small slope times x below.",
            "entirely; a common choice in GAN discriminators.",
            lambda p, a, attr: f"F.leaky_relu({a['x']}, {p.negative_slope!r})",
            lambda x, p: np.where(x >= 0, x, p.negative_slope * x),
-           params=(Param("negative_slope", Float(0.0, 1.0), 0.01, "slope for negative inputs"),),
-           dead_units=True)
+           params=(Param("negative_slope", Float(0.0, 1.0), 0.01, "slope for negative inputs"),))
 
 
 def _prelu_call(p, ins):
@@ -110,7 +111,7 @@ activation("PReLU", "LeakyReLU whose negative slope is learned.",
            lambda x, p: np.where(x >= 0, x, p.init * x),
            params=(Param("per_channel", Bool(), False, "learn one slope per channel"),
                    Param("init", Float(0.0, 1.0), 0.25, "initial slope")),
-           module=_prelu_call, cost=_prelu_cost, dead_units=True)
+           module=_prelu_call, cost=_prelu_cost)
 activation("Softplus", "log(1 + e^(beta x)) / beta: a smooth ReLU.",
            "A smooth, always-positive approximation of ReLU; larger beta brings it closer to "
            "ReLU, and above the threshold it is computed as the identity for stability.",

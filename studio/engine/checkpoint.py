@@ -1,0 +1,136 @@
+"""Checkpoints that resume exactly: weights, optimizer and schedule states, step counters,
+random states and the metric history.
+
+Everything is tensors and plain containers, written with ``torch.save`` and read with
+``torch.load(weights_only=True)``: no pickled objects from a file are ever executed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+FORMAT = "studio-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the project."""
+
+
+@dataclass
+class Position:
+    """Where a run is: steps done, the epoch, how far into it, and the batch-order random state
+    at the epoch's start (so the same batches follow)."""
+
+    step: int = 0
+    epoch: int = 0
+    epoch_step: int = 0
+    epoch_rng: torch.Tensor | None = None
+    history: list = field(default_factory=list)
+
+
+def _states(items: dict) -> dict:
+    return {name: getattr(obj, "_orig_mod", obj).state_dict() for name, obj in items.items()}
+
+
+def capture(training, position: Position, project_text: str = "") -> dict:
+    """The full state of a run, as plain data."""
+    state = {
+        "format": FORMAT, "version": VERSION,
+        "networks": _states(training.networks),
+        "optimizers": _states(training.optimizers),
+        "schedulers": _states(training.schedulers),
+        "step": position.step, "epoch": position.epoch, "epoch_step": position.epoch_step,
+        "rng": {"torch": torch.get_rng_state(), "batches": training.rng.get_state()},
+        "history": list(position.history),
+        "project": project_text,
+    }
+    if position.epoch_rng is not None:
+        state["rng"]["epoch_batches"] = position.epoch_rng
+    if torch.cuda.is_available():
+        state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+    scaler = getattr(training, "scaler", None)
+    if scaler is not None:
+        state["scaler"] = scaler.state_dict()
+    return state
+
+
+def copy_state(state: dict) -> dict:
+    """A deep copy (tensors cloned) for keeping a last good state in memory."""
+    def clone(v):
+        if isinstance(v, torch.Tensor):
+            return v.detach().clone()
+        if isinstance(v, dict):
+            return {k: clone(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [clone(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(clone(x) for x in v)
+        return v
+    return clone(state)
+
+
+def restore(training, state: dict) -> Position:
+    """Load a captured state into a freshly built ``Training``; returns where to continue."""
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError("not a Studio checkpoint")
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(f"written by a newer Studio (checkpoint version {state['version']})")
+    for kind in ("networks", "optimizers", "schedulers"):
+        ours = getattr(training, kind)
+        theirs = state.get(kind, {})
+        if set(ours) != set(theirs):
+            raise CheckpointError(f"the checkpoint's {kind} ({', '.join(sorted(theirs)) or 'none'})"
+                                  f" do not match the project's ({', '.join(sorted(ours)) or 'none'})")
+        for name, obj in ours.items():
+            try:
+                getattr(obj, "_orig_mod", obj).load_state_dict(theirs[name])
+            except (RuntimeError, ValueError, KeyError) as err:
+                first = str(err).strip().splitlines()[0]
+                raise CheckpointError(f"{kind[:-1]} {name!r} does not fit the checkpoint: "
+                                      f"{first}") from None
+    scaler = getattr(training, "scaler", None)
+    if scaler is not None and "scaler" in state:
+        scaler.load_state_dict(state["scaler"])
+    rng = state["rng"]
+    torch.set_rng_state(rng["torch"])
+    training.rng.set_state(rng["batches"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return Position(state["step"], state["epoch"], state["epoch_step"], rng.get("epoch_batches"),
+                    list(state.get("history", [])))
+
+
+def save(state: dict, path) -> Path:
+    """Write atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load(path) -> dict:
+    """Read a checkpoint with the weights-only loader (no code from the file runs)."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint at {path}") from None
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the same answer
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(err).__name__})") \
+            from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a Studio checkpoint")
+    return state

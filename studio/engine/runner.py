@@ -1,0 +1,407 @@
+"""The training loop Studio drives: the generated ``Training`` plus control, probes, evaluation,
+previews, checkpoints and faults, reported as plain-data events.
+
+It runs in the worker process (``worker.py``) for the app and the CLI, and in-process for tests.
+``emit`` receives each event (a dict of numbers, strings and small numpy arrays); ``control``
+is asked for commands between steps, so pause and stop answer within one step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from studio.core.fileformat import dumps
+from studio.core.project import Project
+from studio.engine import checkpoint
+from studio.engine.codegen import generate
+from studio.engine.loader import RESOURCES_DATA, load
+from studio.engine.naming import identifier
+from studio.engine.probes import ActivationRecorder, ParameterStats, ProbeRates, histograms, parameter_nodes
+from studio.engine.trainer import TrainingError, explain, resolve_device, save_weights
+
+
+@dataclass
+class RunConfig:
+    steps: int | None = None
+    epochs: int | None = None
+    seed: int | None = None
+    device: str = "auto"
+    amp: str | None = None  # None: the project's setting; "off", "bf16" or "fp16"
+    channels_last: bool | None = None
+    compile: bool | None = None
+    data_dir: str = str(RESOURCES_DATA)
+    probes: ProbeRates = field(default_factory=ProbeRates)
+    watch: tuple = ()  # node keys whose activations are sent ("training/conv1")
+    evaluate_every_epoch: bool = True
+    previews: bool = True
+    checkpoint_path: str | None = None  # written at every epoch end and at the end
+    checkpoint_every: int = 0  # also every N steps (0: epoch ends only)
+    resume_from: str | None = None
+    save_weights: str | None = None
+    samples_dir: str | None = None  # preview grids as PNG files
+    max_seconds: float | None = None
+
+
+class Control:
+    """Commands for a run: in-process, a list anyone may append to; the worker feeds it from
+    the command queue."""
+
+    def __init__(self, source: Callable[[float], list] | None = None):
+        self.pending: list = []
+        self.source = source
+
+    def send(self, *command) -> None:
+        self.pending.append(tuple(command))
+
+    def poll(self, timeout: float = 0.0) -> list:
+        if self.source is not None:
+            self.pending += self.source(timeout)
+        elif not self.pending and timeout:
+            time.sleep(min(timeout, 0.05))
+        out, self.pending = self.pending, []
+        return out
+
+
+class Stop(Exception):
+    pass
+
+
+class Runner:
+    def __init__(self, project: Project, config: RunConfig, emit: Callable[[dict], None],
+                 control: Control | None = None):
+        self.project = project
+        self.config = config
+        self.emit = emit
+        self.control = control or Control()
+        self.watch = set(config.watch)
+        self.rates = config.probes
+        self.paused = False
+        self.stopping = False
+        self.last_good: dict | None = None
+        self.probe_seconds = 0.0
+
+    # ------------------------------------------------------------------------------------------
+    def build(self):
+        settings = self.project.training.settings
+        overrides = {k: v for k, v in (("amp", self.config.amp),
+                                       ("channels_last", self.config.channels_last),
+                                       ("compile", self.config.compile)) if v is not None}
+        if overrides:
+            self.project.training.configure(**overrides)
+        self.device = resolve_device(self.config.device if self.config.device != "auto"
+                                     else settings["device"])
+        self.seed = settings["seed"] if self.config.seed is None else self.config.seed
+        self.code = generate(self.project)
+        self.module = load(self.code)
+        try:
+            self.training = self.module.Training(self.device, self.seed, self.config.data_dir,
+                                                 self.config.steps, self.config.epochs)
+        except Exception as err:  # noqa: BLE001 - becomes an event naming the node
+            raise self.explain(err, "data") from err
+        self.groups = parameter_nodes(self.training, self.code)
+        self.recorder = ActivationRecorder(self.code, self.module, self.project)
+        self.probe_batch = self.make_probe_batch()
+        self.loss_nodes = {identifier(n.title or n.id): n.id
+                           for n in self.project.training.nodes.values()}
+
+    def make_probe_batch(self):
+        data = self.training.data
+        if data is None:
+            return ()
+        split = data.test if len(data.test[0]) else data.train
+        return tuple(t[: self.rates.probe_count or 16] for t in split)
+
+    def explain(self, err: BaseException, default_kind: str = "runtime") -> TrainingError:
+        error = explain(self.code, err)
+        text = str(err).lower()
+        if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text:
+            error.kind = "oom"
+        elif "shape" in text or "size" in text or "dimension" in text:
+            error.kind = "shape"
+        elif default_kind == "data":
+            error.kind = "data"
+        else:
+            error.kind = default_kind
+        return error
+
+    # ------------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        start_wall = time.perf_counter()
+        try:
+            self.build()
+        except TrainingError as err:
+            self.fail(err, getattr(err, "kind", "data"))
+            return {"status": "failed"}
+        except Exception as err:  # noqa: BLE001 - codegen problems and the like
+            self.emit({"type": "error", "kind": "project", "message": str(err), "node": None})
+            return {"status": "failed"}
+        training = self.training
+        position = checkpoint.Position()
+        if self.config.resume_from:
+            try:
+                position = checkpoint.restore(training, checkpoint.load(self.config.resume_from))
+            except checkpoint.CheckpointError as err:
+                self.emit({"type": "error", "kind": "checkpoint", "message": str(err),
+                           "node": None})
+                return {"status": "failed"}
+        total = training.total_steps
+        self.emit({"type": "started", "device": self.device, "total_steps": total,
+                   "batches_per_epoch": len(training.batches), "metrics": self.code.metric_names,
+                   "step": position.step, "seconds": time.perf_counter() - start_wall,
+                   "nodes": sorted(self.groups), "amp": self.project.training.settings["amp"]})
+        self.history = position.history
+        try:
+            status = self.loop(position, total)
+        except Stop:
+            status = "stopped"
+        except TrainingError as err:
+            self.fail(err, getattr(err, "kind", "runtime"))
+            return {"status": "failed"}
+        except Exception as err:  # noqa: BLE001
+            self.fail(self.explain(err), None)
+            return {"status": "failed"}
+        return self.finish(status, position)
+
+    def fail(self, err: TrainingError, kind) -> None:
+        self.emit({"type": "error", "kind": kind or getattr(err, "kind", "runtime"),
+                   "message": str(err), "node": list(err.node) if err.node else None})
+
+    def loop(self, position: checkpoint.Position, total: int) -> str:
+        training = self.training
+        batch_size = None
+        pending: list = []
+        window_start = time.perf_counter()
+        window_steps = window_samples = 0
+        run_start = time.perf_counter()
+        self.last_good = checkpoint.copy_state(checkpoint.capture(training, position))
+        while position.step < total:
+            if position.epoch_step == 0 or position.epoch_rng is None:
+                position.epoch_rng = training.rng.get_state()
+            else:
+                training.rng.set_state(position.epoch_rng)
+            resume_rng = torch.get_rng_state() if position.epoch_step else None
+            batches = iter(training.batches)
+            for _ in range(position.epoch_step):  # resuming inside an epoch: same order
+                next(batches)
+            if resume_rng is not None:
+                torch.set_rng_state(resume_rng)
+            for batch in batches:
+                self.handle_commands(position)
+                step = position.step + 1
+                stats_due = self.due(self.rates.stats_every, step)
+                before = ParameterStats.snapshot(self.groups) if stats_due else None
+                try:
+                    metrics = training.train_step(batch)
+                except Exception as err:  # noqa: BLE001
+                    raise self.explain(err) from err
+                position.step, position.epoch_step = step, position.epoch_step + 1
+                pending.append(metrics)
+                n = len(batch[0]) if batch else (batch_size or 1)
+                window_steps += 1
+                window_samples += n
+                if stats_due:
+                    self.timed(self.send_stats, step, before)
+                if self.due(self.rates.histograms_every, step):
+                    self.timed(self.send_histograms, step)
+                if self.due(self.rates.activations_every, step) or step == 1:
+                    self.timed(self.send_activations, step)
+                settings = self.project.training.settings
+                if step % settings["log_every"] == 0 or step == total:
+                    if not self.flush_metrics(pending, position):
+                        pending = []
+                        self.nan_pause(position)
+                        window_start, window_steps, window_samples = time.perf_counter(), 0, 0
+                        break
+                    pending = []
+                    now = time.perf_counter()
+                    rate = window_samples / max(now - window_start, 1e-9)
+                    elapsed = now - run_start
+                    self.emit({"type": "progress", "step": step, "total": total,
+                               "epoch": position.epoch + 1, "samples_per_second": rate,
+                               "elapsed": elapsed, "eta": elapsed / step * (total - step),
+                               "probe_seconds": self.probe_seconds})
+                    window_start, window_steps, window_samples = now, 0, 0
+                if self.config.previews and step % settings["preview_every"] == 0:
+                    self.timed(self.send_previews, step)
+                if self.config.checkpoint_every and step % self.config.checkpoint_every == 0:
+                    self.write_checkpoint(position)
+                if self.config.max_seconds and time.perf_counter() - run_start > \
+                        self.config.max_seconds:
+                    return "stopped"
+                if step >= total:
+                    break
+            else:
+                position.epoch += 1
+                position.epoch_step = 0
+                position.epoch_rng = None
+                if self.config.evaluate_every_epoch and position.step < total:
+                    self.send_evaluation(position)
+                self.keep_good(position)
+                if self.config.checkpoint_path:
+                    self.write_checkpoint(position)
+                continue
+            if position.step >= total:
+                break
+        return "finished"
+
+    # ------------------------------------------------------------------------------------------
+    def due(self, every: int, step: int) -> bool:
+        return bool(every) and step % every == 0
+
+    def timed(self, fn, *args) -> None:
+        start = time.perf_counter()
+        fn(*args)
+        self.probe_seconds += time.perf_counter() - start
+
+    def handle_commands(self, position) -> None:
+        for command in self.control.poll():
+            self.apply(command, position)
+        while self.paused and not self.stopping:
+            for command in self.control.poll(0.1):
+                self.apply(command, position)
+        if self.stopping:
+            raise Stop
+
+    def apply(self, command: tuple, position) -> None:
+        kind = command[0]
+        if kind == "pause" and not self.paused:
+            self.paused = True
+            self.emit({"type": "paused", "step": position.step})
+        elif kind == "resume" and self.paused:
+            self.paused = False
+            self.emit({"type": "resumed", "step": position.step})
+        elif kind == "stop":
+            self.stopping = True
+        elif kind == "watch":
+            self.watch = set(command[1])
+            self.timed(self.send_activations, position.step)
+        elif kind == "sample":
+            self.rates.sample = int(command[1])
+            self.timed(self.send_activations, position.step)
+        elif kind == "checkpoint":
+            self.write_checkpoint(position, command[1])
+
+    def flush_metrics(self, pending: list, position) -> bool:
+        """Send every step's losses (one device sync for the whole window); False on NaN."""
+        if not pending:
+            return True
+        names = list(pending[0])
+        values = torch.stack([torch.stack([m[k].float() for k in names]) for m in pending])
+        rows = values.tolist()
+        first = position.step - len(pending) + 1
+        lr = {name: opt.param_groups[0]["lr"] for name, opt in self.training.optimizers.items()}
+        points = []
+        for i, row in enumerate(rows):
+            point = {"step": first + i, "epoch": position.epoch + 1, **dict(zip(names, row))}
+            points.append(point)
+            bad = [k for k, v in zip(names, row) if not math.isfinite(v)]
+            if bad:
+                self.history += points
+                self.emit({"type": "metrics", "points": points, "lr": lr})
+                node = self.loss_nodes.get(bad[0], bad[0])
+                self.emit({"type": "error", "kind": "nan", "node": ["training", node],
+                           "message": f"training/{node}: the loss became {row[names.index(bad[0])]}"
+                                      f" at step {first + i}; training paused at the last good "
+                                      "state. Lower the learning rate or check the data, then "
+                                      "resume (from that state) or stop."})
+                return False
+        points[-1]["lr"] = lr
+        self.history += points
+        self.emit({"type": "metrics", "points": points, "lr": lr})
+        return True
+
+    def nan_pause(self, position) -> None:
+        self.paused = True
+        self.emit({"type": "paused", "step": position.step, "reason": "nan"})
+        self.handle_commands(position)  # waits for resume or stop
+        restored = checkpoint.restore(self.training, checkpoint.copy_state(self.last_good))
+        position.step, position.epoch = restored.step, restored.epoch
+        position.epoch_step, position.epoch_rng = restored.epoch_step, restored.epoch_rng
+        self.history[:] = restored.history
+        self.emit({"type": "restored", "step": position.step})
+
+    def keep_good(self, position) -> None:
+        self.last_good = checkpoint.copy_state(checkpoint.capture(self.training, position))
+
+    def write_checkpoint(self, position, path=None) -> None:
+        path = path or self.config.checkpoint_path
+        if not path:
+            return
+        position.history = self.history
+        state = checkpoint.capture(self.training, position, dumps(self.project))
+        checkpoint.save(state, path)
+        self.emit({"type": "checkpoint", "path": str(path), "step": position.step})
+
+    # probes ------------------------------------------------------------------------------------
+    def send_stats(self, step: int, before) -> None:
+        self.emit({"type": "stats", "step": step,
+                   "nodes": ParameterStats.measure(self.groups, before)})
+
+    def send_histograms(self, step: int) -> None:
+        self.emit({"type": "histograms", "step": step, "nodes": histograms(self.groups)})
+
+    def send_activations(self, step: int) -> None:
+        if not (self.rates.activations_every or self.watch):
+            return
+        with torch.random.fork_rng(devices=_cuda_devices()):
+            _, images, dead = self.recorder.run(self.training.inspect, self.probe_batch,
+                                                watch=self.watch, sample=self.rates.sample)
+        for key, image in images.items():
+            self.emit({"type": "activations", "step": step, "node": key, **image})
+        if dead:
+            self.emit({"type": "dead_units", "step": step, "nodes": dead})
+
+    def send_previews(self, step: int | None) -> None:
+        with torch.random.fork_rng(devices=_cuda_devices()):
+            previews = self.training.previews()
+        for name, images in previews.items():
+            meta = self.module.PREVIEWS.get(name, {})
+            data = images.detach().float().cpu()
+            self.emit({"type": "preview", "step": step, "name": name, "images": data.numpy(),
+                       "value_range": meta.get("value_range", (-1.0, 1.0)),
+                       "nrow": meta.get("nrow", 8)})
+            if self.config.samples_dir:
+                suffix = f"_step{step:07d}" if step is not None else ""
+                self.module.save_image_grid(data, Path(self.config.samples_dir) /
+                                            f"{name}{suffix}.png", **meta)
+
+    def send_evaluation(self, position) -> dict:
+        start = time.perf_counter()
+        with torch.random.fork_rng(devices=_cuda_devices()):
+            try:
+                result = self.training.evaluate()
+            except Exception as err:  # noqa: BLE001
+                raise self.explain(err) from err
+        self.probe_seconds += time.perf_counter() - start
+        scalars = {k: v for k, v in result.items() if isinstance(v, float)}
+        event = {"type": "evaluation", "step": position.step, "epoch": position.epoch,
+                 "metrics": scalars}
+        for k, v in result.items():
+            if k.startswith("confusion"):
+                event[k] = v
+        self.emit(event)
+        return result
+
+    def finish(self, status: str, position) -> dict:
+        evaluation = self.send_evaluation(position) if status == "finished" else {}
+        if self.config.previews and status == "finished":
+            self.send_previews(None)
+        if self.config.checkpoint_path:
+            self.write_checkpoint(position)
+        if self.config.save_weights:
+            save_weights(self.training, self.config.save_weights)
+        result = {"status": status, "steps": position.step,
+                  "evaluation": {k: v for k, v in evaluation.items() if isinstance(v, float)},
+                  "probe_seconds": self.probe_seconds}
+        self.emit({"type": "finished", **result})
+        return result
+
+
+def _cuda_devices() -> list:
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []

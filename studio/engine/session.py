@@ -1,0 +1,194 @@
+"""A training session as the editor and the CLI see it: a worker process, controlled by
+start / pause / resume / stop / watch, reporting a stream of plain-data events.
+
+A reader thread drains the worker's pipe as fast as it sends, so a slow consumer never slows
+training; pending images coalesce (the newest wins) and every metric point is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+
+from studio.core.fileformat import dumps
+from studio.core.project import Project
+from studio.engine.runner import RunConfig
+from studio.engine.worker import image_key, worker_main
+
+STOP_GRACE_SECONDS = 1.0
+
+
+class TrainingSession:
+    """One run of a project in its own process."""
+
+    def __init__(self, project: Project, config: RunConfig | None = None,
+                 threads: int | None = None):
+        self.project_text = dumps(project)  # data, not live objects, crosses the boundary
+        self.config = config or RunConfig()
+        self.threads = threads or os.cpu_count()
+        self.state = "idle"
+        self._events: deque = deque()
+        self._latest: dict = {}
+        self._lock = threading.Condition()
+        self._process = None
+        self._reader = None
+        self._commands = None
+        self.final: dict | None = None
+        self.started_at = None
+        self._stopping = False
+
+    # control -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.state != "idle":
+            raise RuntimeError("a session starts once; make a new one to train again")
+        ctx = multiprocessing.get_context("spawn")
+        events_recv, events_send = ctx.Pipe(duplex=False)
+        commands_recv, commands_send = ctx.Pipe(duplex=False)
+        config = dataclasses.asdict(self.config)
+        self._process = ctx.Process(target=worker_main, name="studio-training", daemon=True,
+                                    args=(self.project_text, config, commands_recv, events_send,
+                                          self.threads))
+        self.started_at = time.perf_counter()
+        self._process.start()
+        events_send.close()
+        commands_recv.close()
+        self._commands = commands_send
+        self._connection = events_recv
+        self.state = "starting"
+        self._reader = threading.Thread(target=self._read, name="studio-session", daemon=True)
+        self._reader.start()
+
+    def _send(self, *command) -> None:
+        if self._commands is None or not self.alive:
+            return
+        try:
+            self._commands.send(command)
+        except (BrokenPipeError, OSError):
+            pass
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def watch(self, nodes) -> None:
+        """Change the nodes whose activations are sent (keys like ``training/conv1``)."""
+        self._send("watch", list(nodes))
+
+    def choose_sample(self, index: int) -> None:
+        self._send("sample", int(index))
+
+    def save_checkpoint(self, path) -> None:
+        self._send("checkpoint", str(path))
+
+    def stop(self, timeout: float = STOP_GRACE_SECONDS) -> None:
+        """Ask the worker to stop; after ``timeout`` seconds it is terminated, then killed."""
+        if self._process is None:
+            return
+        self._stopping = True
+        self._send("stop")
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(1.0)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(1.0)
+        if self._reader is not None:
+            self._reader.join(2.0)
+        if self.state not in ("finished", "failed"):
+            self.state = "stopped"
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self):
+        return self._process.pid if self._process is not None else None
+
+    # events --------------------------------------------------------------------------------------
+    def _read(self) -> None:
+        finished = False
+        while True:
+            try:
+                batch = self._connection.recv()
+            except (EOFError, OSError):
+                break
+            for event in batch:
+                finished = finished or event.get("type") == "finished"
+                self._add(event)
+        if self._process is not None:
+            self._process.join(5.0)
+        code = self._process.exitcode if self._process is not None else None
+        if not finished and not self._stopping and self.state not in ("failed", "stopped"):
+            reason = (f"killed by signal {-code}" if code is not None and code < 0 else
+                      f"exit code {code}")
+            self._add({"type": "error", "kind": "crash", "node": None,
+                       "message": f"the training process ended unexpectedly ({reason}); the "
+                                  "project and the plots so far are kept"})
+        with self._lock:
+            self._lock.notify_all()
+
+    def _add(self, event: dict) -> None:
+        kind = event.get("type")
+        with self._lock:
+            if kind == "started":
+                self.state = "running"
+                event["startup_seconds"] = time.perf_counter() - self.started_at
+            elif kind == "paused":
+                self.state = "paused"
+            elif kind in ("resumed", "restored"):
+                self.state = "running"
+            elif kind == "finished":
+                self.state = "finished" if event.get("status") == "finished" else "stopped"
+                self.final = event
+            elif kind == "error" and event.get("kind") != "nan":
+                self.state = "failed"
+            key = image_key(event)
+            if key is not None:
+                previous = self._latest.get(key)
+                if previous is not None:
+                    try:
+                        self._events.remove(previous)
+                    except ValueError:
+                        pass
+                self._latest[key] = event
+            self._events.append(event)
+            self._lock.notify_all()
+
+    def events(self, timeout: float = 0.0) -> list:
+        """Everything that arrived since the last call (waits up to ``timeout`` for the first)."""
+        with self._lock:
+            if not self._events and timeout:
+                self._lock.wait(timeout)
+            out = list(self._events)
+            self._events.clear()
+            self._latest.clear()
+        return out
+
+    def wait(self, timeout: float | None = None, collect: list | None = None) -> bool:
+        """Wait until the worker ends (True) or ``timeout`` passes (False); events go to
+        ``collect`` if given."""
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        while True:
+            batch = self.events(timeout=0.1)
+            if collect is not None:
+                collect.extend(batch)
+            if not self.alive and (self._reader is None or not self._reader.is_alive()):
+                if collect is not None:
+                    collect.extend(self.events())
+                return True
+            if deadline is not None and time.perf_counter() > deadline:
+                return False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

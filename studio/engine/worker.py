@@ -1,0 +1,113 @@
+"""The training process: receives a project as file text, generates and builds its code, and
+runs it, sending events back through a pipe.
+
+Started with ``spawn`` (never fork) so it shares no state with the editor. A sender thread
+batches events every 50 ms and coalesces images (the newest feature map of a node, the newest
+preview of a name, replace older unsent ones) while every metric point is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+
+FLUSH_SECONDS = 0.05
+
+
+def image_key(event: dict):
+    """Events where only the newest matters; None for events that must all arrive."""
+    kind = event.get("type")
+    if kind == "activations":
+        return ("activations", event["node"])
+    if kind == "preview":
+        return ("preview", event["name"])
+    if kind in ("histograms", "progress"):
+        return (kind,)
+    return None
+
+
+class Outbox:
+    def __init__(self, connection):
+        self.connection = connection
+        self.lock = threading.Lock()
+        self.ordered: list = []
+        self.latest: dict = {}
+        self.closed = False
+        self.broken = False
+        self.thread = threading.Thread(target=self._run, name="studio-events", daemon=True)
+        self.thread.start()
+
+    def put(self, event: dict) -> None:
+        key = image_key(event)
+        with self.lock:
+            if key is None:
+                self.ordered.append(event)
+            else:
+                self.latest[key] = event
+
+    def _take(self) -> list:
+        with self.lock:
+            batch = self.ordered + list(self.latest.values())
+            self.ordered, self.latest = [], {}
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            closing = self.closed
+            batch = self._take()
+            if batch and not self.broken:
+                try:
+                    self.connection.send(batch)
+                except (BrokenPipeError, OSError):
+                    self.broken = True  # nobody listens any more: keep training, drop events
+            if closing:
+                return
+            time.sleep(FLUSH_SECONDS)
+
+    def close(self) -> None:
+        self.closed = True
+        self.thread.join(timeout=10)
+
+
+def _commands(connection):
+    def poll(timeout: float) -> list:
+        out = []
+        try:
+            if connection.poll(timeout):
+                while connection.poll():
+                    out.append(tuple(connection.recv()))
+        except (EOFError, OSError):
+            out.append(("stop",))  # the editor went away: stop cleanly
+        return out
+    return poll
+
+
+def worker_main(project_text: str, config: dict, commands, events, threads: int | None = None):
+    outbox = Outbox(events)
+    try:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        from studio.core.fileformat import loads
+        from studio.engine.probes import ProbeRates
+        from studio.engine.runner import Control, RunConfig, Runner
+
+        config = dict(config)
+        config["probes"] = ProbeRates(**config.get("probes", {}))
+        config["watch"] = tuple(config.get("watch", ()))
+        runner = Runner(loads(project_text), RunConfig(**config), outbox.put,
+                        Control(_commands(commands)))
+        runner.run()
+    except BaseException as err:  # noqa: BLE001 - the editor must hear about anything
+        outbox.put({"type": "error", "kind": "internal", "node": None,
+                    "message": f"the training process failed: {type(err).__name__}: {err}",
+                    "traceback": traceback.format_exc()})
+    finally:
+        outbox.close()
+        events.close()
+    # Everything is flushed and closed: skip the interpreter's slow teardown (torch's threads
+    # and modules) so that a stopped run's process is gone at once.
+    os._exit(0)
