@@ -115,26 +115,82 @@ def export(args) -> int:
 
 
 def train(args) -> int:
-    from studio.engine.codegen import CodegenError
-    from studio.engine.trainer import RunOptions, TrainingError, train_project
+    """Train through the same worker process and events the app uses."""
+    from studio.engine.probes import ProbeRates
+    from studio.engine.runner import RunConfig
+    from studio.engine.session import TrainingSession
+    from studio.engine.trainer import ProgressLine
 
     project = _open(args.file)
     if args.epochs is not None and args.steps is not None:
         raise CliError("give --epochs or --steps, not both")
-    options = RunOptions(
-        epochs=args.epochs, steps=args.steps, seed=args.seed, device=args.device,
-        log_path=Path(args.log) if args.log else None,
-        samples_dir=Path(args.samples) if args.samples else None,
-        save_path=Path(args.save) if args.save else None, progress=not args.quiet)
+    watch = tuple(w if "/" in w else f"training/{w}" for w in (args.watch or ()))
+    rates = ProbeRates() if watch else ProbeRates.off()
+    config = RunConfig(
+        steps=args.steps, epochs=args.epochs, seed=args.seed, device=args.device, amp=args.amp,
+        channels_last=True if args.channels_last else None,
+        compile=True if args.compile else None, probes=rates, watch=watch,
+        samples_dir=args.samples, save_weights=args.save, checkpoint_path=args.checkpoint,
+        resume_from=args.resume, pause_on_nan=False)
+    session = TrainingSession(project, config)
+    progress = ProgressLine(not args.quiet)
+    log = open(args.log, "w", encoding="utf-8") if args.log else None
+    latest: dict = {}
+    errors: list = []
+    started = None
     try:
-        result = train_project(project, options)
-    except (CodegenError, TrainingError) as err:
-        raise CliError(f"{args.file}: {err}") from None
-    summary = ", ".join(f"{k} {v:.4g}" for k, v in result.evaluation.items()
-                        if isinstance(v, float))
-    print(f"trained {result.steps} steps in {result.seconds:.1f} s on {result.device}"
-          + (f"; {summary}" if summary else ""))
+        session.start()
+        while True:
+            for event in session.events(timeout=0.2):
+                kind = event["type"]
+                if kind == "started":
+                    started = event
+                elif kind == "metrics":
+                    for point in event["points"]:
+                        latest.update({k: v for k, v in point.items() if k not in ("step", "epoch")})
+                        if log:
+                            log.write(json.dumps(point) + "\n")
+                elif kind == "progress":
+                    progress.update(event, latest, force=event["step"] == event["total"])
+                elif kind == "activations" and args.probes:
+                    _write_activation(Path(args.probes), event)
+                elif kind == "evaluation" and log:
+                    log.write(json.dumps({"event": "evaluation", "step": event["step"],
+                                          **event["metrics"]}) + "\n")
+                elif kind == "error":
+                    errors.append(event)
+                    session.stop()
+                elif kind == "finished" and log and not errors:
+                    log.write(json.dumps({"event": "final", "steps": event["steps"],
+                                          "device": started["device"] if started else None,
+                                          **event["evaluation"]}) + "\n")
+            if not session.alive and session.wait(0):
+                break
+    except KeyboardInterrupt:
+        session.stop()
+        raise
+    finally:
+        if log:
+            log.close()
+    if errors:
+        raise CliError(f"{args.file}: {errors[0]['message']}")
+    final = session.final or {}
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in final.get("evaluation", {}).items())
+    seconds = (started or {}).get("seconds", 0.0)
+    device = (started or {}).get("device", "?")
+    del seconds
+    print(f"trained {final.get('steps', 0)} steps on {device}" + (f"; {summary}" if summary else ""))
     return 0
+
+
+def _write_activation(folder: Path, event: dict) -> None:
+    """An activation snapshot as .npz: the values, the node, the step and the value range."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = event["node"].replace("/", "__").replace(":", "_")
+    np.savez_compressed(folder / f"{name}_step{event['step']:07d}.npz", values=event["data"],
+                        value_range=np.array(event["range"]), node=np.array(event["node"]))
 
 
 def blocks(args) -> int:
@@ -187,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", help="write preview image grids (PNG) into this folder")
     p.add_argument("--save", help="save weights (.safetensors or weights-only .pt)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint", help="write a checkpoint here at every epoch end")
+    p.add_argument("--resume", help="continue exactly from this checkpoint")
+    p.add_argument("--watch", action="append", metavar="NODE",
+                   help="record this node's activations (repeatable; see --probes)")
+    p.add_argument("--probes", help="folder for activation snapshots (.npz) of watched nodes")
+    p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision (GPU)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC layout for images")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
     p.set_defaults(run=train)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")
@@ -211,7 +275,28 @@ def _positive_or_zero(text: str) -> int:
     return value
 
 
+def _editor(argv) -> int | None:
+    """``studio`` with no arguments, or with one ``.studio`` file: open the editor window.
+    None when the arguments are for a subcommand."""
+    if argv and not (len(argv) == 1 and argv[0].endswith(".studio")):
+        return None
+    path = argv[0] if argv else None
+    if path is not None and not Path(path).is_file():
+        raise CliError(f"{path}: no such file")
+    from studio.ui.app import run
+
+    return run(path)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        status = _editor(argv)
+    except CliError as err:
+        print(f"studio: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if status is not None:
+        return status
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):

@@ -56,7 +56,11 @@ def test_train_logs_json_lines_and_saves(tmp_path):
             str(tmp_path / "w.pt"), "--quiet"]
     assert main(args) == 0
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert records[0]["step"] == 10 and "loss" in records[0]
+    metrics = [r for r in records if "event" not in r]
+    assert [r["step"] for r in metrics] == list(range(1, 31))  # every step's losses
+    assert "loss" in metrics[0]
+    evaluations = [r for r in records if r.get("event") == "evaluation"]
+    assert evaluations[0]["step"] == 24  # the end of the first epoch
     assert records[-1]["event"] == "final" and "test_accuracy" in records[-1]
     import torch
 

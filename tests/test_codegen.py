@@ -269,3 +269,26 @@ def test_networks_whose_names_differ_only_in_spelling_get_distinct_classes():
     assert "class MyNet2(nn.Module)" in code.model_source
     training = load_code(code).Training("cpu", 0, RESOURCES_DATA, steps=1)
     training.train_step(next(iter(training.batches)))
+
+
+def test_one_source_feeding_two_layers_of_the_model_is_one_input():
+    """A residual join in the training graph: the image reaches both a conv and the Add."""
+    from studio.core.project import Project
+
+    p = Project("Skip")
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="digits", size=8)
+    conv = t.add("Conv2d", id="conv", out_channels=1, kernel_size=3, padding=1)
+    add = t.add("Add", id="add")
+    t.connect(data["image"], conv)
+    t.connect(conv, add)
+    t.connect(data["image"], add)
+    head = t.stack(add, "Flatten", ("Linear", "fc", dict(out_features=10)))
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(head, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    code = generate(p)
+    assert "def forward(self, image):" in code.model_source
+    training = load_code(code).Training("cpu", 0, RESOURCES_DATA, steps=1)
+    training.train_step(next(iter(training.batches)))

@@ -143,8 +143,8 @@ def lower(project: Project) -> tuple[Project, dict]:
                     label = e.src_port if src_node.block != INSTANCE else (src_node.title or e.src)
                     inputs[key] = namer.take(identifier(label))
                     net.add(INPUT, id=inputs[key])
+                    new_edges.append(type(e)(e.src, e.src_port, inst_id, inputs[key]))
                 net.edges.append(type(e)(inputs[key], "out", e.dst, e.dst_port))
-                new_edges.append(type(e)(e.src, e.src_port, inst_id, inputs[key]))
             elif inside_src:
                 key = (e.src, e.src_port)
                 if key not in outputs:

@@ -46,6 +46,8 @@ class RunConfig:
     save_weights: str | None = None
     samples_dir: str | None = None  # preview grids as PNG files
     max_seconds: float | None = None
+    pause_on_nan: bool = True  # the app pauses to let the user choose; scripts stop
+    memory_limit_gb: float | None = None  # cap on the worker's address space (POSIX)
 
 
 class Control:
@@ -118,16 +120,11 @@ class Runner:
         return tuple(t[: self.rates.probe_count or 16] for t in split)
 
     def explain(self, err: BaseException, default_kind: str = "runtime") -> TrainingError:
+        """The error as a TrainingError naming the node; failures while building the data are
+        data errors unless memory ran out."""
         error = explain(self.code, err)
-        text = str(err).lower()
-        if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text:
-            error.kind = "oom"
-        elif "shape" in text or "size" in text or "dimension" in text:
-            error.kind = "shape"
-        elif default_kind == "data":
+        if default_kind == "data" and error.kind != "oom":
             error.kind = "data"
-        else:
-            error.kind = default_kind
         return error
 
     # ------------------------------------------------------------------------------------------
@@ -136,7 +133,7 @@ class Runner:
         try:
             self.build()
         except TrainingError as err:
-            self.fail(err, getattr(err, "kind", "data"))
+            self.fail(err)
             return {"status": "failed"}
         except Exception as err:  # noqa: BLE001 - codegen problems and the like
             self.emit({"type": "error", "kind": "project", "message": str(err), "node": None})
@@ -161,16 +158,16 @@ class Runner:
         except Stop:
             status = "stopped"
         except TrainingError as err:
-            self.fail(err, getattr(err, "kind", "runtime"))
+            self.fail(err)
             return {"status": "failed"}
         except Exception as err:  # noqa: BLE001
-            self.fail(self.explain(err), None)
+            self.fail(self.explain(err))
             return {"status": "failed"}
         return self.finish(status, position)
 
-    def fail(self, err: TrainingError, kind) -> None:
-        self.emit({"type": "error", "kind": kind or getattr(err, "kind", "runtime"),
-                   "message": str(err), "node": list(err.node) if err.node else None})
+    def fail(self, err: TrainingError) -> None:
+        self.emit({"type": "error", "kind": err.kind, "message": str(err),
+                   "node": list(err.node) if err.node else None})
 
     def loop(self, position: checkpoint.Position, total: int) -> str:
         training = self.training
@@ -215,6 +212,8 @@ class Runner:
                 if step % settings["log_every"] == 0 or step == total:
                     if not self.flush_metrics(pending, position):
                         pending = []
+                        if not self.config.pause_on_nan:
+                            return "nan"
                         self.nan_pause(position)
                         window_start, window_steps, window_samples = time.perf_counter(), 0, 0
                         break
@@ -305,11 +304,14 @@ class Runner:
                 self.history += points
                 self.emit({"type": "metrics", "points": points, "lr": lr})
                 node = self.loss_nodes.get(bad[0], bad[0])
+                then = ("training paused at the last good state; lower the learning rate or "
+                        "check the data, then resume from that state or stop"
+                        if self.config.pause_on_nan else
+                        "training stopped and the last good checkpoint is kept; lower the "
+                        "learning rate or check the data")
                 self.emit({"type": "error", "kind": "nan", "node": ["training", node],
-                           "message": f"training/{node}: the loss became {row[names.index(bad[0])]}"
-                                      f" at step {first + i}; training paused at the last good "
-                                      "state. Lower the learning rate or check the data, then "
-                                      "resume (from that state) or stop."})
+                           "message": f"training/{node}: the loss became "
+                                      f"{row[names.index(bad[0])]} at step {first + i}; {then}"})
                 return False
         points[-1]["lr"] = lr
         self.history += points
@@ -392,6 +394,11 @@ class Runner:
         evaluation = self.send_evaluation(position) if status == "finished" else {}
         if self.config.previews and status == "finished":
             self.send_previews(None)
+        if status == "nan":  # keep the last good checkpoint and weights, write nothing newer
+            result = {"status": "failed", "steps": position.step, "evaluation": {},
+                      "probe_seconds": self.probe_seconds}
+            self.emit({"type": "finished", **result})
+            return result
         if self.config.checkpoint_path:
             self.write_checkpoint(position)
         if self.config.save_weights:

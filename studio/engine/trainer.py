@@ -7,7 +7,6 @@ class. Failures become ``TrainingError`` with the node at fault where one can be
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 import traceback
@@ -17,16 +16,17 @@ from pathlib import Path
 import torch
 
 from studio.core.project import Project
-from studio.engine.codegen import GeneratedCode, generate
-from studio.engine.loader import RESOURCES_DATA, load, node_at
+from studio.engine.codegen import GeneratedCode
+from studio.engine.loader import RESOURCES_DATA, node_at
 
 
 class TrainingError(RuntimeError):
     """Training stopped; ``node`` is (graph, node id) of the node at fault when known."""
 
-    def __init__(self, message: str, node: tuple | None = None):
+    def __init__(self, message: str, node: tuple | None = None, kind: str = "runtime"):
         super().__init__(message)
         self.node = node
+        self.kind = kind  # "runtime", "oom", "shape", "data", "nan"
 
 
 @dataclass
@@ -85,125 +85,100 @@ def explain(code: GeneratedCode, err: BaseException) -> TrainingError:
     node = locate(code, err)
     where = f"{node[0]}/{node[1]}: " if node else ""
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text.lower():
-        return TrainingError(f"{where}out of memory ({text}); try a smaller batch size", node)
-    return TrainingError(f"{where}{type(err).__name__}: {text}", node)
+    lowered = text.lower()
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in lowered \
+            or "can't allocate memory" in lowered or "cannot allocate memory" in lowered:
+        return TrainingError(f"{where}out of memory ({text}); try a smaller batch size", node,
+                             "oom")
+    kind = "shape" if any(w in lowered for w in ("shape", "size", "dimension")) else "runtime"
+    return TrainingError(f"{where}{type(err).__name__}: {text}", node, kind)
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled = total, enabled
-        self.start = time.perf_counter()
+class ProgressLine:
+    """A progress bar on stderr from progress events: redrawn in place on a terminal, a line
+    every few seconds otherwise."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
         self.last = 0.0
         self.tty = sys.stderr.isatty()
 
-    def update(self, step: int, metrics: dict, force: bool = False):
+    def update(self, event: dict, metrics: dict, force: bool = False) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
         if not force and now - self.last < (0.2 if self.tty else 5.0):
             return
         self.last = now
-        elapsed = now - self.start
-        frac = step / max(self.total, 1)
-        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        step, total = event["step"], event["total"]
+        frac = step / max(total, 1)
         bar = "#" * int(frac * 30)
-        shown = " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-        line = f"[{bar:<30}] {step}/{self.total} {shown} {elapsed:.0f}s elapsed, ETA {eta:.0f}s"
+        shown = " ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+        line = (f"[{bar:<30}] {step}/{total} epoch {event['epoch']} {shown} "
+                f"{event['samples_per_second']:.0f} samples/s, ETA {event['eta']:.0f}s")
         end = "\r" if self.tty and not force else "\n"
         print(line, end=end, file=sys.stderr, flush=True)
 
 
 def train_project(project: Project, options: RunOptions | None = None) -> RunResult:
+    """Train in this process with the same runner the worker uses (no probes); raises
+    TrainingError naming the node at fault."""
+    from studio.engine.probes import ProbeRates
+    from studio.engine.runner import RunConfig, Runner
+
     options = options or RunOptions()
-    settings = project.training.settings
-    code = generate(project)
-    module = load(code)
-    device = resolve_device(options.device if options.device != "auto" else settings["device"])
-    seed = settings["seed"] if options.seed is None else options.seed
-    try:
-        training = module.Training(device, seed, options.data_dir, options.steps, options.epochs)
-    except Exception as err:  # noqa: BLE001 - reported with the node at fault
-        raise explain(code, err) from err
-    total = training.total_steps
+    config = RunConfig(steps=options.steps, epochs=options.epochs, seed=options.seed,
+                       device=options.device, data_dir=str(options.data_dir),
+                       probes=ProbeRates.off(), previews=True,
+                       samples_dir=str(options.samples_dir) if options.samples_dir else None,
+                       save_weights=str(options.save_path) if options.save_path else None,
+                       pause_on_nan=False)
+    result = RunResult(0, 0.0)
     log = open(options.log_path, "w", encoding="utf-8") if options.log_path else None
-    result = RunResult(0, 0.0, device=device)
-    progress = _Progress(total, options.progress)
-    every = settings["log_every"]
-    preview_every = settings["preview_every"]
+    progress = ProgressLine(options.progress)
+    errors: list = []
+    latest: dict = {}
+
+    def on_event(event: dict) -> None:
+        kind = event["type"]
+        if kind == "metrics":
+            for point in event["points"]:
+                record = dict(point)
+                if "lr" in record:
+                    rates = record["lr"]
+                    record["lr"] = next(iter(rates.values())) if len(rates) == 1 else rates
+                result.history.append(record)
+                latest.update({k: v for k, v in point.items() if k not in ("step", "epoch")})
+                if log:
+                    log.write(json.dumps(record) + "\n")
+        elif kind == "progress":
+            progress.update(event, latest, force=event["step"] == event["total"])
+        elif kind == "preview":
+            import torch
+
+            result.previews[event["name"]] = torch.from_numpy(event["images"])
+        elif kind == "started":
+            result.device = event["device"]
+        elif kind == "error":
+            errors.append(event)
+        elif kind == "finished":
+            result.steps = event["steps"]
+            result.evaluation = event["evaluation"]
+
     start = time.perf_counter()
-    step, epoch = 0, 0
     try:
-        while step < total:
-            epoch += 1
-            for batch in training.batches:
-                try:
-                    metrics = training.train_step(batch)
-                except Exception as err:  # noqa: BLE001
-                    raise explain(code, err) from err
-                step += 1
-                if step % every == 0 or step == total:
-                    values = {k: float(v) for k, v in metrics.items()}
-                    bad = [k for k, v in values.items() if not math.isfinite(v)]
-                    if bad:
-                        loss_node = _loss_node(project, bad[0])
-                        raise TrainingError(
-                            f"training/{loss_node or bad[0]}: the loss became {values[bad[0]]} at "
-                            f"step {step}; lower the learning rate or check the data", (
-                                "training", loss_node) if loss_node else None)
-                    record = {"step": step, "epoch": epoch, **values,
-                              "lr": _learning_rates(training),
-                              "time": round(time.perf_counter() - start, 4)}
-                    result.history.append(record)
-                    if log:
-                        log.write(json.dumps(record) + "\n")
-                    progress.update(step, values, force=step == total)
-                if options.samples_dir and step % preview_every == 0:
-                    _save_previews(module, training, options.samples_dir, step, result)
-                if step >= total:
-                    break
-        result.steps = step
+        Runner(project, config, on_event).run()
         result.seconds = time.perf_counter() - start
-        try:
-            result.evaluation = training.evaluate()
-        except Exception as err:  # noqa: BLE001
-            raise explain(code, err) from err
-        if options.samples_dir:
-            _save_previews(module, training, options.samples_dir, None, result)
-        elif module.PREVIEWS:
-            result.previews = {k: v.detach().cpu() for k, v in training.previews().items()}
-        if log:
-            log.write(json.dumps({"event": "final", "steps": step, "seconds": round(
-                result.seconds, 3), "device": device, **result.evaluation}) + "\n")
-        if options.save_path:
-            save_weights(training, options.save_path)
+        if log and not errors:
+            log.write(json.dumps({"event": "final", "steps": result.steps, "seconds": round(
+                result.seconds, 3), "device": result.device, **result.evaluation}) + "\n")
     finally:
         if log:
             log.close()
+    if errors:
+        node = errors[0].get("node")
+        raise TrainingError(errors[0]["message"], tuple(node) if node else None)
     return result
-
-
-def _learning_rates(training) -> float | dict:
-    rates = {name: opt.param_groups[0]["lr"] for name, opt in training.optimizers.items()}
-    return next(iter(rates.values())) if len(rates) == 1 else rates
-
-
-def _loss_node(project: Project, metric: str) -> str | None:
-    from studio.engine.naming import identifier
-
-    for node in project.training.nodes.values():
-        if identifier(node.title or node.id) == metric:
-            return node.id
-    return None
-
-
-def _save_previews(module, training, folder, step, result: RunResult) -> None:
-    folder = Path(folder)
-    for name, images in training.previews().items():
-        meta = module.PREVIEWS[name]
-        suffix = f"_step{step:07d}" if step is not None else ""
-        module.save_image_grid(images, folder / f"{name}{suffix}.png", **meta)
-        result.previews[name] = images.detach().cpu()
 
 
 def save_weights(training, path) -> None:

@@ -49,7 +49,7 @@ class Outbox:
 
     def _take(self) -> list:
         with self.lock:
-            batch = self.ordered + list(self.latest.values())
+            batch = list(self.latest.values()) + self.ordered  # 'finished' stays last
             self.ordered, self.latest = [], {}
         return batch
 
@@ -96,6 +96,12 @@ def worker_main(project_text: str, config: dict, commands, events, threads: int 
         from studio.engine.runner import Control, RunConfig, Runner
 
         config = dict(config)
+        limit = config.get("memory_limit_gb")
+        if limit:
+            import resource
+
+            cap = int(limit * (1 << 30))
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
         runner = Runner(loads(project_text), RunConfig(**config), outbox.put,

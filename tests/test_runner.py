@@ -1,0 +1,196 @@
+"""The training loop Studio drives, in-process: probes, evaluation, exact resume, faults."""
+
+import pytest
+import torch
+
+from studio.core.fileformat import load
+from studio.core.project import Project
+from studio.core.registry import REGISTRY, BlockSpec, Port, TensorType
+from studio.engine import checkpoint
+from studio.engine.probes import ProbeRates
+from studio.engine.runner import Control, RunConfig, Runner
+from tests.helpers import EXAMPLES
+
+
+def run(project, **config):
+    events = []
+    control = config.pop("control", None)
+    result = Runner(project, RunConfig(**config), events.append, control).run()
+    return result, events
+
+
+def of(events, kind):
+    return [e for e in events if e["type"] == kind]
+
+
+def losses(events, name="loss"):
+    return [p[name] for e in of(events, "metrics") for p in e["points"]]
+
+
+def test_every_step_is_reported_with_probes_and_evaluation():
+    result, events = run(load(EXAMPLES / "lenet.studio"), steps=48,
+                         watch=("training/conv1", "training/flatten1"),
+                         probes=ProbeRates(stats_every=8, activations_every=24,
+                                           histograms_every=24))
+    assert result["status"] == "finished"
+    assert [p["step"] for e in of(events, "metrics") for p in e["points"]] == list(range(1, 49))
+    maps = [e for e in of(events, "activations") if e["node"] == "training/conv1"]
+    assert maps and maps[0]["kind"] == "maps" and maps[0]["data"].shape == (6, 28, 28)
+    flat = [e for e in of(events, "activations") if e["node"] == "training/flatten1"]
+    assert flat[0]["kind"] == "vector" and flat[0]["data"].shape == (400,)
+    stats = of(events, "stats")[0]["nodes"]
+    assert {"training/conv1", "training/fc3"} <= set(stats)
+    assert stats["training/conv1"]["grad_norm"] > 0 and 0 < stats["training/conv1"][
+        "update_ratio"] < 1
+    hist = of(events, "histograms")[0]["nodes"]["training/fc1"]
+    assert hist["weights"][0].sum() == 400 * 120 + 120
+    evaluation = of(events, "evaluation")
+    assert len(evaluation) == 2  # one per epoch (24 batches each)
+    confusion = evaluation[-1]["confusion"]
+    assert len(confusion) == 10 and sum(map(sum, confusion)) == 300
+    progress = of(events, "progress")[-1]
+    assert progress["eta"] == 0 and progress["samples_per_second"] > 0
+
+
+def test_nested_nodes_and_dead_units_are_probed():
+    project = load(EXAMPLES / "resnet_digits.studio")
+    _, events = run(project, steps=4, watch=("training/block2/shortcut", "training/block1/add"),
+                    probes=ProbeRates(activations_every=2))
+    nodes = {e["node"] for e in of(events, "activations")}
+    assert nodes == {"training/block2/shortcut", "training/block1/add"}
+    dead = of(events, "dead_units")[0]["nodes"]
+    assert "training/block1/relu1" in dead and 0 <= dead["training/block1/relu1"] <= 1
+
+
+def test_probes_do_not_change_the_run():
+    project = load(EXAMPLES / "vae.studio")  # reparameterization draws random numbers
+    _, quiet = run(project, steps=30, probes=ProbeRates.off(), previews=False)
+    _, probed = run(load(EXAMPLES / "vae.studio"), steps=30, watch=("training/reparameterize",),
+                    probes=ProbeRates(stats_every=3, activations_every=5, histograms_every=5))
+    assert losses(quiet) == losses(probed)
+
+
+@pytest.mark.parametrize("stop_at", [20, 24, 31])  # inside an epoch, at its end, in the next
+def test_resume_continues_exactly(tmp_path, stop_at):
+    straight = losses(run(load(EXAMPLES / "lenet.studio"), steps=40, seed=3,
+                          probes=ProbeRates.off())[1])
+    path = tmp_path / "ck.pt"
+    project = load(EXAMPLES / "lenet.studio")
+    first = run(project, steps=stop_at, seed=3, probes=ProbeRates.off(), checkpoint_path=str(path))
+    state = checkpoint.load(path)
+    assert state["step"] == stop_at
+    second = run(load(EXAMPLES / "lenet.studio"), steps=40, seed=3, probes=ProbeRates.off(),
+                 resume_from=str(path))
+    assert losses(first[1]) + losses(second[1]) == straight
+
+
+def test_a_gan_resumes_exactly(tmp_path):
+    straight = losses(run(load(EXAMPLES / "dcgan.studio"), steps=12, probes=ProbeRates.off(),
+                          previews=False)[1], "loss_g")
+    path = tmp_path / "gan.pt"
+    first = run(load(EXAMPLES / "dcgan.studio"), steps=5, probes=ProbeRates.off(),
+                previews=False, checkpoint_path=str(path))
+    second = run(load(EXAMPLES / "dcgan.studio"), steps=12, probes=ProbeRates.off(),
+                 previews=False, resume_from=str(path))
+    assert losses(first[1], "loss_g") + losses(second[1], "loss_g") == straight
+
+
+def test_checkpoints_are_read_without_unpickling(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "studio-checkpoint", "payload": torch.nn.Linear(1, 1)}, path)
+    with pytest.raises(checkpoint.CheckpointError, match="not a readable checkpoint"):
+        checkpoint.load(path)
+    project = load(EXAMPLES / "lenet.studio")
+    result, events = run(project, steps=2, resume_from=str(path))
+    assert result["status"] == "failed" and of(events, "error")[0]["kind"] == "checkpoint"
+
+
+def _diverging():
+    p = Project("Diverges")
+    t = p.training
+    t.configure(batch_size=256, log_every=1)
+    data = t.add("Dataset", id="image", dataset="image", size=16, channels=3)
+    fit = t.stack(data["coords"], ("Linear", "fc1", dict(out_features=64)), "ReLU",
+                  ("Linear", "fc2", dict(out_features=3)))
+    loss = t.add("MSE", title="fit_loss", id="fit_loss")
+    t.connect(fit, loss["input"])
+    t.connect(data["pixel"], loss["target"])
+    t.chain(loss, t.add("SGD", id="sgd", lr=10.0))
+    return p
+
+
+def test_nan_pauses_keeps_the_last_good_state_and_stops_on_request():
+    control = Control()
+    seen = []
+
+    def emit(event):
+        seen.append(event)
+        if event["type"] == "paused":
+            control.send("stop")
+
+    result = Runner(_diverging(), RunConfig(steps=400, probes=ProbeRates.off()), emit,
+                    control).run()
+    errors = of(seen, "error")
+    assert errors[0]["kind"] == "nan" and errors[0]["node"] == ["training", "fit_loss"]
+    assert "lower the learning rate" in errors[0]["message"]
+    assert of(seen, "paused")[0]["reason"] == "nan"
+    assert result["status"] == "stopped"
+
+
+def test_nan_then_resume_restores_the_last_good_state():
+    control = Control()
+    seen = []
+
+    def emit(event):
+        seen.append(event)
+        if event["type"] == "paused":
+            control.send("resume")
+        if event["type"] == "restored":
+            control.send("stop")
+
+    runner = Runner(_diverging(), RunConfig(steps=400, probes=ProbeRates.off()), emit, control)
+    runner.run()
+    restored = of(seen, "restored")
+    paused = of(seen, "paused")[0]
+    # the last good state is from the last epoch end before the NaN (here one batch an epoch)
+    assert restored and restored[0]["step"] < paused["step"]
+    weights = [p for net in runner.training.networks.values() for p in net.parameters()]
+    assert all(torch.isfinite(w).all() for w in weights)
+
+
+@pytest.fixture
+def wrong_shape_block():
+    """A block whose shape rule lies (says 10 features, makes 12): what a runtime shape error
+    looks like when static checking could not see it."""
+    spec = BlockSpec(
+        id="LyingPad", category="structure", title="LyingPad", help="Test block.",
+        explanation="Test block.", inputs=(Port("x"),), outputs=(Port("out"),),
+        shape=lambda p, ins: {"out": TensorType((10,))},
+        forward=lambda p, a, attr: f"F.pad({a['x']}, (0, 2))")
+    REGISTRY[spec.id] = spec
+    yield
+    del REGISTRY[spec.id]
+
+
+def test_runtime_shape_error_names_the_node(wrong_shape_block):
+    p = Project("Broken")
+    t = p.training
+    data = t.add("Dataset", id="moons", dataset="moons", count=100)
+    x = t.stack(data["x"], ("Linear", "fc1", dict(out_features=10)), ("LyingPad", "pad", {}),
+                ("Linear", "fc2", dict(out_features=2)))
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(x, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    result, events = run(p, steps=3, probes=ProbeRates.off())
+    error = of(events, "error")[0]
+    assert result["status"] == "failed"
+    assert error["kind"] == "shape" and error["node"] == ["training", "fc2"]
+    assert error["message"].startswith("training/fc2:")
+
+
+def test_missing_dataset_is_a_data_error_on_the_dataset_node(tmp_path):
+    result, events = run(load(EXAMPLES / "lenet.studio"), steps=3, data_dir=str(tmp_path))
+    error = of(events, "error")[0]
+    assert error["kind"] == "data" and error["node"] == ["training", "digits"]
+    assert "digits.npz" in error["message"]
