@@ -93,9 +93,11 @@ class ActivationRecorder:
             self._dead_units_cache[key] = flag
         return self._dead_units_cache[key]
 
-    def run(self, fn, *args, watch=(), sample: int = 0):
-        """Call ``fn(*args)``; returns (result, {key: downsampled array}, {key: dead fraction})."""
-        watch = set(watch)
+    def run(self, fn, *args, watch=(), sample: int = 0, full=()):
+        """Call ``fn(*args)``; returns (result, {key: downsampled array}, {key: dead fraction},
+        {key: whole tensor} for the keys in ``full``)."""
+        shown = set(watch)
+        watch = shown | set(full)
         captured: dict[str, torch.Tensor] = {}
         dead: dict[str, float] = {}
         prefixes: dict[int, str] = {}
@@ -157,8 +159,9 @@ class ActivationRecorder:
             result = fn(*args)
         finally:
             sys.settrace(old)
-        images = {k: downsample(v, sample) for k, v in captured.items()}
-        return result, images, dead
+        images = {k: downsample(v, sample) for k, v in captured.items() if k in shown}
+        whole = {k: captured[k] for k in full if k in captured}
+        return result, images, dead, whole
 
 
 def dead_fraction(value: torch.Tensor) -> float:

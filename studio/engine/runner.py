@@ -17,7 +17,9 @@ from pathlib import Path
 import torch
 
 from studio.core.fileformat import dumps
+from studio.core.inference import node_ports
 from studio.core.project import Project
+from studio.core.registry import get_block
 from studio.engine import checkpoint
 from studio.engine.codegen import generate
 from studio.engine.loader import RESOURCES_DATA, load
@@ -111,6 +113,28 @@ class Runner:
         self.probe_batch = self.make_probe_batch()
         self.loss_nodes = {identifier(n.title or n.id): n.id
                            for n in self.project.training.nodes.values()}
+        self.scores_key = self.classifier_scores()
+
+    def classifier_scores(self) -> str | None:
+        """The node key of the class scores a classifier's loss reads (for the predictions
+        grid), when the project has a loss that measures accuracy on dataset labels."""
+        graph = self.project.training
+        for node in graph.nodes.values():
+            try:
+                spec = get_block(node.block)
+            except KeyError:
+                continue
+            if not spec.extra.get("accuracy"):
+                continue
+            wires = {e.dst_port: e for e in graph.edges if e.dst == node.id}
+            scores, target = wires.get("input"), wires.get("target")
+            if scores is None or target is None or graph.nodes[target.src].block != "Dataset":
+                continue
+            src = graph.nodes[scores.src]
+            ports = len(node_ports(graph, src.id, "output"))
+            key = f"training/{src.id}"
+            return f"{key}:{scores.src_port}" if ports > 1 else key
+        return None
 
     def make_probe_batch(self):
         data = self.training.data
@@ -239,7 +263,8 @@ class Runner:
                 position.epoch += 1
                 position.epoch_step = 0
                 position.epoch_rng = None
-                if self.config.evaluate_every_epoch and position.step < total:
+                if self.config.evaluate_every_epoch and position.step < total and \
+                        self.evaluation_due():
                     self.send_evaluation(position)
                 self.keep_good(position)
                 if self.config.checkpoint_path:
@@ -351,13 +376,28 @@ class Runner:
     def send_activations(self, step: int) -> None:
         if not (self.rates.activations_every or self.watch):
             return
+        full = (self.scores_key,) if self.scores_key else ()
         with torch.random.fork_rng(devices=_cuda_devices()):
-            _, images, dead = self.recorder.run(self.training.inspect, self.probe_batch,
-                                                watch=self.watch, sample=self.rates.sample)
+            _, images, dead, whole = self.recorder.run(
+                self.training.inspect, self.probe_batch, watch=self.watch,
+                sample=self.rates.sample, full=full)
         for key, image in images.items():
             self.emit({"type": "activations", "step": step, "node": key, **image})
         if dead:
             self.emit({"type": "dead_units", "step": step, "nodes": dead})
+        if self.scores_key in whole:
+            self.send_predictions(step, whole[self.scores_key])
+
+    def send_predictions(self, step: int, scores: torch.Tensor) -> None:
+        """The probe batch with true and predicted classes: the dashboard marks the wrong ones."""
+        probabilities = torch.softmax(scores.float(), dim=1)
+        confidence, predicted = probabilities.max(dim=1)
+        inputs, labels = self.probe_batch[0], self.probe_batch[1]
+        event = {"type": "predictions", "step": step, "labels": labels.cpu().numpy(),
+                 "predicted": predicted.cpu().numpy(), "confidence": confidence.cpu().numpy()}
+        if inputs.dim() == 4:
+            event["images"] = inputs.float().cpu().numpy()
+        self.emit(event)
 
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=_cuda_devices()):
@@ -373,6 +413,17 @@ class Runner:
                 self.module.save_image_grid(data, Path(self.config.samples_dir) /
                                             f"{name}{suffix}.png", **meta)
 
+    EVALUATION_BUDGET = 0.05  # share of the time epoch-end evaluations may take
+
+    def evaluation_due(self) -> bool:
+        """Evaluate at an epoch end unless the last evaluation was so recent that evaluating
+        again would take more than 5% of the time (tiny epochs); the final one always runs."""
+        last = getattr(self, "last_evaluation", None)
+        if last is None:
+            return True
+        ended, cost = last
+        return time.perf_counter() - ended >= cost / self.EVALUATION_BUDGET
+
     def send_evaluation(self, position) -> dict:
         start = time.perf_counter()
         with torch.random.fork_rng(devices=_cuda_devices()):
@@ -380,7 +431,9 @@ class Runner:
                 result = self.training.evaluate()
             except Exception as err:  # noqa: BLE001
                 raise self.explain(err) from err
-        self.probe_seconds += time.perf_counter() - start
+        now = time.perf_counter()
+        self.probe_seconds += now - start
+        self.last_evaluation = (now, now - start)
         scalars = {k: v for k, v in result.items() if isinstance(v, float)}
         event = {"type": "evaluation", "step": position.step, "epoch": position.epoch,
                  "metrics": scalars}

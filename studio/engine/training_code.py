@@ -186,6 +186,9 @@ class _TrainingWriter:
                 "steps=None, epochs=None):", indent=1)
         b = 2
         src.add("torch.manual_seed(seed)", indent=b)
+        if self.graph.settings["deterministic"]:
+            src.add("torch.use_deterministic_algorithms(True)  # same run, same numbers, on a "
+                    "GPU too", indent=b)
         src.add("self.device = device = torch.device(device)", indent=b)
         src.add("data_dir = Path(data_dir)", indent=b)
         src.add("self.rng = torch.Generator(device=device).manual_seed(seed)  # batch order",

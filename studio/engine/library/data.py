@@ -526,7 +526,9 @@ def download_file(
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
                 reason = getattr(err, "reason", None) or err
                 failures.append(f"{url}: {type(err).__name__}: {reason}")
-                continue  # the next try resumes from what arrived
+                if partial.exists() and partial.stat().st_size > have:
+                    continue  # bytes came: the next try resumes from there
+                break  # no connection (offline, refused, timed out): try the next URL
             digest = _file_digest(partial, algorithm)
             if digest == expected:
                 os.replace(partial, target)
@@ -767,14 +769,16 @@ def _check_labels(labels, classes: int, where) -> np.ndarray:
         whole = np.isfinite(labels) & (labels == np.round(labels))
         if not whole.all():
             index = int(np.argmin(whole))
-            raise ValueError(f"{where}: label {labels[index]!r} of sample {index} is not a class number")
+            raise ValueError(
+                f"{where}: label {float(labels[index]):g} of sample {index} is not a class number"
+            )
     elif labels.dtype.kind not in "iub":
         raise ValueError(f"{where}: labels must be class numbers, got {labels.dtype} values")
     outside = (labels < 0) | (labels >= classes)
     if outside.any():
         index = int(np.argmax(outside))
         raise ValueError(
-            f"{where}: label {labels[index]} of sample {index} is outside 0..{classes - 1} "
+            f"{where}: label {float(labels[index]):g} of sample {index} is outside 0..{classes - 1} "
             f"(the Dataset has classes={classes}; raise it, or fix the labels)"
         )
     return labels.astype(np.int64)
@@ -1004,25 +1008,22 @@ def load_arrays(
     feature vectors (N, features). Never unpickles: object arrays are refused.
     """
     path = _resolve_path(path, root)
-    arrays = {}
+    keys = ("x", "y", "x_test", "y_test")
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as archive:
-                if "x" not in archive.files or "y" not in archive.files:
-                    raise ValueError(
-                        f"{path}: holds arrays {', '.join(archive.files) or 'none'}; expected x (the "
-                        "samples) and y (the labels)"
-                    )
-                arrays = {k: archive[k] for k in ("x", "y", "x_test", "y_test") if k in archive.files}
+                found = tuple(archive.files)
+                arrays = {k: archive[k] for k in keys if k in found}
         else:
             folder = path if path.is_dir() else path.parent
-            for key in ("x", "y", "x_test", "y_test"):
-                if (folder / f"{key}.npy").exists():
-                    arrays[key] = np.load(folder / f"{key}.npy", mmap_mode="r", allow_pickle=False)
-            if "x" not in arrays or "y" not in arrays:
-                raise ValueError(f"{folder}: expected x.npy (the samples) and y.npy (the labels)")
-    except (OSError, EOFError, zlib.error) as err:
+            found = tuple(k for k in keys if (folder / f"{k}.npy").exists())
+            arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r", allow_pickle=False) for k in found}
+    except (OSError, EOFError, ValueError, zlib.error) as err:  # object arrays: ValueError, never unpickled
         raise ValueError(f"{path}: not a readable NumPy file ({type(err).__name__}: {err})") from None
+    if "x" not in arrays or "y" not in arrays:
+        raise ValueError(
+            f"{path}: holds arrays {', '.join(found) or 'none'}; expected x (the samples) and y (the labels)"
+        )
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise ValueError(f"{path}: has one of x_test and y_test but not the other")
     sources = {}
@@ -1440,11 +1441,12 @@ class StreamSplit:
         stop = self.count - self.count % batch_size if drop_last else self.count
         batches = [order[start : start + batch_size] for start in range(0, stop, batch_size)]
         workers, context = self._worker_setup()
+        workers = min(workers, len(batches))
         loader = torch.utils.data.DataLoader(
             self.source,
             batch_size=None,
             sampler=batches,
-            num_workers=min(workers, len(batches)),
+            num_workers=workers,
             multiprocessing_context=context if workers else None,
             pin_memory=self.device.type == "cuda",
         )
