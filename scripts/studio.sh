@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up (if needed) and run Studio. Until the editor window lands this checks and
-# trains the LeNet example from the command line; pass your own arguments to run other commands.
+# Set everything up (if needed) and open Studio's editor. Arguments go to the `studio` command:
+# a project file opens it; `check`, `export`, `train`, `blocks` run headless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ "$#" -eq 0 ]; then
-    .venv/bin/studio check examples/lenet.studio
-    exec .venv/bin/studio train examples/lenet.studio --samples out/samples --log out/lenet.jsonl
-fi
 exec .venv/bin/studio "$@"

@@ -9,11 +9,22 @@ point where it was last saved". Pure Python (no Qt), so editing is testable with
 from __future__ import annotations
 
 import copy
+import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from studio.core.params import Arg, ParamError
-from studio.core.project import Edge, Graph, Node, Project, ProjectError
+from studio.core.params import Arg, Name, ParamError, kind_from_json, kind_to_json
+from studio.core.project import (
+    TRAINING_SETTINGS,
+    ArgDecl,
+    Edge,
+    Graph,
+    Network,
+    Node,
+    Project,
+    ProjectError,
+)
 from studio.core.registry import get_block
 
 
@@ -51,6 +62,7 @@ class Document:
     def __init__(self, project: Project | None = None, path=None):
         self.project = project or Project()
         self.path = path
+        self.uid = uuid.uuid4().hex  # stable for the document's life: names its recovery file
         self._undo: list[Command] = []
         self._redo: list[Command] = []
         self._clean_index: int | None = 0  # len(_undo) at the last save; None: unreachable
@@ -134,6 +146,20 @@ class Document:
         self._clean_index = len(self._undo)
         self._merge_open = False
 
+    def mark_modified(self) -> None:
+        """Make the document count as modified until the next save, whatever undo does (a
+        recovered document, a file loaded with issues that were repaired)."""
+        self._clean_index = None
+
+    @property
+    def undo_depth(self) -> int:
+        """Number of commands that undo can take back (tests and the history view)."""
+        return len(self._undo)
+
+    @property
+    def redo_depth(self) -> int:
+        return len(self._redo)
+
     # lookups ------------------------------------------------------------------------------------
     def graph(self, key: str) -> Graph:
         if key == "training":
@@ -143,6 +169,18 @@ class Document:
         except KeyError:
             raise ProjectError(f"no network named {key!r}") from None
 
+    def key_of(self, graph) -> str:
+        """The key of a graph given as a key or as the Graph object itself."""
+        if isinstance(graph, str):
+            self.graph(graph)
+            return graph
+        if graph is self.project.training:
+            return "training"
+        for name, net in self.project.networks.items():
+            if net is graph:
+                return name
+        raise ProjectError("that graph is not part of this document")
+
 
 # ------------------------------------------------------------------------------------------------
 # the basic edits
@@ -150,6 +188,28 @@ class Document:
 
 def _change(graph: str, nodes=(), wires=False) -> Change:
     return Change({graph}, {(graph, n) for n in nodes}, wires)
+
+
+def _node(doc: Document, graph: str, node_id: str) -> Node:
+    g = doc.graph(graph)
+    try:
+        return g.nodes[node_id]
+    except (KeyError, TypeError):
+        where = "the training graph" if graph == "training" else f"network {graph}"
+        raise ProjectError(f"no node {node_id!r} in {where}") from None
+
+
+def check_position(pos) -> tuple:
+    """A node position as a tuple of two finite floats (what a file can hold), or ProjectError."""
+    try:
+        x, y = pos
+    except (TypeError, ValueError):
+        raise ProjectError(f"a position is two numbers (x, y), not {pos!r}") from None
+    for v in (x, y):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or abs(v) >= 1e9:
+            raise ProjectError(f"a position is two finite numbers below 1e9 in size, not {pos!r}")
+    return (float(x), float(y))
 
 
 class AddNode(Command):
@@ -164,6 +224,18 @@ class AddNode(Command):
 
     def apply(self, doc):
         g = doc.graph(self.graph_key)
+        self.pos = check_position(self.pos)
+        try:
+            get_block(self.block)
+        except KeyError:
+            raise ProjectError(f"unknown block type {self.block!r}") from None
+        if self.shares is not None:
+            original = g.nodes.get(self.shares)
+            if original is None:
+                raise ProjectError(f"cannot link to {self.shares!r}: no such node in this graph")
+            if original.block != self.block:
+                raise ProjectError(f"cannot link a {self.block} to {self.shares}, a "
+                                   f"{original.block}; a linked duplicate has the same block")
         ref = g.add(self.block, title=self.title, id=self.node_id, pos=self.pos,
                     shares=self.shares, **self.params)
         self.node_id = str(ref)  # redo recreates the same id
@@ -178,7 +250,7 @@ class RemoveNodes(Command):
     """Delete nodes and every wire touching them; undo restores nodes, wires and order."""
 
     def __init__(self, graph: str, node_ids):
-        self.graph_key, self.node_ids = graph, list(node_ids)
+        self.graph_key, self.node_ids = graph, list(dict.fromkeys(node_ids))
         self.text = f"delete {len(self.node_ids)} node{'s' if len(self.node_ids) != 1 else ''}"
         self._saved: tuple | None = None
 
@@ -236,6 +308,11 @@ class Disconnect(Command):
 
     def apply(self, doc):
         g = doc.graph(self.graph_key)
+        for edge in set(self.edges):
+            have, want = g.edges.count(edge), self.edges.count(edge)
+            if have < want:
+                raise ProjectError(f"no wire {edge.src}.{edge.src_port} -> {edge.dst}."
+                                   f"{edge.dst_port} to remove")
         self._positions = []
         for edge in self.edges:
             index = g.edges.index(edge)
@@ -264,6 +341,9 @@ class MoveNodes(Command):
 
     def apply(self, doc):
         g = doc.graph(self.graph_key)
+        for n in self.after:
+            _node(doc, self.graph_key, n)
+        self.after = {n: check_position(p) for n, p in self.after.items()}
         self.before = self.before or {n: g.nodes[n].pos for n in self.after}
         for n, pos in self.after.items():
             g.nodes[n].pos = pos
@@ -293,7 +373,7 @@ class SetParams(Command):
         self.text = f"set {', '.join(values)}"
 
     def apply(self, doc):
-        node = doc.graph(self.graph_key).nodes[self.node_id]
+        node = _node(doc, self.graph_key, self.node_id)
         spec = get_block(node.block)
         checked = {}
         for name, value in self.values.items():
@@ -330,9 +410,10 @@ class SetTitle(Command):
         self.text = "rename"
 
     def apply(self, doc):
-        if "\n" in self.title or len(self.title) > 200:
+        if not isinstance(self.title, str) or "\n" in self.title or "\r" in self.title \
+                or len(self.title) > 200:
             raise ProjectError("a title is one line of at most 200 characters")
-        node = doc.graph(self.graph_key).nodes[self.node_id]
+        node = _node(doc, self.graph_key, self.node_id)
         if self.before is None:
             self.before = node.title
         node.title = self.title
@@ -371,6 +452,235 @@ class Macro(Command):
         return change
 
 
+class SetGraphContents(Command):
+    """Replace a graph's nodes and wires with given ones (a restructuring edit: delete and
+    reconnect, insert on a wire, paste, make network, explode). Undo puts back the very same node
+    objects and wire list, so the document is restored exactly, order included.
+
+    ``nodes`` is the complete new node mapping in order: a node that is the graph's own object
+    (when the command is first applied) is kept as it stands at each apply, any other is a
+    template whose fresh copy is put in on each apply (so a redo never brings back a stale
+    object). ``edges`` is the complete new wire list in order."""
+
+    def __init__(self, graph: str, nodes, edges, text: str = "edit"):
+        self.graph_key = graph
+        items = nodes.values() if isinstance(nodes, dict) else nodes
+        self.after = {n.id: n for n in items}
+        self.after_edges = list(edges)
+        self.text = text
+        self._kept: set | None = None
+        self.before: dict | None = None
+        self.before_edges: list | None = None
+
+    def apply(self, doc):
+        g = doc.graph(self.graph_key)
+        for e in self.after_edges:
+            for end in (e.src, e.dst):
+                if end not in self.after:
+                    raise ProjectError(f"the wire {e.src}.{e.src_port} -> {e.dst}.{e.dst_port} "
+                                       f"connects {end!r}, which the graph would not have")
+        if self._kept is None:
+            self._kept = {n for n, node in self.after.items() if g.nodes.get(n) is node}
+            self.after = {n: node if n in self._kept else copy.deepcopy(node)
+                          for n, node in self.after.items()}
+        missing = [n for n in self._kept if n not in g.nodes]
+        if missing:
+            raise ProjectError(f"node {missing[0]!r} is no longer in the graph")
+        new = {n: g.nodes[n] if n in self._kept else copy.deepcopy(node)
+               for n, node in self.after.items()}
+        self.before, self.before_edges = dict(g.nodes), list(g.edges)
+        g.nodes.clear()
+        g.nodes.update(new)
+        g.edges = list(self.after_edges)
+        return self._change(self.before, self.before_edges, new, self.after_edges)
+
+    def revert(self, doc):
+        g = doc.graph(self.graph_key)
+        now, now_edges = dict(g.nodes), list(g.edges)
+        g.nodes.clear()
+        g.nodes.update(self.before)
+        g.edges = list(self.before_edges)
+        return self._change(now, now_edges, self.before, self.before_edges)
+
+    def _change(self, nodes_a, edges_a, nodes_b, edges_b) -> Change:
+        touched = {n for n in set(nodes_a) | set(nodes_b) if nodes_a.get(n) is not nodes_b.get(n)}
+        wires = edges_a != edges_b
+        if wires:
+            changed = set(edges_a).symmetric_difference(edges_b) or set(edges_a)
+            for e in changed:
+                touched |= {e.src, e.dst}
+        return _change(self.graph_key, touched, wires=wires)
+
+
+def _structure(*graphs) -> Change:
+    return Change(set(graphs), set(), True, True)
+
+
+class AddNetwork(Command):
+    """Add a reusable network (a new, empty one, or a given ``Network`` object) at the end of
+    the project's network list."""
+
+    def __init__(self, name: str, network: Network | None = None):
+        self.name = name
+        self.network = network
+        self.text = f"add network {name}"
+
+    def apply(self, doc):
+        try:
+            Name().validate(self.name)
+        except ParamError as err:
+            raise ProjectError(f"network name: {err}") from None
+        project = doc.project
+        if self.name in project.networks:
+            raise ProjectError(f"a network named {self.name!r} already exists; choose another name")
+        if self.network is None:
+            self.network = Network(self.name)
+        self.network.name = self.name
+        self.network.project = project
+        project.networks[self.name] = self.network
+        return _structure(self.name)
+
+    def revert(self, doc):
+        del doc.project.networks[self.name]
+        return _structure(self.name)
+
+
+class RemoveNetwork(Command):
+    """Remove a network definition (the caller checks that no instance uses it); undo puts it back
+    at its old place in the list."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.text = f"remove network {name}"
+        self._index = 0
+        self._network = None
+
+    def apply(self, doc):
+        nets = doc.project.networks
+        if self.name not in nets:
+            raise ProjectError(f"no network named {self.name!r} to remove")
+        self._index = list(nets).index(self.name)
+        self._network = nets.pop(self.name)
+        return _structure(self.name)
+
+    def revert(self, doc):
+        items = list(doc.project.networks.items())
+        items.insert(self._index, (self.name, self._network))
+        doc.project.networks.clear()
+        doc.project.networks.update(items)
+        return _structure(self.name)
+
+
+class RenameNetwork(Command):
+    """Rename a network definition in place (its place in the list kept). Instances naming it
+    are updated by separate SetParams commands in the same Macro (see ``edits.rename_network``)."""
+
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+        self.text = f"rename network {old} to {new}"
+
+    def _rename(self, doc, old, new):
+        nets = doc.project.networks
+        items = [((new if k == old else k), v) for k, v in nets.items()]
+        nets.clear()
+        nets.update(items)
+        nets[new].name = new
+        return _structure(old, new)
+
+    def apply(self, doc):
+        try:
+            Name().validate(self.new)
+        except ParamError as err:
+            raise ProjectError(f"network name: {err}") from None
+        nets = doc.project.networks
+        if self.old not in nets:
+            raise ProjectError(f"no network named {self.old!r} to rename")
+        if self.new in nets and self.new != self.old:
+            raise ProjectError(f"a network named {self.new!r} already exists; choose another name")
+        return self._rename(doc, self.old, self.new)
+
+    def revert(self, doc):
+        return self._rename(doc, self.new, self.old)
+
+
+class SetSettings(Command):
+    """Change training settings (batch size, epochs, seed, ...), validated first: a bad value is
+    refused with the setting's name. Consecutive edits of the same settings merge."""
+
+    def __init__(self, values: dict):
+        self.values = dict(values)
+        self.before: dict = {}
+        self.text = f"set {', '.join(self.values)}"
+
+    def apply(self, doc):
+        settings = doc.project.training.settings
+        checked = {}
+        for name, value in self.values.items():
+            prm = next((p for p in TRAINING_SETTINGS if p.name == name), None)
+            if prm is None:
+                raise ProjectError(f"no training setting {name!r} (settings: "
+                                   f"{', '.join(p.name for p in TRAINING_SETTINGS)})")
+            try:
+                checked[name] = prm.validate(value)
+            except ParamError as err:
+                raise ProjectError(f"training setting {name}: {err}") from None
+        if not self.before:
+            self.before = {k: settings[k] for k in checked}
+        settings.update(checked)
+        return Change({"training"}, set(), False, False)
+
+    def revert(self, doc):
+        doc.project.training.settings.update(self.before)
+        return Change({"training"}, set(), False, False)
+
+    def merge(self, other):
+        if isinstance(other, SetSettings) and set(other.values) == set(self.values):
+            self.values = other.values
+            return True
+        return False
+
+
+class SetNetworkArgs(Command):
+    """Replace the arguments a network declares (``ArgDecl`` list, in order), each checked: a
+    valid and unique name, a kind a file can hold (int, float, bool) and a default it accepts.
+    Blocks and instances referring to an argument that is gone are reported by analysis."""
+
+    def __init__(self, network: str, args):
+        self.network = network
+        self.after = list(args)
+        self.before: dict | None = None
+        self.text = f"arguments of {network}"
+
+    def apply(self, doc):
+        net = doc.graph(self.network)
+        if not isinstance(net, Network):
+            raise ProjectError("only a network declares arguments; the training graph does not")
+        new = {}
+        for decl in self.after:
+            if not isinstance(decl, ArgDecl):
+                raise ProjectError(f"an argument is declared with a name, kind and default, not "
+                                   f"{decl!r}")
+            where = f"argument {decl.name!r} of {self.network}"
+            try:
+                Name().validate(decl.name)
+                kind_from_json(kind_to_json(decl.kind))
+                default = decl.kind.validate(decl.default)
+            except ParamError as err:
+                raise ProjectError(f"{where}: {err}") from None
+            if decl.name in new:
+                raise ProjectError(f"{where} is declared twice")
+            if not isinstance(decl.help, str) or len(decl.help) > 200 or "\n" in decl.help:
+                raise ProjectError(f"{where}: help is one line of at most 200 characters")
+            new[decl.name] = ArgDecl(decl.name, decl.kind, default, decl.help)
+        self.before = net.args
+        net.args = new
+        return Change({self.network}, set(), False, False)
+
+    def revert(self, doc):
+        doc.graph(self.network).args = self.before
+        return Change({self.network}, set(), False, False)
+
+
 def _join(into: Change, other: Change) -> None:
     into.graphs |= other.graphs
     into.nodes |= other.nodes
@@ -378,5 +688,7 @@ def _join(into: Change, other: Change) -> None:
     into.structure = into.structure or other.structure
 
 
-__all__ = ["AddNode", "Change", "Command", "Connect", "Disconnect", "Document", "Macro",
-           "MoveNodes", "Node", "RemoveNodes", "SetParams", "SetTitle"]
+__all__ = ["AddNetwork", "AddNode", "Change", "Command", "Connect", "Disconnect", "Document",
+           "Macro", "MoveNodes", "Node", "RemoveNetwork", "RemoveNodes", "RenameNetwork",
+           "SetGraphContents", "SetNetworkArgs", "SetParams", "SetSettings", "SetTitle",
+           "check_position"]

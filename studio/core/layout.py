@@ -11,6 +11,11 @@ from studio.core.project import Graph, Project
 COLUMN = 230.0
 ROW = 120.0
 
+# The size the editor draws a node at, a node's position being its top-left corner. Layout places
+# nodes on a grid of COLUMN x ROW cells, larger than a node, so laid-out nodes never overlap.
+NODE_WIDTH = 180.0
+NODE_HEIGHT = 80.0
+
 
 def layout_graph(graph: Graph) -> None:
     order, cyclic = topological_order(graph)

@@ -1,0 +1,49 @@
+"""Starting the editor: ``studio`` opens the window, ``studio FILE`` opens a project in it.
+
+The window is shown before anything imports torch (the code generator and shape inference need
+none); torch is loaded only when something runs a network.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
+
+
+def build(path=None, settings=None, recovery_folder=None, offer_recovery: bool = True):
+    """Create (or reuse) the QApplication and a shown main window; (app, window)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from studio.ui import theme
+    from studio.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Studio")
+    app.setOrganizationName("Studio")
+    app.setApplicationDisplayName("Studio")
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
+    theme.apply_theme(app)
+    window = MainWindow(settings=settings, recovery_folder=recovery_folder)
+    theme.follow_system(app, window.apply_theme)
+    window.show()
+    if path is not None:
+        window.open_path(str(path), ask=False)
+    if offer_recovery:
+        QTimer.singleShot(0, window.offer_recovery)
+    return app, window
+
+
+def run(path=None) -> int:
+    """Open the editor (with ``path`` loaded) and run until the window closes; the exit status."""
+    app, window = build(path)
+    window.raise_()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -1,0 +1,354 @@
+"""A node on the canvas: title, block, ports, output shape, parameter count and a problem badge.
+
+Everything drawn is computed when the node or the analysis changes (``sync``, ``set_result``), so
+painting only draws prepared text. Zoomed out, the node draws less: below half size no port names
+or footer, below a quarter a coloured box.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from studio.core.inference import node_ports
+from studio.core.project import INSTANCE
+from studio.core.registry import get_block
+from studio.ui import theme
+from studio.ui.canvas.port_item import PortItem
+
+WIDTH = 150.0
+HEADER = 24.0
+ROW = 16.0
+PAD = 4.0
+FOOTER = 20.0
+RADIUS = 6.0
+QUIET_PORT_NAMES = {"x", "out"}
+
+
+def node_height(n_in: int, n_out: int) -> float:
+    return HEADER + PAD + max(1, n_in, n_out) * ROW + FOOTER
+
+
+def port_y(index: int) -> float:
+    return HEADER + PAD / 2 + ROW * index + ROW / 2
+
+
+class Fonts:
+    _made = None
+
+    @classmethod
+    def get(cls):
+        if cls._made is None:
+            base = QFont()
+            title = QFont(base)
+            title.setPointSizeF(9.5)
+            title.setBold(True)
+            small = QFont(base)
+            small.setPointSizeF(8.0)
+            body = QFont(base)
+            body.setPointSizeF(8.5)
+            label = QFont(base)
+            label.setPointSizeF(7.5)
+            label.setStretch(QFont.Stretch.SemiCondensed)
+            far = QFont(base)
+            far.setPointSizeF(22.0)
+            far.setBold(True)
+            cls._made = {"title": title, "small": small, "body": body, "far": far,
+                         "m_title": QFontMetricsF(title), "m_small": QFontMetricsF(small),
+                         "m_body": QFontMetricsF(body), "m_far": QFontMetricsF(far),
+                         "label": label, "m_label": QFontMetricsF(label)}
+        return cls._made
+
+
+def compact(n: int) -> str:
+    """1234 -> '1.2k', 11689512 -> '11.7M'."""
+    if n < 1000:
+        return str(n)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            v = n / div
+            return f"{v:.1f}{suffix}" if v < 100 else f"{v:.0f}{suffix}"
+    return str(n)
+
+
+def shape_text(t) -> str:
+    return t.describe().replace(" x ", "\u00d7")
+
+
+def _value_text(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, tuple):
+        return "\u00d7".join(_value_text(x) for x in v) if v else "()"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_value_text(x)}" for k, x in v.items())
+    if v is None:
+        return "none"
+    return str(v)
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, graph_key: str, node, graph):
+        super().__init__()
+        self.graph_key = graph_key
+        self.node_id = node.id
+        self.inputs: dict[str, PortItem] = {}
+        self.outputs: dict[str, PortItem] = {}
+        self.problems: list = []
+        self.shape_label = ""
+        self.params_label = ""
+        self.row = None
+        self.height = node_height(0, 0)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self.sync(node, graph)
+
+    # content ------------------------------------------------------------------------------------
+    def sync(self, node, graph) -> None:
+        """Take title, block, parameters, ports and position from the document's node."""
+        self.prepareGeometryChange()
+        self.block = node.block
+        self.shares = node.shares
+        if node.block == INSTANCE:
+            self.category = "network"
+            self.block_label = str(node.params.get("network", "?"))
+            self.help = f"An instance of the network {self.block_label}; double-click to open it."
+        else:
+            try:
+                spec = get_block(node.block)
+                self.category, self.help = spec.category, spec.help
+            except KeyError:
+                self.category, self.help = "structure", "unknown block"
+            self.block_label = node.block
+        self.title = node.title or node.id
+        if node.shares:
+            self.block_label = f"\u2194 {node.shares}"
+        self.params_summary = self._summary(node)
+        self._sync_ports(graph, node.id)
+        self.setPos(QPointF(*node.pos))
+        self._layout_text()
+        self._update_tooltip()
+        self.update()
+
+    def _summary(self, node) -> str:
+        if node.block == INSTANCE:
+            args = node.params.get("args") or {}
+            return _value_text(args) if args else ""
+        for name, value in node.params.items():
+            if name in ("updates",):
+                continue
+            return f"{name} {_value_text(value)}"
+        return ""
+
+    def _sync_ports(self, graph, node_id) -> None:
+        try:
+            ins = node_ports(graph, node_id, "input")
+            outs = node_ports(graph, node_id, "output")
+        except KeyError:
+            ins, outs = (), ()
+        for side, ports, store in (("input", ins, self.inputs), ("output", outs, self.outputs)):
+            names = [p.name for p in ports]
+            if list(store) != names or any(store[p.name].kind != p.kind for p in ports):
+                for item in store.values():
+                    item.setParentItem(None)
+                    if item.scene() is not None:
+                        item.scene().removeItem(item)
+                store.clear()
+                for p in ports:
+                    store[p.name] = PortItem(self, p.name, side, p.kind, p.multi, p.optional,
+                                             p.help)
+        for i, item in enumerate(self.inputs.values()):
+            item.setPos(0.0, port_y(i))
+        for i, item in enumerate(self.outputs.values()):
+            item.setPos(WIDTH, port_y(i))
+        self.height = node_height(len(self.inputs), len(self.outputs))
+        self.named_inputs = len(self.inputs) > 1 or any(n not in QUIET_PORT_NAMES for n in self.inputs)
+        self.named_outputs = len(self.outputs) > 1 or any(n not in QUIET_PORT_NAMES
+                                                          for n in self.outputs)
+
+    def _layout_text(self) -> None:
+        f = Fonts.get()
+        room = WIDTH - 18
+        title_w = f["m_title"].horizontalAdvance(self.title)
+        self.title_text = f["m_title"].elidedText(self.title, Qt.TextElideMode.ElideRight, room)
+        # the block's name goes beside the title where there is room; the title comes first
+        left = room - min(title_w, room) - 8
+        self.sub_text = f["m_small"].elidedText(self.block_label, Qt.TextElideMode.ElideRight, left) \
+            if left > 36 else ""
+        if self.sub_text in ("\u2026", ""):
+            self.sub_text = ""
+        self.show_sub = bool(self.sub_text) and self.block_label != self.title
+        self._footer()
+
+    def _footer(self) -> None:
+        """The output shape at the bottom left, the parameter count at the bottom right (just the
+        number when the shape needs the room); the parameter summary on the free body row."""
+        f = Fonts.get()
+        m = f["m_small"]
+        self.row_right = ""
+        self.summary_text = ""
+        if not self.named_inputs and not self.named_outputs and self.params_summary:
+            self.summary_text = f["m_body"].elidedText(self.params_summary,
+                                                       Qt.TextElideMode.ElideRight, WIDTH - 20)
+        room = WIDTH - 16
+        right = f"{self.params_label} params" if self.params_label else ""
+        if right and m.horizontalAdvance(self.shape_label) + m.horizontalAdvance(right) + 8 > room:
+            right = self.params_label
+        right_w = m.horizontalAdvance(right) + 8 if right else 0
+        self.footer_right = right
+        self.footer_left = m.elidedText(self.shape_label, Qt.TextElideMode.ElideRight,
+                                        room - right_w)
+
+    def set_result(self, row, problems) -> bool:
+        """Show an analysis row (shapes, cost) and this node's problems; True if anything changed."""
+        shape = ", ".join(shape_text(t) for t in row.outputs.values()) if row and row.outputs else ""
+        if row is not None and not row.outputs and not self.outputs and row.ok:
+            shape = ""
+        params = compact(row.params) if row is not None and row.params else ""
+        texts = [str(p) for p in problems]
+        if (shape, params, texts, row is None) == (self.shape_label, self.params_label,
+                                                    [str(p) for p in self.problems], self.row is None) \
+                and row is self.row:
+            return False
+        self.row = row
+        self.shape_label, self.params_label, self.problems = shape, params, list(problems)
+        self._footer()
+        self._update_tooltip()
+        self.update()
+        return True
+
+    def _update_tooltip(self) -> None:
+        kind = self.block if self.block != INSTANCE else f"network {self.block_label}"
+        lines = [f"<b>{_html(self.title)}</b> &nbsp;<i>{_html(kind)}</i>", _html(self.help)]
+        if self.shares:
+            lines.append(f"Linked duplicate of <b>{_html(self.shares)}</b>: shares its weights.")
+        row = self.row
+        if row is not None and row.outputs:
+            outs = ", ".join(f"{k}: {_html(t.describe())}" for k, t in row.outputs.items())
+            lines.append(f"output {outs}")
+            lines.append(f"{row.params:,} parameters, {row.macs:,} multiply-adds per sample"
+                         + (f", receptive field {row.rf_text}" if row.rf_text else ""))
+        for p in self.problems:
+            fix = f"<b>{_html(p.field)}</b>: " if p.field else ""
+            lines.append(f"<span style='color:#d93025'>\u26a0 {fix}{_html(p.message)}</span>")
+        self.setToolTip("<br>".join(lines))
+
+    # geometry ---------------------------------------------------------------------------------
+    def rect(self) -> QRectF:
+        return QRectF(0, 0, WIDTH, self.height)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-2, -8, WIDTH + 10, self.height + 10)
+
+    def shape(self):
+        path = QPainterPath()
+        path.addRoundedRect(self.rect(), RADIUS, RADIUS)
+        return path
+
+    def scene_rect(self) -> QRectF:
+        return self.rect().translated(self.pos())
+
+    def port(self, side: str, name: str) -> PortItem | None:
+        return (self.inputs if side == "input" else self.outputs).get(name)
+
+    # painting ----------------------------------------------------------------------------------
+    def paint(self, painter, option: QStyleOptionGraphicsItem, widget=None):
+        t = theme.current()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = self.rect()
+        cat = t.category(self.category)
+        selected = self.isSelected()
+        if lod < 0.22:
+            painter.setPen(QPen(t.selected, 4) if selected else Qt.PenStyle.NoPen)
+            painter.setBrush(cat if not self.problems else t.error)
+            painter.drawRect(rect)
+            return
+        border = QPen(t.selected, 2.2) if selected else QPen(t.node_border, 1.0)
+        if self.shares:
+            border.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(border)
+        painter.setBrush(t.node)
+        painter.drawRoundedRect(rect, RADIUS, RADIUS)
+        # header: a band tinted with the category colour
+        head = QColor(cat)
+        head.setAlpha(70 if t.dark else 46)
+        hp = QPainterPath()
+        hp.addRoundedRect(QRectF(0.5, 0.5, WIDTH - 1, HEADER + RADIUS), RADIUS, RADIUS)
+        cut = QPainterPath()
+        cut.addRect(QRectF(0, HEADER, WIDTH, RADIUS + 1))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(head)
+        painter.drawPath(hp.subtracted(cut))
+        painter.setBrush(cat)
+        painter.drawRect(QRectF(0.5, 3, 3.5, HEADER - 6))
+        f = Fonts.get()
+        if lod < 0.45:
+            painter.setPen(t.text)
+            painter.setFont(f["far"])
+            painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter,
+                             f["m_far"].elidedText(self.title, Qt.TextElideMode.ElideRight,
+                                                   WIDTH - 12))
+            self._badge(painter, t)
+            return
+        painter.setFont(f["title"])
+        painter.setPen(t.text)
+        painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER), Qt.AlignmentFlag.AlignVCenter |
+                         Qt.AlignmentFlag.AlignLeft, self.title_text)
+        if self.show_sub:
+            painter.setFont(f["small"])
+            painter.setPen(t.text_dim)
+            painter.drawText(QRectF(9, 0, WIDTH - 17, HEADER), Qt.AlignmentFlag.AlignVCenter |
+                             Qt.AlignmentFlag.AlignRight, self.sub_text)
+        # body: port names, or a one-line summary of the parameters
+        painter.setFont(f["body"])
+        painter.setPen(t.text_dim)
+        if self.named_inputs:
+            for i, name in enumerate(self.inputs):
+                painter.drawText(QRectF(10, port_y(i) - ROW / 2, WIDTH / 2 - 10, ROW),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
+        if self.named_outputs:
+            for i, name in enumerate(self.outputs):
+                painter.drawText(QRectF(WIDTH / 2, port_y(i) - ROW / 2, WIDTH / 2 - 10, ROW),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
+        if self.summary_text:
+            painter.drawText(QRectF(10, port_y(0) - ROW / 2, WIDTH - 20, ROW),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             self.summary_text)
+        if self.row_right:
+            painter.setFont(f["small"])
+            painter.drawText(QRectF(10, port_y(0) - ROW / 2, WIDTH - 20, ROW),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             self.row_right)
+        # footer: output shape and parameter count
+        top = self.height - FOOTER
+        line = QColor(t.node_border)
+        line.setAlpha(110)
+        painter.setPen(QPen(line, 1))
+        painter.drawLine(QPointF(6, top), QPointF(WIDTH - 6, top))
+        painter.setFont(f["small"])
+        painter.setPen(t.error if self.problems else t.text)
+        footer = QRectF(8, top, WIDTH - 16, FOOTER)
+        left = self.footer_left if not self.problems or self.footer_left else "needs attention"
+        painter.drawText(footer, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, left)
+        if self.footer_right:
+            painter.setPen(t.text_dim)
+            painter.drawText(footer, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             self.footer_right)
+        self._badge(painter, t)
+
+    def _badge(self, painter, t) -> None:
+        if not self.problems:
+            return
+        painter.setPen(QPen(t.node, 1.5))
+        painter.setBrush(QBrush(t.error))
+        c = QRectF(WIDTH - 9, -7, 16, 16)
+        painter.drawEllipse(c)
+        painter.setPen(QColor("white"))
+        painter.setFont(Fonts.get()["title"])
+        painter.drawText(c, Qt.AlignmentFlag.AlignCenter, "!")
+
+
+def _html(text) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

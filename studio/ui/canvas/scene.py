@@ -1,0 +1,510 @@
+"""The scene of one graph: node and wire items mirrored from the document.
+
+The scene never changes the project. Mouse gestures become editor calls (which push commands),
+and the items follow the document's change events: ``apply_change`` adds, removes and refreshes
+items; ``show_analysis`` puts shapes, costs and problem badges on them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
+
+from studio.core.project import INSTANCE
+from studio.ui import theme
+from studio.ui.canvas.node_item import Fonts, NodeItem, shape_text
+from studio.ui.canvas.port_item import PortItem
+from studio.ui.canvas.wire_item import DragWire, WireItem, route
+
+GRID = 10.0
+DRAG_START = 4.0  # pixels the mouse moves before a press becomes a drag
+
+
+class RefusalBubble(QGraphicsSimpleTextItem):
+    """A short-lived note on the canvas saying why a wire was refused."""
+
+    def paint(self, painter, option, widget=None):
+        t = theme.current()
+        bg = QColor(t.node)
+        painter.setPen(QPen(t.error, 1.2))
+        painter.setBrush(bg)
+        painter.drawRoundedRect(self.boundingRect().adjusted(-6, -4, 6, 4), 5, 5)
+        super().paint(painter, option, widget)
+
+
+class GraphScene(QGraphicsScene):
+    open_network = Signal(str)  # double-click on a network instance
+    quick_add = Signal(QPointF)  # double-click on empty canvas: add a block there
+    refused = Signal(str)  # a wiring was refused, with the reason
+
+    def __init__(self, editor, graph_key: str, parent=None):
+        super().__init__(parent)
+        self.editor = editor
+        self.graph_key = graph_key
+        self.nodes: dict[str, NodeItem] = {}
+        self.wires: list[WireItem] = []
+        self.snap = True
+        self.last_refusal = ""
+        self._drag = None  # ("wire", port, DragWire) or ("nodes", press pos, {id: pos}, started)
+        self._bubble = None
+        self._bubble_timer = QTimer(self)
+        self._bubble_timer.setSingleShot(True)
+        self._bubble_timer.timeout.connect(self._hide_bubble)
+        # Items move all the time (every drag step is an edit); a BSP index would be rebuilt on
+        # each. Routing asks our own grid of node rectangles instead (``_obstacles``).
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self._grid = None
+        self.rebuild()
+
+    @property
+    def session(self):
+        return self.editor.session
+
+    @property
+    def graph(self):
+        return self.session.doc.graph(self.graph_key)
+
+    # building from the document ---------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Drop every item and build the graph again (a new document, a replaced graph)."""
+        self._drag = None
+        self._bubble = None
+        self.clear()
+        self.nodes.clear()
+        self.wires.clear()
+        graph = self.graph
+        for node in graph.nodes.values():
+            item = NodeItem(self.graph_key, node, graph)
+            self.addItem(item)
+            self.nodes[node.id] = item
+        self._sync_wires()
+        self.show_analysis(self.session.analysis)
+        self.fit_scene_rect()
+
+    def apply_change(self, change) -> None:
+        if self.graph_key not in change.graphs:
+            return
+        graph = self.graph
+        moved_rects = []
+        touched = [n for g, n in change.nodes if g == self.graph_key]
+        self._grid = None
+        for node_id in touched:
+            node = graph.nodes.get(node_id)
+            item = self.nodes.get(node_id)
+            if node is None:
+                if item is not None:
+                    moved_rects.append(item.scene_rect())
+                    self.removeItem(item)
+                    del self.nodes[node_id]
+                continue
+            if item is None:
+                item = NodeItem(self.graph_key, node, graph)
+                self.addItem(item)
+                self.nodes[node_id] = item
+                moved_rects.append(item.scene_rect())
+                continue
+            old = item.scene_rect()
+            item.sync(node, graph)
+            if old != item.scene_rect():
+                moved_rects += [old, item.scene_rect()]
+        if change.wires or any(n not in self.nodes for n in touched) or set(self.nodes) != set(
+                graph.nodes):
+            self._sync_wires()
+        else:
+            self._reroute(set(touched), moved_rects)
+        self.grow_scene_rect()
+
+    def _sync_wires(self) -> None:
+        """Make the wire items match the graph's edges (one item per edge, in order)."""
+        graph = self.graph
+        for node_id in [n for n in self.nodes if n not in graph.nodes]:
+            self.removeItem(self.nodes.pop(node_id))
+        for node_id, node in graph.nodes.items():
+            if node_id not in self.nodes:
+                item = NodeItem(self.graph_key, node, graph)
+                self.addItem(item)
+                self.nodes[node_id] = item
+        self._grid = None
+        pool: dict = {}
+        for w in self.wires:
+            pool.setdefault(w.edge, []).append(w)
+        wires, new = [], []
+        for edge in graph.edges:
+            src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+            sp = src.port("output", edge.src_port) if src else None
+            dp = dst.port("input", edge.dst_port) if dst else None
+            if sp is None or dp is None:
+                continue  # a wire to a port that does not exist: the problems list says so
+            reuse = pool.get(edge)
+            if reuse and reuse[0].src_port is sp and reuse[0].dst_port is dp:
+                w = reuse.pop(0)
+            else:
+                w = WireItem(edge, sp, dp)
+                new.append(w)
+            wires.append(w)
+        for rest in pool.values():
+            for w in rest:
+                self.removeItem(w)
+        self.wires = wires
+        for item in self.nodes.values():
+            for p in list(item.inputs.values()) + list(item.outputs.values()):
+                p.connected = False
+        for w in wires:
+            w.src_port.connected = w.dst_port.connected = True
+            w.lane = None
+        self._label_wires(self.session.analysis, place=False)
+        self._route_wires(wires)
+        for w in new:  # added once laid out: cheaper than moving items already in the scene
+            self.addItem(w)
+
+    CELL = 256.0
+
+    def _obstacles(self, area: QRectF, exclude=()) -> list[QRectF]:
+        """Rectangles of the nodes meeting ``area`` (but those in ``exclude``), from a grid of
+        node rectangles rebuilt when nodes have moved."""
+        if self._grid is None:
+            grid: dict = {}
+            c = self.CELL
+            for node_id, item in self.nodes.items():
+                r = item.scene_rect()
+                for gx in range(int(r.left() // c), int(r.right() // c) + 1):
+                    for gy in range(int(r.top() // c), int(r.bottom() // c) + 1):
+                        grid.setdefault((gx, gy), []).append((node_id, r))
+            self._grid = grid
+        c = self.CELL
+        seen, out = set(exclude), []
+        for gx in range(int(area.left() // c), int(area.right() // c) + 1):
+            for gy in range(int(area.top() // c), int(area.bottom() // c) + 1):
+                for node_id, r in self._grid.get((gx, gy), ()):
+                    if node_id not in seen and r.intersects(area):
+                        seen.add(node_id)
+                        out.append(r)
+        return out
+
+    def _route(self, wire: WireItem, lanes) -> None:
+        p0, p1 = wire.endpoints()
+        src, dst = wire.src_port.node_item, wire.dst_port.node_item
+        lo_y, hi_y = min(p0.y(), p1.y()), max(p0.y(), p1.y())
+        area = QRectF(QPointF(min(p0.x(), p1.x()) - 50, lo_y - 200),
+                      QPointF(max(p0.x(), p1.x()) + 50, hi_y + 200))
+        obstacles = []
+        if abs(p1.x() - p0.x()) > 60 or p1.x() < p0.x():
+            obstacles = self._obstacles(area, (src.node_id, dst.node_id))
+        wire.set_route(route(p0, p1, obstacles, (src.scene_rect(), dst.scene_rect()), lanes))
+
+    def _route_wires(self, wires) -> None:
+        """Route ``wires`` (keeping clear of the other wires' lanes), then place their labels."""
+        todo = set(map(id, wires))
+        lanes = [w.lane for w in self.wires if w.lane is not None and id(w) not in todo]
+        for w in wires:
+            self._route(w, lanes)
+            if w.lane is not None:
+                lanes.append(w.lane)
+        self._place_labels(wires)
+
+    def _place_labels(self, wires) -> None:
+        """Put each label where it covers no node and no other label."""
+        cell = 200.0
+        grid: dict = {}
+
+        def add(rect):
+            for gx in range(int(rect.left() // cell), int(rect.right() // cell) + 1):
+                for gy in range(int(rect.top() // cell), int(rect.bottom() // cell) + 1):
+                    grid.setdefault((gx, gy), []).append(rect)
+
+        def taken(rect):
+            for gx in range(int(rect.left() // cell), int(rect.right() // cell) + 1):
+                for gy in range(int(rect.top() // cell), int(rect.bottom() // cell) + 1):
+                    for r in grid.get((gx, gy), ()):
+                        if r.intersects(rect):
+                            return True
+            return False
+
+        for item in self.nodes.values():
+            add(item.scene_rect().adjusted(-2, -2, 2, 2))
+        moving = set(map(id, wires))
+        for w in self.wires:
+            if id(w) not in moving and w.label:
+                add(w.label_rect())
+        for w in wires:
+            if w.label:
+                add(w.place_label(taken))
+
+    def _reroute(self, node_ids: set, rects) -> None:
+        todo = {id(w): w for w in self.wires
+                if w.edge.src in node_ids or w.edge.dst in node_ids}
+        for r in rects:
+            for it in self.items(r.adjusted(-20, -20, 20, 20)):
+                if isinstance(it, WireItem):
+                    todo[id(it)] = it
+        self._route_wires(list(todo.values()))
+
+    def show_analysis(self, analysis) -> None:
+        """Shapes, costs and problem badges from the latest analysis."""
+        problems: dict = {}
+        for p in analysis.problems:
+            if p.graph == self.graph_key and p.node:
+                problems.setdefault(p.node, []).append(p)
+        rows = {}
+        for row in analysis.rows:
+            if row.graph == self.graph_key and row.node.id not in rows:
+                rows[row.node.id] = row
+        for node_id, item in self.nodes.items():
+            item.set_result(rows.get(node_id), problems.get(node_id, []))
+        self._label_wires(analysis, rows)
+
+    def _label_wires(self, analysis, rows=None, place: bool = True) -> None:
+        if rows is None:
+            rows = {}
+            for row in analysis.rows:
+                if row.graph == self.graph_key and row.node.id not in rows:
+                    rows[row.node.id] = row
+        changed = False
+        for w in self.wires:
+            row = rows.get(w.edge.src)
+            t = row.outputs.get(w.edge.src_port) if row is not None else None
+            changed |= w.set_label(shape_text(t) if t is not None else "",
+                                   t is not None and t.kind == "loss")
+        if place and changed:
+            self._place_labels(self.wires)
+
+    def fit_scene_rect(self) -> None:
+        r = self.itemsBoundingRect()
+        if r.isNull():
+            r = QRectF(-400, -300, 800, 600)
+        self.setSceneRect(r.adjusted(-1500, -1000, 1500, 1000))
+
+    def grow_scene_rect(self) -> None:
+        r = self.itemsBoundingRect().adjusted(-600, -400, 600, 400)
+        if not self.sceneRect().contains(r):
+            self.setSceneRect(self.sceneRect().united(r))
+
+    # lookups --------------------------------------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_wires(self) -> list[WireItem]:
+        return [i for i in self.selectedItems() if isinstance(i, WireItem)]
+
+    def select_nodes(self, ids) -> None:
+        ids = set(ids)
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for node_id in ids:
+                item = self.nodes.get(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self.selectionChanged.emit()
+
+    def wire_at(self, pos: QPointF) -> WireItem | None:
+        for it in self.items(QRectF(pos.x() - 6, pos.y() - 6, 12, 12)):
+            if isinstance(it, WireItem) and it.shape().intersects(
+                    QRectF(pos.x() - 6, pos.y() - 6, 12, 12)):
+                return it
+        return None
+
+    def node_at(self, pos: QPointF) -> NodeItem | None:
+        for it in self.items(pos):
+            if isinstance(it, NodeItem):
+                return it
+            if isinstance(it, PortItem):
+                return it.node_item
+        return None
+
+    def port_at(self, pos: QPointF, side: str | None = None) -> PortItem | None:
+        """The port nearest to ``pos`` within grabbing distance."""
+        best, best_d = None, 11.0 ** 2
+        for it in self.items(QRectF(pos.x() - 10, pos.y() - 10, 20, 20)):
+            if isinstance(it, PortItem) and (side is None or it.side == side):
+                d = it.scenePos() - pos
+                dist = d.x() ** 2 + d.y() ** 2
+                if dist < best_d:
+                    best, best_d = it, dist
+        return best
+
+    def snapped(self, pos) -> tuple[float, float]:
+        x, y = pos
+        if self.snap:
+            x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
+        return (float(x), float(y))
+
+    # wiring gestures (the mouse handlers below and tests call these) ------------------------------
+    def target_port(self, start: PortItem, pos: QPointF) -> PortItem | None:
+        """The port a wire dragged from ``start`` would end on at ``pos``: a port of the other
+        side under the mouse, or the first free one of the node under the mouse."""
+        want = "input" if start.side == "output" else "output"
+        port = self.port_at(pos, want)
+        if port is not None:
+            return port
+        node = self.node_at(pos)
+        if node is None or node is start.node_item:
+            return None
+        ports = list((node.inputs if want == "input" else node.outputs).values())
+        free = [p for p in ports if not p.connected or p.multi or want == "output"]
+        for p in free:
+            ok, _ = self._check(start, p)
+            if ok:
+                return p
+        return free[0] if free else (ports[0] if ports else None)
+
+    def _ends(self, a: PortItem, b: PortItem):
+        src, dst = (a, b) if a.side == "output" else (b, a)
+        return src, dst
+
+    def _check(self, a: PortItem, b: PortItem) -> tuple[bool, str]:
+        if a.side == b.side:
+            return False, f"both ports are {a.side}s; wire an output to an input"
+        src, dst = self._ends(a, b)
+        return self.editor.can_connect(self.graph_key, src.node_id, src.name, dst.node_id, dst.name)
+
+    def wire_ports(self, a: PortItem, b: PortItem) -> bool:
+        """Connect two ports (either order), or show why not."""
+        if a.side == b.side:
+            ok, reason = False, f"both ports are {a.side}s; wire an output to an input"
+        else:
+            src, dst = self._ends(a, b)
+            ok, reason = self.editor.connect(self.graph_key, src.node_id, src.name, dst.node_id,
+                                             dst.name)
+        if not ok:
+            self.show_refusal(reason, b.scenePos())
+        return ok
+
+    def show_refusal(self, reason: str, at: QPointF) -> None:
+        self.last_refusal = reason
+        text = f"Can't wire: {reason}"
+        if self._bubble is None or self._bubble.scene() is not self:
+            self._bubble = RefusalBubble()
+            self._bubble.setZValue(10)
+            self._bubble.setFont(Fonts.get()["body"])
+            self.addItem(self._bubble)
+        self._bubble.setBrush(theme.current().error)
+        self._bubble.setText(text)
+        self._bubble.setPos(at + QPointF(14, 10))
+        self._bubble.show()
+        self._bubble_timer.start(5000)
+        self.refused.emit(reason)
+
+    def _hide_bubble(self) -> None:
+        if self._bubble is not None and self._bubble.scene() is self:
+            self._bubble.hide()
+
+    # mouse ------------------------------------------------------------------------------------------
+    def _view_transform(self) -> QTransform:
+        views = self.views()
+        return views[0].transform() if views else QTransform()
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton:
+            port = self.port_at(event.scenePos())
+            if port is not None:
+                self.begin_wire(port)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            node = self.node_at(event.scenePos())
+            if node is not None:
+                ids = self.selected_ids()
+                graph = self.graph
+                self._drag = ("nodes", event.scenePos(), {n: graph.nodes[n].pos for n in ids
+                                                          if n in graph.nodes}, False)
+
+    def begin_wire(self, port: PortItem) -> None:
+        wire = DragWire(port.scenePos(), port.side == "output")
+        self.addItem(wire)
+        self._drag = ("wire", port, wire)
+
+    def drag_wire_to(self, pos: QPointF) -> PortItem | None:
+        """Move the dragged wire's loose end; highlights the port it would connect to."""
+        _, start, wire = self._drag
+        for item in self.nodes.values():
+            for p in list(item.inputs.values()) + list(item.outputs.values()):
+                if p.highlight:
+                    p.highlight = None
+                    p.update()
+        target = self.target_port(start, pos)
+        ok = True
+        if target is not None:
+            ok, reason = self._check(start, target)
+            target.highlight = "ok" if ok else "bad"
+            target.update()
+            if not ok:
+                self.session.message.emit(f"Can't wire: {reason}")
+            pos = target.scenePos()
+        wire.move_to(pos, ok)
+        return target
+
+    def end_wire(self, pos: QPointF) -> bool:
+        _, start, wire = self._drag
+        target = self.drag_wire_to(pos)
+        self._drag = None
+        self.removeItem(wire)
+        if target is not None:
+            target.highlight = None
+            target.update()
+        if target is None:
+            return False
+        return self.wire_ports(start, target)
+
+    def mouseMoveEvent(self, event):
+        if self._drag and self._drag[0] == "wire":
+            self.drag_wire_to(event.scenePos())
+            event.accept()
+            return
+        if self._drag and self._drag[0] == "nodes" and event.buttons() & Qt.MouseButton.LeftButton:
+            _, press, start, started = self._drag
+            delta = event.scenePos() - press
+            if not started and abs(delta.x()) + abs(delta.y()) < DRAG_START:
+                return
+            self._drag = ("nodes", press, start, True)
+            self.drag_nodes(start, (delta.x(), delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def drag_nodes(self, start: dict, delta) -> None:
+        """Move nodes from their ``start`` positions by ``delta`` (one merged command per drag)."""
+        if not start:
+            return
+        anchor = next(iter(start))
+        ax, ay = start[anchor]
+        nx, ny = self.snapped((ax + delta[0], ay + delta[1]))
+        dx, dy = nx - ax, ny - ay
+        positions = {n: (x + dx, y + dy) for n, (x, y) in start.items()}
+        graph = self.graph
+        if all(graph.nodes[n].pos == p for n, p in positions.items() if n in graph.nodes):
+            return
+        self.editor.move(self.graph_key, positions, merge=True)
+
+    def mouseReleaseEvent(self, event):
+        if self._drag and self._drag[0] == "wire":
+            self.end_wire(event.scenePos())
+            event.accept()
+            return
+        if self._drag and self._drag[0] == "nodes":
+            self._drag = None
+            self.session.end_merge()
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event):
+        node = self.node_at(event.scenePos())
+        if node is not None and node.block == INSTANCE:
+            network = self.graph.nodes[node.node_id].params.get("network")
+            if network:
+                self.open_network.emit(str(network))
+                event.accept()
+                return
+        if node is None and self.wire_at(event.scenePos()) is None:
+            self.quick_add.emit(event.scenePos())
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def cancel_drag(self) -> None:
+        if self._drag and self._drag[0] == "wire":
+            self.removeItem(self._drag[2])
+        self._drag = None

@@ -1,0 +1,201 @@
+"""What the user's gestures do to the document: the one place the UI edits.
+
+The canvas, palette, inspector and menus call an ``Editor``. It pushes commands on the session's
+document (the basic ones from ``studio.core.document``, the restructuring ones through
+``studio.core.edits``) and answers whether it worked and, if not, one sentence saying why; a
+refusal is also posted on the session for the status bar. Tests drive the editor through the same
+calls the mouse and keyboard handlers make.
+"""
+
+from __future__ import annotations
+
+from studio.core import document as D
+from studio.core import edits
+from studio.core.inference import node_ports
+from studio.core.project import INSTANCE, Edge, ProjectError
+from studio.core.registry import TRAINING, get_block
+
+PASTE_OFFSET = edits.PASTE_OFFSET
+REFUSED = (ProjectError, KeyError, ValueError)
+
+
+class Editor:
+    def __init__(self, session):
+        self.session = session
+
+    @property
+    def doc(self):
+        return self.session.doc
+
+    def graph(self, key):
+        return self.doc.graph(key)
+
+    def _run(self, what: str, fn, *args, **kwargs):
+        """Call an ``edits`` function on the document; (True, result) or (False, reason)."""
+        try:
+            return True, fn(self.doc, *args, **kwargs)
+        except REFUSED as err:
+            reason = _sentence(err)
+            self.session.message.emit(f"{what}: {reason}")
+            return False, reason
+
+    # adding -----------------------------------------------------------------------------------------
+    def can_place(self, graph_key: str, block: str) -> tuple[bool, str]:
+        try:
+            spec = get_block(block)
+        except KeyError as err:
+            return False, _sentence(err)
+        kind = self.graph(graph_key).kind
+        if kind not in spec.where:
+            place = "the training graph" if kind == TRAINING else "a network"
+            return False, f"{spec.title} cannot be placed in {place}"
+        return True, ""
+
+    def add_block(self, graph_key: str, block: str, pos, network: str | None = None) -> str | None:
+        """Add a block at ``pos`` (an instance of ``network`` when given); its new id."""
+        params = {"network": network} if network else None
+        block = INSTANCE if network else block
+        ok, reason = self.can_place(graph_key, block)
+        if not ok:
+            self.session.message.emit(f"Not added: {reason}")
+            return None
+        cmd = D.AddNode(graph_key, block, pos=tuple(pos), params=params)
+        return cmd.node_id if self.session.push(cmd) else None
+
+    def drop_block(self, graph_key: str, block: str, pos, network: str | None = None,
+                   on_wire: Edge | None = None) -> str | None:
+        """What a palette drop does: add the block at ``pos``; dropped on a wire, insert it into
+        that wire (a block without an input or an output is simply added beside it)."""
+        if on_wire is None:
+            return self.add_block(graph_key, block, pos, network)
+        params = {"network": network} if network else None
+        block = INSTANCE if network else block
+        ok, reason = self.can_place(graph_key, block)
+        if not ok:
+            self.session.message.emit(f"Not added: {reason}")
+            return None
+        ok, result = self._run("Not inserted", edits.insert_on_wire, graph_key, on_wire, block,
+                               tuple(pos), params=params)
+        if ok:
+            return result
+        return self.add_block(graph_key, block, pos, network)
+
+    # wiring -------------------------------------------------------------------------------------
+    def _occupied(self, graph_key, dst, dst_port) -> list[Edge]:
+        graph = self.graph(graph_key)
+        port = next((p for p in node_ports(graph, dst, "input") if p.name == dst_port), None)
+        if port is None or port.multi:
+            return []
+        return [e for e in graph.edges if e.dst == dst and e.dst_port == dst_port]
+
+    def can_connect(self, graph_key, src, src_port, dst, dst_port) -> tuple[bool, str]:
+        """Whether a wire from ``src.src_port`` to ``dst.dst_port`` would be accepted (a wire
+        into an input that already has one replaces it), and if not, why."""
+        try:
+            old = self._occupied(graph_key, dst, dst_port) if dst in self.graph(graph_key).nodes \
+                else []
+            reason = edits.check_connection(self.doc, graph_key, src, src_port, dst, dst_port)
+        except REFUSED as err:
+            return False, _sentence(err)
+        if reason and old and "already has one" in reason:
+            return True, ""
+        return (not reason), reason or ""
+
+    def connect(self, graph_key, src, src_port, dst, dst_port) -> tuple[bool, str]:
+        """Wire two ports, or say why not. An input that takes one wire and has one is rewired."""
+        ok, result = self._run("Can't wire", edits.replace_connection, graph_key, src, src_port,
+                               dst, dst_port)
+        return (True, "") if ok else (False, result)
+
+    def disconnect(self, graph_key, edge_list) -> bool:
+        edge_list = list(edge_list)
+        if not edge_list:
+            return False
+        return self._run("Not disconnected", edits.disconnect, graph_key, edge_list)[0]
+
+    # moving and parameters ----------------------------------------------------------------------
+    def move(self, graph_key, positions: dict, merge: bool = False) -> bool:
+        return self.session.push(D.MoveNodes(graph_key, positions), merge=merge)
+
+    def set_params(self, graph_key, node_id, values: dict, merge: bool = True) -> bool:
+        return self.session.push(D.SetParams(graph_key, node_id, values), merge=merge)
+
+    def set_title(self, graph_key, node_id, title: str) -> bool:
+        return self.session.push(D.SetTitle(graph_key, node_id, title))
+
+    def set_settings(self, values: dict, merge: bool = True) -> bool:
+        return self.session.push(D.SetSettings(values), merge=merge)
+
+    def align(self, graph_key, ids, how: str) -> bool:
+        ok, result = self._run("Not aligned", edits.align, graph_key, list(ids), how)
+        return ok and result is not None
+
+    def auto_layout(self, graph_key) -> bool:
+        ok, result = self._run("No layout", edits.auto_layout, graph_key)
+        return ok and result is not None
+
+    # deleting -------------------------------------------------------------------------------------
+    def can_reconnect(self, graph_key, ids) -> bool:
+        try:
+            return edits.can_reconnect(self.doc, graph_key, list(ids))
+        except REFUSED:
+            return False
+
+    def delete(self, graph_key, ids, reconnect: bool = False) -> bool:
+        ids = [n for n in ids if n in self.graph(graph_key).nodes]
+        if not ids:
+            return False
+        ok, result = self._run("Not deleted", edits.delete_nodes, graph_key, ids,
+                               reconnect=reconnect)
+        return ok and result is not None
+
+    # clipboard ------------------------------------------------------------------------------------
+    def copy_data(self, graph_key, ids) -> str | None:
+        """The selection as clipboard text (nodes and the wires between them)."""
+        ok, result = self._run("Not copied", edits.copy_nodes, graph_key, list(ids))
+        return result if ok else None
+
+    def paste(self, graph_key, payload, offset=PASTE_OFFSET) -> list[str]:
+        ok, result = self._run("Not pasted", edits.paste, graph_key, payload, offset)
+        return list(result) if ok else []
+
+    def duplicate(self, graph_key, ids, linked: bool = False) -> list[str]:
+        fn = edits.linked_duplicate if linked else edits.duplicate
+        ok, result = self._run("Not duplicated", fn, graph_key, list(ids))
+        return list(result) if ok else []
+
+    # networks ---------------------------------------------------------------------------------------
+    def free_network_name(self, base: str = "Block") -> str:
+        taken = set(self.session.project.networks)
+        if base not in taken:
+            return base
+        i = 2
+        while f"{base}{i}" in taken:
+            i += 1
+        return f"{base}{i}"
+
+    def make_network(self, graph_key, ids, name: str | None = None) -> str | None:
+        """Collapse the nodes into a new network; the id of the instance put in their place."""
+        name = name or self.free_network_name()
+        ok, result = self._run("No network made", edits.make_network, graph_key, list(ids), name)
+        return result if ok else None
+
+    def explode(self, graph_key, node_id) -> list[str]:
+        ok, result = self._run("Not exploded", edits.explode, graph_key, node_id)
+        return list(result) if ok else []
+
+    def add_network(self, name: str | None = None) -> str | None:
+        name = name or self.free_network_name("Network")
+        ok, result = self._run("No network added", edits.add_network, name)
+        return result if ok else None
+
+    def rename_network(self, old: str, new: str) -> bool:
+        return self._run("Not renamed", edits.rename_network, old, new)[0]
+
+    def remove_network(self, name: str) -> bool:
+        return self._run("Not removed", edits.remove_network, name)[0]
+
+
+def _sentence(err: Exception) -> str:
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return text or "the edit was refused"

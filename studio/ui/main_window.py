@@ -1,0 +1,1054 @@
+"""The main window: graph tabs in the middle, palette, inspector, code and problems in docks.
+
+It owns the session (document, analysis, code) and the editor, wires the actions to them, keeps
+the tabs in step with the project's networks, and handles files: New from a template, Open,
+Open Recent, Examples, Save, Save As, Export, autosave to a recovery file, and asking before
+unsaved changes are lost. The dock layout and recent files are remembered in QSettings.
+"""
+
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QSettings, Qt, QTimer
+from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+)
+
+from studio.core import fileformat, recovery, templates
+from studio.core.document import Document
+from studio.core.project import INSTANCE, ProjectError
+from studio.ui import theme
+from studio.ui.actions import Actions
+from studio.ui.canvas.quick_add import QuickAdd
+from studio.ui.canvas.scene import GraphScene
+from studio.ui.canvas.view import GraphView
+from studio.ui.code_view import CodeView
+from studio.ui.editing import Editor
+from studio.ui.inspector import Inspector
+from studio.ui.palette import Palette, parse_block_payload
+from studio.ui.problems import ProblemsList
+from studio.ui.session import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+CLIPBOARD_MIME = "application/x-studio-nodes"
+AUTOSAVE_MS = 60_000
+MAX_RECENT = 8
+TRAINING_TAB = "Training"
+
+
+def settings_store() -> QSettings:
+    return QSettings("Studio", "Studio")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, recovery_folder=None, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else settings_store()
+        self.recovery_folder = recovery_folder
+        self.session = Session(parent=self)
+        self.editor = Editor(self.session)
+        self.views: dict[str, GraphView] = {}
+        self.setObjectName("studio_main_window")
+        self.setWindowTitle("Studio")
+        self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks |
+                            QMainWindow.DockOption.AnimatedDocks)
+        self.actions = Actions(self)
+        self._build_widgets()
+        self._build_menus()
+        self._connect()
+        self.quick_add = QuickAdd(self)
+        self.quick_add.chosen.connect(self._quick_added)
+        self._quick_at = None
+        self._rebuild_tabs()
+        self._update_title()
+        self._update_status()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.resize(1400, 900)
+        self._restore_layout()
+
+    # construction ---------------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget, area, tip: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setToolTip(tip)
+        dock.toggleViewAction().setStatusTip(f"Show or hide the {title.lower()}")
+        dock.toggleViewAction().setToolTip(f"Show or hide the {title.lower()}: {tip}")
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_widgets(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setMovable(False)
+        self.tabs.setToolTip("")
+        self.setCentralWidget(self.tabs)
+        self.palette = Palette()
+        self.inspector = Inspector(self.session, self.editor)
+        self.code_view = CodeView(self.session)
+        self.problems = ProblemsList(self.session)
+        L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                   Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.palette_dock = self._dock("Blocks", "palette_dock", self.palette, L,
+                                       "Blocks by category: drag one onto the canvas")
+        self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector, R,
+                                         "The selected node's parameters, shape and cost")
+        self.code_dock = self._dock("Code", "code_dock", self.code_view, B,
+                                    "The generated PyTorch code, with the selection highlighted")
+        self.problems_dock = self._dock("Problems", "problems_dock", self.problems, B,
+                                        "What stops the project from running, and how to fix it")
+        self.splitDockWidget(self.code_dock, self.problems_dock, Qt.Orientation.Horizontal)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 340],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.code_dock, self.problems_dock], [620, 250],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.code_dock], [300], Qt.Orientation.Vertical)
+        self.totals = QLabel()
+        self.totals.setToolTip("Totals of the project: parameters and multiply-adds per sample")
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip("Zoom of the canvas (wheel to zoom, F to fit)")
+        self.statusBar().addPermanentWidget(self.totals)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.setMovable(False)
+        a = self.actions
+        for act in (a.new, a.open, a.save, None, a.undo, a.redo, None, a.fit, a.auto_layout,
+                    a.export_code):
+            if act is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(act)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    def _build_menus(self) -> None:
+        a = self.actions
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addAction(a.new)
+        self.templates_menu = m.addMenu("New from &Template")
+        for name in templates.TEMPLATES:
+            act = self.templates_menu.addAction(name.capitalize())
+            act.setToolTip(templates.describe(name))
+            act.setStatusTip(templates.describe(name))
+            act.triggered.connect(lambda _=False, n=name: self.new_project(n))
+        m.addAction(a.open)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.examples_menu = m.addMenu("E&xamples")
+        self.examples_menu.setToolTipsVisible(True)
+        for path in sorted(EXAMPLES.glob("*.studio")):
+            act = self.examples_menu.addAction(path.stem)
+            act.setStatusTip(f"Open a copy of the example {path.name}")
+            act.setToolTip(f"Open a copy of the example {path.name}")
+            act.triggered.connect(lambda _=False, p=path: self.open_example(p))
+        m.addSeparator()
+        m.addActions([a.save, a.save_as])
+        m.addSeparator()
+        m.addActions([a.export_code, a.export_onnx])
+        m.addSeparator()
+        m.addAction(a.quit)
+        m = mb.addMenu("&Edit")
+        m.addActions([a.undo, a.redo])
+        m.addSeparator()
+        m.addActions([a.cut, a.copy, a.paste, a.duplicate, a.linked_duplicate])
+        m.addSeparator()
+        m.addActions([a.delete, a.delete_reconnect, a.select_all])
+        m.addSeparator()
+        m.addAction(a.add_block)
+        m = mb.addMenu("&Graph")
+        m.addActions([a.make_network, a.explode])
+        m.addSeparator()
+        m.addActions([a.new_network, a.rename_network, a.remove_network])
+        m.addSeparator()
+        self.align_menu = m.addMenu("&Align")
+        self.align_menu.setToolTipsVisible(True)
+        self.align_menu.addActions([a.align_left, a.align_top])
+        for how in ("right", "bottom", "hcenter", "vcenter", "distribute-h", "distribute-v"):
+            text, tip = ALIGN_TEXT[how]
+            act = self.align_menu.addAction(text)
+            act.setObjectName(f"align_{how}")
+            act.setToolTip(tip)
+            act.setStatusTip(tip)
+            act.triggered.connect(lambda _=False, h=how: self.align(h))
+        m.addAction(a.auto_layout)
+        m = mb.addMenu("&View")
+        m.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
+        m.addSeparator()
+        m.addAction(a.snap)
+        m.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.code_dock, self.problems_dock):
+            m.addAction(dock.toggleViewAction())
+        m.addAction(a.reset_layout)
+        m = mb.addMenu("&Help")
+        m.addActions([a.shortcuts, a.about])
+        for menu in mb.findChildren(QMenu):
+            menu.setToolTipsVisible(True)
+
+    def _connect(self) -> None:
+        a, s = self.actions, self.session
+        a.new.triggered.connect(self.new_dialog)
+        a.open.triggered.connect(self.open_dialog)
+        a.save.triggered.connect(self.save)
+        a.save_as.triggered.connect(self.save_as)
+        a.export_code.triggered.connect(self.export_code_dialog)
+        a.export_onnx.triggered.connect(self.export_onnx_dialog)
+        a.quit.triggered.connect(self.close)
+        a.undo.triggered.connect(s.undo)
+        a.redo.triggered.connect(s.redo)
+        a.cut.triggered.connect(self.cut)
+        a.copy.triggered.connect(self.copy)
+        a.paste.triggered.connect(self.paste)
+        a.duplicate.triggered.connect(lambda: self.duplicate(False))
+        a.linked_duplicate.triggered.connect(lambda: self.duplicate(True))
+        a.delete.triggered.connect(lambda: self.delete_selection(ask=True))
+        a.delete_reconnect.triggered.connect(lambda: self.delete_selection(reconnect=True))
+        a.select_all.triggered.connect(self.select_all)
+        a.add_block.triggered.connect(self.open_quick_add)
+        a.make_network.triggered.connect(self.make_network)
+        a.explode.triggered.connect(self.explode)
+        a.new_network.triggered.connect(self.new_network)
+        a.rename_network.triggered.connect(self.rename_network)
+        a.remove_network.triggered.connect(self.remove_network)
+        a.align_left.triggered.connect(lambda: self.align("left"))
+        a.align_top.triggered.connect(lambda: self.align("top"))
+        a.auto_layout.triggered.connect(self.auto_layout)
+        a.fit.triggered.connect(lambda: self.view().fit_all())
+        a.zoom_in.triggered.connect(lambda: self.view().zoom_in())
+        a.zoom_out.triggered.connect(lambda: self.view().zoom_out())
+        a.zoom_reset.triggered.connect(lambda: self.view().set_zoom(1.0))
+        a.snap.toggled.connect(self._set_snap)
+        a.reset_layout.triggered.connect(self.reset_layout)
+        a.shortcuts.triggered.connect(self.show_shortcuts)
+        a.about.triggered.connect(self.show_about)
+        s.changed.connect(self._on_change)
+        s.replaced.connect(self._on_replaced)
+        s.analyzed.connect(self._on_analyzed)
+        s.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.selection_changed.connect(self._update_actions)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.palette.activated.connect(self._palette_activated)
+        self.problems.go_to.connect(self.select_node)
+        self.inspector.open_network.connect(self.open_network_tab)
+        self.inspector.select_node.connect(self.select_node)
+
+    # tabs -----------------------------------------------------------------------------------------
+    def _rebuild_tabs(self) -> None:
+        current = self.current_key() if self.tabs.count() else "training"
+        self.tabs.blockSignals(True)
+        while self.tabs.count():
+            w = self.tabs.widget(0)
+            self.tabs.removeTab(0)
+            w.deleteLater()
+        self.views.clear()
+        keys = ["training"] + list(self.session.project.networks)
+        for key in keys:
+            self._add_tab(key)
+        self.tabs.blockSignals(False)
+        index = keys.index(current) if current in keys else 0
+        self.tabs.setCurrentIndex(index)
+        self._tab_changed(index)
+
+    def _add_tab(self, key: str) -> None:
+        scene = GraphScene(self.editor, key)
+        view = GraphView(scene)
+        scene.setParent(view)  # goes with its tab
+        scene.open_network.connect(self.open_network_tab)
+        scene.quick_add.connect(lambda pos, v=view: self.open_quick_add(pos, v))
+        scene.selectionChanged.connect(lambda s=scene: self._scene_selection(s))
+        scene.snap = self.actions.snap.isChecked()
+        view.zoom_changed.connect(self._show_zoom)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(lambda p, v=view: self._context_menu(v, p))
+        view.installEventFilter(self)
+        self.views[key] = view
+        label = TRAINING_TAB if key == "training" else key
+        i = self.tabs.addTab(view, label)
+        self.tabs.setTabToolTip(i, "The training graph: data, models, losses and optimizers"
+                                if key == "training" else
+                                f"The reusable network {key}: one class, used by its instances")
+        QTimer.singleShot(0, view.show_graph)
+
+    def _sync_tabs(self) -> None:
+        keys = ["training"] + list(self.session.project.networks)
+        if list(self.views) != keys:
+            self._rebuild_tabs()
+
+    def current_key(self) -> str:
+        view = self.tabs.currentWidget()
+        return view.graph_key if isinstance(view, GraphView) else "training"
+
+    def view(self, key: str | None = None) -> GraphView:
+        return self.views[key or self.current_key()]
+
+    def scene(self, key: str | None = None) -> GraphScene:
+        return self.view(key).scene()
+
+    def _tab_changed(self, _index) -> None:
+        key = self.current_key()
+        if key not in self.views:
+            return
+        graph = self.session.doc.graph(key)
+        networks = [n for n in self.session.project.networks if n != key]
+        self.palette.populate(graph.kind, networks)
+        self.inspector.set_graph(key)
+        self.session.select(key, self.scene(key).selected_ids())
+        self._show_zoom(self.view(key).zoom())
+        self._update_actions()
+
+    def open_network_tab(self, name: str) -> None:
+        if name in self.views:
+            self.tabs.setCurrentWidget(self.views[name])
+
+    # document events ------------------------------------------------------------------------------
+    def _on_change(self, change) -> None:
+        if change.structure:
+            self._sync_tabs()
+            for key in change.graphs:
+                if key in self.views:
+                    self.scene(key).rebuild()
+        for key, view in self.views.items():
+            if key in change.graphs and not change.structure:
+                view.scene().apply_change(change)
+        self._update_title()
+        self._update_actions()
+
+    def _on_replaced(self) -> None:
+        self._rebuild_tabs()
+        self._update_title()
+        self._update_actions()
+
+    def _on_analyzed(self) -> None:
+        for view in self.views.values():
+            view.scene().show_analysis(self.session.analysis)
+        self._update_status()
+
+    def _scene_selection(self, scene) -> None:
+        if not shiboken6.isValid(self.tabs) or not shiboken6.isValid(scene):
+            return  # the window is being torn down
+        if scene.graph_key == self.current_key():
+            self.session.select(scene.graph_key, scene.selected_ids())
+        self._update_actions()
+
+    def select_node(self, key: str, node_id: str) -> None:
+        """Show a node: switch to its graph, select it, scroll to it."""
+        if key not in self.views:
+            return
+        self.tabs.setCurrentWidget(self.views[key])
+        if node_id:
+            self.scene(key).select_nodes([node_id])
+            self.view(key).center_on_node(node_id)
+            self.view(key).setFocus()
+
+    # status ---------------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        doc = self.session.doc
+        name = Path(doc.path).name if doc.path else f"{self.session.project.name} (unsaved)"
+        self.setWindowTitle(f"{name}[*] \u2014 Studio")
+        self.setWindowModified(doc.modified)
+
+    def _update_status(self) -> None:
+        a = self.session.analysis
+        n = len(a.problems)
+        problems = "no problems" if not n else f"{n} problem{'s' if n != 1 else ''}"
+        self.totals.setText(f"{a.total_params:,} parameters \u00b7 {_macs(a.total_macs)} "
+                            f"multiply-adds \u00b7 {problems}")
+        self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems")
+
+    def _show_zoom(self, z: float) -> None:
+        self.zoom_label.setText(f"{z * 100:.0f}%")
+
+    def _update_actions(self) -> None:
+        a, doc = self.actions, self.session.doc
+        a.undo.setEnabled(doc.can_undo)
+        a.redo.setEnabled(doc.can_redo)
+        a.undo.setText(f"&Undo {doc.undo_text}" if doc.can_undo else "&Undo")
+        a.redo.setText(f"&Redo {doc.redo_text}" if doc.can_redo else "&Redo")
+        a.undo.setIconText("Undo")  # the toolbar keeps a short label; the menu says what
+        a.redo.setIconText("Redo")
+        a.undo.setToolTip(f"Undo {doc.undo_text} (Ctrl+Z)" if doc.can_undo else "Nothing to undo")
+        a.redo.setToolTip(f"Redo {doc.redo_text} (Ctrl+Shift+Z)" if doc.can_redo else
+                          "Nothing to redo")
+        ids = self.session.selection[1]
+        has = bool(ids) or bool(self.views and self.scene().selected_wires())
+        for act in (a.cut, a.copy, a.duplicate, a.linked_duplicate, a.make_network):
+            act.setEnabled(bool(ids))
+        a.delete.setEnabled(has)
+        a.delete_reconnect.setEnabled(bool(ids))
+        a.align_left.setEnabled(len(ids) > 1)
+        a.align_top.setEnabled(len(ids) > 1)
+        picked = self.session.selected_node
+        a.explode.setEnabled(picked is not None and picked[1].block == INSTANCE)
+        is_net = self.current_key() != "training"
+        a.rename_network.setEnabled(is_net)
+        a.remove_network.setEnabled(is_net)
+
+    # editing commands -----------------------------------------------------------------------------
+    def selected(self) -> tuple[str, list[str]]:
+        key = self.current_key()
+        return key, self.scene(key).selected_ids()
+
+    def delete_selection(self, ask: bool = False, reconnect: bool = False) -> bool:
+        key, ids = self.selected()
+        scene = self.scene(key)
+        if not ids:
+            wires = scene.selected_wires()
+            return self.editor.disconnect(key, [w.edge for w in wires]) if wires else False
+        if ask and not reconnect and self.editor.can_reconnect(key, ids):
+            answer = self.ask_reconnect(ids)
+            if answer is None:
+                return False
+            reconnect = answer
+        return self.editor.delete(key, ids, reconnect=reconnect)
+
+    def ask_reconnect(self, ids) -> bool | None:
+        """Offer to reconnect around deleted chain nodes: True, False, or None (cancel)."""
+        box = QMessageBox(self)
+        box.setObjectName("reconnect_box")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Delete")
+        what = ids[0] if len(ids) == 1 else f"these {len(ids)} nodes"
+        box.setText(f"Reconnect the wires around {what}?")
+        box.setInformativeText("Its input can be wired straight to what it fed, so the chain "
+                               "stays connected.")
+        yes = box.addButton("Delete and Reconnect", QMessageBox.ButtonRole.AcceptRole)
+        no = box.addButton("Just Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(yes)
+        box.exec()
+        clicked = box.clickedButton()
+        return True if clicked is yes else False if clicked is no else None
+
+    def copy(self) -> bool:
+        key, ids = self.selected()
+        if not ids:
+            return False
+        text = self.editor.copy_data(key, ids)
+        if text is None:
+            return False
+        mime = QMimeData()
+        mime.setData(CLIPBOARD_MIME, QByteArray(text.encode("utf-8")))
+        mime.setText(text)
+        QGuiApplication.clipboard().setMimeData(mime)
+        _release_clipboard_at_exit()
+        self.statusBar().showMessage(f"Copied {len(ids)} node{'s' if len(ids) != 1 else ''}", 4000)
+        return True
+
+    def cut(self) -> bool:
+        key, ids = self.selected()
+        return self.copy() and self.editor.delete(key, ids)
+
+    def paste(self) -> list[str]:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return []
+        if mime.hasFormat(CLIPBOARD_MIME):
+            text = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8", "replace")
+        elif mime.hasText() and mime.text().lstrip().startswith("{"):
+            text = mime.text()
+        else:
+            self.statusBar().showMessage("Nothing to paste: copy some nodes first", 5000)
+            return []
+        key = self.current_key()
+        ids = self.editor.paste(key, text)
+        if ids:
+            self.scene(key).select_nodes(ids)
+        return ids
+
+    def duplicate(self, linked: bool) -> list[str]:
+        key, ids = self.selected()
+        if not ids:
+            return []
+        new = self.editor.duplicate(key, ids, linked=linked)
+        if new:
+            self.scene(key).select_nodes(new)
+        return new
+
+    def select_all(self) -> None:
+        scene = self.scene()
+        scene.select_nodes(list(scene.nodes))
+
+    def make_network(self, name: str | None = None) -> str | None:
+        key, ids = self.selected()
+        if not ids:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Make Network", "Name of the new network:",
+                                            text=self.editor.free_network_name())
+            if not ok or not name.strip():
+                return None
+        instance = self.editor.make_network(key, ids, name.strip())
+        if instance is not None and key in self.views:
+            self.tabs.setCurrentWidget(self.views[key])
+            self.scene(key).select_nodes([instance])
+        return instance
+
+    def explode(self) -> list[str]:
+        key, ids = self.selected()
+        if len(ids) != 1:
+            return []
+        new = self.editor.explode(key, ids[0])
+        if new and key in self.views:
+            self.scene(key).select_nodes(new)
+        return new
+
+    def new_network(self) -> str | None:
+        name, ok = QInputDialog.getText(self, "New Network", "Name of the network:",
+                                        text=self.editor.free_network_name("Network"))
+        if not ok or not name.strip():
+            return None
+        made = self.editor.add_network(name.strip())
+        if made:
+            self.open_network_tab(made)
+        return made
+
+    def rename_network(self) -> bool:
+        key = self.current_key()
+        if key == "training":
+            return False
+        name, ok = QInputDialog.getText(self, "Rename Network", f"New name for {key}:", text=key)
+        if not ok or not name.strip() or name.strip() == key:
+            return False
+        done = self.editor.rename_network(key, name.strip())
+        if done:
+            self.open_network_tab(name.strip())
+        return done
+
+    def remove_network(self) -> bool:
+        key = self.current_key()
+        return key != "training" and self.editor.remove_network(key)
+
+    def align(self, how: str) -> bool:
+        key, ids = self.selected()
+        return self.editor.align(key, ids, how)
+
+    def auto_layout(self) -> bool:
+        key = self.current_key()
+        done = self.editor.auto_layout(key)
+        if done:
+            self.view(key).fit_all()
+        return done
+
+    def _set_snap(self, on: bool) -> None:
+        for view in self.views.values():
+            view.scene().snap = on
+
+    # adding blocks --------------------------------------------------------------------------------
+    def _palette_activated(self, payload: str) -> None:
+        view = self.view()
+        center = view.mapToScene(view.viewport().rect().center())
+        view.drop_block(payload, center)
+        view.setFocus()
+
+    def open_quick_add(self, scene_pos=None, view=None) -> None:
+        view = view or self.view()
+        if scene_pos is None or isinstance(scene_pos, bool):
+            local = view.viewport().mapFromGlobal(QCursor.pos())
+            if not view.viewport().rect().contains(local):
+                local = view.viewport().rect().center()
+            scene_pos = view.mapToScene(local)
+        self._quick_at = (view, scene_pos)
+        graph = self.session.doc.graph(view.graph_key)
+        entries = []
+        for payload in self.palette.payloads() if not self.palette.search.text() else \
+                self._all_payloads():
+            block, network = parse_block_payload(payload)
+            label = network or block
+            entries.append((label if not network else f"{label} (network)", payload,
+                            f"{label} {block}".lower()))
+        del graph
+        where = view.viewport().mapToGlobal(view.mapFromScene(scene_pos))
+        self.quick_add.open_at(where, entries)
+
+    def _all_payloads(self) -> list[str]:
+        text = self.palette.search.text()
+        self.palette.search.setText("")
+        out = self.palette.payloads()
+        self.palette.search.setText(text)
+        return out
+
+    def _quick_added(self, payload: str) -> None:
+        if self._quick_at is None:
+            return
+        view, pos = self._quick_at
+        self._quick_at = None
+        view.drop_block(payload, pos)
+        view.setFocus()
+
+    def eventFilter(self, obj, event):
+        if isinstance(obj, GraphView) and event.type() == event.Type.KeyPress \
+                and event.key() == Qt.Key.Key_Tab and not event.modifiers():
+            self.open_quick_add(view=obj)
+            return True
+        return super().eventFilter(obj, event)
+
+    def _context_menu(self, view: GraphView, point: QPoint) -> None:
+        a = self.actions
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        scene_pos = view.mapToScene(point)
+        node = view.scene().node_at(scene_pos)
+        if node is not None and not node.isSelected():
+            view.scene().select_nodes([node.node_id])
+        add = menu.addAction("Add Block Here\u2026")
+        add.setToolTip("Type a block's name to add it here")
+        add.triggered.connect(lambda: self.open_quick_add(scene_pos, view))
+        menu.addSeparator()
+        menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.linked_duplicate])
+        menu.addSeparator()
+        menu.addActions([a.delete, a.delete_reconnect])
+        menu.addSeparator()
+        menu.addActions([a.make_network, a.explode, a.align_left, a.align_top, a.auto_layout,
+                         a.fit])
+        menu.popup(view.viewport().mapToGlobal(point))
+
+    # files ----------------------------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """Before the document is replaced or the window closes: True to go on."""
+        if not self.session.doc.modified:
+            return True
+        box = QMessageBox(self)
+        box.setObjectName("unsaved_box")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Save the changes to {self._doc_name()}?")
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        box.setStandardButtons(QMessageBox.StandardButton.Save |
+                               QMessageBox.StandardButton.Discard |
+                               QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _doc_name(self) -> str:
+        doc = self.session.doc
+        return Path(doc.path).name if doc.path else self.session.project.name
+
+    def set_document(self, doc: Document, issues=()) -> None:
+        old = self.session.doc
+        if old is not doc:
+            recovery.forget(old, self.recovery_folder)
+        self.session.set_document(doc)
+        self.problems.set_load_issues(issues)
+        QTimer.singleShot(0, self._fit_all_views)
+
+    def _fit_all_views(self) -> None:
+        for view in self.views.values():
+            view.show_graph()
+
+    def new_project(self, template: str = "blank") -> bool:
+        if not self.maybe_save():
+            return False
+        self.set_document(templates.new_from_template(template))
+        self.statusBar().showMessage(f"New project from the {template} template", 5000)
+        return True
+
+    def new_dialog(self) -> None:
+        dialog = NewDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.choice:
+            self.new_project(dialog.choice)
+
+    def open_dialog(self) -> None:
+        start = str(Path(self.session.doc.path).parent) if self.session.doc.path else str(EXAMPLES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start,
+                                              "Studio projects (*.studio);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path, ask: bool = True) -> bool:
+        """Open a project file. A damaged one opens with what could be read; what could not is
+        listed in the problems. An unreadable one leaves the current document as it was."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            project, issues = fileformat.load_lenient(path)
+        except (fileformat.FileFormatError, OSError, ProjectError) as err:
+            self.show_error("Cannot open the file", f"{path}: {err}")
+            return False
+        doc = Document(project, path=str(path))
+        if issues:
+            doc.mark_modified()
+        self.set_document(doc, issues)
+        self.add_recent(str(path))
+        message = f"Opened {Path(path).name}"
+        if issues:
+            message += f"; {len(issues)} part(s) could not be read (see Problems)"
+        self.statusBar().showMessage(message, 8000)
+        return True
+
+    def open_example(self, path) -> bool:
+        """Open an example as an unsaved copy (Save asks where, so examples stay as they are)."""
+        if not self.maybe_save():
+            return False
+        try:
+            project = fileformat.load(path)
+        except (fileformat.FileFormatError, OSError) as err:
+            self.show_error("Cannot open the example", str(err))
+            return False
+        self.set_document(Document(project))
+        self.statusBar().showMessage(f"Opened a copy of the example {Path(path).name}", 6000)
+        return True
+
+    def save(self) -> bool:
+        path = self.session.doc.path
+        if not path:
+            return self.save_as()
+        return self.save_to(path)
+
+    def save_as(self) -> bool:
+        doc = self.session.doc
+        start = doc.path or str(Path.home() / f"{self.session.project.name}.studio")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start,
+                                              "Studio projects (*.studio)")
+        if not path:
+            return False
+        if not path.endswith(fileformat.SUFFIX):
+            path += fileformat.SUFFIX
+        return self.save_to(path)
+
+    def save_to(self, path) -> bool:
+        try:
+            fileformat.save(self.session.project, path)
+        except (OSError, ProjectError, ValueError) as err:
+            self.show_error("Cannot save", f"{path}: {err}")
+            return False
+        self.session.doc.mark_saved(str(path))
+        recovery.forget(self.session.doc, self.recovery_folder)
+        self.add_recent(str(path))
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def export_code_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export PyTorch code to")
+        if folder:
+            self.export_code(folder)
+
+    def export_code(self, folder) -> bool:
+        """Write model.py and train.py (and the data files they read) into ``folder``."""
+        import shutil
+
+        from studio.engine.codegen import CodegenError, generate
+
+        try:
+            code = generate(self.session.project)
+        except CodegenError as err:
+            self.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
+                str(p) for p in err.problems[:8]))
+            return False
+        out = Path(folder)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "model.py").write_text(code.model_source, encoding="utf-8")
+            (out / "train.py").write_text(code.train_source, encoding="utf-8")
+            if code.data_files:
+                (out / "data").mkdir(exist_ok=True)
+                for name in code.data_files:
+                    shutil.copyfile(ROOT / "resources" / "data" / name, out / "data" / name)
+        except OSError as err:
+            self.show_error("Cannot export", str(err))
+            return False
+        self.statusBar().showMessage(f"Wrote {out / 'model.py'} and {out / 'train.py'}", 8000)
+        return True
+
+    def export_onnx_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", str(Path.home() / "model.onnx"),
+                                              "ONNX models (*.onnx)")
+        if path:
+            self.export_onnx(path)
+
+    def export_onnx(self, path) -> bool:
+        """Export the first model of the project as ONNX (imports torch now, not before)."""
+        from studio.ui.onnx_export import OnnxExportError, export_onnx
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            export_onnx(self.session.project, path)
+        except OnnxExportError as err:
+            self.show_error("Cannot export ONNX", str(err))
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.statusBar().showMessage(f"Wrote {path}", 8000)
+        return True
+
+    def show_error(self, title: str, text: str) -> QMessageBox:
+        """A warning that does not block (window-modal)."""
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setObjectName("error_box")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.last_error = text
+        return box
+
+    last_error = ""
+
+    # recent files ---------------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        files = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", files[:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = [p for p in self.recent_files() if Path(p).exists()]
+        for i, p in enumerate(files):
+            act = self.recent_menu.addAction(f"&{i + 1} {Path(p).name}")
+            act.setToolTip(p)
+            act.setStatusTip(p)
+            act.triggered.connect(lambda _=False, path=p: self.open_path(path))
+        if not files:
+            none = self.recent_menu.addAction("No recent files")
+            none.setEnabled(False)
+
+    # autosave and recovery ------------------------------------------------------------------------
+    def autosave(self):
+        """Write the recovery file when there are unsaved changes (the timer calls this)."""
+        try:
+            return recovery.autosave(self.session.doc, self.recovery_folder)
+        except (OSError, ValueError) as err:
+            self.statusBar().showMessage(f"Autosave failed: {err}", 8000)
+            return None
+
+    def offer_recovery(self) -> bool:
+        """At start-up: offer the documents a crashed session left; True if one was opened."""
+        entries = recovery.pending(self.recovery_folder)
+        if not entries:
+            return False
+        dialog = RecoveryDialog(entries, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        for entry in dialog.discarded:
+            recovery.discard(entry)
+        if dialog.choice is None:
+            return False
+        return self.recover(dialog.choice)
+
+    def recover(self, entry) -> bool:
+        try:
+            doc = recovery.recover(entry)
+        except ProjectError as err:
+            self.show_error("Cannot recover", str(err))
+            return False
+        self.session.set_document(doc)
+        self.problems.set_load_issues([])
+        QTimer.singleShot(0, self._fit_all_views)
+        self.statusBar().showMessage(f"Recovered {entry.title}; save it to keep it", 10000)
+        return True
+
+    # window ---------------------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        self._default_state = self.saveState()
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in (self.palette_dock, self.inspector_dock, self.code_dock, self.problems_dock):
+            dock.show()
+
+    def closeEvent(self, event):
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        self.autosave_timer.stop()
+        recovery.forget(self.session.doc, self.recovery_folder)
+        event.accept()
+
+    def apply_theme(self) -> None:
+        for view in self.views.values():
+            view.viewport().update()
+            view.scene().update()
+        self.code_view.apply_theme()
+        self.inspector.rebuild()
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for _name, act in self.actions.items():
+            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText)
+                             for s in act.shortcuts())
+            if keys:
+                rows.append(f"<tr><td><b>{keys}</b></td><td>{act.text().replace('&', '')}</td></tr>")
+        rows.append("<tr><td><b>Wheel</b></td><td>Zoom</td></tr>")
+        rows.append("<tr><td><b>Middle-drag, Space+drag</b></td><td>Pan</td></tr>")
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts",
+                          f"<table cellspacing=6>{''.join(rows)}</table>",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Studio", "<b>Studio</b><p>Design, train and understand "
+                          "neural networks by drawing them. Every wire shows its shape, every "
+                          "node its cost; Export writes the very code Studio trains.</p>")
+
+
+class NewDialog(QDialog):
+    """File > New: pick a template (classifier, GAN, VAE, blank)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New Project")
+        self.choice: str | None = None
+        self.list = QListWidget()
+        self.list.setToolTip("Choose a starting point; Enter creates it")
+        for name in templates.TEMPLATES:
+            item = QListWidgetItem(templates.describe(name))
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(templates.describe(name))
+            self.list.addItem(item)
+        self.list.setWordWrap(True)
+        self.list.setCurrentRow(0)
+        self.list.itemActivated.connect(lambda _i: self.accept())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
+                                   QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Start from a template:"))
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+        self.resize(520, 320)
+
+    def accept(self):
+        item = self.list.currentItem()
+        self.choice = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        super().accept()
+
+
+class RecoveryDialog(QDialog):
+    """At start-up after a crash: recover a document, or discard the recovery files."""
+
+    def __init__(self, entries, parent=None):
+        super().__init__(parent)
+        self.setObjectName("recovery_dialog")
+        self.setWindowTitle("Recover unsaved work")
+        self.entries = list(entries)
+        self.choice = None
+        self.discarded: list = []
+        self.list = QListWidget()
+        self.list.setToolTip("Documents that were open when Studio stopped unexpectedly")
+        for entry in self.entries:
+            text = entry.title + (f" (unreadable: {entry.error})" if entry.error else "")
+            item = QListWidgetItem(text)
+            item.setToolTip(str(entry.file))
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        buttons = QDialogButtonBox()
+        self.recover_button = buttons.addButton("Recover", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.recover_button.setToolTip("Open the chosen document with its unsaved changes")
+        self.discard_button = buttons.addButton("Discard All",
+                                                QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.discard_button.setToolTip("Delete every recovery file listed")
+        later = buttons.addButton("Not Now", QDialogButtonBox.ButtonRole.RejectRole)
+        later.setToolTip("Keep the recovery files and start without them")
+        self.recover_button.clicked.connect(self._recover)
+        self.discard_button.clicked.connect(self._discard)
+        later.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        label = QLabel("Studio stopped before these documents were saved. Recover one?")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+        self.resize(520, 260)
+
+    def _recover(self):
+        row = self.list.currentRow()
+        if 0 <= row < len(self.entries) and not self.entries[row].error:
+            self.choice = self.entries[row]
+            self.accept()
+
+    def _discard(self):
+        self.discarded = list(self.entries)
+        self.choice = None
+        self.accept()
+
+
+_clipboard_guard = []
+
+
+def _release_clipboard_at_exit() -> None:
+    """Take our nodes off the clipboard before the interpreter exits: a QMimeData still on the
+    clipboard while Qt and Python tear down crashes PySide on the way out."""
+    if _clipboard_guard:
+        return
+
+    def release():
+        app = QApplication.instance()
+        if app is None:
+            return
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+            clipboard.clear()
+
+    atexit.register(release)
+    _clipboard_guard.append(release)
+
+
+ALIGN_TEXT = {
+    "right": ("Align &Right", "Line the selected nodes' right edges up"),
+    "bottom": ("Align &Bottom", "Line the selected nodes' bottom edges up"),
+    "hcenter": ("Centre in a &Column", "Put the selected nodes' centres on one vertical line"),
+    "vcenter": ("Centre in a Ro&w", "Put the selected nodes' centres on one horizontal line"),
+    "distribute-h": ("Distribute &Horizontally", "Space the selected nodes evenly left to right"),
+    "distribute-v": ("Distribute &Vertically", "Space the selected nodes evenly top to bottom"),
+}
+
+
+def _macs(n: int) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} G"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M"
+    return f"{n:,}"
+
+
+__all__ = ["MainWindow", "NewDialog", "RecoveryDialog", "settings_store", "theme"]

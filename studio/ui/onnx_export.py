@@ -1,0 +1,71 @@
+"""File > Export ONNX: the project's networks as ONNX graphs.
+
+Torch is imported here, when the user asks, never when the editor starts. The generated training
+code is loaded (the same source Export writes), one batch is passed through a training step with
+hooks recording each network's inputs, and each network is exported with those inputs (batch
+dimension dynamic). Weights are restored first, so the export holds the initial weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+
+class OnnxExportError(Exception):
+    """Why the export did not happen, in one sentence."""
+
+
+def export_onnx(project, path) -> list[Path]:
+    """Write one .onnx file per network (``path`` itself when there is one); their paths."""
+    if importlib.util.find_spec("onnx") is None:
+        raise OnnxExportError("ONNX export needs the 'onnx' package; install it with "
+                              "`pip install onnx` and try again")
+    from studio.engine.codegen import CodegenError, generate
+
+    try:
+        code = generate(project)
+    except CodegenError as err:
+        raise OnnxExportError(f"the project has problems: {err}") from None
+    import torch
+
+    from studio.engine import loader
+
+    train = loader.load(code)
+    try:
+        run = train.Training(device="cpu", data_dir=loader.RESOURCES_DATA, steps=1)
+    except Exception as err:  # noqa: BLE001 - anything the generated code raises is reported
+        raise OnnxExportError(f"cannot build the networks: {err}") from None
+    networks = dict(getattr(run, "networks", {}))
+    if not networks:
+        raise OnnxExportError("the project has no network to export")
+    seen: dict = {}
+    hooks = [m.register_forward_pre_hook(lambda mod, args, name=n: seen.setdefault(name, args))
+             for n, m in networks.items()]
+    states = {n: copy.deepcopy(m.state_dict()) for n, m in networks.items()}
+    try:
+        run.set_train(True)
+        run.train_step(next(iter(run.batches)))
+    except Exception as err:  # noqa: BLE001
+        raise OnnxExportError(f"cannot run the networks once: {err}") from None
+    finally:
+        for h in hooks:
+            h.remove()
+    target = Path(path)
+    written = []
+    for name, module in networks.items():
+        if name not in seen:
+            continue
+        module.load_state_dict(states[name])
+        module.eval()
+        args = tuple(a[:1].detach() if isinstance(a, torch.Tensor) else a for a in seen[name])
+        out = target if len(networks) == 1 else target.with_name(f"{target.stem}_{name}.onnx")
+        names = [f"input{i}" for i in range(len(args))]
+        try:
+            torch.onnx.export(module, args, str(out), input_names=names, dynamo=False,
+                              dynamic_axes={n: {0: "batch"} for n in names})
+        except Exception as err:  # noqa: BLE001
+            raise OnnxExportError(f"{name}: {err}") from None
+        written.append(out)
+    return written

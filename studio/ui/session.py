@@ -1,0 +1,157 @@
+"""The editing session: one document, its latest analysis and generated code, and the selection.
+
+Every view talks to the project through a ``Session``: it pushes commands (never touching the
+project itself) and redraws when ``changed`` fires. Shapes and costs are recomputed right after
+each edit (inference is about a millisecond per hundred nodes); the generated code is refreshed
+a moment after the last edit, so a burst of typing regenerates it once.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.core.document import Change, Command, Document, MoveNodes
+from studio.core.inference import Analysis, analyze
+from studio.core.project import ProjectError
+
+CODE_DELAY_MS = 250
+
+
+class Session(QObject):
+    changed = Signal(object)  # Change, after every edit, undo and redo
+    analyzed = Signal()  # self.analysis was recomputed
+    code_ready = Signal()  # self.code / self.code_error were recomputed
+    replaced = Signal()  # a different document (New, Open, Recover)
+    selection_changed = Signal()  # self.selection changed
+    message = Signal(str)  # a sentence for the status bar: a refused edit, a saved file
+
+    def __init__(self, document: Document | None = None, parent=None):
+        super().__init__(parent)
+        self.doc = document or Document()
+        self._unsubscribe = self.doc.subscribe(self._on_change)
+        self.analysis: Analysis = analyze(self.doc.project)
+        self.code = None
+        self.code_error = None
+        self._code_dirty = True
+        self.selection: tuple[str, list[str]] = ("training", [])
+        self._last_command = None
+        self._code_timer = QTimer(self)
+        self._code_timer.setSingleShot(True)
+        self._code_timer.setInterval(CODE_DELAY_MS)
+        self._code_timer.timeout.connect(self.regenerate)
+        self._code_timer.start()
+
+    # the document ---------------------------------------------------------------------------
+    @property
+    def project(self):
+        return self.doc.project
+
+    def set_document(self, document: Document) -> None:
+        """Replace the document (New, Open); views rebuild from ``replaced``."""
+        self._unsubscribe()
+        self.doc = document
+        self._unsubscribe = self.doc.subscribe(self._on_change)
+        self.selection = ("training", [])
+        self.analysis = analyze(self.doc.project)
+        self._code_dirty = True
+        self.replaced.emit()
+        self.analyzed.emit()
+        self.selection_changed.emit()
+        self._code_timer.start()
+
+    def push(self, command: Command, merge: bool = False) -> bool:
+        """Apply an edit; a refused one (a bad value, a missing node) becomes a message."""
+        self._last_command = command
+        try:
+            self.doc.push(command, merge=merge)
+        except (ProjectError, KeyError, ValueError) as err:
+            self.message.emit(f"Not done: {_sentence(err)}")
+            return False
+        finally:
+            self._last_command = None
+        return True
+
+    def undo(self) -> None:
+        if self.doc.can_undo:
+            text = self.doc.undo_text
+            self.doc.undo()
+            self.message.emit(f"Undid {text}")
+
+    def redo(self) -> None:
+        if self.doc.can_redo:
+            text = self.doc.redo_text
+            self.doc.redo()
+            self.message.emit(f"Redid {text}")
+
+    def end_merge(self) -> None:
+        self.doc.end_merge()
+
+    def _on_change(self, change: Change) -> None:
+        moved_only = isinstance(self._last_command, MoveNodes)
+        self._prune_selection()
+        self.changed.emit(change)
+        if not moved_only:
+            self.reanalyze()
+            self._code_dirty = True
+            self._code_timer.start()
+
+    def _prune_selection(self) -> None:
+        key, ids = self.selection
+        try:
+            graph = self.doc.graph(key)
+        except ProjectError:
+            self.selection = ("training", [])
+            self.selection_changed.emit()
+            return
+        kept = [n for n in ids if n in graph.nodes]
+        if kept != ids:
+            self.selection = (key, kept)
+            self.selection_changed.emit()
+
+    # derived views ----------------------------------------------------------------------------
+    def reanalyze(self) -> None:
+        self.analysis = analyze(self.doc.project)
+        self.analyzed.emit()
+
+    def regenerate(self) -> None:
+        """Generate the code now (the code view asks after a pause in editing)."""
+        from studio.engine.codegen import CodegenError, generate
+
+        self._code_timer.stop()
+        self._code_dirty = False
+        try:
+            self.code, self.code_error = generate(self.doc.project), None
+        except CodegenError as err:
+            self.code, self.code_error = None, err
+        except (ValueError, KeyError, TypeError, ArithmeticError) as err:
+            self.code, self.code_error = None, err
+        self.code_ready.emit()
+
+    def ensure_code(self):
+        if self._code_dirty:
+            self.regenerate()
+        return self.code
+
+    # selection --------------------------------------------------------------------------------
+    def select(self, graph: str, node_ids) -> None:
+        ids = list(node_ids)
+        if (graph, ids) != self.selection:
+            self.selection = (graph, ids)
+            self.selection_changed.emit()
+
+    @property
+    def selected_node(self):
+        """(graph key, Node) when exactly one node is selected, else None."""
+        key, ids = self.selection
+        if len(ids) != 1:
+            return None
+        try:
+            node = self.doc.graph(key).nodes.get(ids[0])
+        except ProjectError:
+            return None
+        return (key, node) if node is not None else None
+
+
+def _sentence(err: Exception) -> str:
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return text[:1].upper() + text[1:] if text else "the edit was refused"

@@ -1,0 +1,112 @@
+"""Driving the editor as a user does, for tests and scripts: real drop events from the palette,
+real mouse drags between ports and of nodes, typing into the inspector's widgets."""
+
+from __future__ import annotations
+
+import warnings
+
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox
+
+from studio.ui.palette import BLOCK_MIME
+
+LEFT = Qt.MouseButton.LeftButton
+NONE = Qt.KeyboardModifier.NoModifier
+
+
+def drop_block(view, payload: str, scene_pos: QPointF) -> str | None:
+    """Drop a palette payload (a block id, or ``network:Name``) on the view at ``scene_pos``
+    with a real QDropEvent; the new node's id (it is selected after a drop)."""
+    mime = QMimeData()
+    mime.setData(BLOCK_MIME, QByteArray(payload.encode("utf-8")))
+    at = view.mapFromScene(scene_pos)
+    copy = Qt.DropAction.CopyAction
+    with warnings.catch_warnings():  # the QPoint constructors are the ones PySide offers
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(at, copy, mime, LEFT, NONE)
+        move = QDragMoveEvent(at, copy, mime, LEFT, NONE)
+    for event in (enter, move, QDropEvent(QPointF(at), copy, mime, LEFT, NONE)):
+        QApplication.sendEvent(view.viewport(), event)
+    ids = view.scene().selected_ids()
+    return ids[0] if len(ids) == 1 else None
+
+
+def show_points(view, *scene_points) -> None:
+    """Scroll (and zoom out if needed) so every point is inside the viewport."""
+    xs = [p.x() for p in scene_points]
+    ys = [p.y() for p in scene_points]
+    from PySide6.QtCore import QRectF
+
+    rect = QRectF(min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1)
+    vp = view.viewport().rect()
+    if rect.width() * view.zoom() > vp.width() - 80 or rect.height() * view.zoom() > vp.height() - 80:
+        view.fit_rect(rect, 1.0)
+    else:
+        view.centerOn(rect.center())
+    QApplication.processEvents()
+
+
+def mouse_drag(view, start: QPointF, end: QPointF, steps: int = 4) -> None:
+    """Press at ``start``, move in steps, release at ``end`` (scene points), with real events."""
+    show_points(view, start, end)
+    vp = view.viewport()
+    a, b = view.mapFromScene(start), view.mapFromScene(end)
+    QTest.mousePress(vp, LEFT, NONE, a)
+    for i in range(1, steps + 1):
+        t = i / steps
+        QTest.mouseMove(vp, QPoint(round(a.x() + (b.x() - a.x()) * t),
+                                   round(a.y() + (b.y() - a.y()) * t)))
+    QTest.mouseRelease(vp, LEFT, NONE, b)
+    QApplication.processEvents()
+
+
+def drag_wire(view, src: str, src_port: str, dst: str, dst_port: str) -> None:
+    """Drag from an output port to an input port with the mouse."""
+    scene = view.scene()
+    a = scene.nodes[src].port("output", src_port)
+    b = scene.nodes[dst].port("input", dst_port)
+    mouse_drag(view, a.scenePos(), b.scenePos())
+
+
+def click_node(view, node_id: str, modifiers=NONE) -> None:
+    item = view.scene().nodes[node_id]
+    center = item.scene_rect().center()
+    show_points(view, center)
+    QTest.mouseClick(view.viewport(), LEFT, modifiers, view.mapFromScene(center))
+    QApplication.processEvents()
+
+
+def type_into(widget, text: str) -> None:
+    """Replace a field's text by typing it, then press Enter (the end of the edit)."""
+    widget.setFocus()
+    if isinstance(widget, QSpinBox):
+        widget.lineEdit().selectAll()
+        QTest.keyClicks(widget.lineEdit(), text)
+        QTest.keyClick(widget.lineEdit(), Qt.Key.Key_Return)
+    elif isinstance(widget, QLineEdit):
+        widget.selectAll()
+        QTest.keyClicks(widget, text)
+        QTest.keyClick(widget, Qt.Key.Key_Return)
+    else:
+        raise TypeError(f"cannot type into a {type(widget).__name__}")
+    QApplication.processEvents()
+
+
+def open_window(qtbot, folder):
+    """A shown main window with its own settings file and recovery folder under ``folder``."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QSettings
+
+    from studio.ui.main_window import MainWindow
+
+    folder = Path(folder)
+    settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, recovery_folder=folder / "recovery")
+    # closing at the end of a test asks nothing: what the test changed counts as saved
+    qtbot.addWidget(window, before_close_func=lambda w: w.session.doc.mark_saved())
+    window.show()
+    qtbot.waitExposed(window)
+    return window
