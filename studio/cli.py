@@ -111,6 +111,14 @@ def export(args) -> int:
             shutil.copyfile(RESOURCES_DATA / name, out / "data" / name)
     print(f"wrote {out / 'model.py'} and {out / 'train.py'}"
           + (f" (data: {', '.join(code.data_files)})" if code.data_files else ""))
+    if args.onnx:
+        from studio.engine.onnx_export import OnnxExportError, export_onnx
+
+        try:
+            written = export_onnx(project, out / "model.onnx")
+        except OnnxExportError as err:
+            raise CliError(f"{args.file}: ONNX: {err}") from None
+        print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -232,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write model.py and train.py (standalone PyTorch)")
     p.add_argument("file")
     p.add_argument("--out", required=True, help="folder to write into")
+    p.add_argument("--onnx", action="store_true", help="also write each network as ONNX")
     p.set_defaults(run=export)
     p = sub.add_parser("train", help="train a project from the command line")
     p.add_argument("file")

@@ -80,3 +80,15 @@ def test_bad_input_gives_one_line_and_exit_2(args, words):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("name, files", [("lenet", ["model.onnx"]),
+                                         ("dcgan", ["model_generator.onnx",
+                                                    "model_discriminator.onnx"])])
+def test_export_onnx_writes_valid_graphs(tmp_path, capsys, name, files):
+    onnx = pytest.importorskip("onnx")
+    assert main(["export", str(EXAMPLES / f"{name}.studio"), "--out", str(tmp_path), "--onnx"]) == 0
+    for f in files:
+        model = onnx.load(tmp_path / f)
+        onnx.checker.check_model(model)
+        assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"

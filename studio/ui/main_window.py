@@ -788,7 +788,7 @@ class MainWindow(QMainWindow):
 
     def export_onnx(self, path) -> bool:
         """Export the first model of the project as ONNX (imports torch now, not before)."""
-        from studio.ui.onnx_export import OnnxExportError, export_onnx
+        from studio.engine.onnx_export import OnnxExportError, export_onnx
 
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:

@@ -1,14 +1,14 @@
-"""File > Export ONNX: the project's networks as ONNX graphs.
+"""Export ONNX: the project's networks as ONNX graphs (File > Export ONNX, `studio export
+--onnx`).
 
-Torch is imported here, when the user asks, never when the editor starts. The generated training
-code is loaded (the same source Export writes), one batch is passed through a training step with
-hooks recording each network's inputs, and each network is exported with those inputs (batch
-dimension dynamic). Weights are restored first, so the export holds the initial weights.
+The generated code is loaded (the same source Export writes) and one batch goes through
+``Training.inspect`` (which changes nothing) with hooks recording each network's inputs; each
+network is then exported with those inputs, the batch dimension dynamic. Torch is imported only
+when this runs, never when the editor starts.
 """
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 from pathlib import Path
 
@@ -43,10 +43,10 @@ def export_onnx(project, path) -> list[Path]:
     seen: dict = {}
     hooks = [m.register_forward_pre_hook(lambda mod, args, name=n: seen.setdefault(name, args))
              for n, m in networks.items()]
-    states = {n: copy.deepcopy(m.state_dict()) for n, m in networks.items()}
+    batch = tuple(t[:2] for t in run.data.test) if run.data is not None else ()
     try:
-        run.set_train(True)
-        run.train_step(next(iter(run.batches)))
+        with torch.random.fork_rng():
+            run.inspect(batch)
     except Exception as err:  # noqa: BLE001
         raise OnnxExportError(f"cannot run the networks once: {err}") from None
     finally:
@@ -57,7 +57,6 @@ def export_onnx(project, path) -> list[Path]:
     for name, module in networks.items():
         if name not in seen:
             continue
-        module.load_state_dict(states[name])
         module.eval()
         args = tuple(a[:1].detach() if isinstance(a, torch.Tensor) else a for a in seen[name])
         out = target if len(networks) == 1 else target.with_name(f"{target.stem}_{name}.onnx")
