@@ -336,6 +336,34 @@ EXAMPLES = {"lenet": lenet, "resnet18": resnet18, "resnet_digits": resnet_digits
             "conv_costs": conv_costs, "dcgan": dcgan, "vae": vae, "cvae": cvae, "siren": siren}
 
 
+def lenet_mnist() -> Project:
+    """LeNet on MNIST itself: 60,000 28x28 digits resized to 32x32, downloaded once into the
+    dataset cache (~/.cache/studio/datasets, or $STUDIO_DATA_DIR); two epochs of Adam."""
+    p = Project("LeNet MNIST")
+    t = p.training
+    t.configure(batch_size=128, epochs=2, log_every=50)
+    data = t.add("Dataset", title="mnist", id="mnist", dataset="mnist", size=32)
+    logits = t.stack(
+        data["image"],
+        ("Conv2d", "conv1", dict(out_channels=6, kernel_size=5)), "Tanh",
+        ("AvgPool2d", "pool1", dict(kernel_size=2)),
+        ("Conv2d", "conv2", dict(out_channels=16, kernel_size=5)), "Tanh",
+        ("AvgPool2d", "pool2", dict(kernel_size=2)),
+        "Flatten",
+        ("Linear", "fc1", dict(out_features=120)), "Tanh",
+        ("Linear", "fc2", dict(out_features=84)), "Tanh",
+        ("Linear", "fc3", dict(out_features=10)),
+    )
+    loss = t.add("CrossEntropy", title="loss", id="loss")
+    t.connect(logits, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", title="adam", id="adam", lr=1e-3))
+    return p
+
+
+EXAMPLES["lenet_mnist"] = lenet_mnist
+
+
 def build_all() -> dict[str, str]:
     out = {}
     for name, build in EXAMPLES.items():

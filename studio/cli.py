@@ -139,7 +139,8 @@ def train(args) -> int:
         channels_last=True if args.channels_last else None,
         compile=True if args.compile else None, probes=rates, watch=watch,
         samples_dir=args.samples, save_weights=args.save, checkpoint_path=args.checkpoint,
-        resume_from=args.resume, pause_on_nan=False)
+        resume_from=args.resume, pause_on_nan=False,
+        data_root=str(Path(args.file).resolve().parent))
     session = TrainingSession(project, config)
     progress = ProgressLine(not args.quiet)
     log = open(args.log, "w", encoding="utf-8") if args.log else None

@@ -288,14 +288,22 @@ def _top_level_names():
     return tree, {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
 
 
+# Standard-library modules a helper may import inside its own body (so that a copied helper does
+# not depend on the imports at the top of the exported script), and Pillow, which is optional.
+LOCAL_IMPORTS = {
+    "csv", "gzip", "hashlib", "http.client", "multiprocessing", "os", "sys", "tarfile",
+    "urllib.error", "urllib.request", "PIL.Image",
+}
+
+
 def test_module_imports_only_what_exported_scripts_have():
     tree, _ = _top_level_names()
-    imports = set()
-    for node in ast.walk(tree):
+    top = set()
+    for node in tree.body:
         if isinstance(node, ast.Import):
-            imports |= {(alias.name, alias.asname) for alias in node.names}
+            top |= {(alias.name, alias.asname) for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            imports |= {(f"{node.module}.{alias.name}", alias.asname) for alias in node.names}
+            top |= {(f"{node.module}.{alias.name}", alias.asname) for alias in node.names}
     allowed = {
         ("math", None),
         ("zlib", None),
@@ -305,14 +313,43 @@ def test_module_imports_only_what_exported_scripts_have():
         ("torch", None),
         ("torch.nn.functional", "F"),
     }
-    assert imports <= allowed
-    # Only top-level imports: none hidden inside a function.
-    assert all(
-        not isinstance(inner, (ast.Import, ast.ImportFrom))
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
-        for inner in ast.walk(node)
-    )
+    assert top <= allowed
+    # Inside functions: only the standard library's LOCAL_IMPORTS (never aliased), and Pillow only
+    # where image files are read.
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                names = {alias.name for alias in inner.names}
+                assert all(alias.asname is None for alias in inner.names), node.name
+            elif isinstance(inner, ast.ImportFrom):
+                names = {f"{inner.module}.{alias.name}" for alias in inner.names}
+            else:
+                continue
+            assert names <= LOCAL_IMPORTS, (node.name, names)
+            if "PIL.Image" in names:
+                assert node.name == "_read_image"
+
+
+def test_a_helper_copied_alone_needs_no_import_of_the_script_beyond_the_allowed_ones():
+    """Every name a helper uses is a builtin, an allowed module-level import, one of its
+    DEPENDS, or bound inside it (a local import, an argument, an assignment)."""
+    import builtins
+
+    tree, definitions = _top_level_names()
+    module_level = {"math", "struct", "zlib", "Path", "np", "torch", "F"}
+    for name, node in definitions.items():
+        bound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        bound |= {a.arg for n in ast.walk(node) if isinstance(n, ast.arguments)
+                  for a in n.args + n.kwonlyargs + n.posonlyargs + [x for x in (n.vararg, n.kwarg) if x]}
+        bound |= {alias.asname or alias.name.split(".")[0] for n in ast.walk(node)
+                  if isinstance(n, (ast.Import, ast.ImportFrom)) for alias in n.names}
+        bound |= {n.name for n in ast.walk(node)
+                  if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.ExceptHandler)) and n.name}
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        free = used - bound - module_level - set(dir(builtins)) - set(data.DEPENDS[name]) - {name}
+        assert not free, (name, free)
 
 
 def test_depends_is_complete_and_exact():
@@ -349,6 +386,22 @@ def test_each_public_name_runs_from_its_copied_source(tmp_path):
             "load_image_field",
             "TensorBatches",
             "save_image_grid",
+            # standard sets, the user's files, streaming, augmentation (run from their copies in
+            # tests/test_data_files.py and tests/test_download.py)
+            "DatasetSources",
+            "ProgressBar",
+            "download_file",
+            "fetch_standard",
+            "read_idx",
+            "load_standard",
+            "ArraySource",
+            "ImageFileSource",
+            "load_idx",
+            "load_arrays",
+            "load_csv",
+            "load_image_folder",
+            "StreamSplit",
+            "augment_images",
         ]
     )
     digits = _isolated("load_digits")(DATA, size=32)

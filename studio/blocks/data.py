@@ -1,19 +1,37 @@
-"""Data sources of the training graph: built-in datasets, noise and fixed class labels."""
+"""Data sources of the training graph: datasets, noise and fixed class labels.
+
+One declaration covers every kind of dataset: the built-in sets (digits, shapes, the 2-D sets,
+the image field), the standard sets downloaded into a cache (mnist, fashion_mnist, kmnist,
+cifar10) and the user's files (idx, npz, csv, folder). The shape rule, the checks, the loader
+call in generated code and the augmentation call all read the parameters below; no file is
+opened to check a graph.
+"""
 
 from __future__ import annotations
 
 from studio.blocks._common import Call, Param, Port, Raw, ShapeError, TensorType, declare
-from studio.core.params import Choice, Float, Int, ParamError
+from studio.core.params import Bool, Choice, FilePath, Float, Int, Name, Optional, ParamError
 from studio.core.registry import TRAINING
 
 IMAGE_SETS = ("digits", "shapes")
 TOY_SETS = ("moons", "circles", "spirals", "blobs")
 FIELD_SETS = ("image",)
+STANDARD_SETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
+FILE_SETS = ("idx", "npz", "csv", "folder")
 LABEL = TensorType((), "long")
+
+_LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_image_field",
+            "idx": "load_idx", "npz": "load_arrays", "csv": "load_csv",
+            "folder": "load_image_folder"}
+
+
+def _vectors(p) -> bool:
+    """Whether the dataset gives feature vectors x (rather than images)."""
+    return p.dataset in TOY_SETS or p.dataset == "csv" or (p.dataset == "npz" and p.features > 0)
 
 
 def _dataset_ports(p):
-    if p.dataset in TOY_SETS:
+    if _vectors(p):
         names = ("x", "label")
     elif p.dataset in FIELD_SETS:
         names = ("coords", "pixel")
@@ -23,7 +41,9 @@ def _dataset_ports(p):
 
 
 def dataset_classes(p) -> int:
-    return {"digits": 10, "shapes": 4, "moons": 2, "circles": 2}.get(p.dataset, p.classes)
+    fixed = {"digits": 10, "shapes": 4, "moons": 2, "circles": 2}
+    fixed.update(dict.fromkeys(STANDARD_SETS, 10))
+    return fixed.get(p.dataset, p.classes)
 
 
 def _dataset_shape(p, ins):
@@ -31,6 +51,8 @@ def _dataset_shape(p, ins):
         return {"x": TensorType((2,)), "label": LABEL}
     if p.dataset in FIELD_SETS:
         return {"coords": TensorType((2,)), "pixel": TensorType((p.channels,))}
+    if _vectors(p):
+        return {"x": TensorType((p.features,)), "label": LABEL}
     channels = 1 if p.dataset == "digits" else p.channels
     return {"image": TensorType((channels, p.size, p.size)), "label": LABEL}
 
@@ -38,6 +60,49 @@ def _dataset_shape(p, ins):
 def _validate(p):
     if p.dataset == "digits" and p.channels != 1:
         raise ParamError("channels: digits are greyscale; set channels to 1")
+    if p.dataset in FILE_SETS and not p.path:
+        raise ParamError(f"path: choose the {_WHAT[p.dataset]} to load")
+    if p.dataset == "csv" and p.features < 1:
+        raise ParamError("features: set the number of feature columns of the CSV file (every "
+                         "column but the label)")
+    if p.label_column is not None and p.dataset != "csv":
+        raise ParamError("label_column: only CSV files have named columns; clear it")
+    if p.path and p.dataset not in FILE_SETS + STANDARD_SETS:
+        raise ParamError(f"path: {p.dataset} is built in and reads no path; clear it")
+    if p.dataset in FILE_SETS + STANDARD_SETS:
+        if p.val_fraction + (0.0 if p.dataset in STANDARD_SETS else p.test_fraction) >= 0.95:
+            raise ParamError("val_fraction: the validation and test shares leave (almost) nothing "
+                             "to train on")
+    else:
+        for name, unset in (("normalize", False), ("val_fraction", 0.0), ("memory", "auto")):
+            if getattr(p, name) != unset:
+                raise ParamError(f"{name}: only the standard sets and files support this; "
+                                 f"{p.dataset} is built in")
+    images = _dataset_ports(p)[0].name == "image"
+    for name in ("flip", "crop", "shift"):
+        if getattr(p, name) and not images:
+            raise ParamError(f"{name}: augmentation changes images, and {p.dataset} gives "
+                             f"{'feature vectors' if _vectors(p) else 'pixels of one image'}")
+
+
+_WHAT = {"idx": "IDX file or folder", "npz": ".npz file or folder of .npy files",
+         "csv": "CSV file", "folder": "folder of class folders"}
+
+
+def _split_kwargs(p, files: bool) -> dict:
+    """Keyword arguments of the loader that differ from its defaults (splits, memory)."""
+    out = {}
+    if p.normalize:
+        out["normalize"] = True
+    if p.val_fraction:
+        out["val_fraction"] = p.val_fraction
+    if files and p.test_fraction != 0.2:
+        out["test_fraction"] = p.test_fraction
+    if p.seed:
+        out["seed"] = p.seed
+    if p.memory != "auto":
+        out["memory"] = p.memory
+    return out
 
 
 def _load_call(p) -> Call:
@@ -53,34 +118,100 @@ def _load_call(p) -> Call:
         return Call("make_toy_2d", (p.dataset,), {"count": p.count, "noise": p.noise,
                                                   "classes": p.classes, "seed": p.seed,
                                                   "device": Raw("device")})
+    if p.dataset in STANDARD_SETS:
+        kwargs = {"cache_dir": p.path} if p.path else {}
+        kwargs.update(size=p.size, channels=p.channels, value_range=(lo, hi))
+        kwargs.update(_split_kwargs(p, files=False))
+        return Call("load_standard", (p.dataset,), dict(kwargs, device=Raw("device")))
+    if p.dataset in FILE_SETS:
+        kwargs = {}
+        if p.dataset == "csv":
+            if p.label_column is not None:
+                kwargs["label_column"] = p.label_column
+            kwargs["features"] = p.features
+        elif p.dataset == "npz" and p.features:
+            kwargs["features"] = p.features
+        else:
+            kwargs.update(size=p.size, channels=p.channels)
+        kwargs["classes"] = p.classes
+        if p.dataset != "csv" and not (p.dataset == "npz" and p.features):
+            kwargs["value_range"] = (lo, hi)
+        kwargs.update(_split_kwargs(p, files=True))
+        return Call(_LOADERS[p.dataset], (p.path,), dict(kwargs, device=Raw("device")))
     return Call("load_image_field", (Raw("data_dir"),), {"name": "siren", "size": p.size,
                                                          "channels": p.channels,
                                                          "device": Raw("device")})
 
 
-_LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_image_field"}
+def _augment_call(p) -> Call | None:
+    """``augment_images(<image>, ...)`` for the training step, or None when nothing is asked.
+
+    ``Raw("<image>")`` stands for the variable that holds the batch's images; the generator
+    substitutes it (``render.call(c, {"<image>": name})``) and emits
+    ``image = augment_images(image, ...)`` right after binding the batch in ``train_step``.
+    """
+    if not (p.flip or p.crop or p.shift):
+        return None
+    kwargs = {}
+    if p.flip:
+        kwargs["flip"] = True
+    if p.crop:
+        kwargs["crop"] = p.crop
+    if p.shift:
+        kwargs["shift"] = p.shift
+    if p.crop:
+        kwargs["fill"] = Raw("self.data.fill")
+    kwargs["generator"] = Raw("self.rng")
+    return Call("augment_images", (Raw("<image>"),), kwargs)
+
 
 declare(
     id="Dataset", category="data", title="Dataset", where=frozenset({TRAINING}),
-    help="A built-in dataset, resident in memory: images or points with labels.",
+    help="A dataset: built in, downloaded once (MNIST, CIFAR-10 ...), or your own files.",
     explanation="digits: the 1,797 8x8 handwritten digits (1,497 train, 300 held out), resizable "
                 "(LeNet wants 32). shapes: generated circles, squares, triangles and crosses. "
                 "moons, circles, spirals, blobs: 2-D points for small MLPs. image: the bundled "
-                "picture as (coordinate -> colour) pairs for SIREN fitting.",
+                "picture as (coordinate -> colour) pairs for SIREN fitting. mnist, fashion_mnist, "
+                "kmnist (28x28 grey) and cifar10 (32x32 colour): 60,000 images with the "
+                "official test split, downloaded once into ~/.cache/studio/datasets (or "
+                "$STUDIO_DATA_DIR, or path). idx, npz, csv, folder: your files (path; a "
+                "relative one starts at $STUDIO_DATA_ROOT, which Studio sets to the project's "
+                "folder, else the current folder). Images are resized to size and "
+                "converted to channels. Data too large for memory stream from disk.",
     inputs=(), outputs=_dataset_ports,
     params=(
-        Param("dataset", Choice(IMAGE_SETS + TOY_SETS + FIELD_SETS), "digits", "which data"),
-        Param("size", Int(4, 1024), 32, "image side in pixels (images and the fitted image)"),
-        Param("channels", Choice((1, 3)), 1, "1 for grey, 3 for colour"),
+        Param("dataset", Choice(IMAGE_SETS + TOY_SETS + FIELD_SETS + STANDARD_SETS + FILE_SETS),
+              "digits", "which data"),
+        Param("size", Int(4, 1024), 32, "image side in pixels (images are resized to it)"),
+        Param("channels", Choice((1, 3)), 1, "1 for grey, 3 for colour (images are converted)"),
         Param("range", Choice(("0..1", "-1..1")), "0..1", "value range of image pixels"),
         Param("count", Int(10, 1_000_000), 2000, "samples to generate (shapes, 2-D sets)"),
-        Param("classes", Int(2, 100), 3, "classes of spirals and blobs"),
+        Param("classes", Int(2, 100), 3, "classes of spirals, blobs and your files"),
         Param("noise", Float(0.0, 10.0), 0.1, "noise of the 2-D sets"),
-        Param("seed", Int(0, 2**31 - 1), 0, "seed of generated data"),
+        Param("seed", Int(0, 2**31 - 1), 0, "seed of generated data and of the splits"),
+        Param("path", FilePath(), "", "your file or folder (idx, npz, csv, folder); for the "
+              "standard sets, a cache folder instead of the default"),
+        Param("features", Int(0, 1 << 20), 0, "length of feature vectors (csv; npz of vectors); "
+              "0: the npz holds images"),
+        Param("label_column", Optional(Name()), None, "CSV column of the labels (default: the "
+              "last)"),
+        Param("val_fraction", Float(0.0, 0.9), 0.0, "share of the training samples kept aside "
+              "for validation"),
+        Param("test_fraction", Float(0.0, 0.9), 0.2, "share held out for testing when your "
+              "files have no test split"),
+        Param("normalize", Bool(), False, "scale each channel to mean 0, std 1 (training-split "
+              "statistics) instead of the range"),
+        Param("flip", Bool(), False, "augment: mirror training images left-right at random"),
+        Param("crop", Int(0, 64), 0, "augment: pad by this many pixels, then crop at random"),
+        Param("shift", Int(0, 64), 0, "augment: move training images by up to this many pixels"),
+        Param("memory", Choice(("auto", "resident", "stream")), "auto", "auto: on the device "
+              "when it takes at most 2 GB as float32, else streamed from disk"),
     ),
     validate_params=_validate, shape=_dataset_shape,
     extra={"load": _load_call, "classes": dataset_classes,
-           "helper": lambda p: _LOADERS.get(p.dataset, "make_toy_2d")},
+           "helper": lambda p: _LOADERS.get(p.dataset, "load_standard" if p.dataset in
+                                            STANDARD_SETS else "make_toy_2d"),
+           "augment": _augment_call},
 )
 
 

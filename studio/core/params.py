@@ -247,6 +247,51 @@ class Name(Kind):
         return value
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_PATH_REFUSED = set("`$|;&<>*?\"'!{}")
+
+
+@dataclass(frozen=True)
+class FilePath(Kind):
+    """A file or folder path from a project file; empty means 'not set'.
+
+    A path is data that is only ever opened, never run: text of at most ``max_len`` characters,
+    no control characters, no URL (``http:``, ``file:``: downloads come only from the library's
+    own constants), and none of the characters a shell would act on (`` ` $ | ; & < > * ? " ' !
+    { } ``), so a path shown in a message or pasted into a terminal stays a path. ``~`` and ``..``
+    are allowed. A relative path resolves against the data root the engine passes to the
+    loader (the folder of the project file when the app runs it), else ``$STUDIO_DATA_ROOT``,
+    else the current directory.
+    """
+
+    max_len: int = 1024
+    name = "path"
+
+    def validate(self, value):
+        if not isinstance(value, str):
+            raise ParamError(f"expected a path as text, got {value!r}")
+        if len(value) > self.max_len:
+            raise ParamError(f"a path may have at most {self.max_len} characters, this one has "
+                             f"{len(value)}")
+        if value != value.strip():
+            raise ParamError("a path may not start or end with spaces")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ParamError(f"a path may not contain control characters, got {value!r}")
+        if _SCHEME.match(value) or "://" in value:
+            raise ParamError(f"expected a path on this computer, not a URL: {value!r}")
+        if ":" in value and not (_DRIVE.match(value) and ":" not in value[2:]):
+            raise ParamError(f"a path may not contain ':' (except a drive letter), got {value!r}")
+        refused = sorted(set(value) & _PATH_REFUSED)
+        if refused:
+            raise ParamError(f"a path may not contain {' '.join(refused)}; rename the file or "
+                             f"folder, got {value!r}")
+        return value
+
+    def describe(self):
+        return "a file or folder path (empty: not set)"
+
+
 @dataclass(frozen=True)
 class NameList(Kind):
     name = "name list"

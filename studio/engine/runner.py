@@ -9,6 +9,7 @@ is asked for commands between steps, so pause and stop answer within one step.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class RunConfig:
     max_seconds: float | None = None
     pause_on_nan: bool = True  # the app pauses to let the user choose; scripts stop
     memory_limit_gb: float | None = None  # cap on the worker's address space (POSIX)
+    data_root: str | None = None  # relative dataset paths resolve here (the project's folder)
 
 
 class Control:
@@ -103,6 +105,9 @@ class Runner:
         self.seed = settings["seed"] if self.config.seed is None else self.config.seed
         self.code = generate(self.project)
         self.module = load(self.code)
+        if self.config.data_root:
+            os.environ["STUDIO_DATA_ROOT"] = self.config.data_root
+        self.fetch_data()
         try:
             self.training = self.module.Training(self.device, self.seed, self.config.data_dir,
                                                  self.config.steps, self.config.epochs)
@@ -135,6 +140,22 @@ class Runner:
             key = f"training/{src.id}"
             return f"{key}:{scores.src_port}" if ports > 1 else key
         return None
+
+    def fetch_data(self) -> None:
+        """Download standard datasets the project needs, reporting progress; a file that cannot
+        be had becomes a data error on the Dataset node."""
+        from studio.engine.library.download import prepare_project
+
+        def progress(label, done, total):
+            self.emit({"type": "download", "file": label, "done": done, "total": total})
+
+        try:
+            prepare_project(self.project, progress=progress)
+        except OSError as err:
+            node = next((n.id for n in self.project.training.nodes.values()
+                         if n.block == "Dataset"), None)
+            raise TrainingError(f"training/{node}: {err}" if node else str(err),
+                                ("training", node) if node else None, "data") from None
 
     def make_probe_batch(self):
         data = self.training.data

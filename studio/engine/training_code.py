@@ -121,6 +121,9 @@ class _TrainingWriter:
             helpers.insert(0, loader)
         for n in self.order:
             helpers += [h for h in self.spec(n).helpers] if self.role(n) != "instance" else []
+        augment = self.augment_call()
+        if augment is not None:
+            helpers.append(augment.func)
         body = self.src = _Source("train.py")
         previews = self.by_role.get("output", [])
         body.add('DATA_DIR = Path(__file__).resolve().parent / "data"')
@@ -165,6 +168,13 @@ class _TrainingWriter:
         header.origin.update({k + offset: v for k, v in body.origin.items()})
         self.src = header
         return self.metric_names
+
+    def augment_call(self):
+        """The dataset's augmentation call (random crops, flips, shifts), or None."""
+        if not self.dataset:
+            return None
+        hook = self.spec(self.dataset).extra.get("augment")
+        return hook(self.rows[self.dataset].values) if hook else None
 
     def preview_meta(self, node_id) -> dict:
         v = self.rows[node_id].values
@@ -436,6 +446,11 @@ class _TrainingWriter:
         everything = _ancestors(self.graph, opts)
         vars_ = _Vars(self.graph, everything)
         self.bind_batch(vars_, "batch", 2, needs_n=self.draws(everything))
+        augment = self.augment_call()
+        if augment is not None:  # training batches only: never evaluation, previews or probes
+            image = vars_.read((self.dataset, "image"))
+            src.add(f"{image} = {call(augment, {'<image>': image})}", self.origin(self.dataset),
+                    indent=2)
         self.write_channels_last(vars_, 2)
         metrics = []
         for i, opt in enumerate(opts):

@@ -199,6 +199,14 @@ class MainWindow(QMainWindow):
             act.setStatusTip(tip)
             act.triggered.connect(lambda _=False, h=how: self.align(h))
         m.addAction(a.auto_layout)
+        m.addSeparator()
+        view_data = m.addAction("View &Dataset\u2026")
+        view_data.setObjectName("view_dataset")
+        tip = ("Look at the training data before training: samples with labels, class counts, "
+               "shapes and value ranges (the selected Dataset block, else the first one)")
+        view_data.setToolTip(tip)
+        view_data.setStatusTip(tip)
+        view_data.triggered.connect(lambda _=False: self.view_dataset())
         m = mb.addMenu("&View")
         m.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
         m.addSeparator()
@@ -548,6 +556,35 @@ class MainWindow(QMainWindow):
     def align(self, how: str) -> bool:
         key, ids = self.selected()
         return self.editor.align(key, ids, how)
+
+    def view_dataset(self):
+        """Open the dataset view for the selected Dataset block (else the first one); the
+        data loads in the background, so the editor stays responsive."""
+        from PySide6.QtWidgets import QDialog, QVBoxLayout
+
+        from studio.ui.dataset_view import DatasetView
+
+        graph = self.session.project.training
+        key, ids = self.selected()
+        chosen = [i for i in ids if key == "training" and graph.nodes[i].block == "Dataset"]
+        chosen = chosen or [n.id for n in graph.nodes.values() if n.block == "Dataset"]
+        if not chosen:
+            self.statusBar().showMessage("The training graph has no Dataset block to view", 5000)
+            return None
+        node = graph.nodes[chosen[0]]
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Dataset: {node.title or node.id}")
+        dialog.resize(1000, 640)
+        layout = QVBoxLayout(dialog)
+        view = DatasetView(dialog)
+        layout.addWidget(view)
+        path = getattr(self.session.doc, "path", None)
+        root = str(Path(path).resolve().parent) if path else None
+        view.load(dict(node.params), root=root)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+        dialog.dataset_view = view
+        return dialog
 
     def auto_layout(self) -> bool:
         key = self.current_key()

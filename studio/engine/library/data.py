@@ -823,15 +823,18 @@ def _image_tensor(x, size: int, channels: int, where="") -> torch.Tensor:
         images = images[:, :3]
     if images.shape[1] != channels:
         if channels == 1:
-            images = 0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]
+            grey = 0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]
+            images = grey.clamp_(0.0, 1.0)
         else:
             images = images.expand(-1, 3, -1, -1)
     if tuple(images.shape[-2:]) != (size, size) and len(images):
         shrinking = images.shape[-2] > size or images.shape[-1] > size
         images = F.interpolate(
             images, size=(size, size), mode="bilinear", align_corners=False, antialias=shrinking
-        )
-    return images.clamp(0.0, 1.0).contiguous()
+        ).clamp_(0.0, 1.0)
+    elif x.dtype.kind == "f":
+        images = images.clamp(0.0, 1.0)  # within the tolerance checked above; exactly 0..1 now
+    return images.contiguous()
 
 
 def _read_image(path, size: int, channels: int) -> np.ndarray:

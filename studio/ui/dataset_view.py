@@ -1,0 +1,553 @@
+"""A look at a dataset before training on it: samples with their labels, how many of each class
+are in each split, and the shapes and value ranges of what flows out of the Dataset node.
+
+``DatasetView`` shows a loaded ``SplitData`` (``set_data``), or loads one from a Dataset block's
+parameters in a background thread (``load``), through the same loader call the generated
+training code makes. Download progress shows in a bar; any failure (offline, a bad file) shows as
+a message in the view, naming the file, and never escapes it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.ui import theme
+
+GRID_COLUMNS = 8
+GRID_ROWS = 5
+TILE_GAP = 6
+CAPTION_HEIGHT = 16
+STAT_SAMPLES = 2048  # the table's statistics come from the first samples of the training split
+STREAMED_STAT_SAMPLES = 256  # read from disk in the GUI thread: keep it short
+SPLITS = ("train", "validation", "test")
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    if isinstance(err, (ValueError, OSError, ImportError)):
+        return text
+    return f"{type(err).__name__}: {text}"
+
+
+class DatasetView(QWidget):
+    """Samples, class counts, shapes and value ranges of one dataset."""
+
+    loaded = Signal(object)  # the SplitData now shown
+    failed = Signal(str)  # the message now shown
+    # from the loading thread, queued to the GUI thread; the int tells loads apart
+    _load_done = Signal(int, object)
+    _load_failed = Signal(int, str)
+    _load_progress = Signal(int, str, float, float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("dataset_view")
+        self.data = None
+        self._load_number = 0
+        self._load_done.connect(self._on_loaded)
+        self._load_failed.connect(self._on_failed)
+        self._load_progress.connect(self._on_progress)
+        t = theme.current()
+
+        self.title = QLabel("No dataset")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet(f"color: {t.error.name()};")
+        self.message.hide()
+
+        # samples: an image grid, or a scatter plot of feature vectors
+        self.grid = _SampleGrid()
+        self.grid.setObjectName("sample_grid")
+        self.scatter = self._plot("scatter_plot")
+        self.scatter.addLegend(offset=(6, 6), labelTextColor=t.text, labelTextSize="8pt")
+        self.samples = QStackedWidget()
+        self.samples.addWidget(self.grid)
+        self.samples.addWidget(self.scatter)
+        self.samples_box = QGroupBox("Samples")
+        box = QVBoxLayout(self.samples_box)
+        box.addWidget(self.samples)
+
+        # class counts: horizontal bars, one group per class, one bar per split
+        self.counts = self._plot("class_counts")
+        self.counts.setMinimumHeight(180)
+        self.counts_key = QLabel("")  # which colour is which split
+        self.counts_box = QGroupBox("Class counts")
+        box = QVBoxLayout(self.counts_box)
+        box.addWidget(self.counts)
+        box.addWidget(self.counts_key)
+
+        self.table = QTableWidget(0, 7)
+        self.table.setObjectName("port_table")
+        self.table.setHorizontalHeaderLabels(["port", "shape", "type", "min", "max", "mean", "std"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        self.table.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.values_note = QLabel("")
+        self.values_note.setWordWrap(True)
+        self.table_box = QGroupBox("What flows out (training split)")
+        box = QVBoxLayout(self.table_box)
+        box.addWidget(self.table)
+        box.addWidget(self.values_note)
+        self.table_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.counts_box, 1)
+        column.addWidget(self.table_box, 0)
+        column.addStretch(0)  # takes the room when there are no class counts
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.samples_box)
+        self.split.addWidget(right)
+        self.split.setStretchFactor(0, 5)
+        self.split.setStretchFactor(1, 4)
+        self.split.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addStretch(1)
+        layout.addLayout(head)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.split, 1)
+        self.blank = QWidget()  # takes the room while there is nothing to show
+        self.blank.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        layout.addWidget(self.blank, 1)
+        self._show_content(False)
+
+    # ------------------------------------------------------------------------------------------
+    def _plot(self, name: str) -> pg.PlotWidget:
+        t = theme.current()
+        plot = pg.PlotWidget()
+        plot.setObjectName(name)
+        plot.setBackground(t.node)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen(t.text_dim)
+            plot.getAxis(axis).setPen(t.node_border)
+        return plot
+
+    def _show_content(self, visible: bool) -> None:
+        self.split.setVisible(visible)
+        self.blank.setVisible(not visible)
+
+    # ------------------------------------------------------------------------------------------
+    def load(self, params: dict, data_dir=None, root=None, device: str = "cpu") -> None:
+        """Load the data a Dataset block with ``params`` describes, in the background.
+
+        ``root`` is the folder relative file paths start from (the project's); ``data_dir`` the
+        bundled data (defaults to Studio's resources). ``loaded`` or ``failed`` follows.
+        """
+        name = params.get("dataset", "digits")
+        self.title.setText(f"Dataset: {name}")
+        self.summary.setText("Loading\u2026")
+        self.message.hide()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("loading")
+        self.progress.show()
+        self._load_number += 1
+        threading.Thread(target=self._load_in_thread, daemon=True, name="dataset-view-load",
+                         args=(self._load_number, dict(params), data_dir, root, device)).start()
+
+    def _load_in_thread(self, number: int, params: dict, data_dir, root, device) -> None:
+        from studio.engine.library import download
+
+        def progress(label, done, total):
+            self._load_progress.emit(number, label, float(done), float(total or 0))
+
+        try:
+            try:
+                kwargs = {} if data_dir is None else {"data_dir": data_dir}
+                split = download.load_dataset(params, root=root, device=device, progress=progress,
+                                              **kwargs)
+            except Exception as err:  # noqa: BLE001 - every failure becomes a message in the view
+                self._load_failed.emit(number, _one_line(err))
+            else:
+                self._load_done.emit(number, split)
+        except RuntimeError:  # the view was closed while this loaded: nobody to tell
+            pass
+
+    # only the latest load may change the view (an earlier one can finish later)
+    def _on_failed(self, number: int, message: str) -> None:
+        if number == self._load_number:
+            self.show_error(message)
+
+    def _on_progress(self, number: int, label: str, done: float, total: float) -> None:
+        if number != self._load_number:
+            return
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(done / total, 1.0)))
+            self.progress.setFormat(f"downloading {label}: %p% of {total / 1e6:.1f} MB")
+        else:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"downloading {label}: {done / 1e6:.1f} MB")
+        self.progress.show()
+
+    def _on_loaded(self, number: int, split) -> None:
+        if number != self._load_number:
+            return
+        title = self.title.text().removeprefix("Dataset: ")
+        self.set_data(split, title)
+
+    def show_error(self, message: str) -> None:
+        """Show why the data could not be loaded; the view stays usable."""
+        self.progress.hide()
+        self.message.setText("\u26a0 " + message)
+        self.message.show()
+        self.summary.setText("The data could not be loaded.")
+        self.data = None
+        self._show_content(False)
+        self.failed.emit(message)
+
+    # ------------------------------------------------------------------------------------------
+    def set_data(self, split, title: str = "") -> None:
+        """Show a loaded SplitData."""
+        self.progress.hide()
+        self.message.hide()
+        self.data = split
+        if title:
+            self.title.setText(f"Dataset: {title}")
+        try:
+            self._fill(split)
+        except Exception as err:  # noqa: BLE001 - a damaged file met while reading samples
+            self.show_error(_one_line(err))
+            return
+        self._show_content(True)
+        self.loaded.emit(split)
+
+    def _fill(self, split) -> None:
+        sizes = {name: _length(getattr(split, name)) for name in SPLITS}
+        where = "streamed from disk in batches" if split.streamed else "resident in memory"
+        device = split.train[0].device
+        parts = [f"{sizes['train']:,} train"]
+        if sizes["validation"]:
+            parts.append(f"{sizes['validation']:,} validation")
+        parts.append(f"{sizes['test']:,} test")
+        classes = f"{split.classes} classes" if split.classes else "no classes"
+        self.summary.setText(f"{', '.join(parts)} samples; {classes}; {where} on {device}.")
+        sample = _first(split.train, STREAMED_STAT_SAMPLES if split.streamed else STAT_SAMPLES)
+        self._fill_table(split, sample)
+        self._fill_counts(split, sizes)
+        self._fill_samples(split)
+
+    # ------------------------------------------------------------------------------------------
+    def _fill_table(self, split, sample) -> None:
+        rows = []
+        for name, tensor in zip(split.names, sample):
+            shape = " x ".join(str(d) for d in tensor.shape[1:]) or "scalar"
+            if tensor.dtype == torch.int64:
+                kind = "class index"
+                shape = "scalar"
+            else:
+                kind = str(tensor.dtype).removeprefix("torch.")
+            values = tensor.detach().float()
+            if values.numel():
+                stats = [float(values.min()), float(values.max()), float(values.mean()),
+                         float(values.std()) if values.numel() > 1 else 0.0]
+            else:
+                stats = [float("nan")] * 4
+            rows.append([name, shape, kind] + [_number(v, tensor.dtype == torch.int64) for v in stats])
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                if c >= 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        frame = 2 * self.table.frameWidth() + 2
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + frame
+                                  + sum(self.table.rowHeight(r) for r in range(len(rows))))
+        self.table.setMinimumWidth(self.table.horizontalHeader().length() + frame)
+        notes = []
+        if split.mean is not None:
+            mean = ", ".join(f"{v:.3f}" for v in split.mean.flatten().tolist()[:8])
+            std = ", ".join(f"{v:.3f}" for v in split.std.flatten().tolist()[:8])
+            notes.append(f"Normalized with training statistics: mean {mean}; std {std}.")
+        elif split.names[0] == "image":
+            lo, hi = split.value_range
+            notes.append(f"Pixels mapped to {lo:g}..{hi:g}.")
+        if split.streamed:
+            count = min(STREAMED_STAT_SAMPLES, _length(split.train))
+            notes.append(f"Statistics of the first {count:,} training samples.")
+        self.values_note.setText(" ".join(notes))
+        self.values_note.setVisible(bool(notes))
+
+    def _fill_counts(self, split, sizes) -> None:
+        t = theme.current()
+        plot = self.counts
+        plot.clear()
+        labelled = bool(split.classes) and "label" in split.names
+        self.counts_box.setVisible(labelled)
+        if not labelled:
+            return
+        index = split.names.index("label")
+        present = [name for name in SPLITS if sizes[name]]
+        colours = {"train": t.category("data"), "validation": t.category("normalization"),
+                   "test": t.category("convolution")}
+        thickness = 0.8 / len(present)
+        most, key = 1.0, []
+        classes = split.classes
+        for k, name in enumerate(present):
+            counts = _class_counts(getattr(split, name), index, classes)
+            y = np.arange(classes) - 0.4 + thickness * (k + 0.5)
+            bars = pg.BarGraphItem(x0=np.zeros(classes), y=y, height=thickness * 0.92, width=counts,
+                                   brush=colours[name], pen=pg.mkPen(None))
+            plot.addItem(bars)
+            key.append(f"<span style='color:{colours[name].name()}'>\u25a0</span> {name} "
+                       f"({int(counts.sum()):,})")
+            most = max(most, float(counts.max()))
+        names = list(split.class_names) or [str(k) for k in range(classes)]
+        step = max(1, classes // 24)
+        ticks = [(k, _short(names[k])) for k in range(0, classes, step)]
+        axis = plot.getAxis("left")
+        axis.setTicks([ticks, []])
+        metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
+        axis.setWidth(max(metrics.horizontalAdvance(text) for _, text in ticks) + 14)
+        plot.invertY(True)
+        plot.setLabel("bottom", "samples", color=t.text_dim.name())
+        plot.setMouseEnabled(x=False, y=False)
+        self.counts_key.setText("&nbsp;&nbsp;&nbsp;".join(key))
+        plot.setXRange(0, most * 1.05, padding=0)
+        plot.setYRange(-0.6, classes - 0.4, padding=0)
+
+    def _fill_samples(self, split) -> None:
+        names = split.names
+        if names[0] == "image":
+            self.samples_box.setTitle("Samples (training split, with their labels)")
+            self._draw_grid(split)
+            self.samples.setCurrentWidget(self.grid)
+        elif names[0] == "coords":
+            self.samples_box.setTitle("The fitted image (every pixel is one sample)")
+            self._draw_field(split)
+            self.samples.setCurrentWidget(self.grid)
+        else:
+            self._draw_scatter(split)
+            self.samples.setCurrentWidget(self.scatter)
+
+    def _display(self, split, images: torch.Tensor) -> np.ndarray:
+        """Images (N, C, H, W) as uint8 (N, H, W, 3), undoing the value mapping for display."""
+        images = images.detach().float().cpu()
+        if split.mean is not None:
+            shape = (1, -1, 1, 1)
+            std, mean = (v.detach().cpu().reshape(shape) for v in (split.std, split.mean))
+            images = images * std + mean
+        else:
+            lo, hi = split.value_range
+            images = (images - lo) / max(hi - lo, 1e-12)
+        pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
+        if pixels.shape[1] == 1:
+            pixels = pixels.expand(-1, 3, -1, -1)
+        return pixels.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def _draw_grid(self, split) -> None:
+        count = min(GRID_ROWS * GRID_COLUMNS, _length(split.train))
+        order = np.random.default_rng(0).permutation(_length(split.train))[:count]  # a seeded mix
+        images, labels = (column[order] for column in split.train)
+        pixels = self._display(split, images)
+        names = list(split.class_names)
+        captions = [names[int(k)] if int(k) < len(names) else str(int(k)) for k in labels.tolist()]
+        self.grid.set_samples(pixels, captions)
+
+    def _draw_field(self, split) -> None:
+        pixel = split.train[1].detach().float().cpu()
+        side = int(round(pixel.shape[0] ** 0.5))
+        image = ((pixel.t().reshape(1, pixel.shape[1], side, side) + 1) / 2).clamp(0, 1)
+        shown = type(split)((), (), ("image",), value_range=(0.0, 1.0))
+        self.grid.set_samples(self._display(shown, image), [f"{side} x {side} pixels"], target=320)
+
+    def _draw_scatter(self, split) -> None:
+        t = theme.current()
+        plot = self.scatter
+        plot.clear()
+        if plot.plotItem.legend is not None:
+            plot.plotItem.legend.clear()
+        x, labels = (c.detach().float().cpu() for c in _first(split.train, 4000))
+        features = x.shape[1]
+        self.samples_box.setTitle("Samples (training split)" + (
+            f": features 1 and 2 of {features}" if features > 2 else ""))
+        ys = x[:, 1] if features > 1 else torch.zeros(len(x))
+        names = list(split.class_names)
+        for k in range(max(split.classes, 1)):
+            mask = labels == k if split.classes else torch.ones(len(x), dtype=torch.bool)
+            if not bool(mask.any()):
+                continue
+            colour = pg.intColor(k, hues=max(split.classes, 1), values=1, maxValue=230, sat=200)
+            plot.addItem(pg.ScatterPlotItem(
+                x[mask, 0].numpy(), ys[mask].numpy(), size=5, pen=pg.mkPen(None), brush=colour,
+                name=names[k] if k < len(names) else str(k)))
+        plot.setLabel("bottom", "x[0]", color=t.text_dim.name())
+        plot.setLabel("left", "x[1]" if features > 1 else "", color=t.text_dim.name())
+        plot.setAspectLocked(False)
+        plot.enableAutoRange()
+
+
+
+class _SampleGrid(QWidget):
+    """Sample images with their captions, as many whole tiles as fit, centred; a picture too
+    large for the room (one big image) is shrunk to fit, keeping its shape."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pixels, self.captions, self.target = None, [], 72
+        self._cache = (None, None)
+        self.setMinimumSize(240, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_samples(self, pixels: np.ndarray, captions: list[str], target: int = 72) -> None:
+        self.pixels, self.captions, self.target = pixels, list(captions), target
+        self._cache = (None, None)
+        self.update()
+
+    def shown(self) -> int:
+        """How many samples the current size shows."""
+        if self.pixels is None:
+            return 0
+        columns, rows = self._layout()
+        return min(len(self.pixels), columns * rows)
+
+    def _layout(self) -> tuple:
+        count = len(self.pixels)
+        tile_w, tile_h = _tile_size(self.pixels.shape[1:3], self.target)
+        columns = max(1, min(count, GRID_COLUMNS, (self.width() - TILE_GAP) // (tile_w + TILE_GAP)))
+        rows = max(1, (self.height() - TILE_GAP) // (tile_h + CAPTION_HEIGHT + TILE_GAP))
+        return columns, max(1, min(rows, count // columns))  # whole rows only
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.pixels is None or not len(self.pixels):
+            return
+        columns, rows = self._layout()
+        if self._cache[0] != (columns, rows):
+            count = min(len(self.pixels), columns * rows)
+            self._cache = ((columns, rows), _tile(self.pixels[:count], self.captions[:count], columns,
+                                                  self.target))
+        pixmap = self._cache[1]
+        size = pixmap.size()
+        if size.width() > self.width() or size.height() > self.height():
+            size = size.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        left = (self.width() - size.width()) / 2
+        top = (self.height() - size.height()) / 2
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(QRectF(left, top, size.width(), size.height()), pixmap, QRectF(pixmap.rect()))
+        painter.end()
+
+
+# ----------------------------------------------------------------------------------------------
+def _length(part) -> int:
+    return len(part[0]) if len(part) else 0
+
+
+def _first(part, count: int) -> tuple:
+    """The first ``count`` samples of a split, one tensor per port (loads a streamed split's)."""
+    n = min(count, _length(part))
+    return tuple(column[:n] for column in part)
+
+
+def _class_counts(part, index: int, classes: int) -> np.ndarray:
+    if not len(part):
+        return np.zeros(classes)
+    if hasattr(part, "loader"):  # streamed: the labels are known without reading the samples
+        labels = torch.from_numpy(part.source.labels[part.positions])
+    else:
+        labels = part[index].detach().cpu()
+    return torch.bincount(labels.long(), minlength=classes)[:classes].numpy().astype(float)
+
+
+def _number(value: float, whole: bool) -> str:
+    if value != value:  # NaN: no samples
+        return "-"
+    if whole:
+        return f"{value:.0f}" if value == int(value) else f"{value:.2f}"
+    return "0" if abs(value) < 5e-5 else f"{value:.4g}"  # a normalized mean is 0, not -7e-08
+
+
+def _short(text: str, limit: int = 14) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _tile_size(shape, target: int) -> tuple:
+    """Width and height of one tile: small images enlarged by a whole factor to about
+    ``target`` pixels, large ones shrunk to at most twice that."""
+    height, width = int(shape[0]), int(shape[1])
+    scale = max(1, int(round(target / max(height, width)))) if max(height, width) < target else 1
+    tile_w, tile_h = width * scale, height * scale
+    if max(tile_w, tile_h) > 2 * target:
+        ratio = 2 * target / max(tile_w, tile_h)
+        tile_w, tile_h = max(1, int(tile_w * ratio)), max(1, int(tile_h * ratio))
+    return tile_w, tile_h
+
+
+def _tile(pixels: np.ndarray, captions: list[str], columns: int, target: int = 72) -> QPixmap:
+    """Images (N, H, W, 3) uint8 in a grid of ``columns``, each a tile (see ``_tile_size``) with
+    its caption below."""
+    t = theme.current()
+    count, height, width = pixels.shape[:3]
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    tile_w, tile_h = _tile_size((height, width), target)
+    enlarged = tile_w >= width
+    font = QFont()
+    font.setPointSizeF(8.5)
+    caption_h, gap = CAPTION_HEIGHT, TILE_GAP
+    canvas = QPixmap(columns * (tile_w + gap) + gap, rows * (tile_h + caption_h + gap) + gap)
+    canvas.fill(t.node)
+    painter = QPainter(canvas)
+    painter.setFont(font)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not enlarged)
+    for i in range(count):
+        r, c = divmod(i, columns)
+        left = gap + c * (tile_w + gap)
+        top = gap + r * (tile_h + caption_h + gap)
+        block = np.ascontiguousarray(pixels[i])
+        image = QImage(block.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        painter.drawImage(QRectF(left, top, tile_w, tile_h), image)
+        painter.setPen(QColor(t.node_border))
+        painter.drawRect(QRectF(left - 0.5, top - 0.5, tile_w + 1, tile_h + 1))
+        painter.setPen(QColor(t.text))
+        painter.drawText(QRectF(left - gap / 2, top + tile_h + 1, tile_w + gap, caption_h),
+                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         _short(captions[i], max(4, tile_w // 6)))
+    painter.end()
+    return canvas
