@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 from studio.core.fileformat import dumps  # noqa: E402
 from studio.core.layout import layout_project  # noqa: E402
 from studio.core.project import Project  # noqa: E402
+from studio.core.templates import dcgan  # noqa: E402
 
 
 def lenet() -> Project:
@@ -159,61 +160,6 @@ def conv_costs() -> Project:
         t.connect(data["label"], loss["target"])
         t.connect(loss, total)
     t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
-    return p
-
-
-def dcgan() -> Project:
-    """A DCGAN on 16x16 digits: the discriminator applied to generated and to real images (one
-    instance and a linked duplicate), two optimizers stepped discriminator first."""
-    p = Project("DCGAN")
-    latent = 64
-    g = p.network("Generator")
-    z = g.add("Input", id="z")
-    g.chain(g.stack(
-        z,
-        ("Reshape", "to_map", dict(shape=[latent, 1, 1])),
-        ("ConvTranspose2d", "up1", dict(out_channels=128, kernel_size=4, stride=1, padding=0,
-                                        bias=False)),
-        ("BatchNorm2d", "bn1", {}), ("ReLU", "relu1", {}),
-        ("ConvTranspose2d", "up2", dict(out_channels=64, kernel_size=4, stride=2, padding=1,
-                                        bias=False)),
-        ("BatchNorm2d", "bn2", {}), ("ReLU", "relu2", {}),
-        ("ConvTranspose2d", "up3", dict(out_channels=1, kernel_size=4, stride=2, padding=1)),
-        ("Tanh", "tanh", {}),
-    ), g.add("Output", id="image"))
-    d = p.network("Discriminator")
-    x = d.add("Input", id="image")
-    d.chain(d.stack(
-        x,
-        ("Conv2d", "conv1", dict(out_channels=64, kernel_size=4, stride=2, padding=1)),
-        ("LeakyReLU", "lrelu1", dict(negative_slope=0.2)),
-        ("Conv2d", "conv2", dict(out_channels=128, kernel_size=4, stride=2, padding=1,
-                                 bias=False)),
-        ("BatchNorm2d", "bn2", {}), ("LeakyReLU", "lrelu2", dict(negative_slope=0.2)),
-        ("Conv2d", "conv3", dict(out_channels=1, kernel_size=4)),
-        ("Flatten", "flatten", {}),
-    ), d.add("Output", id="logit"))
-    t = p.training
-    t.configure(batch_size=64, epochs=60, preview_every=100, log_every=20)
-    noise = t.add("Noise", title="z", id="z", size=latent)
-    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=16, range="-1..1")
-    gen = p.instance(t, "Generator", title="fake", id="generator")
-    d_fake = p.instance(t, "Discriminator", title="fake_logit", id="discriminator")
-    d_real = t.link("discriminator", title="real_logit", id="discriminator_real")
-    t.connect(noise, gen)
-    t.connect(gen, d_fake)
-    t.connect(data["image"], d_real)
-    loss_d = t.add("GANLoss", title="loss_d", id="loss_d", role="discriminator")
-    t.connect(d_fake, loss_d["fake"])
-    t.connect(d_real, loss_d["real"])
-    loss_g = t.add("GANLoss", title="loss_g", id="loss_g", role="generator")
-    t.connect(d_fake, loss_g["fake"])
-    adam = dict(lr=2e-4, betas=(0.5, 0.999))
-    t.chain(loss_d, t.add("Adam", title="adam_d", id="adam_d", updates=["Discriminator"],
-                          order=1, **adam))
-    t.chain(loss_g, t.add("Adam", title="adam_g", id="adam_g", updates=["Generator"], order=2,
-                          **adam))
-    t.chain(gen, t.add("Preview", title="samples", id="samples", value_range="-1..1"))
     return p
 
 

@@ -39,21 +39,20 @@ def classifier() -> Project:
     return p
 
 
-def gan() -> Project:
-    """GAN: a small DCGAN on 16x16 digits. A Generator network (noise to image) and a
-    Discriminator network applied to generated and to real images (one instance and a linked
-    duplicate), a GAN loss for each, and two Adam optimizers stepped discriminator first."""
-    p = Project("GAN")
-    latent = 32
+def dcgan(name: str = "DCGAN", latent: int = 64, width: int = 64, epochs: int = 60) -> Project:
+    """A DCGAN on 16x16 digits: the discriminator applied to generated and to real images (one
+    instance and a linked duplicate), two optimizers stepped discriminator first. ``width`` is
+    the channel count of the widest-but-one layer (the example uses 64, the template 32)."""
+    p = Project(name)
     g = p.network("Generator")
     z = g.add("Input", id="z")
     g.chain(g.stack(
         z,
         ("Reshape", "to_map", dict(shape=[latent, 1, 1])),
-        ("ConvTranspose2d", "up1", dict(out_channels=64, kernel_size=4, stride=1, padding=0,
+        ("ConvTranspose2d", "up1", dict(out_channels=2 * width, kernel_size=4, stride=1, padding=0,
                                         bias=False)),
         ("BatchNorm2d", "bn1", {}), ("ReLU", "relu1", {}),
-        ("ConvTranspose2d", "up2", dict(out_channels=32, kernel_size=4, stride=2, padding=1,
+        ("ConvTranspose2d", "up2", dict(out_channels=width, kernel_size=4, stride=2, padding=1,
                                         bias=False)),
         ("BatchNorm2d", "bn2", {}), ("ReLU", "relu2", {}),
         ("ConvTranspose2d", "up3", dict(out_channels=1, kernel_size=4, stride=2, padding=1)),
@@ -63,16 +62,16 @@ def gan() -> Project:
     x = d.add("Input", id="image")
     d.chain(d.stack(
         x,
-        ("Conv2d", "conv1", dict(out_channels=32, kernel_size=4, stride=2, padding=1)),
+        ("Conv2d", "conv1", dict(out_channels=width, kernel_size=4, stride=2, padding=1)),
         ("LeakyReLU", "lrelu1", dict(negative_slope=0.2)),
-        ("Conv2d", "conv2", dict(out_channels=64, kernel_size=4, stride=2, padding=1,
+        ("Conv2d", "conv2", dict(out_channels=2 * width, kernel_size=4, stride=2, padding=1,
                                  bias=False)),
         ("BatchNorm2d", "bn2", {}), ("LeakyReLU", "lrelu2", dict(negative_slope=0.2)),
         ("Conv2d", "conv3", dict(out_channels=1, kernel_size=4)),
         ("Flatten", "flatten", {}),
     ), d.add("Output", id="logit"))
     t = p.training
-    t.configure(batch_size=64, epochs=30, preview_every=100, log_every=20)
+    t.configure(batch_size=64, epochs=epochs, preview_every=100, log_every=20)
     noise = t.add("Noise", title="z", id="z", size=latent)
     data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=16, range="-1..1")
     gen = p.instance(t, "Generator", title="fake", id="generator")
@@ -94,6 +93,12 @@ def gan() -> Project:
     t.chain(gen, t.add("Preview", title="samples", id="samples", value_range="-1..1"))
     return p
 
+
+def gan() -> Project:
+    """GAN: a small DCGAN on 16x16 digits. A Generator network (noise to image) and a
+    Discriminator network applied to generated and to real images (one instance and a linked
+    duplicate), a GAN loss for each, and two Adam optimizers stepped discriminator first."""
+    return dcgan("GAN", latent=32, width=32, epochs=30)
 
 def vae() -> Project:
     """VAE: a small variational autoencoder on 16x16 digits. An Encoder network (image to mu and
