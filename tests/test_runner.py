@@ -194,3 +194,39 @@ def test_missing_dataset_is_a_data_error_on_the_dataset_node(tmp_path):
     error = of(events, "error")[0]
     assert error["kind"] == "data" and error["node"] == ["training", "digits"]
     assert "digits.npz" in error["message"]
+
+
+@pytest.mark.parametrize("settings, text", [
+    ({"amp": "bf16"}, "with torch.autocast(**self.autocast):"),
+    ({"amp": "fp16"}, "self.scaler.scale(loss).backward()"),
+    ({"channels_last": True}, "image = image.contiguous(memory_format=torch.channels_last)"),
+    ({"compile": True}, "setattr(self, name, torch.compile(network))"),
+    ({"deterministic": True}, "torch.use_deterministic_algorithms(True)"),
+])
+def test_run_options_are_written_only_when_used(settings, text):
+    from studio.engine.codegen import generate
+
+    project = load(EXAMPLES / "lenet.studio")
+    plain = generate(project).train_source
+    assert text not in plain and "autocast" not in plain and "scaler" not in plain
+    project.training.configure(**settings)
+    assert text in generate(project).train_source
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_trains_in_reduced_precision(amp):
+    from studio.engine.codegen import generate
+    from studio.engine.loader import RESOURCES_DATA
+    from studio.engine.loader import load as load_code
+
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(amp=amp, channels_last=True)
+    training = load_code(generate(project)).Training("cpu", 0, RESOURCES_DATA, steps=20)
+    batch = next(iter(training.batches))
+    with torch.autocast(**training.autocast):
+        assert training.lenet(batch[0]).dtype == (torch.bfloat16 if amp == "bf16"
+                                                  else torch.float16)
+    first = float(training.train_step(batch)["loss"])
+    for _ in range(15):
+        last = float(training.train_step(batch)["loss"])
+    assert last < first
