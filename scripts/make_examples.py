@@ -18,16 +18,16 @@ sys.path.insert(0, str(ROOT))
 from studio.core.fileformat import dumps  # noqa: E402
 from studio.core.layout import layout_project  # noqa: E402
 from studio.core.project import Project  # noqa: E402
-from studio.core.templates import dcgan  # noqa: E402
+from studio.core.templates import dcgan, variational_autoencoder  # noqa: E402
 
 
-def lenet() -> Project:
+def lenet(name: str = "LeNet", dataset: str = "digits", **settings) -> Project:
     """The course's LeNet: 32x32 grey digits, 6 maps 5x5, average pool, 16 maps 5x5, average
     pool, 120, 84, 10 (61,706 parameters), trained with Adam on cross-entropy."""
-    p = Project("LeNet")
+    p = Project(name)
     t = p.training
-    t.configure(batch_size=64, epochs=12, log_every=10)
-    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=32)
+    t.configure(**(settings or dict(batch_size=64, epochs=12, log_every=10)))
+    data = t.add("Dataset", title=dataset, id=dataset, dataset=dataset, size=32)
     logits = t.stack(
         data["image"],
         ("Conv2d", "conv1", dict(out_channels=6, kernel_size=5)), "Tanh",
@@ -163,88 +163,16 @@ def conv_costs() -> Project:
     return p
 
 
-def _vae(conditional: bool) -> Project:
-    latent, hidden, side = 16, 256, 16
-    p = Project("CVAE" if conditional else "VAE")
-    enc = p.network("Encoder")
-    x = enc.add("Input", id="image")
-    flat = enc.stack(x, ("Flatten", "flatten", {}))
-    if conditional:
-        y = enc.add("Input", id="label")
-        cat = enc.add("Concat", title="with_label")
-        enc.connect(flat, cat)
-        enc.connect(y, cat)
-        flat = cat
-    h = enc.stack(flat, ("Linear", "fc", dict(out_features=hidden)), ("ReLU", "relu", {}))
-    enc.chain(enc.stack(h, ("Linear", "fc_mu", dict(out_features=latent))),
-              enc.add("Output", id="mu"))
-    enc.chain(enc.stack(h, ("Linear", "fc_logvar", dict(out_features=latent))),
-              enc.add("Output", id="logvar"))
-    dec = p.network("Decoder")
-    z = dec.add("Input", id="z")
-    start = z
-    if conditional:
-        y = dec.add("Input", id="label")
-        cat = dec.add("Concat", title="with_label")
-        dec.connect(z, cat)
-        dec.connect(y, cat)
-        start = cat
-    dec.chain(dec.stack(
-        start, ("Linear", "fc1", dict(out_features=hidden)), ("ReLU", "relu1", {}),
-        ("Linear", "fc2", dict(out_features=side * side)), ("Sigmoid", "sigmoid", {}),
-        ("Reshape", "to_image", dict(shape=[1, side, side])),
-    ), dec.add("Output", id="image"))
-    t = p.training
-    t.configure(batch_size=64, epochs=80, preview_every=200, log_every=20,
-                preview_count=100 if conditional else 64)
-    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=side)
-    encoder = p.instance(t, "Encoder", id="encoder")
-    t.connect(data["image"], encoder["image"])
-    sample = t.add("Reparameterize", title="z", id="reparameterize")
-    t.connect(encoder["mu"], sample["mu"])
-    t.connect(encoder["logvar"], sample["logvar"])
-    decoder = p.instance(t, "Decoder", title="reconstruction", id="decoder")
-    t.connect(sample, decoder["z"])
-    if conditional:
-        onehot = t.add("OneHot", title="label_onehot", id="onehot", num_classes=10)
-        t.connect(data["label"], onehot)
-        t.connect(onehot, encoder["label"])
-        t.connect(onehot, decoder["label"])
-    bce = t.add("BCE", title="reconstruction_loss", id="bce", reduction="sum")
-    t.connect(decoder, bce["input"])
-    t.connect(data["image"], bce["target"])
-    kl = t.add("GaussianKL", title="kl", id="kl", reduction="sum")
-    t.connect(encoder["mu"], kl["mu"])
-    t.connect(encoder["logvar"], kl["logvar"])
-    total = t.add("WeightedSum", title="loss", id="loss")
-    t.connect(bce, total)
-    t.connect(kl, total)
-    t.chain(total, t.add("Adam", title="adam", id="adam", lr=1e-3))
-    prior = t.add("Noise", title="prior_z", id="prior", size=latent)
-    dec2 = t.link("decoder", title="prior_sample", id="decoder_prior")
-    t.connect(prior, dec2["z"])
-    if conditional:
-        wanted = t.add("ClassLabels", title="wanted", id="wanted", classes=10)
-        onehot2 = t.add("OneHot", title="wanted_onehot", id="wanted_onehot", num_classes=10)
-        t.chain(wanted, onehot2)
-        t.connect(onehot2, dec2["label"])
-    t.chain(dec2, t.add("Preview", title="samples", id="samples", value_range="0..1",
-                        nrow=10 if conditional else 8))
-    t.chain(decoder, t.add("Preview", title="reconstructions", id="reconstructions",
-                           value_range="0..1"))
-    return p
-
-
 def vae() -> Project:
     """A variational autoencoder on 16x16 digits: encoder to (mu, log-variance), sampling by
     reparameterization, decoder, and the loss BCE(sum) + KL; previews sample the prior."""
-    return _vae(False)
+    return variational_autoencoder("VAE")
 
 
 def cvae() -> Project:
     """The conditional VAE: encoder and decoder also see the digit's one-hot label, so the
     decoder draws a chosen digit; the sample grid has one row per class."""
-    return _vae(True)
+    return variational_autoencoder("CVAE", conditional=True)
 
 
 def siren() -> Project:
@@ -285,26 +213,7 @@ EXAMPLES = {"lenet": lenet, "resnet18": resnet18, "resnet_digits": resnet_digits
 def lenet_mnist() -> Project:
     """LeNet on MNIST itself: 60,000 28x28 digits resized to 32x32, downloaded once into the
     dataset cache (~/.cache/studio/datasets, or $STUDIO_DATA_DIR); two epochs of Adam."""
-    p = Project("LeNet MNIST")
-    t = p.training
-    t.configure(batch_size=128, epochs=2, log_every=50)
-    data = t.add("Dataset", title="mnist", id="mnist", dataset="mnist", size=32)
-    logits = t.stack(
-        data["image"],
-        ("Conv2d", "conv1", dict(out_channels=6, kernel_size=5)), "Tanh",
-        ("AvgPool2d", "pool1", dict(kernel_size=2)),
-        ("Conv2d", "conv2", dict(out_channels=16, kernel_size=5)), "Tanh",
-        ("AvgPool2d", "pool2", dict(kernel_size=2)),
-        "Flatten",
-        ("Linear", "fc1", dict(out_features=120)), "Tanh",
-        ("Linear", "fc2", dict(out_features=84)), "Tanh",
-        ("Linear", "fc3", dict(out_features=10)),
-    )
-    loss = t.add("CrossEntropy", title="loss", id="loss")
-    t.connect(logits, loss["input"])
-    t.connect(data["label"], loss["target"])
-    t.chain(loss, t.add("Adam", title="adam", id="adam", lr=1e-3))
-    return p
+    return lenet("LeNet MNIST", "mnist", batch_size=128, epochs=2, log_every=50)
 
 
 EXAMPLES["lenet_mnist"] = lenet_mnist

@@ -100,29 +100,45 @@ def gan() -> Project:
     duplicate), a GAN loss for each, and two Adam optimizers stepped discriminator first."""
     return dcgan("GAN", latent=32, width=32, epochs=30)
 
-def vae() -> Project:
-    """VAE: a small variational autoencoder on 16x16 digits. An Encoder network (image to mu and
-    log-variance), reparameterization, a Decoder network, the loss BCE(sum) + KL; previews show
-    reconstructions and samples drawn from the prior through a linked duplicate decoder."""
-    latent, hidden, side = 8, 128, 16
-    p = Project("VAE")
+def variational_autoencoder(name: str = "VAE", conditional: bool = False, latent: int = 16,
+                            hidden: int = 256, epochs: int = 80) -> Project:
+    """A VAE on 16x16 digits: encoder to (mu, log-variance), reparameterization, decoder, the
+    loss BCE(sum) + KL, previews of reconstructions and of samples from the prior (a linked
+    duplicate decoder). ``conditional`` also gives both networks the one-hot label, so the
+    decoder draws a chosen digit: one row per class in the sample grid."""
+    side = 16
+    p = Project(name)
     enc = p.network("Encoder")
     x = enc.add("Input", id="image")
-    h = enc.stack(x, ("Flatten", "flatten", {}), ("Linear", "fc", dict(out_features=hidden)),
-                  ("ReLU", "relu", {}))
+    flat = enc.stack(x, ("Flatten", "flatten", {}))
+    if conditional:
+        y = enc.add("Input", id="label")
+        cat = enc.add("Concat", title="with_label")
+        enc.connect(flat, cat)
+        enc.connect(y, cat)
+        flat = cat
+    h = enc.stack(flat, ("Linear", "fc", dict(out_features=hidden)), ("ReLU", "relu", {}))
     enc.chain(enc.stack(h, ("Linear", "fc_mu", dict(out_features=latent))),
               enc.add("Output", id="mu"))
     enc.chain(enc.stack(h, ("Linear", "fc_logvar", dict(out_features=latent))),
               enc.add("Output", id="logvar"))
     dec = p.network("Decoder")
     z = dec.add("Input", id="z")
+    start = z
+    if conditional:
+        y = dec.add("Input", id="label")
+        cat = dec.add("Concat", title="with_label")
+        dec.connect(z, cat)
+        dec.connect(y, cat)
+        start = cat
     dec.chain(dec.stack(
-        z, ("Linear", "fc1", dict(out_features=hidden)), ("ReLU", "relu1", {}),
+        start, ("Linear", "fc1", dict(out_features=hidden)), ("ReLU", "relu1", {}),
         ("Linear", "fc2", dict(out_features=side * side)), ("Sigmoid", "sigmoid", {}),
         ("Reshape", "to_image", dict(shape=[1, side, side])),
     ), dec.add("Output", id="image"))
     t = p.training
-    t.configure(batch_size=64, epochs=40, preview_every=200, log_every=20)
+    t.configure(batch_size=64, epochs=epochs, preview_every=200, log_every=20,
+                preview_count=100 if conditional else 64)
     data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=side)
     encoder = p.instance(t, "Encoder", id="encoder")
     t.connect(data["image"], encoder["image"])
@@ -131,6 +147,11 @@ def vae() -> Project:
     t.connect(encoder["logvar"], sample["logvar"])
     decoder = p.instance(t, "Decoder", title="reconstruction", id="decoder")
     t.connect(sample, decoder["z"])
+    if conditional:
+        onehot = t.add("OneHot", title="label_onehot", id="onehot", num_classes=10)
+        t.connect(data["label"], onehot)
+        t.connect(onehot, encoder["label"])
+        t.connect(onehot, decoder["label"])
     bce = t.add("BCE", title="reconstruction_loss", id="bce", reduction="sum")
     t.connect(decoder, bce["input"])
     t.connect(data["image"], bce["target"])
@@ -144,10 +165,23 @@ def vae() -> Project:
     prior = t.add("Noise", title="prior_z", id="prior", size=latent)
     dec2 = t.link("decoder", title="prior_sample", id="decoder_prior")
     t.connect(prior, dec2["z"])
-    t.chain(dec2, t.add("Preview", title="samples", id="samples", value_range="0..1"))
+    if conditional:
+        wanted = t.add("ClassLabels", title="wanted", id="wanted", classes=10)
+        onehot2 = t.add("OneHot", title="wanted_onehot", id="wanted_onehot", num_classes=10)
+        t.chain(wanted, onehot2)
+        t.connect(onehot2, dec2["label"])
+    t.chain(dec2, t.add("Preview", title="samples", id="samples", value_range="0..1",
+                        nrow=10 if conditional else 8))
     t.chain(decoder, t.add("Preview", title="reconstructions", id="reconstructions",
                            value_range="0..1"))
     return p
+
+
+def vae() -> Project:
+    """VAE: a small variational autoencoder on 16x16 digits. An Encoder network (image to mu and
+    log-variance), reparameterization, a Decoder network, the loss BCE(sum) + KL; previews show
+    reconstructions and samples drawn from the prior through a linked duplicate decoder."""
+    return variational_autoencoder("VAE", latent=8, hidden=128, epochs=40)
 
 
 def blank() -> Project:
