@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -93,24 +92,22 @@ def _shape_json(row):
 
 
 def export(args) -> int:
-    from studio.engine.codegen import CodegenError, generate
-    from studio.engine.loader import RESOURCES_DATA
+    from studio.engine.checkpoint import CheckpointError
+    from studio.engine.codegen import CodegenError
+    from studio.engine.export import write_export
 
     project = _open(args.file)
+    out = Path(args.out)
     try:
-        code = generate(project)
+        written = write_export(project, out, checkpoint=args.weights)
     except CodegenError as err:
         raise CliError(f"{args.file}: {err}") from None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "model.py").write_text(code.model_source, encoding="utf-8")
-    (out / "train.py").write_text(code.train_source, encoding="utf-8")
-    if code.data_files:
-        (out / "data").mkdir(exist_ok=True)
-        for name in code.data_files:
-            shutil.copyfile(RESOURCES_DATA / name, out / "data" / name)
+    except CheckpointError as err:
+        raise CliError(f"--weights: {err}") from None
+    data = [p.name for p in written if p.parent.name == "data"]
     print(f"wrote {out / 'model.py'} and {out / 'train.py'}"
-          + (f" (data: {', '.join(code.data_files)})" if code.data_files else ""))
+          + (f" (data: {', '.join(data)})" if data else "")
+          + (f" and {out / 'weights.pt'}" if args.weights else ""))
     if args.onnx:
         from studio.engine.onnx_export import OnnxExportError, export_onnx
 
@@ -242,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--out", required=True, help="folder to write into")
     p.add_argument("--onnx", action="store_true", help="also write each network as ONNX")
+    p.add_argument("--weights", metavar="CKPT", help="also write the trained weights of this "
+                   "checkpoint as weights.pt (train.py --weights weights.pt starts from them)")
     p.set_defaults(run=export)
     p = sub.add_parser("train", help="train a project from the command line")
     p.add_argument("file")

@@ -44,3 +44,19 @@ def nested_blocks_project() -> Project:
     t.connect(data["label"], loss["target"])
     t.chain(loss, t.add("Adam", id="adam"))
     return p
+
+
+def diverging_project() -> Project:
+    """A regression whose learning rate is far too high: the loss becomes inf/NaN within a few
+    steps (one batch an epoch, so the last good state is one step old)."""
+    p = Project("Diverges")
+    t = p.training
+    t.configure(batch_size=256, log_every=1)
+    data = t.add("Dataset", id="image", dataset="image", size=16, channels=3)
+    fit = t.stack(data["coords"], ("Linear", "fc1", dict(out_features=64)), "ReLU",
+                  ("Linear", "fc2", dict(out_features=3)))
+    loss = t.add("MSE", title="fit_loss", id="fit_loss")
+    t.connect(fit, loss["input"])
+    t.connect(data["pixel"], loss["target"])
+    t.chain(loss, t.add("SGD", id="sgd", lr=10.0))
+    return p

@@ -134,3 +134,18 @@ def load(path) -> dict:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a Studio checkpoint")
     return state
+
+
+def network_weights(state: dict) -> dict:
+    """Every network's weights from a checkpoint, keyed ``network.parameter`` like the
+    ``weights.pt`` an exported ``train.py`` writes and reads with ``--weights``."""
+    return {f"{net}.{k}": v for net, params in state.get("networks", {}).items()
+            for k, v in params.items()}
+
+
+def export_weights(checkpoint_path, out_path) -> Path:
+    """Write a checkpoint's trained weights as a weights-only ``weights.pt`` for exported code."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(network_weights(load(checkpoint_path)), out)
+    return out

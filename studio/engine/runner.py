@@ -43,7 +43,8 @@ class RunConfig:
     watch: tuple = ()  # node keys whose activations are sent ("training/conv1")
     evaluate_every_epoch: bool = True
     previews: bool = True
-    checkpoint_path: str | None = None  # written at every epoch end and at the end
+    checkpoint_path: str | None = None  # written at the end (and at every epoch end, below)
+    checkpoint_epochs: bool = True  # also at every epoch end (the app keeps only the last)
     checkpoint_every: int = 0  # also every N steps (0: epoch ends only)
     resume_from: str | None = None
     save_weights: str | None = None
@@ -198,6 +199,8 @@ class Runner:
                    "step": position.step, "seconds": time.perf_counter() - start_wall,
                    "nodes": sorted(self.groups), "amp": self.project.training.settings["amp"]})
         self.history = position.history
+        if self.history:  # a continued run: its curves start with what was trained before
+            self.emit({"type": "metrics", "points": list(self.history), "lr": {}, "resumed": True})
         try:
             status = self.loop(position, total)
         except Stop:
@@ -288,7 +291,7 @@ class Runner:
                         self.evaluation_due():
                     self.send_evaluation(position)
                 self.keep_good(position)
-                if self.config.checkpoint_path:
+                if self.config.checkpoint_path and self.config.checkpoint_epochs:
                     self.write_checkpoint(position)
                 continue
             if position.step >= total:
@@ -423,16 +426,49 @@ class Runner:
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=_cuda_devices()):
             previews = self.training.previews()
+        inputs = self.preview_inputs()
         for name, images in previews.items():
             meta = self.module.PREVIEWS.get(name, {})
             data = images.detach().float().cpu()
-            self.emit({"type": "preview", "step": step, "name": name, "images": data.numpy(),
-                       "value_range": meta.get("value_range", (-1.0, 1.0)),
-                       "nrow": meta.get("nrow", 8)})
+            event = {"type": "preview", "step": step, "name": name, "images": data.numpy(),
+                     "value_range": meta.get("value_range", (-1.0, 1.0)),
+                     "nrow": meta.get("nrow", 8)}
+            if name in self.previews_from_data and inputs is not None and \
+                    tuple(inputs.shape) == tuple(data.shape):
+                event["inputs"] = inputs  # reconstructions are shown beside what they rebuild
+            self.emit(event)
             if self.config.samples_dir:
                 suffix = f"_step{step:07d}" if step is not None else ""
                 self.module.save_image_grid(data, Path(self.config.samples_dir) /
                                             f"{name}{suffix}.png", **meta)
+
+    def preview_inputs(self):
+        """The dataset images the previews were computed from (None without image data)."""
+        batch = getattr(self.training, "preview_batch", None)
+        if not batch or not torch.is_tensor(batch[0]) or batch[0].dim() != 4:
+            return None
+        return batch[0].detach().float().cpu().numpy()
+
+    @property
+    def previews_from_data(self) -> set:
+        """Names of the preview outputs that read the dataset (reconstructions, not samples)."""
+        graph = self.project.training
+        upstream: dict = {}
+        for e in graph.edges:
+            upstream.setdefault(e.dst, set()).add(e.src)
+        names = set()
+        for node in graph.nodes.values():
+            if node.block != "Preview":
+                continue
+            seen, todo = set(), [node.id]
+            while todo:
+                for src in upstream.get(todo.pop(), ()):
+                    if src not in seen:
+                        seen.add(src)
+                        todo.append(src)
+            if any(graph.nodes[n].block == "Dataset" for n in seen):
+                names.add(identifier(node.title or node.id))
+        return names
 
     EVALUATION_BUDGET = 0.05  # share of the time epoch-end evaluations may take
 

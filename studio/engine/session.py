@@ -86,6 +86,12 @@ class TrainingSession:
     def save_checkpoint(self, path) -> None:
         self._send("checkpoint", str(path))
 
+    def request_stop(self) -> None:
+        """Ask the worker to stop after its current step, without waiting (the editor polls
+        ``alive`` and calls ``stop`` if the worker does not end in time)."""
+        self._stopping = True
+        self._send("stop")
+
     def stop(self, timeout: float = STOP_GRACE_SECONDS) -> None:
         """Ask the worker to stop; after ``timeout`` seconds it is terminated, then killed."""
         if self._process is None:
@@ -107,6 +113,14 @@ class TrainingSession:
     @property
     def alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
+
+    @property
+    def events_pending(self) -> bool:
+        """Events may still come: some are queued, or the reader is still draining the pipe."""
+        with self._lock:
+            if self._events:
+                return True
+        return self._reader is not None and self._reader.is_alive()
 
     @property
     def pid(self):

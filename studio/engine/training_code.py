@@ -696,8 +696,15 @@ def main():
     parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
     parser.add_argument("--data-dir", default=str(DATA_DIR))
     parser.add_argument("--out", default=".", help="folder for weights and preview images")
+    parser.add_argument("--weights", help="start from these weights (a weights.pt written by "
+                        "this script or exported with trained weights from Studio)")
     args = parser.parse_args()
     training = Training(args.device, args.seed, args.data_dir, args.steps, args.epochs)
+    if args.weights:
+        saved = torch.load(args.weights, map_location=args.device, weights_only=True)
+        for net, module in training.networks.items():
+            module.load_state_dict({k[len(net) + 1:]: v for k, v in saved.items()
+                                    if k.startswith(net + ".")})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     step, start = 0, time.time()
