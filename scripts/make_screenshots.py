@@ -1,6 +1,8 @@
-"""Render the editor window with example projects open, for the README.
+"""Render the editor window with example projects open, and the dashboard during training,
+for the README.
 
-    python scripts/make_screenshots.py            # writes resources/readme/editor_*.png
+    python scripts/make_screenshots.py            # writes resources/readme/editor_*.png and
+                                                  # dashboard_*.png (trains LeNet and the DCGAN)
     python scripts/make_screenshots.py --out DIR  # somewhere else
 
 Runs offscreen (no display needed) at 1400x900, with fresh settings (your own window layout and
@@ -66,6 +68,57 @@ def shoot(example: str, out: Path, graph: str, node: str, dark: bool = False) ->
     return out
 
 
+# (example, file name, graph tab, watched node, settings, pause at step)
+TRAINING_SHOTS = (
+    ("lenet", "dashboard_lenet.png", "training", "conv1", {"epochs": 40}, 700),
+    ("dcgan", "dashboard_dcgan.png", "Generator", "relu2", {"epochs": 60, "preview_every": 50},
+     900),
+)
+
+
+def shoot_training(example: str, out: Path, graph: str, node: str, settings: dict,
+                   pause_at: int) -> Path:
+    """Train from the window with every plot tiled, pause at a step, and grab the window."""
+    from PySide6.QtCore import QSettings, Qt
+
+    from studio.ui.app import build
+
+    folder = tempfile.mkdtemp(prefix="studio-shots-")
+    qsettings = QSettings(os.path.join(folder, "settings.ini"), QSettings.Format.IniFormat)
+    app, window = build(ROOT / "examples" / f"{example}.studio", settings=qsettings,
+                        recovery_folder=folder, offer_recovery=False)
+    window.resize(1700, 1100)
+    window.editor.set_settings(settings)
+    window.palette_dock.hide()
+    window.code_dock.hide()
+    window.problems_dock.hide()
+    dash = window.dashboard
+    dash.tile_views()
+    window.resizeDocks([dash.docks["curves"]], [600], Qt.Orientation.Vertical)
+    settle(app)
+    window.select_node(graph, node)
+    window.view(graph).fit_all()
+    if not dash.panel.train():
+        raise SystemExit(dash.panel.error_text)
+    while dash.store.current.step < pause_at and dash.controller.running:
+        settle(app, 0.05)
+    dash.controller.pause()
+    while dash.controller.state != "paused" and dash.controller.running:
+        settle(app, 0.05)
+    settle(app, 1.0)  # the last frames of events arrive and are drawn
+    dash.refresh_all()
+    window.statusBar().clearMessage()
+    settle(app, 0.3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out))
+    dash.controller.shutdown()
+    window.session.doc.mark_saved()
+    window.close()
+    window.deleteLater()
+    settle(app, 0.1)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "resources" / "readme"))
@@ -73,6 +126,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for example, name, graph, node in SHOTS:
         path = shoot(example, Path(args.out) / name, graph, node, args.dark)
+        print(f"wrote {path}")
+    for example, name, graph, node, settings, pause_at in TRAINING_SHOTS:
+        path = shoot_training(example, Path(args.out) / name, graph, node, settings, pause_at)
         print(f"wrote {path}")
     return 0
 

@@ -427,15 +427,20 @@ class Runner:
         with torch.random.fork_rng(devices=_cuda_devices()):
             previews = self.training.previews()
         inputs = self.preview_inputs()
+        sources = self.preview_sources()
         for name, images in previews.items():
             meta = self.module.PREVIEWS.get(name, {})
             data = images.detach().float().cpu()
             event = {"type": "preview", "step": step, "name": name, "images": data.numpy(),
                      "value_range": meta.get("value_range", (-1.0, 1.0)),
                      "nrow": meta.get("nrow", 8)}
-            if name in self.previews_from_data and inputs is not None and \
+            upstream = sources.get(name, [])
+            if any(n.block == "Dataset" for n in upstream) and inputs is not None and \
                     tuple(inputs.shape) == tuple(data.shape):
                 event["inputs"] = inputs  # reconstructions are shown beside what they rebuild
+            classes = [n.params.get("classes") for n in upstream if n.block == "ClassLabels"]
+            if classes:
+                event["classes"] = int(classes[0])
             self.emit(event)
             if self.config.samples_dir:
                 suffix = f"_step{step:07d}" if step is not None else ""
@@ -449,14 +454,15 @@ class Runner:
             return None
         return batch[0].detach().float().cpu().numpy()
 
-    @property
-    def previews_from_data(self) -> set:
-        """Names of the preview outputs that read the dataset (reconstructions, not samples)."""
+    def preview_sources(self) -> dict:
+        """For each preview output, the nodes upstream of it: a preview that reads the dataset
+        shows reconstructions (sent with their inputs); one fed by Class labels has a row per
+        class (sent with the class count, so the dashboard labels the rows)."""
         graph = self.project.training
         upstream: dict = {}
         for e in graph.edges:
             upstream.setdefault(e.dst, set()).add(e.src)
-        names = set()
+        sources = {}
         for node in graph.nodes.values():
             if node.block != "Preview":
                 continue
@@ -466,9 +472,8 @@ class Runner:
                     if src not in seen:
                         seen.add(src)
                         todo.append(src)
-            if any(graph.nodes[n].block == "Dataset" for n in seen):
-                names.add(identifier(node.title or node.id))
-        return names
+            sources[identifier(node.title or node.id)] = [graph.nodes[n] for n in seen]
+        return sources
 
     EVALUATION_BUDGET = 0.05  # share of the time epoch-end evaluations may take
 
@@ -502,6 +507,8 @@ class Runner:
 
     def finish(self, status: str, position) -> dict:
         evaluation = self.send_evaluation(position) if status == "finished" else {}
+        if status == "finished" and self.scores_key:
+            self.timed(self.send_activations, position.step)  # predictions of the final model
         if self.config.previews and status == "finished":
             self.send_previews(None)
         if status == "nan":  # keep the last good checkpoint and weights, write nothing newer

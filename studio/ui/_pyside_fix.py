@@ -6,6 +6,10 @@ On 3.10 and 3.11 every such call drops one reference to ``None``; after a few th
 few seconds of painting) the interpreter aborts with "deallocating None". Where the bug is
 detected, this gives ``None`` the effectively infinite reference count Python 3.12 gives it.
 ``None`` is never freed in a running interpreter, so its count has no other meaning.
+
+The same builds drop references to ``True`` and ``False`` on some bool-returning paths (a long
+training session with every plot open ended in "deallocating True or False" at exit), so the
+two bools, equally immortal from 3.12 on, get the same treatment.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ def make_none_immortal() -> bool:
         return False
     if not _leaks():
         return False
-    cell = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt: a PyObject's first field
-    if cell.value != sys.getrefcount(None) - 1:  # not the layout we expect: leave it alone
-        return False
-    cell.value = IMMORTAL
+    for singleton in (None, True, False):
+        cell = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: first field
+        if cell.value != sys.getrefcount(singleton) - 1:  # not the layout we expect
+            return False
+    for singleton in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(singleton)).value = IMMORTAL
     return True
 
 

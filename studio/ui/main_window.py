@@ -41,6 +41,7 @@ from studio.ui.canvas.quick_add import QuickAdd
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import GraphView
 from studio.ui.code_view import CodeView
+from studio.ui.dashboard.dashboard import Dashboard
 from studio.ui.editing import Editor
 from studio.ui.inspector import Inspector
 from studio.ui.palette import Palette, parse_block_payload
@@ -126,7 +127,10 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.code_dock, self.problems_dock], [620, 250],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.code_dock], [300], Qt.Orientation.Vertical)
+        self.dashboard = Dashboard(self)
+        self.resizeDocks([self.code_dock], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock, self.dashboard.panel_dock], [430, 330],
+                         Qt.Orientation.Vertical)
         self.totals = QLabel()
         self.totals.setToolTip("Totals of the project: parameters and multiply-adds per sample")
         self.zoom_label = QLabel()
@@ -138,8 +142,10 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.setMovable(False)
         a = self.actions
+        panel = self.dashboard.panel
         for act in (a.new, a.open, a.save, None, a.undo, a.redo, None, a.fit, a.auto_layout,
-                    a.export_code):
+                    a.export_code, None, panel.train_action, panel.pause_action,
+                    panel.stop_action):
             if act is None:
                 tb.addSeparator()
             else:
@@ -207,13 +213,23 @@ class MainWindow(QMainWindow):
         view_data.setToolTip(tip)
         view_data.setStatusTip(tip)
         view_data.triggered.connect(lambda _=False: self.view_dataset())
+        panel = self.dashboard.panel
+        m = mb.addMenu("T&rain")
+        m.addActions([panel.train_action, panel.pause_action, panel.stop_action])
+        m.addSeparator()
+        m.addActions([panel.continue_action, panel.save_action])
         m = mb.addMenu("&View")
         m.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
         m.addSeparator()
         m.addAction(a.snap)
         m.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.code_dock, self.problems_dock):
+        for dock in self._all_docks():
             m.addAction(dock.toggleViewAction())
+        tile = m.addAction("&Tile Training Plots")
+        tile.setObjectName("tile_plots")
+        tile.setToolTip("Show every training plot at once, side by side under the canvas")
+        tile.setStatusTip(tile.toolTip())
+        tile.triggered.connect(lambda _=False: self.dashboard.tile_views())
         m.addAction(a.reset_layout)
         m = mb.addMenu("&Help")
         m.addActions([a.shortcuts, a.about])
@@ -266,6 +282,8 @@ class MainWindow(QMainWindow):
         self.problems.go_to.connect(self.select_node)
         self.inspector.open_network.connect(self.open_network_tab)
         self.inspector.select_node.connect(self.select_node)
+        self.dashboard.panel.save_weights_requested.connect(self.save_weights)
+        self.dashboard.controller.failed.connect(self._training_failed)
 
     # tabs -----------------------------------------------------------------------------------------
     def _rebuild_tabs(self) -> None:
@@ -780,6 +798,12 @@ class MainWindow(QMainWindow):
             return False
         self.session.doc.mark_saved(str(path))
         recovery.forget(self.session.doc, self.recovery_folder)
+        controller = self.dashboard.controller
+        if controller.weights_unsaved and not controller.running:
+            try:
+                controller.save_weights()
+            except OSError as err:
+                self.show_error("Cannot save the weights", f"{path}: {err}")
         self.add_recent(str(path))
         self._update_title()
         self.statusBar().showMessage(f"Saved {path}", 5000)
@@ -791,31 +815,55 @@ class MainWindow(QMainWindow):
             self.export_code(folder)
 
     def export_code(self, folder) -> bool:
-        """Write model.py and train.py (and the data files they read) into ``folder``."""
-        import shutil
+        """Write model.py and train.py (and the data files they read) into ``folder``, with the
+        trained weights as weights.pt when the project has been trained."""
+        from studio.engine.checkpoint import CheckpointError
+        from studio.engine.codegen import CodegenError
+        from studio.engine.export import write_export
 
-        from studio.engine.codegen import CodegenError, generate
-
+        checkpoint = self.dashboard.controller.trained_checkpoint()
         try:
-            code = generate(self.session.project)
+            written = write_export(self.session.project, folder, checkpoint=checkpoint)
         except CodegenError as err:
             self.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
                 str(p) for p in err.problems[:8]))
             return False
-        out = Path(folder)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "model.py").write_text(code.model_source, encoding="utf-8")
-            (out / "train.py").write_text(code.train_source, encoding="utf-8")
-            if code.data_files:
-                (out / "data").mkdir(exist_ok=True)
-                for name in code.data_files:
-                    shutil.copyfile(ROOT / "resources" / "data" / name, out / "data" / name)
-        except OSError as err:
+        except (OSError, CheckpointError) as err:
             self.show_error("Cannot export", str(err))
             return False
-        self.statusBar().showMessage(f"Wrote {out / 'model.py'} and {out / 'train.py'}", 8000)
+        out = Path(folder)
+        weights = " and the trained weights.pt" if checkpoint is not None else ""
+        self.statusBar().showMessage(f"Wrote {out / 'model.py'}, {out / 'train.py'}{weights} "
+                                     f"({len(written)} files)", 8000)
         return True
+
+    # training ---------------------------------------------------------------------------------------
+    def save_weights(self) -> bool:
+        """Train > Save Weights: the trained state goes beside the project file (saved first)."""
+        if not self.session.doc.path and not self.save_as():
+            return False
+        try:
+            path = self.dashboard.controller.save_weights()
+        except OSError as err:
+            self.show_error("Cannot save the weights", str(err))
+            return False
+        self.statusBar().showMessage(f"Saved the trained weights to {path}", 8000)
+        return True
+
+    def _training_failed(self, event: dict) -> None:
+        """Say what went wrong in the status bar and show the node at fault; the graph and the
+        plots so far are kept."""
+        self.statusBar().showMessage(f"Training: {event.get('message', '')}", 15000)
+        node = event.get("node")
+        if node and node[0] in self.views and node[1] in self.session.doc.graph(node[0]).nodes:
+            self.select_node(node[0], node[1])
+
+    def _confirm_stop_training(self) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                          "Stop training and close? The weights trained so far are not saved.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("stop_training_box")
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     def export_onnx_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", str(Path.home() / "model.onnx"),
@@ -924,17 +972,25 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
 
+    def _all_docks(self) -> list:
+        return [self.palette_dock, self.inspector_dock, self.code_dock, self.problems_dock,
+                *self.dashboard.all_docks]
+
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (self.palette_dock, self.inspector_dock, self.code_dock, self.problems_dock):
+        for dock in self._all_docks():
             dock.show()
 
     def closeEvent(self, event):
         if not self.maybe_save():
             event.ignore()
             return
+        if self.dashboard.controller.running and not self._confirm_stop_training():
+            event.ignore()
+            return
         self.save_layout()
         self.autosave_timer.stop()
+        self.dashboard.controller.shutdown()
         recovery.forget(self.session.doc, self.recovery_folder)
         event.accept()
 

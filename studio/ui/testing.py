@@ -106,7 +106,13 @@ def open_window(qtbot, folder):
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, recovery_folder=folder / "recovery")
     # closing at the end of a test asks nothing: what the test changed counts as saved
-    qtbot.addWidget(window, before_close_func=lambda w: w.session.doc.mark_saved())
+    # and a training run still going is ended without asking
+    qtbot.addWidget(window, before_close_func=_closing_quietly)
     window.show()
     qtbot.waitExposed(window)
     return window
+
+
+def _closing_quietly(window) -> None:
+    window.session.doc.mark_saved()
+    window.dashboard.controller.shutdown()

@@ -19,6 +19,11 @@ CATEGORY_HUES = {
     "loss": "#c94c3b", "optimizer": "#9a7b1c", "output": "#6b8e23", "network": "#3d5afe",
 }
 
+HEALTH_HUES = {  # green healthy, blue vanishing (cold), red exploding (hot), amber dead units
+    False: {"ok": "#2e9d57", "vanishing": "#2b7bd6", "exploding": "#d93025", "dead": "#e08e0b"},
+    True: {"ok": "#4cc27a", "vanishing": "#5aa2ff", "exploding": "#ff5c5c", "dead": "#f2ad3d"},
+}
+
 
 @dataclass
 class Theme:
@@ -38,22 +43,30 @@ class Theme:
     port: QColor
     port_border: QColor
     categories: dict = field(default_factory=dict)
+    health: dict = field(default_factory=dict)  # training health level -> indicator colour
 
     def category(self, name: str) -> QColor:
         return self.categories.get(name, self.categories["structure"])
+
+    def health_colour(self, level: str) -> QColor:
+        """The canvas indicator's colour for a health level ("error" is the error colour)."""
+        if level == "error" or level not in self.health:
+            return self.error
+        return self.health[level]
 
 
 def _theme(dark: bool) -> Theme:
     c = QColor
     cats = {k: c(v) for k, v in CATEGORY_HUES.items()}
+    health = {k: c(v) for k, v in HEALTH_HUES[dark].items()}
     if dark:
         cats = {k: v.lighter(125) for k, v in cats.items()}
         return Theme(True, c("#1e1f22"), c("#26272b"), c("#2f3136"), c("#2b2d31"), c("#4a4d55"),
                      c("#4f9dff"), c("#e6e6e6"), c("#a0a4ab"), c("#8a8f98"), c("#e0a050"),
-                     c("#1e1f22"), c("#ff5c5c"), c("#c8ccd2"), c("#1e1f22"), cats)
+                     c("#1e1f22"), c("#ff5c5c"), c("#c8ccd2"), c("#1e1f22"), cats, health)
     return Theme(False, c("#f4f5f7"), c("#e9ebef"), c("#dfe2e7"), c("#ffffff"), c("#b9bec7"),
                  c("#1f6fe0"), c("#1d1f23"), c("#5f6670"), c("#7a828e"), c("#b86e12"),
-                 c("#f4f5f7"), c("#d93025"), c("#ffffff"), c("#6d7480"), cats)
+                 c("#f4f5f7"), c("#d93025"), c("#ffffff"), c("#6d7480"), cats, health)
 
 
 _current: Theme | None = None

@@ -3,6 +3,10 @@
 Everything drawn is computed when the node or the analysis changes (``sync``, ``set_result``), so
 painting only draws prepared text. Zoomed out, the node draws less: below half size no port names
 or footer, below a quarter a coloured box.
+
+While training, ``set_health`` adds a small dot at the header's right end coloured by the node's
+gradient and dead-unit health (a ring around the node where the run failed), and a short note in
+the footer when the node is sick: the user sees where a network is unwell without a plot.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ PAD = 4.0
 FOOTER = 20.0
 RADIUS = 6.0
 QUIET_PORT_NAMES = {"x", "out"}
+DOT = 4.5  # radius of the health dot at full size
+DOT_X = WIDTH - 12.0  # its centre, clear of the problem badge on the corner
+DOT_ROOM = 16.0  # header width the dot takes from the title and block name
 
 
 def node_height(n_in: int, n_out: int) -> float:
@@ -99,6 +106,8 @@ class NodeItem(QGraphicsItem):
         self.shape_label = ""
         self.params_label = ""
         self.row = None
+        self.health = None
+        self._health_look = None  # (level, note): what the drawing depends on
         self.height = node_height(0, 0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -170,7 +179,8 @@ class NodeItem(QGraphicsItem):
 
     def _layout_text(self) -> None:
         f = Fonts.get()
-        room = WIDTH - 18
+        room = WIDTH - 18 - (DOT_ROOM if self.health is not None else 0)
+        self.head_room = room
         title_w = f["m_title"].horizontalAdvance(self.title)
         self.title_text = f["m_title"].elidedText(self.title, Qt.TextElideMode.ElideRight, room)
         # the block's name goes beside the title where there is room; the title comes first
@@ -193,13 +203,20 @@ class NodeItem(QGraphicsItem):
             self.summary_text = f["m_body"].elidedText(self.params_summary,
                                                        Qt.TextElideMode.ElideRight, WIDTH - 20)
         room = WIDTH - 16
+        note = self.health.note if self.health is not None else ""
+        note_w = m.horizontalAdvance(note) + 8 if note else 0
+        shape_w = m.horizontalAdvance(self.shape_label)
         right = f"{self.params_label} params" if self.params_label else ""
-        if right and m.horizontalAdvance(self.shape_label) + m.horizontalAdvance(right) + 8 > room:
+        if right and shape_w + m.horizontalAdvance(right) + note_w + 8 > room:
             right = self.params_label
+        if right and note and shape_w + m.horizontalAdvance(right) + note_w + 8 > room:
+            right = ""  # a sick node's note wins the room; the tooltip keeps the count
         right_w = m.horizontalAdvance(right) + 8 if right else 0
+        self.footer_note = note
+        self.footer_note_w = note_w
         self.footer_right = right
         self.footer_left = m.elidedText(self.shape_label, Qt.TextElideMode.ElideRight,
-                                        room - right_w)
+                                        room - right_w - note_w)
 
     def set_result(self, row, problems) -> bool:
         """Show an analysis row (shapes, cost) and this node's problems; True if anything changed."""
@@ -219,6 +236,24 @@ class NodeItem(QGraphicsItem):
         self.update()
         return True
 
+    def set_health(self, health) -> bool:
+        """Show training health (a ``studio.ui.dashboard.health.Health``; None: no indicator).
+        Repaints only when the colour or footer note changes; True if anything changed."""
+        if health == self.health:
+            return False
+        had = self.health is not None
+        self.health = health
+        look = (health.level, health.note) if health is not None else None
+        if look != self._health_look:
+            self._health_look = look
+            if had != (health is not None):
+                self._layout_text()  # the dot takes room from the header text
+            else:
+                self._footer()
+            self.update()
+        self._update_tooltip()
+        return True
+
     def _update_tooltip(self) -> None:
         kind = self.block if self.block != INSTANCE else f"network {self.block_label}"
         lines = [f"<b>{_html(self.title)}</b> &nbsp;<i>{_html(kind)}</i>", _html(self.help)]
@@ -233,6 +268,10 @@ class NodeItem(QGraphicsItem):
         for p in self.problems:
             fix = f"<b>{_html(p.field)}</b>: " if p.field else ""
             lines.append(f"<span style='color:#d93025'>\u26a0 {fix}{_html(p.message)}</span>")
+        if self.health is not None:
+            colour = theme.current().health_colour(self.health.level).name()
+            lines.append(f"<span style='color:{colour}'>\u25cf</span> training: "
+                         f"{_html(self.health.text)}")
         self.setToolTip("<br>".join(lines))
 
     # geometry ---------------------------------------------------------------------------------
@@ -240,7 +279,7 @@ class NodeItem(QGraphicsItem):
         return QRectF(0, 0, WIDTH, self.height)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -8, WIDTH + 10, self.height + 10)
+        return QRectF(-5, -8, WIDTH + 13, self.height + 13)  # room for the badge and error ring
 
     def shape(self):
         path = QPainterPath()
@@ -264,6 +303,7 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QPen(t.selected, 4) if selected else Qt.PenStyle.NoPen)
             painter.setBrush(cat if not self.problems else t.error)
             painter.drawRect(rect)
+            self._health_dot(painter, t, lod)
             return
         border = QPen(t.selected, 2.2) if selected else QPen(t.node_border, 1.0)
         if self.shares:
@@ -287,20 +327,23 @@ class NodeItem(QGraphicsItem):
         if lod < 0.45:
             painter.setPen(t.text)
             painter.setFont(f["far"])
-            painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter,
+            dot = 2 * self._dot_radius(lod) + 4 if self.health is not None else 0
+            painter.drawText(rect.adjusted(6, 0, -6 - dot, 0), Qt.AlignmentFlag.AlignCenter,
                              f["m_far"].elidedText(self.title, Qt.TextElideMode.ElideRight,
-                                                   WIDTH - 12))
+                                                   WIDTH - 12 - dot))
+            self._health_dot(painter, t, lod)
             self._badge(painter, t)
             return
         painter.setFont(f["title"])
         painter.setPen(t.text)
-        painter.drawText(QRectF(9, 0, WIDTH - 18, HEADER), Qt.AlignmentFlag.AlignVCenter |
+        painter.drawText(QRectF(9, 0, self.head_room, HEADER), Qt.AlignmentFlag.AlignVCenter |
                          Qt.AlignmentFlag.AlignLeft, self.title_text)
         if self.show_sub:
             painter.setFont(f["small"])
             painter.setPen(t.text_dim)
-            painter.drawText(QRectF(9, 0, WIDTH - 17, HEADER), Qt.AlignmentFlag.AlignVCenter |
-                             Qt.AlignmentFlag.AlignRight, self.sub_text)
+            painter.drawText(QRectF(9, 0, self.head_room + 1, HEADER),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             self.sub_text)
         # body: port names, or a one-line summary of the parameters
         painter.setFont(f["body"])
         painter.setPen(t.text_dim)
@@ -332,11 +375,53 @@ class NodeItem(QGraphicsItem):
         footer = QRectF(8, top, WIDTH - 16, FOOTER)
         left = self.footer_left if not self.problems or self.footer_left else "needs attention"
         painter.drawText(footer, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, left)
+        if self.footer_note:
+            painter.setPen(t.health_colour(self.health.level))
+            painter.drawText(footer, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                             self.footer_note)
         if self.footer_right:
             painter.setPen(t.text_dim)
-            painter.drawText(footer, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            painter.drawText(footer.adjusted(0, 0, -self.footer_note_w, 0),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                              self.footer_right)
+        self._health_dot(painter, t, lod)
         self._badge(painter, t)
+
+    def _dot_radius(self, lod: float) -> float:
+        """About the same size on screen when zoomed out, as big as the header allows."""
+        if lod < 0.22:
+            return min(DOT / max(lod, 0.01) * 1.2, self.height * 0.35)
+        return min(DOT / min(lod, 1.0), HEADER / 2 - 1.5)
+
+    def _health_dot(self, painter, t, lod: float) -> None:
+        """The health indicator: a dot right in the header (clear of the problem badge, which
+        sits on the corner), and a ring around the node where the run failed."""
+        health = self.health
+        if health is None:
+            return
+        colour = t.health_colour(health.level)
+        r = self._dot_radius(lod)
+        if health.level == "error":
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            if lod < 0.22:  # inside the box: white, then red, so it shows on a red box too
+                w = min(2.0 / max(lod, 0.01), 12.0)
+                painter.setPen(QPen(t.node, w))
+                painter.drawRect(self.rect().adjusted(w / 2, w / 2, -w / 2, -w / 2))
+                painter.setPen(QPen(colour, w))
+                painter.drawRect(self.rect().adjusted(1.5 * w, 1.5 * w, -1.5 * w, -1.5 * w))
+            else:  # outside the border, within the bounding rectangle
+                ring = min(2.0 / min(lod, 1.0), 4.0)
+                out = 1 + ring / 2
+                painter.setPen(QPen(colour, ring))
+                painter.drawRoundedRect(self.rect().adjusted(-out, -out, out, out),
+                                        RADIUS + out, RADIUS + out)
+        if lod < 0.22:
+            center = QPointF(WIDTH - r - 4, r + 4)
+        else:
+            center = QPointF(DOT_X + DOT - r, HEADER / 2)
+        painter.setPen(QPen(t.node, max(1.2, 1.2 / max(lod, 0.01)) if lod < 0.45 else 1.2))
+        painter.setBrush(colour)
+        painter.drawEllipse(center, r, r)
 
     def _badge(self, painter, t) -> None:
         if not self.problems:

@@ -2,7 +2,8 @@
 
 The scene never changes the project. Mouse gestures become editor calls (which push commands),
 and the items follow the document's change events: ``apply_change`` adds, removes and refreshes
-items; ``show_analysis`` puts shapes, costs and problem badges on them.
+items; ``show_analysis`` puts shapes, costs and problem badges on them; ``show_health`` puts
+training health indicators on them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class GraphScene(QGraphicsScene):
         self.graph_key = graph_key
         self.nodes: dict[str, NodeItem] = {}
         self.wires: list[WireItem] = []
+        self.healths: dict = {}  # node id -> Health shown, kept for items made later
         self.snap = True
         self.last_refusal = ""
         self._drag = None  # ("wire", port, DragWire) or ("nodes", press pos, {id: pos}, started)
@@ -76,6 +78,7 @@ class GraphScene(QGraphicsScene):
         graph = self.graph
         for node in graph.nodes.values():
             item = NodeItem(self.graph_key, node, graph)
+            item.set_health(self.healths.get(node.id))
             self.addItem(item)
             self.nodes[node.id] = item
         self._sync_wires()
@@ -100,6 +103,7 @@ class GraphScene(QGraphicsScene):
                 continue
             if item is None:
                 item = NodeItem(self.graph_key, node, graph)
+                item.set_health(self.healths.get(node_id))
                 self.addItem(item)
                 self.nodes[node_id] = item
                 moved_rects.append(item.scene_rect())
@@ -123,6 +127,7 @@ class GraphScene(QGraphicsScene):
         for node_id, node in graph.nodes.items():
             if node_id not in self.nodes:
                 item = NodeItem(self.graph_key, node, graph)
+                item.set_health(self.healths.get(node_id))
                 self.addItem(item)
                 self.nodes[node_id] = item
         self._grid = None
@@ -253,6 +258,15 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.nodes.items():
             item.set_result(rows.get(node_id), problems.get(node_id, []))
         self._label_wires(analysis, rows)
+
+    def show_health(self, healths: dict | None) -> int:
+        """Training health per node id (None or {}: clear every indicator). Cheap enough for a
+        few calls a second: only items whose health changed repaint. Returns how many changed."""
+        self.healths = dict(healths) if healths else {}
+        changed = 0
+        for node_id, item in self.nodes.items():
+            changed += item.set_health(self.healths.get(node_id))
+        return changed
 
     def _label_wires(self, analysis, rows=None, place: bool = True) -> None:
         if rows is None:

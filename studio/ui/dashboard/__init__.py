@@ -1,0 +1,1 @@
+"""The live training dashboard: panel, plots and canvas health, drawn from session events."""

@@ -1,0 +1,241 @@
+"""Train from the editor: one ``TrainingSession`` at a time, its events folded into a
+``RunStore`` on the UI thread at about 30 frames per second.
+
+The worker process trains; this object only sends commands and drains events, so the editor
+stays responsive whatever training does. Each run writes its final state to a checkpoint in a
+scratch folder; Save Weights copies it beside the project, Continue resumes from it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.core.fileformat import SUFFIX
+from studio.ui.dashboard.store import Run, RunStore
+
+FRAME_MS = 33  # ~30 redraws per second at most
+STOP_GRACE_SECONDS = 5.0  # a stopping worker writes its checkpoint; then it is terminated
+WEIGHTS_SUFFIX = ".ckpt"
+
+
+def weights_path(project_path) -> Path | None:
+    """Where a saved project keeps its trained weights: ``lenet.studio`` -> ``lenet.ckpt``."""
+    if not project_path:
+        return None
+    path = Path(project_path)
+    stem = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
+    return path.with_name(stem + WEIGHTS_SUFFIX)
+
+
+class TrainingController(QObject):
+    """Start, pause, resume and stop training of the editor's project; watch a node."""
+
+    updated = Signal(object)  # the set of RunStore topics that changed this frame
+    state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
+    failed = Signal(dict)  # an error event: kind, message, node (graph, id) or None
+
+    def __init__(self, editing_session, parent=None):
+        super().__init__(parent)
+        self.editing = editing_session
+        self.store = RunStore()
+        self.session = None
+        self.state = "idle"
+        self.watched: str | None = None
+        self.sample = 0
+        self.frame_seconds: list[float] = []  # time spent draining events per frame (bench)
+        self._scratch = Path(tempfile.mkdtemp(prefix="studio-runs-"))
+        self._stop_deadline: float | None = None
+        self._checkpoint: Path | None = None  # newest trained state of this project
+        self._saved_checkpoint: Path | None = None  # what was last copied beside the project
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self.poll)
+
+    # what the panel asks ----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.state in ("starting", "running", "paused",
+                                                           "stopping")
+
+    @property
+    def run(self) -> Run | None:
+        return self.store.current
+
+    def blocking_problem(self) -> str | None:
+        """Why the project cannot train now (the first problem, naming its node), or None."""
+        problems = self.editing.analysis.problems
+        if problems:
+            more = f" (and {len(problems) - 1} more in Problems)" if len(problems) > 1 else ""
+            return f"{problems[0]}{more}"
+        losses = _loss_blocks()
+        if not any(n.block in losses for n in self.editing.project.training.nodes.values()):
+            return "the training graph has no loss to train: add a loss and an optimizer"
+        return None
+
+    def trained_checkpoint(self) -> Path | None:
+        """The newest trained state to continue from or export: this session's, else the one
+        saved beside the project file."""
+        if self._checkpoint is not None and self._checkpoint.exists():
+            return self._checkpoint
+        saved = weights_path(self.editing.doc.path)
+        return saved if saved is not None and saved.exists() else None
+
+    @property
+    def weights_unsaved(self) -> bool:
+        return self._checkpoint is not None and self._checkpoint != self._saved_checkpoint and \
+            self._checkpoint.exists()
+
+    # control ----------------------------------------------------------------------------------
+    def start(self, resume: bool = False) -> str | None:
+        """Train the project as it is now (or continue from the trained state); returns why
+        not, or None when started."""
+        from studio.engine.probes import ProbeRates
+        from studio.engine.runner import RunConfig
+        from studio.engine.session import TrainingSession
+
+        if self.running:
+            return "training is already running"
+        why = self.blocking_problem()
+        if why:
+            return why
+        resume_from = self.trained_checkpoint() if resume else None
+        if resume and resume_from is None:
+            return "there is no trained state to continue from: train first"
+        run = self.store.new_run("Continued" if resume else "")
+        run.label = f"Run {run.number}" + (" (continued)" if resume else "")
+        checkpoint = self._scratch / f"run{run.number}{WEIGHTS_SUFFIX}"
+        folder = Path(self.editing.doc.path).resolve().parent if self.editing.doc.path else None
+        config = RunConfig(
+            probes=ProbeRates(sample=self.sample), watch=(self.watched,) if self.watched else (),
+            checkpoint_path=str(checkpoint), checkpoint_epochs=False,
+            resume_from=str(resume_from) if resume_from else None, pause_on_nan=True,
+            data_root=str(folder) if folder else None)
+        self.session = TrainingSession(self.editing.project, config)
+        self._run_checkpoint = checkpoint
+        self._stop_deadline = None
+        self.session.start()
+        self._set_state("starting")
+        self.timer.start()
+        self.updated.emit({"all"})
+        return None
+
+    def pause(self) -> None:
+        if self.session is not None and self.state == "running":
+            self.session.pause()
+
+    def resume(self) -> None:
+        if self.session is not None and self.state == "paused":
+            self.session.resume()
+
+    def stop(self) -> None:
+        """Ask the worker to stop after its step; it writes its checkpoint and ends. A worker
+        that does not end within a few seconds is terminated (the UI never waits for it)."""
+        if self.session is None or not self.running:
+            return
+        self.session.request_stop()
+        self._stop_deadline = time.perf_counter() + STOP_GRACE_SECONDS
+        self._set_state("stopping")
+
+    def watch(self, key: str | None) -> None:
+        """Follow the node selected on the canvas (``training/conv1``)."""
+        if key == self.watched:
+            return
+        self.watched = key
+        if self.session is not None and self.running:
+            self.session.watch([key] if key else [])
+
+    def choose_sample(self, index: int) -> None:
+        self.sample = int(index)
+        if self.session is not None and self.running:
+            self.session.choose_sample(self.sample)
+
+    def shutdown(self) -> None:
+        """The window closes: end the worker now and forget the scratch checkpoints."""
+        self.timer.stop()
+        if self.session is not None:
+            self.session.stop(timeout=1.0)
+            if self.running:
+                self.state = "stopped"
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    # weights ----------------------------------------------------------------------------------
+    def save_weights(self, path=None) -> Path:
+        """Copy the trained state beside the project (or to ``path``); raises OSError or
+        FileNotFoundError when there is nothing trained."""
+        source = self.trained_checkpoint()
+        if source is None:
+            raise FileNotFoundError("nothing trained yet: train first, then save the weights")
+        target = Path(path) if path else weights_path(self.editing.doc.path)
+        if target is None:
+            raise FileNotFoundError("save the project first: its weights are kept beside it")
+        if source.resolve() != target.resolve():
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(source, tmp)
+            tmp.replace(target)
+        self._saved_checkpoint = self._checkpoint
+        return target
+
+    def forget_project(self) -> None:
+        """A different project was opened: its runs and trained state are not this one's."""
+        if self.running:
+            self.stop()
+        self.store.clear()
+        self._checkpoint = self._saved_checkpoint = None
+        self.updated.emit({"all"})
+
+    # the frame --------------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Drain the session's events into the store (the timer calls this every frame)."""
+        session = self.session
+        if session is None:
+            self.timer.stop()
+            return
+        start = time.perf_counter()
+        events = session.events()
+        topics = self.store.apply(events) if events else set()
+        for event in events:
+            kind = event.get("type")
+            if kind == "checkpoint" and event.get("path"):
+                self._checkpoint = Path(event["path"])
+            elif kind == "error":
+                self.failed.emit(event)
+        state = self._session_state()
+        if state != self.state:
+            self._set_state(state)
+        if self._stop_deadline is not None and session.alive and \
+                time.perf_counter() > self._stop_deadline:
+            session.stop(timeout=0.5)  # terminate a worker that did not stop in time
+        if topics:
+            self.updated.emit(topics)
+        self.frame_seconds.append(time.perf_counter() - start)
+        del self.frame_seconds[:-1000]
+        if not session.alive and not session.events_pending:
+            if state in ("running", "starting", "paused", "stopping"):
+                self._set_state("stopped")
+            self.timer.stop()
+
+    def _session_state(self) -> str:
+        s = self.session.state
+        if self.state == "stopping" and s in ("running", "paused", "starting"):
+            return "stopping"
+        return s
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        run = self.store.current
+        if run is not None and state in ("stopped", "finished", "failed") and \
+                run.state not in ("finished", "failed"):
+            run.state = state
+        self.state_changed.emit(state)
+
+
+def _loss_blocks() -> frozenset:
+    from studio.core.registry import all_blocks, load_catalogue
+
+    load_catalogue()
+    return frozenset(spec.id for spec in all_blocks() if spec.category == "loss")

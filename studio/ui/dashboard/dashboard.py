@@ -1,0 +1,223 @@
+"""The dashboard: the training panel and the plot views as dock widgets of the main window,
+fed from one ``TrainingController``.
+
+Every frame (at most ~30 per second, when events arrived) each view hears which topics changed;
+a view that is hidden (a tab behind another dock) collects them and catches up when shown, so
+plots nobody sees cost nothing. Selecting a node on the canvas watches it: the worker starts
+sending its activations and the views follow it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget
+
+from studio.core.project import INSTANCE, ProjectError
+from studio.ui.dashboard.classifier import ClassifierView
+from studio.ui.dashboard.controller import TrainingController
+from studio.ui.dashboard.curves import CurvesView
+from studio.ui.dashboard.features import FeatureMapsView
+from studio.ui.dashboard.gradients import GradientsView
+from studio.ui.dashboard.health import health_by_graph
+from studio.ui.dashboard.panel import TrainingPanel
+from studio.ui.dashboard.samples import SamplesView
+
+HEALTH_SECONDS = 0.25  # the canvas indicators refresh at most four times a second
+HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
+
+VIEWS = (  # attribute, dock title, object name, class, tooltip
+    ("curves", "Curves", "curves_dock", CurvesView,
+     "Every loss and metric against step, train and held-out, and the learning rate"),
+    ("features", "Feature Maps", "features_dock", FeatureMapsView,
+     "Activations of the node selected on the canvas, for one sample of the probe batch"),
+    ("gradients", "Gradients", "gradients_dock", GradientsView,
+     "Gradient norms per layer, the selected node's histograms, dead units"),
+    ("samples", "Samples", "samples_dock", SamplesView,
+     "Generated samples and reconstructions from fixed inputs"),
+    ("classifier", "Classifier", "classifier_dock", ClassifierView,
+     "Confusion matrix, per-class accuracy and predictions on the probe batch"),
+)
+
+
+def node_key(project, graph_key: str, node_id: str) -> str | None:
+    """The path the probes use for a node: ``training/conv1``; for a node of a network, through
+    the first instance of that network (``training/generator/relu1``); None if unused."""
+    if graph_key == "training":
+        return f"training/{node_id}"
+    path = _instance_path(project, "training", graph_key, set())
+    return f"training/{path}/{node_id}" if path else None
+
+
+def _instance_path(project, graph_key: str, target: str, seen: set) -> str | None:
+    graph = project.training if graph_key == "training" else project.networks.get(graph_key)
+    if graph is None or graph_key in seen:
+        return None
+    seen = seen | {graph_key}
+    instances = [n for n in graph.nodes.values() if n.block == INSTANCE]
+    for node in instances:
+        if node.params.get("network") == target:
+            return node.id
+    for node in instances:
+        inner = _instance_path(project, node.params.get("network"), target, seen)
+        if inner:
+            return f"{node.id}/{inner}"
+    return None
+
+
+class Dashboard(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.controller = TrainingController(window.session, self)
+        self.store = self.controller.store
+        self.panel = TrainingPanel(self.controller, window.editor)
+        self.views: dict = {}
+        self.docks: dict = {}
+        self.pending: dict = {}
+        self.refresh_seconds: list[float] = []  # time spent drawing per frame (benchmark)
+        self._health_at = 0.0
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.panel_dock = window._dock("Training", "training_dock", self.panel, right,
+                                       "Train the project and follow its progress")
+        window.splitDockWidget(window.inspector_dock, self.panel_dock, Qt.Orientation.Vertical)
+        previous = window.code_dock
+        for attr, title, name, cls, tip in VIEWS:
+            view = cls(self.store)
+            dock = window._dock(title, name, view, Qt.DockWidgetArea.BottomDockWidgetArea, tip)
+            window.tabifyDockWidget(previous, dock)
+            previous = dock
+            dock.visibilityChanged.connect(lambda visible, a=attr: visible and self._catch_up(a))
+            self.views[attr] = view
+            self.docks[attr] = dock
+            self.pending[attr] = {"all"}
+            setattr(self, attr, view)
+        window.code_dock.raise_()
+        self.features.sample_chosen.connect(self.controller.choose_sample)
+        self.controller.updated.connect(self.on_updated)
+        self.controller.state_changed.connect(self._state_changed)
+        self.panel.show_node.connect(window.select_node)
+        window.session.selection_changed.connect(self._selection_changed)
+        window.session.replaced.connect(self.controller.forget_project)
+        window.session.changed.connect(self._edited)
+
+    def relevant_views(self) -> list[str]:
+        """The views this project has something for: samples need a Preview output, the
+        classifier view a loss that measures accuracy."""
+        from studio.core.registry import get_block
+
+        blocks = {n.block for n in self.window.session.project.training.nodes.values()}
+        names = ["curves", "features", "gradients"]
+        if "Preview" in blocks:
+            names.append("samples")
+        if any(_measures_accuracy(get_block, b) for b in blocks):
+            names.append("classifier")
+        return names
+
+    def tile_views(self) -> None:
+        """Show the project's plots at once, side by side under the canvas (View > Tile
+        Training Plots): curves and feature maps on top, the rest below; the others stay
+        one click away as tabs."""
+        w = self.window
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        shown = [self.docks[a] for a in self.relevant_views()]
+        docks = [self.docks[a] for a, *_ in VIEWS]
+        for dock in docks:
+            dock.setFloating(False)
+            w.removeDockWidget(dock)
+        w.addDockWidget(bottom, shown[0])
+        for dock in docks:
+            dock.show()
+        w.splitDockWidget(shown[0], shown[1], Qt.Orientation.Horizontal)
+        w.splitDockWidget(shown[0], shown[2], Qt.Orientation.Vertical)
+        below = shown[3:]
+        if below:
+            w.splitDockWidget(shown[1], below[0], Qt.Orientation.Vertical)
+            for left, right in zip(below, below[1:]):
+                w.splitDockWidget(left, right, Qt.Orientation.Horizontal)
+        for dock in docks:
+            if dock not in shown:
+                w.tabifyDockWidget(shown[-1], dock)
+        for dock in shown:
+            dock.raise_()
+        self.refresh_all()
+
+    @property
+    def all_docks(self) -> list[QDockWidget]:
+        return [self.panel_dock, *self.docks.values()]
+
+    # frames -----------------------------------------------------------------------------------
+    def on_updated(self, topics) -> None:
+        start = time.perf_counter()
+        topics = set(topics)
+        for attr in self.views:
+            self.pending[attr] |= topics
+            if self._visible(attr):
+                self._refresh(attr)
+        if topics & HEALTH_TOPICS and (time.perf_counter() - self._health_at > HEALTH_SECONDS
+                                       or topics & {"all", "error", "state"}):
+            self.show_health()
+        self.refresh_seconds.append(time.perf_counter() - start)
+        del self.refresh_seconds[:-1000]
+
+    def _visible(self, attr: str) -> bool:
+        dock = self.docks[attr]
+        return dock.isVisible() and not dock.visibleRegion().isEmpty() or dock.isFloating()
+
+    def _refresh(self, attr: str) -> None:
+        topics = self.pending[attr]
+        if topics:
+            self.pending[attr] = set()
+            self.views[attr].refresh(topics)
+
+    def _catch_up(self, attr: str) -> None:
+        self._refresh(attr)
+
+    def refresh_all(self) -> None:
+        """Draw every view now, seen or not (screenshots, benchmarks)."""
+        for attr in self.views:
+            self._refresh(attr)
+
+    def show_health(self) -> None:
+        """Colour the canvas nodes by the newest gradient and dead-unit figures."""
+        self._health_at = time.perf_counter()
+        run = self.store.current
+        healths = health_by_graph(self.window.session.project, run) if run is not None else {}
+        for key, view in self.window.views.items():
+            view.scene().show_health(healths.get(key, {}))
+
+    # the user -------------------------------------------------------------------------------
+    def _state_changed(self, state: str) -> None:
+        if state == "starting":
+            self.docks["curves"].raise_()
+            self._selection_changed()
+            self.show_health()
+
+    def _selection_changed(self) -> None:
+        picked = self.window.session.selected_node
+        key = None
+        if picked is not None:
+            graph_key, node = picked
+            try:
+                key = node_key(self.window.session.project, graph_key, node.id)
+            except ProjectError:
+                key = None
+        if key is None and self.controller.watched and picked is None:
+            return  # clicking empty canvas keeps the feature maps of the last node
+        self.controller.watch(key)
+        self.features.set_node(key)
+        self.gradients.set_node(key)
+
+    def _edited(self, change) -> None:
+        """After an edit the last run's health marks may not fit the graph; drop them."""
+        if not self.controller.running and (change.wires or change.structure):
+            for view in self.window.views.values():
+                view.scene().show_health(None)
+
+
+def _measures_accuracy(get_block, block: str) -> bool:
+    try:
+        return bool(get_block(block).extra.get("accuracy"))
+    except KeyError:
+        return False

@@ -1,0 +1,310 @@
+"""The training panel: the run's settings (saved in the project), Train / Pause / Stop /
+Continue, progress with ETA and throughput, the device actually used, and what went wrong.
+
+Settings are edited through the document (undoable, saved with the project); the dataset is the
+Dataset block's own parameter, so the panel and the inspector always agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.project import TRAINING_SETTINGS
+from studio.core.registry import get_block
+from studio.ui import theme
+from studio.ui.param_widgets import ParamEditor
+
+PANEL_SETTINGS = ("batch_size", "epochs", "steps", "device", "amp", "seed")
+STATE_TEXT = {
+    "idle": "Ready to train", "starting": "Starting the training process\u2026",
+    "running": "Training", "paused": "Paused", "stopping": "Stopping\u2026",
+    "finished": "Finished", "stopped": "Stopped", "failed": "Failed",
+}
+
+
+def duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "\u2013"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class TrainingPanel(QWidget):
+    show_node = Signal(str, str)  # graph key, node id: the node an error names
+    save_weights_requested = Signal()
+
+    def __init__(self, controller, editor, parent=None):
+        super().__init__(parent)
+        self.setObjectName("training_panel")
+        self.controller = controller
+        self.editor = editor
+        self.editing = controller.editing
+        self.editors: dict[str, ParamEditor] = {}
+        self.error_node: tuple | None = None
+        self._build()
+        self.editing.changed.connect(lambda _c: self.sync_settings())
+        self.editing.replaced.connect(self.rebuild_settings)
+        self.editing.analyzed.connect(self._update_buttons)
+        controller.state_changed.connect(self._state_changed)
+        controller.updated.connect(self._updated)
+        controller.failed.connect(self._failed)
+        self.rebuild_settings()
+        self._state_changed(controller.state)
+
+    # construction -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(self.form)
+        self.train_action = self._action("&Train", "F5", "Train the project from scratch with "
+                                         "these settings", self.train)
+        self.pause_action = self._action("&Pause", "F6", "Pause after the current step; "
+                                         "press again (or Resume) to continue", self.toggle_pause)
+        self.pause_action.setCheckable(True)
+        self.stop_action = self._action("&Stop", "Shift+F5", "Stop after the current step and "
+                                        "keep what was trained", self.controller.stop)
+        self.continue_action = self._action("&Continue Training", "Ctrl+F5", "Continue from the "
+                                            "trained state (raise epochs or steps first)",
+                                            lambda: self.train(resume=True))
+        self.save_action = self._action("Save &Weights", None, "Save the trained weights "
+                                        "beside the project file (also done by File > Save)",
+                                        self.save_weights_requested.emit)
+        buttons = QHBoxLayout()
+        for act in (self.train_action, self.pause_action, self.stop_action):
+            b = QToolButton()
+            b.setDefaultAction(act)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        more = QHBoxLayout()
+        for act in (self.continue_action, self.save_action):
+            b = QToolButton()
+            b.setDefaultAction(act)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            more.addWidget(b)
+        layout.addLayout(more)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("training_progress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        layout.addWidget(self.progress)
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("progress_text")
+        self.progress_label.setWordWrap(True)
+        layout.addWidget(self.progress_label)
+        self.state_label = QLabel()
+        self.state_label.setObjectName("training_state")
+        self.state_label.setWordWrap(True)
+        layout.addWidget(self.state_label)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("training_error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.error_label.linkActivated.connect(self._show_error_node)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+
+    def _action(self, text, keys, tip, slot) -> QAction:
+        act = QAction(text, self)
+        if keys:
+            act.setShortcut(QKeySequence(keys))
+            act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            tip = f"{tip} ({QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)})"
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        act.triggered.connect(lambda _=False: slot())
+        return act
+
+    def rebuild_settings(self) -> None:
+        """One editor per setting, plus the Dataset block's dataset when there is one."""
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.editors.clear()
+        dataset = self._dataset_node()
+        if dataset is not None:
+            prm = next(p for p in get_block("Dataset").params if p.name == "dataset")
+            ed = ParamEditor("dataset", prm.kind, dataset.params.get("dataset", prm.default),
+                             f"{prm.help} (the {dataset.title or dataset.id} block)",
+                             self._dataset_edit, self.editing.end_merge)
+            self.editors["dataset"] = ed
+            self.form.addRow(self._label("Dataset", ed._tip), ed.widget)
+        settings = self.editing.project.training.settings
+        for prm in TRAINING_SETTINGS:
+            if prm.name not in PANEL_SETTINGS:
+                continue
+            ed = ParamEditor(prm.name, prm.kind, settings.get(prm.name, prm.default), prm.help,
+                             self._setting_edit(prm.name), self.editing.end_merge)
+            self.editors[prm.name] = ed
+            label = {"batch_size": "Batch size", "amp": "Mixed precision"}.get(
+                prm.name, prm.name.capitalize())
+            self.form.addRow(self._label(label, prm.help), ed.widget)
+            if prm.name == "device":
+                self.device_label = QLabel()  # removing the form's rows deleted the last one
+                self.device_label.setObjectName("device_used")
+                self.device_label.setToolTip("The device the current run actually trains on")
+                self.form.addRow("", self.device_label)
+        self._update_buttons()
+        self._update_progress()
+
+    def _label(self, text: str, tip: str) -> QLabel:
+        label = QLabel(text)
+        label.setToolTip(tip)
+        return label
+
+    def _dataset_node(self):
+        for node in self.editing.project.training.nodes.values():
+            if node.block == "Dataset":
+                return node
+        return None
+
+    def _dataset_edit(self, value) -> None:
+        node = self._dataset_node()
+        if node is not None:
+            self.editor.set_params("training", node.id, {"dataset": value})
+
+    def _setting_edit(self, name):
+        def edit(value):
+            self.editor.set_settings({name: value}, merge=True)
+        return edit
+
+    def sync_settings(self) -> None:
+        """Show the document's values (after undo, redo or an edit in the inspector)."""
+        dataset = self._dataset_node()
+        if (dataset is None) != ("dataset" not in self.editors):
+            self.rebuild_settings()
+            return
+        if dataset is not None:
+            self.editors["dataset"].set_value(dataset.params.get("dataset"))
+        settings = self.editing.project.training.settings
+        for name, ed in self.editors.items():
+            if name in settings:
+                ed.set_value(settings[name])
+
+    # actions ----------------------------------------------------------------------------------
+    def train(self, resume: bool = False) -> bool:
+        if self.controller.state == "paused" and not resume:
+            self.controller.resume()
+            return True
+        self.error_label.hide()
+        self.error_node = None
+        why = self.controller.start(resume=resume)
+        if why:
+            self._show_error(f"Cannot train yet: {why}")
+            return False
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.controller.state == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    # reports ----------------------------------------------------------------------------------
+    def _state_changed(self, state: str) -> None:
+        run = self.controller.run
+        text = STATE_TEXT.get(state, state.capitalize())
+        if state == "paused" and run is not None and run.error and run.error.get("kind") == "nan":
+            text = "Paused at a NaN loss: Resume goes back to the last good state"
+        if state == "finished" and run is not None and run.final:
+            scores = ", ".join(f"{k.replace('_', ' ')} {v:.4g}"
+                               for k, v in run.final.get("evaluation", {}).items())
+            text += f" after {run.final.get('steps', 0):,} steps" + (f": {scores}" if scores else "")
+        self.state_label.setText(text)
+        self._update_buttons()
+        self._update_progress()
+
+    def _update_buttons(self) -> None:
+        state = self.controller.state
+        running = self.controller.running
+        self.train_action.setEnabled(not running or state == "paused")
+        self.train_action.setText("&Resume" if state == "paused" else "&Train")
+        self.pause_action.setEnabled(state in ("running", "paused"))
+        self.pause_action.setChecked(state == "paused")
+        self.stop_action.setEnabled(running and state != "stopping")
+        trained = self.controller.trained_checkpoint() is not None
+        self.continue_action.setEnabled(not running and trained)
+        self.save_action.setEnabled(not running and trained)
+        for ed in self.editors.values():
+            ed.widget.setEnabled(not running)
+        self.setToolTip("Settings apply to the next run" if running else "")
+
+    def _updated(self, topics) -> None:
+        if topics & {"progress", "state", "all", "metrics"}:
+            self._update_progress()
+        if "download" in topics and self.controller.store.download:
+            d = self.controller.store.download
+            total = d.get("total") or 0
+            done = d.get("done", 0)
+            self.progress_label.setText(f"Downloading {d.get('file')}: {done / 1e6:.1f}"
+                                        + (f" of {total / 1e6:.1f} MB" if total else " MB"))
+
+    def _update_progress(self) -> None:
+        run = self.controller.run
+        if run is None:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress_label.setText("")
+            self.device_label.setText("")
+            return
+        total = max(run.total_steps, 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(run.step, total))
+        p = run.progress
+        parts = [f"step {run.step:,} / {run.total_steps:,}" if run.total_steps else ""]
+        if p:
+            parts.append(f"epoch {p.get('epoch', 1)}")
+            parts.append(f"{p.get('samples_per_second', 0):,.0f} samples/s")
+            if self.controller.state in ("running", "paused"):
+                parts.append(f"ETA {duration(p.get('eta', float('nan')))}")
+            parts.append(f"elapsed {duration(p.get('elapsed', 0.0))}")
+        self.progress_label.setText(" \u00b7 ".join(x for x in parts if x))
+        if run.device:
+            amp = f", {run.amp} mixed precision" if run.amp not in ("", "off") else ""
+            self.device_label.setText(f"using: {run.device}{amp}")
+
+    def _failed(self, event: dict) -> None:
+        node = event.get("node")
+        self.error_node = tuple(node) if node else None
+        kind = {"nan": "The loss is not a number", "oom": "Out of memory",
+                "crash": "The training process crashed", "shape": "A shape does not fit",
+                "data": "The data could not be loaded"}.get(event.get("kind"), "Training failed")
+        self._show_error(f"<b>{kind}</b>: {_html(event.get('message', ''))}"
+                         + (f" <a href='node'>Show {_html(node[1])}</a>" if node else ""))
+
+    def _show_error(self, html: str) -> None:
+        color = theme.current().error.name()
+        self.error_label.setStyleSheet(f"color: {color}")
+        self.error_label.setText(html)
+        self.error_label.show()
+
+    def _show_error_node(self, _link: str) -> None:
+        if self.error_node:
+            self.show_node.emit(self.error_node[0], self.error_node[1])
+
+    @property
+    def error_text(self) -> str:
+        return "" if self.error_label.isHidden() else self.error_label.text()
+
+
+def _html(text) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

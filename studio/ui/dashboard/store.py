@@ -1,0 +1,300 @@
+"""What the dashboard knows about training runs, built from the session's events alone.
+
+Plain Python and numpy (no Qt), so the bookkeeping is tested without a window. Curves live in
+growable arrays (amortized doubling: appending 100,000 points costs about as much as copying
+them once), images keep only the newest, and the last few runs of the project stay for overlay.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_RUNS = 4  # the current run and three before it, overlaid on the curves
+
+
+class Series:
+    """x/y points that grow without reallocating on every append."""
+
+    def __init__(self, capacity: int = 256):
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _reserve(self, extra: int) -> None:
+        need = self.size + extra
+        if need <= len(self._x):
+            return
+        capacity = max(need, 2 * len(self._x))
+        for name in ("_x", "_y"):
+            old = getattr(self, name)
+            new = np.empty(capacity, dtype=np.float64)
+            new[: self.size] = old[: self.size]
+            setattr(self, name, new)
+
+    def append(self, x: float, y: float) -> None:
+        self._reserve(1)
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+
+    def extend(self, xs, ys) -> None:
+        xs = np.asarray(xs, dtype=np.float64)
+        ys = np.asarray(ys, dtype=np.float64)
+        self._reserve(len(xs))
+        self._x[self.size: self.size + len(xs)] = xs
+        self._y[self.size: self.size + len(ys)] = ys
+        self.size += len(xs)
+
+    def truncate_after(self, x: float) -> None:
+        """Forget points past ``x`` (a run restored to an earlier state repeats those steps)."""
+        keep = int(np.searchsorted(self.x, x, side="right"))
+        self.size = min(self.size, keep)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+    @property
+    def last(self) -> float | None:
+        return float(self._y[self.size - 1]) if self.size else None
+
+
+def smooth(y: np.ndarray, weight: float) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard's smoothing); ``weight`` 0
+    returns the data itself. Non-finite values pass through unsmoothed."""
+    if weight <= 0 or len(y) == 0:
+        return y
+    out = np.empty_like(y)
+    acc, norm = 0.0, 0.0
+    for i, v in enumerate(y.tolist()):  # 100k points: ~15 ms; callers smooth incrementally
+        if not math.isfinite(v):
+            out[i] = v
+            continue
+        acc = acc * weight + (1 - weight) * v
+        norm = norm * weight + (1 - weight)
+        out[i] = acc / norm
+    return out
+
+
+@dataclass
+class Run:
+    """One training run of the project: everything its events said."""
+
+    number: int
+    label: str = ""
+    started: float = field(default_factory=time.time)
+    state: str = "starting"  # starting, running, paused, finished, stopped, failed
+    device: str = ""
+    amp: str = "off"
+    total_steps: int = 0
+    metric_names: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)  # name -> Series (train, every step)
+    evaluation: dict = field(default_factory=dict)  # name -> Series (held-out, by step)
+    lr: dict = field(default_factory=dict)  # optimizer -> Series
+    grad_norm: dict = field(default_factory=dict)  # node key -> Series
+    weight_norm: dict = field(default_factory=dict)
+    update_ratio: dict = field(default_factory=dict)
+    latest_stats: dict = field(default_factory=dict)  # node key -> {grad_norm, weight_norm, ...}
+    histograms: dict = field(default_factory=dict)  # node key -> {"weights": (counts, edges), ...}
+    histograms_step: int = 0
+    activations: dict = field(default_factory=dict)  # node key -> newest activations event
+    dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
+    predictions: dict | None = None
+    confusion: np.ndarray | None = None
+    confusion_step: int = 0
+    previews: dict = field(default_factory=dict)  # name -> newest preview event
+    progress: dict = field(default_factory=dict)
+    error: dict | None = None
+    nodes: list = field(default_factory=list)  # trainable node keys
+    step: int = 0
+    checkpoints: list = field(default_factory=list)  # (step, path)
+    final: dict | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or f"Run {self.number}"
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray | None:
+        if self.confusion is None:
+            return None
+        totals = self.confusion.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(totals > 0, np.diag(self.confusion) / np.maximum(totals, 1), np.nan)
+
+
+def _series(table: dict, name: str) -> Series:
+    s = table.get(name)
+    if s is None:
+        s = table[name] = Series()
+    return s
+
+
+class RunStore:
+    """The runs of the open project; ``apply`` folds events into the current run and says
+    which topics changed, so views redraw only what has news."""
+
+    TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
+              "activations", "dead_units", "predictions", "previews", "error", "download")
+
+    def __init__(self, max_runs: int = MAX_RUNS):
+        self.max_runs = max_runs
+        self.runs: list[Run] = []
+        self._numbers = 0
+        self.download: dict | None = None
+
+    @property
+    def current(self) -> Run | None:
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def previous(self) -> list[Run]:
+        return self.runs[:-1]
+
+    def new_run(self, label: str = "") -> Run:
+        self._numbers += 1
+        run = Run(self._numbers, label)
+        self.runs.append(run)
+        del self.runs[: -self.max_runs]
+        return run
+
+    def clear(self) -> None:
+        self.runs.clear()
+        self._numbers = 0
+
+    def apply(self, events) -> set:
+        changed: set = set()
+        run = self.current
+        if run is None:
+            return changed
+        for event in events:
+            handler = getattr(self, "_on_" + str(event.get("type")), None)
+            if handler is not None:
+                topic = handler(run, event)
+                if isinstance(topic, str):
+                    topic = (topic,) if topic else ()
+                changed.update(topic)
+        return changed
+
+    # one handler per event type ---------------------------------------------------------------
+    def _on_started(self, run: Run, e: dict) -> str:
+        run.state = "running"
+        run.device = str(e.get("device", ""))
+        run.amp = str(e.get("amp", "off"))
+        run.total_steps = int(e.get("total_steps", 0))
+        run.metric_names = list(e.get("metrics", []))
+        run.nodes = list(e.get("nodes", []))
+        run.step = int(e.get("step", 0))
+        return "state"
+
+    def _on_metrics(self, run: Run, e: dict) -> str:
+        points = e.get("points", [])
+        if not points:
+            return ""
+        steps = [p["step"] for p in points]
+        names = [k for k in points[0] if k not in ("step", "epoch", "lr")]
+        for name in names:
+            _series(run.metrics, name).extend(steps, [p.get(name, math.nan) for p in points])
+        for opt, value in (e.get("lr") or {}).items():
+            _series(run.lr, opt).append(steps[-1], value)
+        run.step = max(run.step, steps[-1])
+        return "metrics"
+
+    def _on_evaluation(self, run: Run, e: dict) -> str:
+        step = e.get("step", run.step)
+        for name, value in (e.get("metrics") or {}).items():
+            _series(run.evaluation, name).append(step, value)
+        if e.get("confusion") is not None:
+            run.confusion = np.asarray(e["confusion"], dtype=np.int64)
+            run.confusion_step = step
+        return "evaluation"
+
+    def _on_progress(self, run: Run, e: dict) -> str:
+        run.progress = dict(e)
+        run.step = max(run.step, int(e.get("step", 0)))
+        return "progress"
+
+    def _on_stats(self, run: Run, e: dict) -> str:
+        step = e["step"]
+        for key, values in e.get("nodes", {}).items():
+            run.latest_stats[key] = values
+            for name, table in (("grad_norm", run.grad_norm), ("weight_norm", run.weight_norm),
+                                ("update_ratio", run.update_ratio)):
+                if name in values:
+                    _series(table, key).append(step, values[name])
+        return "stats"
+
+    def _on_histograms(self, run: Run, e: dict) -> str:
+        run.histograms = dict(e.get("nodes", {}))
+        run.histograms_step = e.get("step", run.step)
+        return "histograms"
+
+    def _on_activations(self, run: Run, e: dict) -> str:
+        run.activations[e["node"]] = e
+        return "activations"
+
+    def _on_dead_units(self, run: Run, e: dict) -> str:
+        run.dead_units.update(e.get("nodes", {}))
+        return "dead_units"
+
+    def _on_predictions(self, run: Run, e: dict) -> str:
+        run.predictions = e
+        return "predictions"
+
+    def _on_preview(self, run: Run, e: dict) -> str:
+        run.previews[e["name"]] = e
+        return "previews"
+
+    def _on_paused(self, run: Run, e: dict) -> str:
+        run.state = "paused"
+        return "state"
+
+    def _on_resumed(self, run: Run, e: dict) -> str:
+        run.state = "running"
+        return "state"
+
+    def _on_restored(self, run: Run, e: dict) -> tuple:
+        """After a NaN the run goes back to its last good state: drop the curves past it (and
+        the NaN's mark: the state it complained about is gone)."""
+        run.state = "running"
+        if run.error and run.error.get("kind") == "nan":
+            run.error = None
+        step = e.get("step", 0)
+        for table in (run.metrics, run.lr, run.grad_norm, run.weight_norm, run.update_ratio,
+                      run.evaluation):
+            for s in table.values():
+                s.truncate_after(step)
+        run.step = step
+        return ("metrics", "stats", "evaluation", "error", "state")
+
+    def _on_checkpoint(self, run: Run, e: dict) -> str:
+        run.checkpoints.append((e.get("step", run.step), e.get("path")))
+        return "state"
+
+    def _on_error(self, run: Run, e: dict) -> str:
+        run.error = dict(e)
+        if e.get("kind") != "nan":
+            run.state = "failed"
+        return "error"
+
+    def _on_download(self, run: Run, e: dict) -> str:
+        self.download = dict(e)
+        return "download"
+
+    def _on_finished(self, run: Run, e: dict) -> str:
+        run.final = dict(e)
+        status = e.get("status")
+        run.state = "finished" if status == "finished" else "failed" if status == "failed" \
+            else "stopped"
+        return "state"
