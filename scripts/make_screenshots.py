@@ -79,7 +79,7 @@ TRAINING_SHOTS = (
 def shoot_training(example: str, out: Path, graph: str, node: str, settings: dict,
                    pause_at: int) -> Path:
     """Train from the window with every plot tiled, pause at a step, and grab the window."""
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
 
     from studio.ui.app import build
 
@@ -94,7 +94,6 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     window.problems_dock.hide()
     dash = window.dashboard
     dash.tile_views()
-    window.resizeDocks([dash.docks["curves"]], [600], Qt.Orientation.Vertical)
     settle(app)
     window.select_node(graph, node)
     window.view(graph).fit_all()

@@ -263,11 +263,28 @@ class PredictionGrid(QWidget):
             self._layout_cache = (key, self._find_layout())
         return self._layout_cache[1]
 
+    MIN_IMAGE = 18  # below this a caption no longer fits under its image: images only
+
+    def _caption_height(self) -> float:
+        if self._pixels is None or self.compact:
+            return 0
+        return 2 * QFontMetricsF(self._caption_font()).height() + 6
+
     def _find_layout(self) -> tuple:
+        """The best layout with captions; when the view is too small for captions under
+        images at least MIN_IMAGE tall, the images alone (wrong ones still framed in red,
+        the words in each image's tooltip)."""
+        self.compact = False
+        best = self._best_layout()
+        if self._pixels is not None and best[3] < self.MIN_IMAGE:
+            self.compact = True
+            best = self._best_layout()
+        return best
+
+    def _best_layout(self) -> tuple:
         n = len(self.labels)
-        caption = 2 * QFontMetricsF(self._caption_font()).height() + 6 \
-            if self._pixels is not None else 0
-        text_w = self._caption_width()
+        caption = self._caption_height()
+        text_w = 0 if self.compact else self._caption_width()
         gap = 8
         h, w = self._pixels.shape[1:3] if self._pixels is not None else (1, 1)
         best = None
@@ -279,7 +296,7 @@ class PredictionGrid(QWidget):
                 size = (columns, cell_w, cell_w, min(room_h, 3.2 * self.fontMetrics().height()))
                 fits = cell_w >= text_w
             else:
-                scale = min(cell_w / w, room_h / h)
+                scale = max(min(cell_w / w, room_h / h), 0.0)
                 size = (columns, cell_w, scale * w, scale * h)
                 fits = cell_w >= text_w
             key = (fits, size[2] * size[3] if fits else cell_w)
@@ -287,14 +304,31 @@ class PredictionGrid(QWidget):
                 best = (key, size)
         return best[1]
 
+    compact = False
+
+    def event(self, event) -> bool:
+        """Each sample's prediction in its tooltip (the only place for it in compact view)."""
+        if event.type() == QEvent.Type.ToolTip and self.labels is not None:
+            pos = QPointF(event.pos())
+            hit = next((i for i in range(len(self.labels)) if self.image_rect(i).contains(pos)),
+                       None)
+            if hit is None:
+                QToolTip.hideText()
+            else:
+                verdict = "wrong" if self.marked[hit] else "right"
+                QToolTip.showText(event.globalPos(), f"predicted {int(self.predicted[hit])} "
+                                  f"(confidence {self.confidence[hit]:.2f}), true "
+                                  f"{int(self.labels[hit])}: {verdict}", self)
+            return True
+        return super().event(event)
+
     def _cell_width(self) -> float:
         return self._layout()[1]
 
     def image_rect(self, index: int) -> QRectF:
         """Where sample ``index`` is drawn (its image, or its box of words)."""
         columns, cell_w, tile_w, tile_h = self._layout()
-        caption = 2 * QFontMetricsF(self._caption_font()).height() + 6 \
-            if self._pixels is not None else 0
+        caption = self._caption_height()
         gap = 8
         x_left = max(0.0, (self.width() - (columns * (cell_w + gap) + gap)) / 2)
         r, c = divmod(index, columns)
@@ -326,7 +360,10 @@ class PredictionGrid(QWidget):
             cross = "\u2717 " if bad else ""
             words = (f"{cross}pred {int(self.predicted[i])}"
                      f" ({self.confidence[i]:.2f})", f"true {int(self.labels[i])}")
-            if self._pixels is not None:
+            if self._pixels is not None and self.compact:
+                painter.drawImage(rect, self._images[i])
+                frame = rect
+            elif self._pixels is not None:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
                                       rect.width() < self._images[i].width())
                 painter.drawImage(rect, self._images[i])

@@ -141,6 +141,11 @@ class Dashboard(QObject):
                 w.tabifyDockWidget(shown[-1], dock)
         for dock in shown:
             dock.raise_()
+        tall = max(w.height() - 320, 400)  # the canvas keeps a strip of ~250 px
+        wide = max(w.width() - 340, 600)  # beside the inspector and training panel
+        w.resizeDocks([shown[0], shown[2]], [int(tall * 0.55), int(tall * 0.45)],
+                      Qt.Orientation.Vertical)
+        w.resizeDocks([shown[0], shown[1]], [wide // 2, wide // 2], Qt.Orientation.Horizontal)
         self.refresh_all()
 
     @property
