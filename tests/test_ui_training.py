@@ -204,3 +204,37 @@ def test_runs_of_a_project_are_kept_for_comparison(qtbot, tmp_path):
     # opening another project forgets them
     window.open_path(EXAMPLES / "dcgan.studio", ask=False)
     assert dash.store.runs == []
+
+
+def test_a_frame_draws_one_view_within_the_drawing_budget(qtbot, tmp_path):
+    from studio.engine.runner import RunConfig, Runner
+
+    window = open_example(qtbot, tmp_path, "lenet")
+    dash = window.dashboard
+    dash.tile_views()
+    events: list = []
+    Runner(load(EXAMPLES / "lenet.studio"), RunConfig(steps=40), events.append).run()
+    dash.store.new_run()
+    dash.frame.stop()
+    drawn: list = []
+    for attr, view in dash.views.items():
+        original = view.refresh
+        view.refresh = lambda topics, a=attr, f=original: (drawn.append(a), f(topics))
+    topics = dash.store.apply(events) - {"state"}  # a change of state is drawn at once
+    dash.on_updated(topics)  # news for every view at once
+    assert drawn == []  # nothing is drawn until a frame
+    qtbot.wait(50)
+    frames = len(dash.frame_costs)
+    dash._next_frame = 0.0
+    dash.draw_frame()
+    assert len(drawn) == 1  # one view per frame, never all of them together
+    qtbot.waitUntil(lambda: len(dash.frame_costs) == frames + 1, timeout=2000)
+    assert dash._next_frame > dash._drawn_at[drawn[0]]  # the budget spaces the frames out
+    dash.draw_frame()
+    assert len(drawn) == 1  # too soon: the budget says wait
+    dash._next_frame = 0.0
+    while any(dash.pending[a] for a in dash.relevant_views()):
+        dash._drawn_at.clear()
+        dash._next_frame = 0.0
+        dash.draw_frame()
+    assert set(drawn) == set(dash.relevant_views())  # in turn, every visible view catches up

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
 from studio.core.project import INSTANCE, ProjectError
@@ -24,7 +24,12 @@ from studio.ui.dashboard.health import health_by_graph
 from studio.ui.dashboard.panel import TrainingPanel
 from studio.ui.dashboard.samples import SamplesView
 
-HEALTH_SECONDS = 0.25  # the canvas indicators refresh at most four times a second
+HEALTH_SECONDS = 0.5  # the canvas indicators refresh at most twice a second
+FRAME_MS = 33  # frames at most ~30 per second, each drawing at most one view
+# How often each view may redraw, at most: enough to watch, and the CPU stays with training
+# (on a 2-core machine every millisecond the editor draws is taken from the worker).
+DRAW_BUDGET = 0.05  # share of one core the plots may use while training
+VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -78,6 +83,13 @@ class Dashboard(QObject):
         self.pending: dict = {}
         self.refresh_seconds: list[float] = []  # time spent drawing per frame (benchmark)
         self._health_at = 0.0
+        self._health_due = False
+        self._drawn_at: dict = {}
+        self._next_frame = 0.0
+        self.frame_costs: list[float] = []  # refresh and paint of each frame (benchmark)
+        self.frame = QTimer(self)
+        self.frame.setInterval(FRAME_MS)
+        self.frame.timeout.connect(self.draw_frame)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.panel_dock = window._dock("Training", "training_dock", self.panel, right,
                                        "Train the project and follow its progress")
@@ -154,17 +166,50 @@ class Dashboard(QObject):
 
     # frames -----------------------------------------------------------------------------------
     def on_updated(self, topics) -> None:
-        start = time.perf_counter()
+        """New events: note which views have news; the frame timer draws them."""
         topics = set(topics)
         for attr in self.views:
             self.pending[attr] |= topics
-            if self._visible(attr):
-                self._refresh(attr)
-        if topics & HEALTH_TOPICS and (time.perf_counter() - self._health_at > HEALTH_SECONDS
-                                       or topics & {"all", "error", "state"}):
+        if topics & HEALTH_TOPICS:
+            self._health_due = True
+            if topics & {"all", "error", "state"}:
+                self._health_at = 0.0
+        if topics & {"all", "state", "error"}:
+            self.draw_frame(urgent=True)
+        if not self.frame.isActive():
+            self.frame.start()
+
+    def draw_frame(self, urgent: bool = False) -> None:
+        """One frame: redraw the one visible view with news that waited longest (so a frame's
+        work is one view's, never all of them at once), each view at most VIEW_FPS times a
+        second, and no sooner than the drawing budget allows: after a frame that cost ``c``
+        seconds (its refresh and its paint) the next waits ``c / DRAW_BUDGET``, so drawing
+        never takes more than that share of a core from training."""
+        start = time.perf_counter()
+        if not urgent and start < self._next_frame:
+            return
+        due = [a for a in self.views if self.pending[a] and self._visible(a) and
+               (urgent or start - self._drawn_at.get(a, 0.0) >= 1.0 / VIEW_FPS[a])]
+        if due:
+            attr = min(due, key=lambda a: self._drawn_at.get(a, 0.0))
+            self._refresh(attr)
+            self._drawn_at[attr] = start
+        elif self._health_due and start - self._health_at >= HEALTH_SECONDS:
             self.show_health()
+        elif not self._health_due and not self.controller.running:
+            self.frame.stop()  # nothing left to draw; the next events start it again
+            return
+        else:
+            return
         self.refresh_seconds.append(time.perf_counter() - start)
         del self.refresh_seconds[:-1000]
+        QTimer.singleShot(0, lambda: self._frame_painted(start))  # runs after the paint
+
+    def _frame_painted(self, start: float) -> None:
+        cost = time.perf_counter() - start
+        self.frame_costs.append(cost)
+        del self.frame_costs[:-1000]
+        self._next_frame = start + cost / DRAW_BUDGET
 
     def _visible(self, attr: str) -> bool:
         dock = self.docks[attr]
@@ -187,6 +232,7 @@ class Dashboard(QObject):
     def show_health(self) -> None:
         """Colour the canvas nodes by the newest gradient and dead-unit figures."""
         self._health_at = time.perf_counter()
+        self._health_due = False
         run = self.store.current
         healths = health_by_graph(self.window.session.project, run) if run is not None else {}
         for key, view in self.window.views.items():

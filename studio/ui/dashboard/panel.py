@@ -8,6 +8,7 @@ Dataset block's own parameter, so the panel and the inspector always agree.
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -27,6 +28,7 @@ from studio.core.registry import get_block
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
+PROGRESS_SECONDS = 0.2  # the progress text redraws at most five times a second
 PANEL_SETTINGS = ("batch_size", "epochs", "steps", "device", "amp", "seed")
 STATE_TEXT = {
     "idle": "Ready to train", "starting": "Starting the training process\u2026",
@@ -56,6 +58,7 @@ class TrainingPanel(QWidget):
         self.editing = controller.editing
         self.editors: dict[str, ParamEditor] = {}
         self.error_node: tuple | None = None
+        self._progress_at = 0.0
         self._build()
         self.editing.changed.connect(lambda _c: self.sync_settings())
         self.editing.replaced.connect(self.rebuild_settings)
@@ -249,7 +252,10 @@ class TrainingPanel(QWidget):
         self.setToolTip("Settings apply to the next run" if running else "")
 
     def _updated(self, topics) -> None:
-        if topics & {"progress", "state", "all", "metrics"}:
+        now = time.perf_counter()
+        if topics & {"state", "all"} or (topics & {"progress", "metrics"} and
+                                         now - self._progress_at >= PROGRESS_SECONDS):
+            self._progress_at = now
             self._update_progress()
         if "download" in topics and self.controller.store.download:
             d = self.controller.store.download
