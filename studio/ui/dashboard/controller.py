@@ -8,6 +8,7 @@ scratch folder; Save Weights copies it beside the project, Continue resumes from
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import time
@@ -48,7 +49,7 @@ class TrainingController(QObject):
         self.watched: str | None = None
         self.sample = 0
         self.frame_seconds: list[float] = []  # time spent draining events per frame (bench)
-        self._scratch = Path(tempfile.mkdtemp(prefix="studio-runs-"))
+        self._scratch_folder: Path | None = None  # made when the first run starts
         self._stop_deadline: float | None = None
         self._checkpoint: Path | None = None  # newest trained state of this project
         self._saved_checkpoint: Path | None = None  # what was last copied beside the project
@@ -108,7 +109,7 @@ class TrainingController(QObject):
             return "there is no trained state to continue from: train first"
         run = self.store.new_run("Continued" if resume else "")
         run.label = f"Run {run.number}" + (" (continued)" if resume else "")
-        checkpoint = self._scratch / f"run{run.number}{WEIGHTS_SUFFIX}"
+        checkpoint = self._scratch() / f"run{run.number}{WEIGHTS_SUFFIX}"
         folder = Path(self.editing.doc.path).resolve().parent if self.editing.doc.path else None
         config = RunConfig(
             probes=ProbeRates(sample=self.sample), watch=(self.watched,) if self.watched else (),
@@ -161,7 +162,17 @@ class TrainingController(QObject):
             self.session.stop(timeout=1.0)
             if self.running:
                 self.state = "stopped"
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._scratch_folder is not None:
+            shutil.rmtree(self._scratch_folder, ignore_errors=True)
+            self._scratch_folder = None
+
+    def _scratch(self) -> Path:
+        """A private folder for this window's run checkpoints, removed at shutdown or, at the
+        latest, when the program exits."""
+        if self._scratch_folder is None or not self._scratch_folder.exists():
+            self._scratch_folder = Path(tempfile.mkdtemp(prefix="studio-runs-"))
+            atexit.register(shutil.rmtree, self._scratch_folder, ignore_errors=True)
+        return self._scratch_folder
 
     # weights ----------------------------------------------------------------------------------
     def save_weights(self, path=None) -> Path:
