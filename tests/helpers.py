@@ -60,3 +60,13 @@ def diverging_project() -> Project:
     t.connect(data["pixel"], loss["target"])
     t.chain(loss, t.add("SGD", id="sgd", lr=10.0))
     return p
+
+
+def show_view(qtbot, view, width: int = 900, height: int = 500):
+    """Show a dashboard view at a size, exposed, with everything drawn once."""
+    qtbot.addWidget(view)
+    view.resize(width, height)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh({"all"})
+    return view

@@ -18,7 +18,7 @@ from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.samples import EMPTY_TEXT as SAMPLES_EMPTY
 from studio.ui.dashboard.samples import SamplesView, class_rows
 from studio.ui.dashboard.store import RunStore
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, show_view
 
 
 def _train(name, **config):
@@ -55,12 +55,7 @@ def _store(events):
 
 
 def _show(qtbot, view, width=900, height=520):
-    qtbot.addWidget(view)
-    view.resize(width, height)
-    view.show()
-    qtbot.waitExposed(view)
-    view.refresh({"all"})
-    return view
+    return show_view(qtbot, view, width, height)
 
 
 def _rgb(pixels, y, x):

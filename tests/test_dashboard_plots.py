@@ -19,7 +19,7 @@ from studio.ui import theme
 from studio.ui.dashboard.curves import EMPTY_TEXT, CurvesView, Smoothed, ema
 from studio.ui.dashboard.gradients import NO_NODE_TEXT, GradientsView, short_name
 from studio.ui.dashboard.store import RunStore, Series, smooth
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, show_view
 
 RATES = ProbeRates(stats_every=5, activations_every=20, histograms_every=20)
 
@@ -50,12 +50,7 @@ def _store(*runs):
 
 
 def _show(qtbot, view, width=900, height=500):
-    qtbot.addWidget(view)
-    view.resize(width, height)
-    view.show()
-    qtbot.waitExposed(view)
-    view.refresh({"all"})
-    return view
+    return show_view(qtbot, view, width, height)
 
 
 def _data(item):

@@ -187,10 +187,7 @@ class GradientsView(QWidget):
         self.legend.setUniformItemSizes(True)
         self.legend.setToolTip("Click a node to single out its curve and show its histograms")
         self.legend.itemClicked.connect(lambda item: self.set_node(item.data(Qt.ItemDataRole.UserRole)))
-        self.norms_message = QLabel(EMPTY_TEXT)
-        self.norms_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.norms_message.setWordWrap(True)
-        self.norms_message.setStyleSheet(dim)
+        self.norms_message = _message(EMPTY_TEXT, dim)
         norms = QWidget()
         row = QHBoxLayout(norms)
         row.setContentsMargins(0, 0, 0, 0)
@@ -208,11 +205,8 @@ class GradientsView(QWidget):
         self.grads_histogram = self._histogram_item(metric_colour(3))
         self.weights_plot.addItem(self.weights_histogram)
         self.grads_plot.addItem(self.grads_histogram)
-        self.histogram_message = QLabel(NO_NODE_TEXT)
+        self.histogram_message = _message(NO_NODE_TEXT, dim)
         self.histogram_message.setObjectName("histogram_message")
-        self.histogram_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.histogram_message.setWordWrap(True)
-        self.histogram_message.setStyleSheet(dim)
         pair = QWidget()
         pair_row = QHBoxLayout(pair)
         pair_row.setContentsMargins(0, 0, 0, 0)
@@ -503,3 +497,12 @@ class GradientsView(QWidget):
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "dead_bars"):
             for plot in (self.norms_plot, self.weights_plot, self.grads_plot):
                 style_plot(plot, self.palette())
+
+
+def _message(text: str, style: str) -> QLabel:
+    """A centred, wrapped, dimmed sentence standing in for a plot that has nothing yet."""
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setStyleSheet(style)
+    return label
