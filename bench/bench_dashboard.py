@@ -36,7 +36,7 @@ STEPS = {"lenet": 1440, "dcgan": 480}
 if len(sys.argv) > 1:
     STEPS = dict.fromkeys(STEPS, int(sys.argv[1]))
 WARMUP = 50
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # more rounds: a steadier median
 WATCH = {"lenet": ("training", "conv2"), "dcgan": ("Generator", "relu2")}
 
 
