@@ -48,7 +48,6 @@ class TrainingController(QObject):
         self.state = "idle"
         self.watched: str | None = None
         self.sample = 0
-        self.frame_seconds: list[float] = []  # time spent draining events per frame (bench)
         self._scratch_folder: Path | None = None  # made when the first run starts
         self._stop_deadline: float | None = None
         self._checkpoint: Path | None = None  # newest trained state of this project
@@ -107,7 +106,7 @@ class TrainingController(QObject):
         resume_from = self.trained_checkpoint() if resume else None
         if resume and resume_from is None:
             return "there is no trained state to continue from: train first"
-        run = self.store.new_run("Continued" if resume else "")
+        run = self.store.new_run()
         run.label = f"Run {run.number}" + (" (continued)" if resume else "")
         checkpoint = self._scratch() / f"run{run.number}{WEIGHTS_SUFFIX}"
         folder = Path(self.editing.doc.path).resolve().parent if self.editing.doc.path else None
@@ -117,7 +116,6 @@ class TrainingController(QObject):
             resume_from=str(resume_from) if resume_from else None, pause_on_nan=True,
             data_root=str(folder) if folder else None)
         self.session = TrainingSession(self.editing.project, config)
-        self._run_checkpoint = checkpoint
         self._stop_deadline = None
         self.session.start()
         self._set_state("starting")
@@ -206,7 +204,6 @@ class TrainingController(QObject):
         if session is None:
             self.timer.stop()
             return
-        start = time.perf_counter()
         events = session.events()
         topics = self.store.apply(events) if events else set()
         for event in events:
@@ -223,8 +220,6 @@ class TrainingController(QObject):
             session.stop(timeout=0.5)  # terminate a worker that did not stop in time
         if topics:
             self.updated.emit(topics)
-        self.frame_seconds.append(time.perf_counter() - start)
-        del self.frame_seconds[:-1000]
         if not session.alive and not session.events_pending:
             if state in ("running", "starting", "paused", "stopping"):
                 self._set_state("stopped")

@@ -100,7 +100,8 @@ class Dashboard(QObject):
             dock = window._dock(title, name, view, Qt.DockWidgetArea.BottomDockWidgetArea, tip)
             window.tabifyDockWidget(previous, dock)
             previous = dock
-            dock.visibilityChanged.connect(lambda visible, a=attr: visible and self._catch_up(a))
+            # a dock brought to the front catches up with the news it missed while hidden
+            dock.visibilityChanged.connect(lambda visible, a=attr: visible and self._refresh(a))
             self.views[attr] = view
             self.docks[attr] = dock
             self.pending[attr] = {"all"}
@@ -220,9 +221,6 @@ class Dashboard(QObject):
         if topics:
             self.pending[attr] = set()
             self.views[attr].refresh(topics)
-
-    def _catch_up(self, attr: str) -> None:
-        self._refresh(attr)
 
     def refresh_all(self) -> None:
         """Draw every view now, seen or not (screenshots, benchmarks)."""
