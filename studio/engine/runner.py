@@ -120,6 +120,8 @@ class Runner:
         self.loss_nodes = {identifier(n.title or n.id): n.id
                            for n in self.project.training.nodes.values()}
         self.scores_key = self.classifier_scores()
+        self.preview_batch_images = self.preview_inputs()  # fixed for the run: read once
+        self.preview_upstream = self.preview_sources()
 
     def classifier_scores(self) -> str | None:
         """The node key of the class scores a classifier's loss reads (for the predictions
@@ -426,8 +428,7 @@ class Runner:
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=_cuda_devices()):
             previews = self.training.previews()
-        inputs = self.preview_inputs()
-        sources = self.preview_sources()
+        inputs, sources = self.preview_batch_images, self.preview_upstream
         for name, images in previews.items():
             meta = self.module.PREVIEWS.get(name, {})
             data = images.detach().float().cpu()

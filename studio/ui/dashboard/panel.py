@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from html import escape as html_escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -294,8 +295,8 @@ class TrainingPanel(QWidget):
         kind = {"nan": "The loss is not a number", "oom": "Out of memory",
                 "crash": "The training process crashed", "shape": "A shape does not fit",
                 "data": "The data could not be loaded"}.get(event.get("kind"), "Training failed")
-        self._show_error(f"<b>{kind}</b>: {_html(event.get('message', ''))}"
-                         + (f" <a href='node'>Show {_html(node[1])}</a>" if node else ""))
+        self._show_error(f"<b>{kind}</b>: {_escape(event.get('message', ''))}"
+                         + (f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""))
 
     def _show_error(self, html: str) -> None:
         color = theme.current().error.name()
@@ -312,5 +313,5 @@ class TrainingPanel(QWidget):
         return "" if self.error_label.isHidden() else self.error_label.text()
 
 
-def _html(text) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _escape(text) -> str:
+    return html_escape(str(text), quote=False)
