@@ -18,7 +18,6 @@ from studio.engine.loader import RESOURCES_DATA
 from studio.engine.loader import load as load_code
 
 STEPS = 48
-ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 31
 
 
 class HandLeNet(nn.Module):
@@ -42,6 +41,7 @@ class HandLeNet(nn.Module):
 
 
 def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 31  # read here: other benches import
     threads = set_threads()
     module = load_code(generate(load(ROOT / "examples" / "lenet.studio")))
     training = module.Training("cpu", 0, RESOURCES_DATA, steps=STEPS)
@@ -66,9 +66,9 @@ def main() -> None:
     for _ in range(3):
         hand_epoch()
         studio_epoch()
-    t = interleaved({"hand": hand_epoch, "studio": studio_epoch}, ROUNDS, len(batches))
+    t = interleaved({"hand": hand_epoch, "studio": studio_epoch}, rounds, len(batches))
     print(f"LeNet step, batch 64, CPU, {threads} threads, torch {torch.__version__}, median of "
-          f"{ROUNDS} rounds of {len(batches)} steps")
+          f"{rounds} rounds of {len(batches)} steps")
     print(f"  hand-written PyTorch: {t['hand'] * 1e3:.3f} ms/step")
     print(f"  Studio generated:     {t['studio'] * 1e3:.3f} ms/step")
     print(f"  ratio (Studio / hand): {t['studio'] / t['hand']:.3f}  (goal <= 1.01)")

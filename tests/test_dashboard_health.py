@@ -33,7 +33,7 @@ def trained(name: str, steps: int = 30):
     store.new_run()
     events: list = []
     config = RunConfig(steps=steps, probes=ProbeRates(stats_every=5, activations_every=10,
-                                                      histograms_every=0))
+                                                      histograms_every=0, budget=None))
     Runner(project, config, events.append).run()
     store.apply(events)
     assert store.current.state == "finished", store.current.error

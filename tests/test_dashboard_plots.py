@@ -21,7 +21,7 @@ from studio.ui.dashboard.gradients import NO_NODE_TEXT, GradientsView, short_nam
 from studio.ui.dashboard.store import RunStore, Series, smooth
 from tests.helpers import EXAMPLES, show_view
 
-RATES = ProbeRates(stats_every=5, activations_every=20, histograms_every=20)
+RATES = ProbeRates(stats_every=5, activations_every=20, histograms_every=20, budget=None)
 
 
 def _train(name, steps):

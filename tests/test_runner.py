@@ -30,7 +30,7 @@ def losses(events, name="loss"):
 def test_every_step_is_reported_with_probes_and_evaluation():
     result, events = run(load(EXAMPLES / "lenet.studio"), steps=48,
                          watch=("training/conv1", "training/flatten1"),
-                         probes=ProbeRates(stats_every=8, activations_every=24,
+                         probes=ProbeRates(stats_every=8, activations_every=24, budget=None,
                                            histograms_every=24))
     assert result["status"] == "finished"
     assert [p["step"] for e in of(events, "metrics") for p in e["points"]] == list(range(1, 49))
@@ -52,10 +52,24 @@ def test_every_step_is_reported_with_probes_and_evaluation():
     assert progress["eta"] == 0 and progress["samples_per_second"] > 0
 
 
+def test_probes_keep_to_their_share_of_the_training_time():
+    """Probes due at every step of a tiny model are skipped while over their budget: training
+    is not slowed, the curves just get fewer probe points."""
+    every_step = dict(stats_every=1, activations_every=1)
+    _, unlimited = run(load(EXAMPLES / "lenet.studio"), steps=60, previews=False,
+                       evaluate_every_epoch=False, probes=ProbeRates(**every_step, budget=None))
+    _, budgeted = run(load(EXAMPLES / "lenet.studio"), steps=60, previews=False,
+                      evaluate_every_epoch=False, probes=ProbeRates(**every_step, budget=0.01))
+    assert len(of(unlimited, "stats")) == 60
+    assert 0 < len(of(budgeted, "stats")) < 20
+    last = of(budgeted, "progress")[-1]
+    assert last["probe_seconds"] < 0.1 * last["elapsed"]
+
+
 def test_nested_nodes_and_dead_units_are_probed():
     project = load(EXAMPLES / "resnet_digits.studio")
     _, events = run(project, steps=4, watch=("training/block2/shortcut", "training/block1/add"),
-                    probes=ProbeRates(activations_every=2))
+                    probes=ProbeRates(activations_every=2, budget=None))
     nodes = {e["node"] for e in of(events, "activations")}
     assert nodes == {"training/block2/shortcut", "training/block1/add"}
     dead = of(events, "dead_units")[0]["nodes"]
@@ -66,7 +80,8 @@ def test_probes_do_not_change_the_run():
     project = load(EXAMPLES / "vae.studio")  # reparameterization draws random numbers
     _, quiet = run(project, steps=30, probes=ProbeRates.off(), previews=False)
     _, probed = run(load(EXAMPLES / "vae.studio"), steps=30, watch=("training/reparameterize",),
-                    probes=ProbeRates(stats_every=3, activations_every=5, histograms_every=5))
+                    probes=ProbeRates(stats_every=3, activations_every=5, histograms_every=5,
+                                      budget=None))
     assert losses(quiet) == losses(probed)
 
 
@@ -144,8 +159,37 @@ def test_nan_then_resume_restores_the_last_good_state():
     paused = of(seen, "paused")[0]
     # the last good state is from the last epoch end before the NaN (here one batch an epoch)
     assert restored and restored[0]["step"] < paused["step"]
+    assert all(p["step"] <= restored[0]["step"] for p in runner.history)  # cut back too
     weights = [p for net in runner.training.networks.values() for p in net.parameters()]
     assert all(torch.isfinite(w).all() for w in weights)
+
+
+def test_paused_time_is_not_training_time():
+    """Elapsed time, ETA and samples per second count training only: a run paused for a while
+    does not report itself slow."""
+    import threading
+    import time
+
+    control = Control()
+    seen = []
+
+    def emit(event):
+        seen.append(event)
+        if event["type"] == "progress" and event["step"] == 20:
+            control.send("pause")
+        if event["type"] == "paused":
+            threading.Timer(1.5, control.send, ("resume",)).start()
+
+    start = time.perf_counter()
+    Runner(load(EXAMPLES / "lenet.studio"), RunConfig(steps=60, probes=ProbeRates.off(),
+                                                    evaluate_every_epoch=False, previews=False),
+           emit, control).run()
+    wall = time.perf_counter() - start
+    progress = of(seen, "progress")
+    assert of(seen, "paused") and of(seen, "resumed")
+    assert progress[-1]["elapsed"] < wall - 1.4
+    before, after = progress[1], progress[2]  # steps 20 and 30: the pause falls between them
+    assert after["samples_per_second"] > before["samples_per_second"] / 5
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def test_control_answers_within_a_second_and_events_arrive():
     events = []
     session = TrainingSession(load(EXAMPLES / "dcgan.studio"),
                               RunConfig(epochs=200, watch=("training/generator",),
-                                        probes=ProbeRates(activations_every=5)))
+                                        probes=ProbeRates(activations_every=5, budget=None)))
     session.start()
     try:
         assert wait_for(session, lambda: any(e["type"] == "metrics" for e in events),
@@ -71,7 +71,7 @@ def test_killed_worker_becomes_a_message():
 def test_slow_consumer_gets_every_metric_and_the_newest_images():
     session = TrainingSession(load(EXAMPLES / "lenet.studio"),
                               RunConfig(steps=120, watch=("training/conv1",),
-                                        probes=ProbeRates(activations_every=1)))
+                                        probes=ProbeRates(activations_every=1, budget=None)))
     session.start()
     session._process.join(60)  # read nothing until the run is over
     time.sleep(0.5)

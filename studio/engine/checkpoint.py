@@ -38,8 +38,8 @@ def _states(items: dict) -> dict:
     return {name: getattr(obj, "_orig_mod", obj).state_dict() for name, obj in items.items()}
 
 
-def capture(training, position: Position, project_text: str = "") -> dict:
-    """The full state of a run, as plain data."""
+def capture(training, position: Position, project_text: str = "", history: bool = True) -> dict:
+    """The full state of a run, as plain data (without the metric history if not asked)."""
     state = {
         "format": FORMAT, "version": VERSION,
         "networks": _states(training.networks),
@@ -47,7 +47,7 @@ def capture(training, position: Position, project_text: str = "") -> dict:
         "schedulers": _states(training.schedulers),
         "step": position.step, "epoch": position.epoch, "epoch_step": position.epoch_step,
         "rng": {"torch": torch.get_rng_state(), "batches": training.rng.get_state()},
-        "history": list(position.history),
+        "history": list(position.history) if history else [],
         "project": project_text,
     }
     if position.epoch_rng is not None:

@@ -32,13 +32,16 @@ _SELF_ATTR = re.compile(r"^\s*self\.([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]")
 
 @dataclass
 class ProbeRates:
-    """How often each probe runs, in steps (0: never). The defaults keep probes cheap."""
+    """How often each probe runs, in steps (0: never), and the share of the training time that
+    periodic probes and previews may take (None: no limit); a probe that is due while probes
+    are over their share is skipped, so tiny steps get fewer probes, not slower training."""
 
     stats_every: int = 20  # gradient and weight norms, update-to-weight ratios
     activations_every: int = 100  # feature maps of watched nodes, dead-unit fractions
     histograms_every: int = 200
     probe_count: int = 16  # samples in the fixed probe batch
     sample: int = 0  # which probe sample the feature maps show
+    budget: float | None = 0.01
 
     @classmethod
     def off(cls) -> ProbeRates:

@@ -90,8 +90,12 @@ class Runner:
         self.rates = config.probes
         self.paused = False
         self.stopping = False
-        self.last_good: dict | None = None
-        self.probe_seconds = 0.0
+        self.last_good: tuple | None = None  # (state, metric-history length) after a NaN
+        self.good_kept = (0.0, 0.0)  # when the last good state was kept, and what it cost
+        self.probe_seconds = 0.0  # probes, previews and evaluations, all told
+        self.evaluation_seconds = 0.0
+        self.last_evaluation: tuple | None = None  # (training seconds at its end, its cost)
+        self.paused_seconds = 0.0  # left out of elapsed time, ETA and samples per second
 
     # ------------------------------------------------------------------------------------------
     def build(self):
@@ -221,12 +225,11 @@ class Runner:
 
     def loop(self, position: checkpoint.Position, total: int) -> str:
         training = self.training
-        batch_size = None
         pending: list = []
-        window_start = time.perf_counter()
-        window_steps = window_samples = 0
-        run_start = time.perf_counter()
-        self.last_good = checkpoint.copy_state(checkpoint.capture(training, position))
+        first_step = position.step  # a continued run's ETA counts only this run's steps
+        self.run_start = time.perf_counter()
+        window_start, window_samples = 0.0, 0
+        self.keep_good(position, force=True)
         while position.step < total:
             if position.epoch_step == 0 or position.epoch_rng is None:
                 position.epoch_rng = training.rng.get_state()
@@ -241,22 +244,20 @@ class Runner:
             for batch in batches:
                 self.handle_commands(position)
                 step = position.step + 1
-                stats_due = self.due(self.rates.stats_every, step)
-                before = ParameterStats.snapshot(self.groups) if stats_due else None
+                stats_due = self.probe_due(self.rates.stats_every, step)
+                before = self.timed(ParameterStats.snapshot, self.groups) if stats_due else None
                 try:
                     metrics = training.train_step(batch)
                 except Exception as err:  # noqa: BLE001
                     raise self.explain(err) from err
                 position.step, position.epoch_step = step, position.epoch_step + 1
                 pending.append(metrics)
-                n = len(batch[0]) if batch else (batch_size or 1)
-                window_steps += 1
-                window_samples += n
+                window_samples += len(batch[0]) if batch else 1
                 if stats_due:
                     self.timed(self.send_stats, step, before)
-                if self.due(self.rates.histograms_every, step):
+                if self.probe_due(self.rates.histograms_every, step):
                     self.timed(self.send_histograms, step)
-                if self.due(self.rates.activations_every, step) or step == 1:
+                if self.probe_due(self.rates.activations_every, step) or step == 1:
                     self.timed(self.send_activations, step)
                 settings = self.project.training.settings
                 if step % settings["log_every"] == 0 or step == total:
@@ -265,23 +266,22 @@ class Runner:
                         if not self.config.pause_on_nan:
                             return "nan"
                         self.nan_pause(position)
-                        window_start, window_steps, window_samples = time.perf_counter(), 0, 0
+                        window_start, window_samples = self.active_seconds(), 0
                         break
                     pending = []
-                    now = time.perf_counter()
-                    rate = window_samples / max(now - window_start, 1e-9)
-                    elapsed = now - run_start
+                    elapsed = self.active_seconds()
+                    rate = window_samples / max(elapsed - window_start, 1e-9)
+                    done = step - first_step
                     self.emit({"type": "progress", "step": step, "total": total,
                                "epoch": position.epoch + 1, "samples_per_second": rate,
-                               "elapsed": elapsed, "eta": elapsed / step * (total - step),
-                               "probe_seconds": self.probe_seconds})
-                    window_start, window_steps, window_samples = now, 0, 0
-                if self.config.previews and step % settings["preview_every"] == 0:
+                               "elapsed": elapsed, "probe_seconds": self.probe_seconds,
+                               "eta": elapsed / max(done, 1) * (total - step)})
+                    window_start, window_samples = elapsed, 0
+                if self.config.previews and self.probe_due(settings["preview_every"], step):
                     self.timed(self.send_previews, step)
                 if self.config.checkpoint_every and step % self.config.checkpoint_every == 0:
                     self.write_checkpoint(position)
-                if self.config.max_seconds and time.perf_counter() - run_start > \
-                        self.config.max_seconds:
+                if self.config.max_seconds and self.active_seconds() > self.config.max_seconds:
                     return "stopped"
                 if step >= total:
                     break
@@ -301,20 +301,38 @@ class Runner:
         return "finished"
 
     # ------------------------------------------------------------------------------------------
+    def active_seconds(self) -> float:
+        """Seconds this run has trained (paused time left out)."""
+        return time.perf_counter() - self.run_start - self.paused_seconds
+
     def due(self, every: int, step: int) -> bool:
         return bool(every) and step % every == 0
 
-    def timed(self, fn, *args) -> None:
+    def probe_due(self, every: int, step: int) -> bool:
+        """A periodic probe runs at its rate in steps, skipped while probes have taken more
+        than their share of the training time (tiny steps: probes run less often)."""
+        if not self.due(every, step):
+            return False
+        budget = self.rates.budget
+        return budget is None or \
+            self.probe_seconds - self.evaluation_seconds <= budget * self.active_seconds()
+
+    def timed(self, fn, *args):
         start = time.perf_counter()
-        fn(*args)
-        self.probe_seconds += time.perf_counter() - start
+        try:
+            return fn(*args)
+        finally:
+            self.probe_seconds += time.perf_counter() - start
 
     def handle_commands(self, position) -> None:
         for command in self.control.poll():
             self.apply(command, position)
-        while self.paused and not self.stopping:
-            for command in self.control.poll(0.1):
-                self.apply(command, position)
+        if self.paused:
+            start = time.perf_counter()
+            while self.paused and not self.stopping:
+                for command in self.control.poll(0.1):
+                    self.apply(command, position)
+            self.paused_seconds += time.perf_counter() - start
         if self.stopping:
             raise Stop
 
@@ -373,14 +391,25 @@ class Runner:
         self.paused = True
         self.emit({"type": "paused", "step": position.step, "reason": "nan"})
         self.handle_commands(position)  # waits for resume or stop
-        restored = checkpoint.restore(self.training, checkpoint.copy_state(self.last_good))
+        state, history_length = self.last_good
+        restored = checkpoint.restore(self.training, checkpoint.copy_state(state))
         position.step, position.epoch = restored.step, restored.epoch
         position.epoch_step, position.epoch_rng = restored.epoch_step, restored.epoch_rng
-        self.history[:] = restored.history
+        del self.history[history_length:]
         self.emit({"type": "restored", "step": position.step})
 
-    def keep_good(self, position) -> None:
-        self.last_good = checkpoint.copy_state(checkpoint.capture(self.training, position))
+    GOOD_STATE_BUDGET = 0.005  # share of the time keeping the last good state may take
+
+    def keep_good(self, position, force: bool = False) -> None:
+        """Copy the state at an epoch end, to go back to after a NaN; at most 0.5% of the time
+        (tiny epochs keep one less often). The metric history is append-only, so its length
+        is kept rather than a copy that would grow with the run."""
+        now = time.perf_counter()
+        if not force and now - self.good_kept[0] < self.good_kept[1] / self.GOOD_STATE_BUDGET:
+            return
+        state = checkpoint.capture(self.training, position, history=False)
+        self.last_good = (checkpoint.copy_state(state), len(self.history))
+        self.good_kept = (time.perf_counter(), time.perf_counter() - now)
 
     def write_checkpoint(self, position, path=None) -> None:
         path = path or self.config.checkpoint_path
@@ -476,16 +505,19 @@ class Runner:
             sources[identifier(node.title or node.id)] = [graph.nodes[n] for n in seen]
         return sources
 
-    EVALUATION_BUDGET = 0.05  # share of the time epoch-end evaluations may take
+    EVALUATION_BUDGET = 0.01  # share of the training time epoch-end evaluations may take
+    EVALUATION_ALWAYS_AFTER = 20.0  # seconds of training: long epochs are always evaluated
 
     def evaluation_due(self) -> bool:
-        """Evaluate at an epoch end unless the last evaluation was so recent that evaluating
-        again would take more than 5% of the time (tiny epochs); the final one always runs."""
-        last = getattr(self, "last_evaluation", None)
-        if last is None:
+        """Evaluate at an epoch end, except when epochs are so short that evaluating each would
+        take more than 1% of the training time; an epoch end 20 s of training or more after
+        the last evaluation always evaluates (as a hand-written loop would). The final
+        evaluation always runs."""
+        if self.last_evaluation is None:
             return True
-        ended, cost = last
-        return time.perf_counter() - ended >= cost / self.EVALUATION_BUDGET
+        ended, cost = self.last_evaluation
+        since = self.active_seconds() - ended
+        return since >= min(cost / self.EVALUATION_BUDGET, self.EVALUATION_ALWAYS_AFTER)
 
     def send_evaluation(self, position) -> dict:
         start = time.perf_counter()
@@ -494,9 +526,10 @@ class Runner:
                 result = self.training.evaluate()
             except Exception as err:  # noqa: BLE001
                 raise self.explain(err) from err
-        now = time.perf_counter()
-        self.probe_seconds += now - start
-        self.last_evaluation = (now, now - start)
+        cost = time.perf_counter() - start
+        self.probe_seconds += cost
+        self.evaluation_seconds += cost
+        self.last_evaluation = (self.active_seconds(), cost)
         scalars = {k: v for k, v in result.items() if isinstance(v, float)}
         event = {"type": "evaluation", "step": position.step, "epoch": position.epoch,
                  "metrics": scalars}

@@ -2,7 +2,7 @@
 runs it, sending events back through a pipe.
 
 Started with ``spawn`` (never fork) so it shares no state with the editor. A sender thread
-batches events every 50 ms and coalesces images (the newest feature map of a node, the newest
+batches events every 100 ms and coalesces images (the newest feature map of a node, the newest
 preview of a name, replace older unsent ones) while every metric point is kept.
 """
 
@@ -13,7 +13,8 @@ import threading
 import time
 import traceback
 
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.1  # the dashboard draws at most a few frames a second per view
+COMMAND_SECONDS = 0.02  # pause and stop are answered within this and one step
 
 
 def image_key(event: dict):
@@ -36,6 +37,7 @@ class Outbox:
         self.latest: dict = {}
         self.closed = False
         self.broken = False
+        self.wake = threading.Event()
         self.thread = threading.Thread(target=self._run, name="studio-events", daemon=True)
         self.thread.start()
 
@@ -64,16 +66,25 @@ class Outbox:
                     self.broken = True  # nobody listens any more: keep training, drop events
             if closing:
                 return
-            time.sleep(FLUSH_SECONDS)
+            self.wake.wait(FLUSH_SECONDS)
 
     def close(self) -> None:
         self.closed = True
+        self.wake.set()  # send what is left now, not at the next flush
         self.thread.join(timeout=10)
 
 
 def _commands(connection):
+    last_look = [0.0]
+
     def poll(timeout: float) -> list:
+        """Commands sent since the last look. Between steps (no timeout) the pipe is looked at
+        every COMMAND_SECONDS at most, not at each of a small model's millisecond steps."""
         out = []
+        now = time.perf_counter()
+        if not timeout and now - last_look[0] < COMMAND_SECONDS:
+            return out
+        last_look[0] = now
         try:
             if connection.poll(timeout):
                 while connection.poll():
@@ -87,6 +98,9 @@ def _commands(connection):
 def worker_main(project_text: str, config: dict, commands, events, threads: int | None = None):
     outbox = Outbox(events)
     try:
+        from studio.engine.allocator import keep_freed_memory
+
+        keep_freed_memory()  # before torch allocates: every step reuses the last one's buffers
         import torch
 
         if threads:
