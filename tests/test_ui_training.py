@@ -49,7 +49,8 @@ def test_train_lenet_watch_a_node_pause_resume_stop(qtbot, tmp_path):
     dash.docks["curves"].raise_()
     qtbot.waitUntil(lambda: dash.curves.raw_curve("loss").yData is not None and
                     len(dash.curves.raw_curve("loss").yData) >= 20, timeout=WAIT_MS)
-    assert "samples/s" in panel.findChild(type(panel.progress_label), "progress_text").text()
+    progress_text = panel.findChild(type(panel.progress_label), "progress_text")
+    qtbot.waitUntil(lambda: "samples/s" in progress_text.text(), timeout=5000)  # redrawn at 5 Hz
     # select conv2 on the canvas: its feature maps arrive and are drawn
     click_node(window.view("training"), "conv2")
     assert dash.controller.watched == "training/conv2"
@@ -238,3 +239,20 @@ def test_a_frame_draws_one_view_within_the_drawing_budget(qtbot, tmp_path):
         dash._next_frame = 0.0
         dash.draw_frame()
     assert set(drawn) == set(dash.relevant_views())  # in turn, every visible view catches up
+
+
+def test_progress_text_catches_up_with_news_its_throttle_skipped(qtbot, tmp_path):
+    """The progress text redraws at most five times a second; news arriving just after a
+    redraw still shows a moment later, not only when more news comes."""
+    window = open_example(qtbot, tmp_path, "lenet")
+    dash = window.dashboard
+    store = dash.controller.store
+    store.new_run()
+    dash.controller.updated.emit(store.apply([{"type": "started", "total_steps": 100,
+                                               "metrics": ["loss"], "nodes": []}]))
+    news = {"type": "progress", "step": 50, "total": 100, "epoch": 1, "eta": 1.0,
+            "samples_per_second": 1234.0, "elapsed": 1.0, "probe_seconds": 0.0}
+    dash.controller.updated.emit(store.apply([news]))  # right after the redraw: throttled
+    label = dash.panel.progress_label
+    assert "samples/s" not in label.text()
+    qtbot.waitUntil(lambda: "1,234 samples/s" in label.text(), timeout=1000)

@@ -11,7 +11,7 @@ import math
 import time
 from html import escape as html_escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -60,6 +60,9 @@ class TrainingPanel(QWidget):
         self.editors: dict[str, ParamEditor] = {}
         self.error_node: tuple | None = None
         self._progress_at = 0.0
+        self._progress_later = QTimer(self)  # the news a throttled redraw skipped comes later
+        self._progress_later.setSingleShot(True)
+        self._progress_later.timeout.connect(self._redraw_progress)
         self._build()
         self.editing.changed.connect(lambda _c: self.sync_settings())
         self.editing.replaced.connect(self.rebuild_settings)
@@ -253,17 +256,22 @@ class TrainingPanel(QWidget):
         self.setToolTip("Settings apply to the next run" if running else "")
 
     def _updated(self, topics) -> None:
-        now = time.perf_counter()
-        if topics & {"state", "all"} or (topics & {"progress", "metrics"} and
-                                         now - self._progress_at >= PROGRESS_SECONDS):
-            self._progress_at = now
-            self._update_progress()
+        wait = self._progress_at + PROGRESS_SECONDS - time.perf_counter()
+        if topics & {"state", "all"} or (topics & {"progress", "metrics"} and wait <= 0):
+            self._redraw_progress()
+        elif topics & {"progress", "metrics"} and not self._progress_later.isActive():
+            self._progress_later.start(max(1, int(wait * 1000)))
         if "download" in topics and self.controller.store.download:
             d = self.controller.store.download
             total = d.get("total") or 0
             done = d.get("done", 0)
             self.progress_label.setText(f"Downloading {d.get('file')}: {done / 1e6:.1f}"
                                         + (f" of {total / 1e6:.1f} MB" if total else " MB"))
+
+    def _redraw_progress(self) -> None:
+        self._progress_later.stop()
+        self._progress_at = time.perf_counter()
+        self._update_progress()
 
     def _update_progress(self) -> None:
         run = self.controller.run
