@@ -149,9 +149,10 @@ class HandRun:
 class SessionRun:
     """A session started paused, then resumed a slice at a time."""
 
-    def __init__(self, name: str, steps: int, probes: bool):
+    def __init__(self, name: str, steps: int, probes: bool, watch: tuple = ()):
         config = RunConfig(steps=steps, probes=ProbeRates() if probes else ProbeRates.off(),
-                           previews=probes, evaluate_every_epoch=probes)
+                           previews=probes, evaluate_every_epoch=probes, watch=watch,
+                           checkpoint_epochs=False)
         self.steps = steps
         self.session = TrainingSession(load(ROOT / "examples" / f"{name}.studio"), config)
         self.events: list = []

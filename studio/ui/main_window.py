@@ -93,6 +93,9 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, name: str, widget, area, tip: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        # An opaque content widget: a live view redrawing itself (training plots, progress)
+        # then repaints only itself, not the dock and the main window behind it.
+        widget.setAutoFillBackground(True)
         dock.setWidget(widget)
         dock.setToolTip(tip)
         dock.toggleViewAction().setStatusTip(f"Show or hide the {title.lower()}")

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from studio.core.fileformat import SUFFIX
 from studio.ui.dashboard.store import Run, RunStore
 
-FRAME_MS = 33  # ~30 redraws per second at most
+POLL_MS = 50  # the worker sends its events ten times a second; reading them twice as often
 STOP_GRACE_SECONDS = 5.0  # a stopping worker writes its checkpoint; then it is terminated
 WEIGHTS_SUFFIX = ".ckpt"
 
@@ -53,7 +53,7 @@ class TrainingController(QObject):
         self._checkpoint: Path | None = None  # newest trained state of this project
         self._saved_checkpoint: Path | None = None  # what was last copied beside the project
         self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_MS)
+        self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
 
     # what the panel asks ----------------------------------------------------------------------
@@ -199,7 +199,7 @@ class TrainingController(QObject):
 
     # the frame --------------------------------------------------------------------------------
     def poll(self) -> None:
-        """Drain the session's events into the store (the timer calls this every frame)."""
+        """Drain the session's events into the store (a timer calls this every POLL_MS)."""
         session = self.session
         if session is None:
             self.timer.stop()

@@ -117,6 +117,10 @@ class TrainingPanel(QWidget):
         self.progress_label = QLabel()
         self.progress_label.setObjectName("progress_text")
         self.progress_label.setWordWrap(True)
+        self.progress_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # room for the text wrapped on three lines, fixed: its redraws at five a second then
+        # never lay the panel out again
+        self.progress_label.setFixedHeight(3 * self.progress_label.fontMetrics().lineSpacing())
         layout.addWidget(self.progress_label)
         self.state_label = QLabel()
         self.state_label.setObjectName("training_state")
