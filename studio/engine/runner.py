@@ -91,7 +91,7 @@ class Runner:
         self.paused = False
         self.stopping = False
         self.last_good: tuple | None = None  # (state, metric-history length) after a NaN
-        self.good_kept = (0.0, 0.0)  # when the last good state was kept, and what it cost
+        self.good_kept: tuple | None = None  # (training seconds when kept, what it cost)
         self.probe_seconds = 0.0  # probes, previews and evaluations, all told
         self.evaluation_seconds = 0.0
         self.last_evaluation: tuple | None = None  # (training seconds at its end, its cost)
@@ -229,7 +229,7 @@ class Runner:
         first_step = position.step  # a continued run's ETA counts only this run's steps
         self.run_start = time.perf_counter()
         window_start, window_samples = 0.0, 0
-        self.keep_good(position, force=True)
+        self.keep_good(position)  # the first is always kept
         while position.step < total:
             if position.epoch_step == 0 or position.epoch_rng is None:
                 position.epoch_rng = training.rng.get_state()
@@ -307,6 +307,16 @@ class Runner:
 
     def due(self, every: int, step: int) -> bool:
         return bool(every) and step % every == 0
+
+    def spaced_by_budget(self, last: tuple | None, budget: float,
+                         longest: float = math.inf) -> bool:
+        """Whether occasional work done last at ``last`` (training seconds at its end, its
+        cost) may run again and still take no more than ``budget`` of the training time; it
+        always may after ``longest`` seconds, and the first time."""
+        if last is None:
+            return True
+        ended, cost = last
+        return self.active_seconds() - ended >= min(cost / budget, longest)
 
     def probe_due(self, every: int, step: int) -> bool:
         """A periodic probe runs at its rate in steps, skipped while probes have taken more
@@ -400,16 +410,16 @@ class Runner:
 
     GOOD_STATE_BUDGET = 0.005  # share of the time keeping the last good state may take
 
-    def keep_good(self, position, force: bool = False) -> None:
+    def keep_good(self, position) -> None:
         """Copy the state at an epoch end, to go back to after a NaN; at most 0.5% of the time
         (tiny epochs keep one less often). The metric history is append-only, so its length
         is kept rather than a copy that would grow with the run."""
-        now = time.perf_counter()
-        if not force and now - self.good_kept[0] < self.good_kept[1] / self.GOOD_STATE_BUDGET:
+        if not self.spaced_by_budget(self.good_kept, self.GOOD_STATE_BUDGET):
             return
+        start = time.perf_counter()
         state = checkpoint.capture(self.training, position, history=False)
         self.last_good = (checkpoint.copy_state(state), len(self.history))
-        self.good_kept = (time.perf_counter(), time.perf_counter() - now)
+        self.good_kept = (self.active_seconds(), time.perf_counter() - start)
 
     def write_checkpoint(self, position, path=None) -> None:
         path = path or self.config.checkpoint_path
@@ -513,11 +523,8 @@ class Runner:
         take more than 1% of the training time; an epoch end 20 s of training or more after
         the last evaluation always evaluates (as a hand-written loop would). The final
         evaluation always runs."""
-        if self.last_evaluation is None:
-            return True
-        ended, cost = self.last_evaluation
-        since = self.active_seconds() - ended
-        return since >= min(cost / self.EVALUATION_BUDGET, self.EVALUATION_ALWAYS_AFTER)
+        return self.spaced_by_budget(self.last_evaluation, self.EVALUATION_BUDGET,
+                                     self.EVALUATION_ALWAYS_AFTER)
 
     def send_evaluation(self, position) -> dict:
         start = time.perf_counter()
