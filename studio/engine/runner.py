@@ -230,6 +230,11 @@ class Runner:
         self.run_start = time.perf_counter()
         window_start, window_samples = 0.0, 0
         self.keep_good(position)  # the first is always kept
+        # Read once: a small model's step takes milliseconds, and the Python between steps
+        # counts against it.
+        rates, config = self.rates, self.config
+        log_every = self.project.training.settings["log_every"]
+        preview_every = self.project.training.settings["preview_every"] if config.previews else 0
         while position.step < total:
             if position.epoch_step == 0 or position.epoch_rng is None:
                 position.epoch_rng = training.rng.get_state()
@@ -244,7 +249,7 @@ class Runner:
             for batch in batches:
                 self.handle_commands(position)
                 step = position.step + 1
-                stats_due = self.probe_due(self.rates.stats_every, step)
+                stats_due = self.probe_due(rates.stats_every, step)
                 before = self.timed(ParameterStats.snapshot, self.groups) if stats_due else None
                 try:
                     metrics = training.train_step(batch)
@@ -252,15 +257,14 @@ class Runner:
                     raise self.explain(err) from err
                 position.step, position.epoch_step = step, position.epoch_step + 1
                 pending.append(metrics)
-                window_samples += len(batch[0]) if batch else 1
+                window_samples += batch[0].shape[0] if batch else 1
                 if stats_due:
                     self.timed(self.send_stats, step, before)
-                if self.probe_due(self.rates.histograms_every, step):
+                if self.probe_due(rates.histograms_every, step):
                     self.timed(self.send_histograms, step)
-                if self.probe_due(self.rates.activations_every, step) or step == 1:
+                if self.probe_due(rates.activations_every, step) or step == 1:
                     self.timed(self.send_activations, step)
-                settings = self.project.training.settings
-                if step % settings["log_every"] == 0 or step == total:
+                if step % log_every == 0 or step == total:
                     if not self.flush_metrics(pending, position):
                         pending = []
                         if not self.config.pause_on_nan:
@@ -277,11 +281,11 @@ class Runner:
                                "elapsed": elapsed, "probe_seconds": self.probe_seconds,
                                "eta": elapsed / max(done, 1) * (total - step)})
                     window_start, window_samples = elapsed, 0
-                if self.config.previews and self.probe_due(settings["preview_every"], step):
+                if self.probe_due(preview_every, step):
                     self.timed(self.send_previews, step)
-                if self.config.checkpoint_every and step % self.config.checkpoint_every == 0:
+                if config.checkpoint_every and step % config.checkpoint_every == 0:
                     self.write_checkpoint(position)
-                if self.config.max_seconds and self.active_seconds() > self.config.max_seconds:
+                if config.max_seconds and self.active_seconds() > config.max_seconds:
                     return "stopped"
                 if step >= total:
                     break
@@ -305,9 +309,6 @@ class Runner:
         """Seconds this run has trained (paused time left out)."""
         return time.perf_counter() - self.run_start - self.paused_seconds
 
-    def due(self, every: int, step: int) -> bool:
-        return bool(every) and step % every == 0
-
     def spaced_by_budget(self, last: tuple | None, budget: float,
                          longest: float = math.inf) -> bool:
         """Whether occasional work done last at ``last`` (training seconds at its end, its
@@ -321,7 +322,7 @@ class Runner:
     def probe_due(self, every: int, step: int) -> bool:
         """A periodic probe runs at its rate in steps, skipped while probes have taken more
         than their share of the training time (tiny steps: probes run less often)."""
-        if not self.due(every, step):
+        if not every or step % every:
             return False
         budget = self.rates.budget
         return budget is None or \
@@ -370,8 +371,8 @@ class Runner:
         if not pending:
             return True
         names = list(pending[0])
-        values = torch.stack([torch.stack([m[k].float() for k in names]) for m in pending])
-        rows = values.tolist()
+        values = torch.stack([m[k] for m in pending for k in names]).float()  # one sync
+        rows = values.reshape(len(pending), len(names)).tolist()
         first = position.step - len(pending) + 1
         lr = {name: opt.param_groups[0]["lr"] for name, opt in self.training.optimizers.items()}
         points = []
