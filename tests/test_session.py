@@ -112,3 +112,24 @@ def test_dataset_that_fails_to_load_is_reported(tmp_path):
     error = next(e for e in collected if e["type"] == "error")
     assert error["kind"] == "data" and error["node"] == ["training", "digits"]
     assert session.state == "failed"
+
+
+def test_answers_to_commands_go_out_at_once_not_with_the_next_batch(monkeypatch):
+    """The worker batches events, but 'paused' (and the like) must not wait for the batch:
+    the Pause button would lag behind training by a flush interval."""
+    import multiprocessing
+
+    from studio.engine import worker
+
+    monkeypatch.setattr(worker, "FLUSH_SECONDS", 30.0)
+    receive, send = multiprocessing.Pipe(duplex=False)
+    outbox = worker.Outbox(send)
+    try:
+        time.sleep(0.05)  # the sender is asleep in its flush wait
+        outbox.put({"type": "metrics", "points": [{"step": 1, "loss": 0.5}]})
+        assert not receive.poll(0.3)  # ordinary events wait for the batch
+        outbox.put({"type": "paused", "step": 1})
+        assert receive.poll(5.0)
+        assert [e["type"] for e in receive.recv()] == ["metrics", "paused"]
+    finally:
+        outbox.close()

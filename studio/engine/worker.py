@@ -2,7 +2,7 @@
 runs it, sending events back through a pipe.
 
 Started with ``spawn`` (never fork) so it shares no state with the editor. A sender thread
-batches events every 100 ms and coalesces images (the newest feature map of a node, the newest
+batches events every 100 ms (answers to commands and errors at once) and coalesces images (the newest feature map of a node, the newest
 preview of a name, replace older unsent ones) while every metric point is kept.
 """
 
@@ -29,6 +29,11 @@ def image_key(event: dict):
     return None
 
 
+# Answers to the user's commands and changes of state go out at once, not with the next flush:
+# the Pause button shows "paused" as soon as training has stopped.
+PROMPT = frozenset({"started", "paused", "resumed", "restored", "error", "finished"})
+
+
 class Outbox:
     def __init__(self, connection):
         self.connection = connection
@@ -48,6 +53,8 @@ class Outbox:
                 self.ordered.append(event)
             else:
                 self.latest[key] = event
+        if event.get("type") in PROMPT:
+            self.wake.set()
 
     def _take(self) -> list:
         with self.lock:
@@ -67,6 +74,7 @@ class Outbox:
             if closing:
                 return
             self.wake.wait(FLUSH_SECONDS)
+            self.wake.clear()  # set again by anything put from here on
 
     def close(self) -> None:
         self.closed = True
