@@ -11,9 +11,9 @@ other, in a rotating order, until each has trained all its steps. So a change in
 speed (a shared virtual machine drifts by 20 to 30% over minutes) falls on all three alike.
 Steady state is compared: both sides are timed from step 50 to the last, the sessions on the
 worker's own clock, which leaves paused time out. Each round pairs the three in the same
-stretch of time, so a ratio quoted is the median of the rounds' ratios. "Probes off" also turns off previews and
-per-epoch evaluation; "default probes" is what the dashboard runs: default probe rates,
-previews and an evaluation each epoch. Start-up and stop are timed separately.
+stretch of time, so a ratio quoted is the median of the rounds' ratios. "Probes off" also
+turns off previews and per-epoch evaluation; "default probes" is what the dashboard runs:
+default probe rates, previews and an evaluation each epoch. Start-up and stop are timed separately.
 The hand-written DCGAN follows the same recipe as Studio's (each optimizer its own forward pass,
 the generator under no_grad while the discriminator steps).
 """

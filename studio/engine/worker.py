@@ -2,8 +2,9 @@
 runs it, sending events back through a pipe.
 
 Started with ``spawn`` (never fork) so it shares no state with the editor. A sender thread
-batches events every 100 ms (answers to commands and errors at once) and coalesces images (the newest feature map of a node, the newest
-preview of a name, replace older unsent ones) while every metric point is kept.
+batches events every 100 ms (answers to commands and errors at once) and coalesces images
+(the newest feature map of a node, the newest preview of a name, replace older unsent ones)
+while every metric point is kept.
 """
 
 from __future__ import annotations
