@@ -178,8 +178,8 @@ class SessionRun:
     def train_slice(self, seconds: float) -> None:
         self.session.resume()
         end = time.perf_counter() + seconds
-        while time.perf_counter() < end and not self.finished:
-            self._collect(0.02)
+        while not self.finished and (left := end - time.perf_counter()) > 0:
+            self._collect(left)  # reads events as they arrive, as the editor does
         if not self.finished:
             self.session.pause()
             self._wait_for("paused")

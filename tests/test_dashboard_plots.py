@@ -382,3 +382,39 @@ def test_gradients_follow_a_new_run(qtbot, lenet, dcgan):
     assert set(view.curve_keys) == set(store.current.grad_norm)
     assert not conv1.isVisible()
     assert view.legend.count() == len(store.current.grad_norm)
+
+
+def test_a_frame_paints_each_plot_once(qtbot, lenet):
+    """New points move the auto range; fitted before the paint (settle_plots), each plot is
+    painted once per frame, not once for the points and again for the range they moved."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import QEvent, QObject
+
+    from studio.ui.dashboard.dashboard import settle_plots
+
+    class PaintCounter(QObject):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def eventFilter(self, obj, event):
+            self.count += event.type() == QEvent.Type.Paint
+            return False
+
+    store = RunStore()
+    store.new_run()
+    for view in (CurvesView(store), GradientsView(store)):
+        view = _show(qtbot, view)
+        metrics = [i for i, e in enumerate(lenet) if e["type"] == "metrics"]
+        view.refresh(store.apply(lenet[:metrics[len(metrics) // 2]]))
+        qtbot.wait(50)
+        plots = [p for p in view.findChildren(pg.GraphicsView) if p.isVisible()]
+        counters = [PaintCounter() for _ in plots]
+        for plot, counter in zip(plots, counters):
+            plot.viewport().installEventFilter(counter)
+        view.refresh(store.apply(lenet[metrics[len(metrics) // 2]:]))  # the rest: ranges grow
+        settle_plots(view)
+        qtbot.wait(100)
+        painted = [c.count for c in counters]
+        assert max(painted) == 1, (type(view).__name__, painted)
+        store.new_run()

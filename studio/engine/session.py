@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from studio.core.fileformat import dumps
 from studio.core.project import Project
@@ -40,6 +41,10 @@ class TrainingSession:
         self.final: dict | None = None
         self.started_at = None
         self._stopping = False
+        # Called (with no arguments, on the reader thread) after each batch of events arrives
+        # and once when the worker has gone, so a UI can drain events when there are some
+        # rather than poll; it must only hand the news over to its own thread.
+        self.on_arrival: Callable[[], None] | None = None
 
     # control -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,6 +142,7 @@ class TrainingSession:
             for event in batch:
                 finished = finished or event.get("type") == "finished"
                 self._add(event)
+            self._announce()
         if self._process is not None:
             self._process.join(5.0)
         code = self._process.exitcode if self._process is not None else None
@@ -148,6 +154,15 @@ class TrainingSession:
                                   "project and the plots so far are kept"})
         with self._lock:
             self._lock.notify_all()
+        self._announce()
+
+    def _announce(self) -> None:
+        callback = self.on_arrival
+        if callback is not None:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - a listener that went away must not stop reading
+                self.on_arrival = None
 
     def _add(self, event: dict) -> None:
         kind = event.get("type")

@@ -1,5 +1,5 @@
 """Train from the editor: one ``TrainingSession`` at a time, its events folded into a
-``RunStore`` on the UI thread at about 30 frames per second.
+``RunStore`` on the UI thread as they arrive (the worker sends them ten times a second).
 
 The worker process trains; this object only sends commands and drains events, so the editor
 stays responsive whatever training does. Each run writes its final state to a checkpoint in a
@@ -14,12 +14,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.fileformat import SUFFIX
 from studio.ui.dashboard.store import Run, RunStore
 
-POLL_MS = 50  # the worker sends its events ten times a second; reading them twice as often
+# Events are read when the session says some arrived; this slower look catches the worker's
+# end and a stop that overruns its grace time. (On a small machine every wake-up of the
+# editor is taken from training.)
+LOOK_MS = 250
 STOP_GRACE_SECONDS = 5.0  # a stopping worker writes its checkpoint; then it is terminated
 WEIGHTS_SUFFIX = ".ckpt"
 
@@ -37,6 +40,7 @@ class TrainingController(QObject):
     """Start, pause, resume and stop training of the editor's project; watch a node."""
 
     updated = Signal(object)  # the set of RunStore topics that changed this frame
+    _arrived = Signal()  # emitted on the session's reader thread; poll runs on the UI thread
     state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
     failed = Signal(dict)  # an error event: kind, message, node (graph, id) or None
 
@@ -53,8 +57,10 @@ class TrainingController(QObject):
         self._checkpoint: Path | None = None  # newest trained state of this project
         self._saved_checkpoint: Path | None = None  # what was last copied beside the project
         self.timer = QTimer(self)
-        self.timer.setInterval(POLL_MS)
+        self.timer.setInterval(LOOK_MS)
         self.timer.timeout.connect(self.poll)
+        self._poll_posted = False  # a poll is queued already: arrivals need not queue another
+        self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
 
     # what the panel asks ----------------------------------------------------------------------
     @property
@@ -116,6 +122,7 @@ class TrainingController(QObject):
             resume_from=str(resume_from) if resume_from else None, pause_on_nan=True,
             data_root=str(folder) if folder else None)
         self.session = TrainingSession(self.editing.project, config)
+        self.session.on_arrival = self._on_arrival
         self._stop_deadline = None
         self.session.start()
         self._set_state("starting")
@@ -157,6 +164,7 @@ class TrainingController(QObject):
         """The window closes: end the worker now and forget the scratch checkpoints."""
         self.timer.stop()
         if self.session is not None:
+            self.session.on_arrival = None
             self.session.stop(timeout=1.0)
             if self.running:
                 self.state = "stopped"
@@ -198,8 +206,15 @@ class TrainingController(QObject):
         self.updated.emit({"all"})
 
     # the frame --------------------------------------------------------------------------------
+    def _on_arrival(self) -> None:
+        """On the session's reader thread: queue one poll on the UI thread."""
+        if not self._poll_posted:
+            self._poll_posted = True
+            self._arrived.emit()
+
     def poll(self) -> None:
-        """Drain the session's events into the store (a timer calls this every POLL_MS)."""
+        """Drain the session's events into the store (when some arrived, and every LOOK_MS)."""
+        self._poll_posted = False  # before draining: what arrives from now on queues a poll
         session = self.session
         if session is None:
             self.timer.stop()

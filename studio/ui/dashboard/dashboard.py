@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
@@ -25,10 +26,10 @@ from studio.ui.dashboard.panel import TrainingPanel
 from studio.ui.dashboard.samples import SamplesView
 
 HEALTH_SECONDS = 0.5  # the canvas indicators refresh at most twice a second
-FRAME_MS = 33  # frames at most ~30 per second, each drawing at most one view
+FRAME_SECONDS = 1 / 30  # frames at most ~30 per second, each drawing at most one view
 # How often each view may redraw, at most: enough to watch, and the CPU stays with training
 # (on a 2-core machine every millisecond the editor draws is taken from the worker).
-UI_CPU_BUDGET = 0.04  # share of one core the editor may use while training: everything it does
+UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: everything it does
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2}
@@ -87,11 +88,12 @@ class Dashboard(QObject):
         self._health_at = 0.0
         self._health_due = False
         self._drawn_at: dict = {}
-        self._cpu_mark = (time.perf_counter(), time.process_time())
+        self._cpu_mark = (0.0, time.process_time())  # (seconds trained, editor CPU) then
         self._cpu_credit = MAX_CPU_CREDIT
         self._frame_at = 0.0
-        self.frame = QTimer(self)
-        self.frame.setInterval(FRAME_MS)
+        self._seen: dict = {}  # attr -> (when looked at, whether on screen)
+        self.frame = QTimer(self)  # set for when the next frame is due; idle otherwise
+        self.frame.setSingleShot(True)
         self.frame.timeout.connect(self.draw_frame)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         self.panel_dock = window._dock("Training", "training_dock", self.panel, right,
@@ -104,7 +106,7 @@ class Dashboard(QObject):
             window.tabifyDockWidget(previous, dock)
             previous = dock
             # a dock brought to the front catches up with the news it missed while hidden
-            dock.visibilityChanged.connect(lambda visible, a=attr: visible and self._refresh(a))
+            dock.visibilityChanged.connect(lambda visible, a=attr: self._shown(a, visible))
             self.views[attr] = view
             self.docks[attr] = dock
             self.pending[attr] = {"all"}
@@ -170,7 +172,7 @@ class Dashboard(QObject):
 
     # frames -----------------------------------------------------------------------------------
     def on_updated(self, topics) -> None:
-        """New events: note which views have news; the frame timer draws them."""
+        """New events: note which views have news; a frame draws them when one is due."""
         topics = set(topics)
         for attr in self.views:
             self.pending[attr] |= topics
@@ -178,19 +180,22 @@ class Dashboard(QObject):
             self._health_due = True
             if topics & {"all", "error", "state"}:
                 self._health_at = 0.0
-        if topics & {"all", "state", "error"}:
+        if topics & {"all", "error"}:
             self.draw_frame(urgent=True)
-        if not self.frame.isActive():
-            self.frame.start()
+        else:
+            self._next_frame()
 
     def draw_frame(self, urgent: bool = False) -> None:
         """One frame: redraw the one visible view with news that waited longest (so a frame's
         work is one view's, never all of them at once), each view at most VIEW_FPS times a
         second, and only while the editor keeps within its CPU budget (so drawing never
         takes more than a small share of a core from training), though never less than a
-        frame a second."""
+        frame a second. The timer is set only for the next frame that is due, so a quiet
+        editor does not wake up at all."""
         start = time.perf_counter()
         if not self.has_cpu_credit() and not urgent and start - self._frame_at < LONGEST_WAIT:
+            credit_back = -self._cpu_credit / UI_CPU_BUDGET
+            self._wake_in(min(credit_back, LONGEST_WAIT - (start - self._frame_at)))
             return
         due = [a for a in self.views if self.pending[a] and self._visible(a) and
                (urgent or start - self._drawn_at.get(a, 0.0) >= 1.0 / VIEW_FPS[a])]
@@ -200,37 +205,81 @@ class Dashboard(QObject):
             self._drawn_at[attr] = start
         elif self._health_due and start - self._health_at >= HEALTH_SECONDS:
             self.show_health()
-        elif not self._health_due and not self.controller.running:
-            self.frame.stop()  # nothing left to draw; the next events start it again
-            return
         else:
+            self._next_frame()
             return
         self._frame_at = start
         self.refresh_seconds.append(time.perf_counter() - start)
         del self.refresh_seconds[:-1000]
+        self._next_frame()
+
+    def _next_frame(self) -> None:
+        """Set the timer for the soonest view (or health update) due to be drawn, at least a
+        frame's time after the last frame; nothing waiting, no timer."""
+        now = time.perf_counter()
+        waits = [self._drawn_at.get(a, 0.0) + 1.0 / VIEW_FPS[a] - now
+                 for a in self.views if self.pending[a] and self._visible(a)]
+        if self._health_due:
+            waits.append(self._health_at + HEALTH_SECONDS - now)
+        if waits:
+            self._wake_in(max(min(waits), self._frame_at + FRAME_SECONDS - now))
+
+    def _wake_in(self, seconds: float) -> None:
+        """Draw a frame in ``seconds`` (sooner if the timer is set for sooner already)."""
+        ms = max(0, int(seconds * 1000 + 0.5))
+        if not self.frame.isActive() or self.frame.remainingTime() > ms:
+            self.frame.start(ms)
 
     def has_cpu_credit(self) -> bool:
         """A token bucket over the editor process's own CPU time: credit grows by
-        UI_CPU_BUDGET of the time passing and shrinks by the CPU the process used, whatever
-        used it (a frame's refresh, the paints Qt runs after it, reading events, the progress
-        text). Measuring the process, not the drawing code, counts the paints that happen
-        later, outside any timer around a refresh."""
-        now, cpu = time.perf_counter(), time.process_time()
-        wall, used = self._cpu_mark
-        self._cpu_mark = (now, cpu)
+        UI_CPU_BUDGET of the time trained (the worker's clock, from its progress reports) and
+        shrinks by the CPU the process used, whatever used it (a frame's refresh, the paints
+        Qt runs after it, reading events, the progress text). Measuring the process, not the
+        drawing code, counts the paints that happen later, outside any timer around a
+        refresh. While nothing trains (paused, finished), drawing is free and earns nothing:
+        time that training did not use is no licence to take more of it later."""
+        trained, cpu = self.trained_seconds(), time.process_time()
+        before, used = self._cpu_mark
+        self._cpu_mark = (trained, cpu)
+        if self.controller.state != "running":
+            return True
+        earned = UI_CPU_BUDGET * max(trained - before, 0.0)  # a new run starts its clock at 0
         self._cpu_credit = max(-MAX_CPU_CREDIT, min(
-            self._cpu_credit + UI_CPU_BUDGET * (now - wall) - (cpu - used), MAX_CPU_CREDIT))
+            self._cpu_credit + earned - (cpu - used), MAX_CPU_CREDIT))
         return self._cpu_credit > 0
 
+    def trained_seconds(self) -> float:
+        """How long the current run has trained, paused time left out (its last report)."""
+        run = self.store.current
+        return float(run.progress.get("elapsed", 0.0)) if run is not None else 0.0
+
+    SEEN_SECONDS = 0.25  # how long whether a view is on screen is taken as known
+
     def _visible(self, attr: str) -> bool:
-        dock = self.docks[attr]
-        return dock.isVisible() and not dock.visibleRegion().isEmpty() or dock.isFloating()
+        """Whether the view is on screen (not a hidden tab); looked up at most four times a
+        second, as working out a dock's visible region is not free."""
+        now = time.perf_counter()
+        seen = self._seen.get(attr)
+        if seen is None or now - seen[0] > self.SEEN_SECONDS:
+            dock = self.docks[attr]
+            on = dock.isVisible() and not dock.visibleRegion().isEmpty() or dock.isFloating()
+            self._seen[attr] = seen = (now, on)
+        return seen[1]
+
+    def _shown(self, attr: str, visible: bool) -> None:
+        """A dock was shown or hidden (or its tab chosen): a view brought to the front
+        catches up with the news it missed while hidden."""
+        self._seen.pop(attr, None)
+        if visible:
+            self._refresh(attr)
 
     def _refresh(self, attr: str) -> None:
         topics = self.pending[attr]
         if topics:
             self.pending[attr] = set()
-            self.views[attr].refresh(topics)
+            view = self.views[attr]
+            view.refresh(topics)
+            settle_plots(view)
 
     def refresh_all(self) -> None:
         """Draw every view now, seen or not (screenshots, benchmarks)."""
@@ -273,6 +322,15 @@ class Dashboard(QObject):
         if not self.controller.running and (change.wires or change.structure):
             for view in self.window.views.values():
                 view.scene().show_health(None)
+
+
+def settle_plots(widget) -> None:
+    """Fit the pyqtgraph plots in ``widget`` to their new data now. pyqtgraph fits its auto
+    ranges lazily, in the paint; the changed range then asks for a second full paint, so
+    every plot was painted twice per frame."""
+    for plot in widget.findChildren(pg.GraphicsView):
+        if plot.isVisible():
+            plot.scene().prepareForPaint()
 
 
 def _measures_accuracy(get_block, block: str) -> bool:

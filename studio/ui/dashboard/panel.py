@@ -29,7 +29,8 @@ from studio.core.registry import get_block
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
-PROGRESS_SECONDS = 0.2  # the progress text redraws at most five times a second
+PROGRESS_SECONDS = 0.5  # the progress bar and text redraw at most twice a second (the bar
+# repaints at once, not with the next frame, when its percentage changes)
 PANEL_SETTINGS = ("batch_size", "epochs", "steps", "device", "amp", "seed")
 STATE_TEXT = {
     "idle": "Ready to train", "starting": "Starting the training process\u2026",
