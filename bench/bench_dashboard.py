@@ -134,10 +134,11 @@ class WindowRun:
             self.controller.pause()
             spin(60, lambda: self.controller.state == "paused" or self.finished,
                  self.controller.state_changed)
+        self.cpu += time.process_time() - cpu
+        if not self.finished:
             # paused, the window draws the news it still has, as it would for a user who
             # paused, before the other side trains (not at the next resume, in training time)
             spin(PAUSED_DRAWING_SECONDS)
-        self.cpu += time.process_time() - cpu
 
     def train_all(self) -> None:
         """Train to the end without a pause (for the latency probe)."""
@@ -160,7 +161,8 @@ class WindowRun:
         window.deleteLater()
         draw_ms = 1000 * np.array(window.dashboard.refresh_seconds)
         print(f"    ({self.name}: the UI process used {self.cpu:.2f} s of CPU while the window's "
-              f"run trained, {len(self.progress)} progress reports drawn)")
+              f"run trained (drawing while paused left out), {len(self.progress)} progress "
+              f"reports drawn)")
         warm = next(p for p in self.progress if p["step"] >= WARMUP)
         last = self.progress[-1]
         seconds = (last["elapsed"] - warm["elapsed"]) * (self.steps - WARMUP) / \
