@@ -119,7 +119,7 @@ class TrainingPanel(QWidget):
         self.progress_label.setObjectName("progress_text")
         self.progress_label.setWordWrap(True)
         self.progress_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        # room for the text wrapped on three lines, fixed: its redraws at five a second then
+        # room for the text wrapped on three lines, fixed: its redraws twice a second then
         # never lay the panel out again
         self.progress_label.setFixedHeight(3 * self.progress_label.fontMetrics().lineSpacing())
         layout.addWidget(self.progress_label)
