@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studio.core import fileformat
+from studio.core import atomic, fileformat
 from studio.core.fileformat import FileFormatError, dumps, load, load_lenient, loads, save
 from studio.core.params import Arg
 from studio.core.project import Project
@@ -46,7 +46,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     def broken_replace(a, b):
         raise OSError("disk full")
 
-    monkeypatch.setattr(fileformat.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)  # the one atomic writer
     with pytest.raises(OSError):
         save(mlp_on_moons(), target)
     assert target.read_text() == "precious"

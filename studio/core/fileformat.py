@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.atomic import write_atomic
 from studio.core.params import Arg, Name, ParamError, kind_from_json, kind_to_json
 from studio.core.project import (
     INSTANCE,
@@ -108,20 +107,8 @@ def dumps(project: Project) -> str:
 
 
 def save(project: Project, path) -> None:
-    """Write atomically: a temporary file in the same folder, flushed, then renamed over ``path``."""
-    path = Path(path)
-    text = dumps(project)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write atomically: the old file stays intact until the new one is complete."""
+    write_atomic(path, dumps(project))
 
 
 # ------------------------------------------------------------------------------------------------

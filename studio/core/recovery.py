@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from studio.core import fileformat
+from studio.core.atomic import write_atomic
 from studio.core.document import Document
 from studio.core.project import ProjectError
 
@@ -71,21 +71,6 @@ class RecoveryEntry:
         return f"{what}, autosaved {when}"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def autosave(doc: Document, folder=None) -> Path | None:
     """Write ``doc`` to its recovery file (atomically) and return the path. An unmodified
     document needs none: its file is deleted and None returned."""
@@ -98,7 +83,7 @@ def autosave(doc: Document, folder=None) -> Path | None:
     data = {"format": FORMAT, "version": VERSION, "document": meta,
             "project": fileformat.to_dict(doc.project)}
     path = recovery_path(doc, folder)
-    _write_atomic(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+    write_atomic(path, json.dumps(data, indent=1, allow_nan=False) + "\n", folder_mode=0o700)
     _live[doc.uid] = doc
     return path
 

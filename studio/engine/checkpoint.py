@@ -7,12 +7,12 @@ Everything is tensors and plain containers, written with ``torch.save`` and read
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from studio.core.atomic import write_with
 
 FORMAT = "studio-checkpoint"
 VERSION = 1
@@ -107,19 +107,8 @@ def restore(training, state: dict) -> Position:
 
 
 def save(state: dict, path) -> Path:
-    """Write atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write atomically (temporary file, then rename), with a normal file's permissions."""
+    return write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def load(path) -> dict:
@@ -145,7 +134,5 @@ def network_weights(state: dict) -> dict:
 
 def export_weights(checkpoint_path, out_path) -> Path:
     """Write a checkpoint's trained weights as a weights-only ``weights.pt`` for exported code."""
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(network_weights(load(checkpoint_path)), out)
-    return out
+    weights = network_weights(load(checkpoint_path))
+    return write_with(out_path, lambda tmp: torch.save(weights, tmp))

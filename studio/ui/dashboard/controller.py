@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
 from studio.ui.dashboard.store import Run, RunStore
 
@@ -191,9 +192,7 @@ class TrainingController(QObject):
         if target is None:
             raise FileNotFoundError("save the project first: its weights are kept beside it")
         if source.resolve() != target.resolve():
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(source, tmp)
-            tmp.replace(target)
+            write_with(target, lambda tmp: shutil.copyfile(source, tmp))
         self._saved_checkpoint = self._checkpoint
         return target
 
