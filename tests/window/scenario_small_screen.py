@@ -1,0 +1,70 @@
+"""A 1280x800 screen: open LeNet from File > Examples, tile every plot, train a little with F5,
+pause and stop with the keyboard; the window and its controls stay on the screen throughout.
+
+Run by tests/window/test_window_scenarios.py on an Xvfb display of that size."""
+
+from __future__ import annotations
+
+from studio_steps import (
+    controls_on_screen,
+    curve_points,
+    open_example,
+    start_training,
+    state_text,
+    tile_plots,
+    widget_on_screen,
+    window_on_screen,
+)
+from xdriver import Scenario, run_main
+
+
+def body(s: Scenario) -> None:
+    s.step("the window opens inside the screen", lambda: s.log(f"window {window_on_screen(s)}"))
+    s.shot("opened")
+    s.step("File > Examples > lenet", lambda: open_example(s, "lenet"), needed=True)
+    s.step("View > Tile Training Plots", lambda: tile_plots(s))
+    s.step("tiled, the window is inside the screen", lambda: window_on_screen(s))
+    s.shot("lenet tiled")
+    s.step("F5 trains and the curves show it", lambda: start_training(s, first_points=3),
+           needed=True)
+
+    def trained_a_little():
+        s.wait_until(lambda: curve_points(s.window) >= 6, "a few more points plotted", 60)
+        window_on_screen(s)
+        controls_on_screen(s, ("pause", "stop"))
+        for name in ("inspector_dock", "training_dock", "curves_dock"):
+            why = s.gui(lambda n=name: widget_on_screen(_dock(s, n)))
+            s.check(why is None, f"the {name.replace('_', ' ')} {why}")
+
+    s.step("while training, the window, Pause, Stop and the docks are on the screen",
+           trained_a_little)
+    s.shot("lenet training")
+
+    def pause_resume():
+        s.key("F6")
+        s.wait_until(lambda: s.window.dashboard.controller.state == "paused", "F6 pauses", 30)
+        s.check("Paused" in state_text(s), f"the panel says '{state_text(s)}' when paused")
+        s.key("F6")
+        s.wait_until(lambda: s.window.dashboard.controller.state == "running", "F6 resumes", 30)
+
+    s.step("F6 pauses, F6 again resumes", pause_resume)
+
+    def stop():
+        s.key("shift+F5")
+        s.wait_until(lambda: not s.window.dashboard.controller.running, "Shift+F5 stops", 60)
+        s.check(state_text(s).startswith(("Stopped", "Finished")),
+                f"after Shift+F5 the panel says '{state_text(s)}'")
+        window_on_screen(s)
+
+    s.step("Shift+F5 stops; the window is still inside the screen", stop)
+    s.shot("lenet stopped")
+
+
+def _dock(s: Scenario, name: str):
+    from PySide6.QtWidgets import QDockWidget
+
+    return s.window.findChild(QDockWidget, name)
+
+
+if __name__ == "__main__":
+    run_main("1280x800", body)

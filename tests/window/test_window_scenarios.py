@@ -1,0 +1,39 @@
+"""The real window, driven as a user drives it: each scenario runs the app in a process of its own
+on a fresh Xvfb display of a given screen size (xcb, not offscreen), moved by real mouse and
+keyboard events (xdotool), and checks what is on the screen. See tests/window/xdriver.py.
+
+Run only these:  .venv/bin/python -m pytest -q -p no:cacheprovider tests/window
+Screenshots of each scenario go to $STUDIO_SCENARIO_SHOTS/<scenario> when set (else tmp_path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from xserver import missing_tools, run_scenario
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def x_tools():
+    missing = missing_tools()
+    if missing:
+        why = f"the window scenarios need {' and '.join(missing)} (apt: xvfb xdotool)"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def run(script: str, size, tmp_path: Path, timeout: float, busy: int = 0) -> None:
+    name = Path(script).stem.removeprefix("scenario_")
+    base = os.environ.get("STUDIO_SCENARIO_SHOTS")
+    shots = Path(base) / name if base else tmp_path / "shots"
+    status, out = run_scenario(script, size, tmp_path / "home", shots, timeout=timeout, busy=busy)
+    assert status == 0, f"scenario {name} failed (exit {status}); screenshots in {shots}\n{out}"
+
+
+def test_small_screen_1280x800(tmp_path):
+    """LeNet with every plot tiled, trained a little, at 1280x800: all of it on the screen."""
+    run("scenario_small_screen.py", (1280, 800), tmp_path, timeout=300)
