@@ -1,13 +1,14 @@
 """Headless commands on the same engine as the app: check, export, train.
 
 Bad input (a missing or malformed file, a graph with problems) exits with status 2 and one line
-naming the problem; no traceback.
+naming the problem; no traceback. ``check`` lists every problem and exits 2 when there are errors.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +23,12 @@ class CliError(Exception):
 
 
 def _open(path: str) -> Project:
+    """Load a project file; a bare example name (``lenet``) that is no file here opens that
+    example (``studio examples`` lists them)."""
+    if "/" not in path and not path.endswith(".studio") and not Path(path).exists():
+        from studio.core import package_files
+
+        path = str(package_files.example_path(path) or path)
     try:
         return load(path)
     except FileFormatError as err:
@@ -33,10 +40,8 @@ def _format_int(n: int) -> str:
 
 
 def check(args) -> int:
-    from studio.core.inference import analyze
-
     project = _open(args.file)
-    analysis = analyze(project)
+    analysis, verdict = _judge(project)
     rows = []
     for r in analysis.rows:
         rows.append({
@@ -47,13 +52,20 @@ def check(args) -> int:
                                                         r.outputs.items()},
             "params": r.params, "macs": r.macs, "receptive_field": r.rf_text,
         })
-    errors = [{"graph": p.graph, "node": p.node, "field": p.field, "message": p.message,
-               "text": str(p)} for p in analysis.problems]
+    found = [{"graph": p.graph, "node": p.node, "field": p.field, "message": p.message,
+              "severity": p.severity, "text": str(p)} for p in verdict.problems]
+    status = EXIT_BAD_INPUT if verdict.errors else 0
     if args.json:
         print(json.dumps({"project": project.name, "nodes": rows,
-                          "total_params": analysis.total_params,
-                          "total_macs": analysis.total_macs, "errors": errors}, indent=1))
-        return 1 if errors else 0
+                          "total_params": verdict.total_params,
+                          "total_macs": verdict.total_macs, "unknown_nodes": verdict.unknown,
+                          "errors": [f for f in found if f["severity"] == "error"],
+                          "problems": found, "summary": verdict.summary,
+                          "can_generate": verdict.can_generate, "can_train": verdict.can_train,
+                          "train_blocker": verdict.train_blocker,
+                          "memory": verdict.memory.as_json() if verdict.memory else None},
+                         indent=1))
+        return status
     headers = ("node", "block", "output shape", "params", "mult-adds", "RF")
     table = [(("  " * r.depth) + r.node.id, row["block"], r.output_shape or "-",
               _format_int(r.params) if r.params else "", _format_int(r.macs) if r.macs else "",
@@ -73,15 +85,36 @@ def check(args) -> int:
     for t in table:
         print(fmt(t))
     print(fmt(["-" * w for w in widths]))
-    print(f"total: {_format_int(analysis.total_params)} parameters, "
-          f"{_format_int(analysis.total_macs)} multiply-adds per sample")
-    if errors:
-        print(f"\n{len(errors)} problem(s):")
-        for e in errors:
-            print(f"  {e['text']}")
-        return 1
-    print("no problems")
-    return 0
+    print(f"total: {verdict.params_text}, {_format_int(verdict.total_macs)} multiply-adds per "
+          "sample")
+    if verdict.memory is not None:
+        print(f"memory to train: {verdict.memory.describe()}")
+    if found:
+        print(f"\n{verdict.summary}:")
+        for f in found:
+            mark = {"error": "", "not ready": "not ready to train: ", "warning": "warning: "}
+            print(f"  {mark.get(f['severity'], '')}{f['text']}")
+    print("no problems: ready to train" if not found else "ready to train" if verdict.can_train else
+          "the code can be written, but it cannot train yet" if verdict.can_generate else
+          "no code can be written until the problems are fixed")
+    return status
+
+
+def _judge(project: Project):
+    """The analysis and the verdict every panel of the app shows, with the code generator's
+    refusal folded in (it reads the project without torch)."""
+    from studio.core.inference import analyze
+    from studio.core.verdict import judge
+    from studio.engine.codegen import CodegenError, generate
+
+    analysis = analyze(project)
+    verdict = judge(project, analysis)
+    if verdict.can_generate:
+        try:
+            generate(project)
+        except CodegenError as err:
+            verdict = verdict.with_code_refusal(str(err))
+    return analysis, verdict
 
 
 def _shape_json(row):
@@ -92,30 +125,26 @@ def _shape_json(row):
 
 
 def export(args) -> int:
-    from studio.engine.checkpoint import CheckpointError
-    from studio.engine.codegen import CodegenError
-    from studio.engine.export import write_export
-
+    """Read and validate the file first: torch is imported only for --weights or --onnx."""
     project = _open(args.file)
+    from studio.engine.codegen import CodegenError
+    from studio.engine.export import ExportError, WeightsError, describe_written, write_export
+
     out = Path(args.out)
     try:
         written = write_export(project, out, checkpoint=args.weights)
-    except CodegenError as err:
-        raise CliError(f"{args.file}: {err}") from None
-    except CheckpointError as err:
+    except WeightsError as err:
         raise CliError(f"--weights: {err}") from None
-    data = [p.name for p in written if p.parent.name == "data"]
-    print(f"wrote {out / 'model.py'} and {out / 'train.py'}"
-          + (f" (data: {', '.join(data)})" if data else "")
-          + (f" and {out / 'weights.pt'}" if args.weights else ""))
+    except (CodegenError, ExportError) as err:
+        raise CliError(f"{args.file}: {err}") from None
     if args.onnx:
         from studio.engine.onnx_export import OnnxExportError, export_onnx
 
         try:
-            written = export_onnx(project, out / "model.onnx")
+            written += export_onnx(project, out / "model.onnx", checkpoint=args.weights)
         except OnnxExportError as err:
             raise CliError(f"{args.file}: ONNX: {err}") from None
-        print("wrote " + ", ".join(str(p) for p in written))
+    print(f"wrote {describe_written(out, written)}")
     return 0
 
 
@@ -222,14 +251,37 @@ def blocks(args) -> int:
             outs = ", ".join(p.name for p in spec.output_ports(values)) or "none"
             print(f"\n  {spec.explanation}\n\n  inputs: {ins}; outputs: {outs}")
             for prm in spec.params:
+                when = f" (only when {prm.applies.describe()})" if prm.applies else ""
                 print(f"    {prm.name:<16} {prm.kind.describe():<34} default {prm.default!r}: "
-                      f"{prm.help}")
+                      f"{prm.title}: {prm.help}{when}")
+    return 0
+
+
+def examples(args) -> int:
+    """The example projects shipped inside the package: list them, or copy them to edit."""
+    from studio.core import package_files
+
+    paths = package_files.example_paths()
+    if not args.copy:
+        width = max(len(p.stem) for p in paths)
+        for path in paths:
+            print(f"{path.stem:<{width}}  {path}")
+        return 0
+    folder = Path(args.copy)
+    clashes = [p.name for p in paths if (folder / p.name).exists()]
+    if clashes:
+        raise CliError(f"{folder} already has {', '.join(clashes)}; nothing copied")
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        shutil.copyfile(path, folder / path.name)
+    print(f"copied {len(paths)} examples into {folder}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
                                      "neural networks by drawing them.")
+    parser.add_argument("--version", action="version", version=f"studio {_version()}")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("check", help="print every node's shape and cost, and every problem")
     p.add_argument("file")
@@ -244,8 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=export)
     p = sub.add_parser("train", help="train a project from the command line")
     p.add_argument("file")
-    p.add_argument("--epochs", type=_positive_or_zero)
-    p.add_argument("--steps", type=_positive)
+    p.add_argument("--epochs", type=_positive_or_zero, metavar="N",
+                   help="train for N passes over the data (default: the project's setting)")
+    p.add_argument("--steps", type=_positive, metavar="N",
+                   help="train for N optimizer steps instead of epochs (not with --epochs)")
     p.add_argument("--seed", type=_positive_or_zero)
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--log", help="write JSON lines of metrics here")
@@ -264,7 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=blocks)
+    p = sub.add_parser("examples", help="list the example projects (`studio train lenet` trains "
+                       "one by name), or copy them into a folder")
+    p.add_argument("--copy", metavar="DIR", help="copy every example into DIR")
+    p.set_defaults(run=examples)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("studio")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _positive(text: str) -> int:

@@ -134,5 +134,9 @@ def network_weights(state: dict) -> dict:
 
 def export_weights(checkpoint_path, out_path) -> Path:
     """Write a checkpoint's trained weights as a weights-only ``weights.pt`` for exported code."""
-    weights = network_weights(load(checkpoint_path))
+    return write_weights(network_weights(load(checkpoint_path)), out_path)
+
+
+def write_weights(weights: dict, out_path) -> Path:
+    """Write ``network.parameter`` tensors as a weights-only ``weights.pt``, atomically."""
     return write_with(out_path, lambda tmp: torch.save(weights, tmp))

@@ -17,17 +17,22 @@ class OnnxExportError(Exception):
     """Why the export did not happen, in one sentence."""
 
 
-def export_onnx(project, path) -> list[Path]:
-    """Write one .onnx file per network (``path`` itself when there is one); their paths."""
+def export_onnx(project, path, checkpoint=None) -> list[Path]:
+    """Write one .onnx file per network (``path`` itself when there is one); their paths.
+    With ``checkpoint`` (a Studio checkpoint file) the graphs carry its trained weights, the
+    same ones ``weights.pt`` gets; without, the freshly initialised ones."""
     if importlib.util.find_spec("onnx") is None:
         raise OnnxExportError("ONNX export needs the 'onnx' package; install it with "
                               "`pip install onnx` and try again")
-    from studio.engine.codegen import CodegenError, generate
+    from studio.engine.codegen import CodegenError
+    from studio.engine.export import ExportError, exportable_code
 
     try:
-        code = generate(project)
+        code = exportable_code(project)
     except CodegenError as err:
         raise OnnxExportError(f"the project has problems: {err}") from None
+    except ExportError as err:
+        raise OnnxExportError(str(err)) from None
     import torch
 
     from studio.engine import loader
@@ -40,6 +45,8 @@ def export_onnx(project, path) -> list[Path]:
     networks = dict(getattr(run, "networks", {}))
     if not networks:
         raise OnnxExportError("the project has no network to export")
+    if checkpoint is not None:
+        _load_trained(networks, checkpoint)
     seen: dict = {}
     hooks = [m.register_forward_pre_hook(lambda mod, args, name=n: seen.setdefault(name, args))
              for n, m in networks.items()]
@@ -68,3 +75,24 @@ def export_onnx(project, path) -> list[Path]:
             raise OnnxExportError(f"{name}: {err}") from None
         written.append(out)
     return written
+
+
+def _load_trained(networks: dict, checkpoint) -> None:
+    """Put the checkpoint's trained weights into the networks about to be exported."""
+    from studio.engine.checkpoint import CheckpointError, load
+
+    try:
+        trained = load(checkpoint).get("networks", {})
+    except CheckpointError as err:
+        raise OnnxExportError(f"the trained weights: {err}") from None
+    for name, module in networks.items():
+        if name not in trained:
+            raise OnnxExportError(f"the checkpoint has no weights for the network {name}: it was "
+                                  "trained on a different project")
+        try:
+            module.load_state_dict(trained[name])
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()
+            detail = " ".join(line.strip() for line in first[1:3]) or first[0]
+            raise OnnxExportError(f"the checkpoint's weights do not fit the network {name} "
+                                  f"(edited since training?): {detail}") from None

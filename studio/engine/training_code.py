@@ -689,15 +689,27 @@ def value_dict(d: dict) -> str:
 
 MAIN = '''
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
-    parser.add_argument("--steps", type=int, default=SETTINGS["steps"])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--seed", type=int, default=SETTINGS["seed"])
-    parser.add_argument("--data-dir", default=str(DATA_DIR))
-    parser.add_argument("--out", default=".", help="folder for weights and preview images")
-    parser.add_argument("--weights", help="start from these weights (a weights.pt written by "
-                        "this script or exported with trained weights from Studio)")
+    planned = f"{SETTINGS['steps']} steps" if SETTINGS["steps"] else f"{SETTINGS['epochs']} epochs"
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] + " Trains the networks of model.py, prints the "
+        "metrics, then writes the trained weights (weights.pt) and any preview images to --out.",
+        epilog=f"Without --epochs or --steps it trains for {planned}, as set in Studio.")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, metavar="N",
+                        help="train for N passes over the training data")
+    length.add_argument("--steps", type=int, metavar="N",
+                        help="train for N optimizer steps (batches) instead of whole epochs")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="where to train: cpu, cuda, cuda:1, mps (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"],
+                        help="seed of the initial weights and batch order (default: %(default)s)")
+    parser.add_argument("--data-dir", default=str(DATA_DIR), metavar="FOLDER",
+                        help="folder holding the data files (default: data/ beside this script)")
+    parser.add_argument("--out", default=".", metavar="FOLDER",
+                        help="folder for weights.pt and preview images (default: this folder)")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="start from these weights (a weights.pt written by this script or "
+                        "exported with trained weights from Studio)")
     args = parser.parse_args()
     training = Training(args.device, args.seed, args.data_dir, args.steps, args.epochs)
     if args.weights:
