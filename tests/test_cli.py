@@ -30,7 +30,7 @@ def test_check_json(capsys):
                      "macs": 117_600}
 
 
-def test_check_reports_problems_with_exit_1(tmp_path, capsys):
+def test_check_reports_problems_with_exit_2_as_the_readme_says(tmp_path, capsys):
     doc = json.loads((EXAMPLES / "lenet.studio").read_text())
     node = next(n for n in doc["training"]["nodes"] if n["id"] == "fc1")
     node["params"]["out_features"] = 7  # fc2 still fine; loss still fine: change a conv instead
@@ -38,7 +38,7 @@ def test_check_reports_problems_with_exit_1(tmp_path, capsys):
     conv["params"]["kernel_size"] = 30
     path = tmp_path / "broken.studio"
     path.write_text(json.dumps(doc))
-    assert main(["check", str(path), "--json"]) == 1
+    assert main(["check", str(path), "--json"]) == 2
     errors = json.loads(capsys.readouterr().out)["errors"]
     assert errors[0]["node"] == "conv2" and errors[0]["field"] == "kernel_size"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from studio.blocks._common import Call, Param, Port, Raw, ShapeError, TensorType, declare
 from studio.core.params import Bool, Choice, FilePath, Float, Int, Name, Optional, ParamError
-from studio.core.registry import TRAINING
+from studio.core.registry import TRAINING, When
 
 IMAGE_SETS = ("digits", "shapes")
 TOY_SETS = ("moons", "circles", "spirals", "blobs")
@@ -19,6 +19,12 @@ FIELD_SETS = ("image",)
 STANDARD_SETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
 FILE_SETS = ("idx", "npz", "csv", "folder")
 LABEL = TensorType((), "long")
+
+_SPLIT_SETS = STANDARD_SETS + FILE_SETS  # the sets with a path, splits and memory choices
+_PICTURES = ("shapes",) + STANDARD_SETS + ("idx", "folder")  # images in grey or colour
+_NPZ_IMAGES = When("dataset", "npz") & When("features", 0)
+# the datasets that give images (which the augmentation, size and range act on)
+_IMAGES = When("dataset", "digits", *_PICTURES) | _NPZ_IMAGES
 
 _LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_image_field",
             "idx": "load_idx", "npz": "load_arrays", "csv": "load_csv",
@@ -181,31 +187,45 @@ declare(
     inputs=(), outputs=_dataset_ports,
     params=(
         Param("dataset", Choice(IMAGE_SETS + TOY_SETS + FIELD_SETS + STANDARD_SETS + FILE_SETS),
-              "digits", "which data"),
-        Param("size", Int(4, 1024), 32, "image side in pixels (images are resized to it)"),
-        Param("channels", Choice((1, 3)), 1, "1 for grey, 3 for colour (images are converted)"),
-        Param("range", Choice(("0..1", "-1..1")), "0..1", "value range of image pixels"),
-        Param("count", Int(10, 1_000_000), 2000, "samples to generate (shapes, 2-D sets)"),
-        Param("classes", Int(2, 100), 3, "classes of spirals, blobs and your files"),
-        Param("noise", Float(0.0, 10.0), 0.1, "noise of the 2-D sets"),
-        Param("seed", Int(0, 2**31 - 1), 0, "seed of generated data and of the splits"),
+              "digits", "which data", label="Dataset"),
+        Param("size", Int(4, 1024), 32, "image side in pixels (images are resized to it)",
+              label="Image size (px)",
+              applies=When("dataset", "digits", *_PICTURES, *FIELD_SETS) | _NPZ_IMAGES),
+        Param("channels", Choice((1, 3)), 1, "1 for grey, 3 for colour (images are converted)",
+              label="Channels", applies=When("dataset", *_PICTURES, *FIELD_SETS) | _NPZ_IMAGES),
+        Param("range", Choice(("0..1", "-1..1")), "0..1", "value range of image pixels",
+              label="Pixel range", applies=_IMAGES),
+        Param("count", Int(10, 1_000_000), 2000, "samples to generate (shapes, 2-D sets)",
+              label="Samples", applies=When("dataset", "shapes", *TOY_SETS)),
+        Param("classes", Int(2, 100), 3, "classes of spirals, blobs and your files",
+              label="Classes", applies=When("dataset", "spirals", "blobs", *FILE_SETS)),
+        Param("noise", Float(0.0, 10.0), 0.1, "noise of the 2-D sets", label="Noise",
+              applies=When("dataset", *TOY_SETS)),
+        Param("seed", Int(0, 2**31 - 1), 0, "seed of generated data and of the splits",
+              label="Data seed", applies=When("dataset", "shapes", *TOY_SETS, *_SPLIT_SETS)),
         Param("path", FilePath(), "", "your file or folder (idx, npz, csv, folder); for the "
-              "standard sets, a cache folder instead of the default"),
+              "standard sets, a cache folder instead of the default", label="File or folder",
+              applies=When("dataset", *_SPLIT_SETS)),
         Param("features", Int(0, 1 << 20), 0, "length of feature vectors (csv; npz of vectors); "
-              "0: the npz holds images"),
+              "0: the npz holds images", label="Features", applies=When("dataset", "csv", "npz")),
         Param("label_column", Optional(Name()), None, "CSV column of the labels (default: the "
-              "last)"),
+              "last)", label="Label column", applies=When("dataset", "csv")),
         Param("val_fraction", Float(0.0, 0.9), 0.0, "share of the training samples kept aside "
-              "for validation"),
+              "for validation", label="Validation share", applies=When("dataset", *_SPLIT_SETS)),
         Param("test_fraction", Float(0.0, 0.9), 0.2, "share held out for testing when your "
-              "files have no test split"),
+              "files have no test split", label="Test share", applies=When("dataset", *FILE_SETS)),
         Param("normalize", Bool(), False, "scale each channel to mean 0, std 1 (training-split "
-              "statistics) instead of the range"),
-        Param("flip", Bool(), False, "augment: mirror training images left-right at random"),
-        Param("crop", Int(0, 64), 0, "augment: pad by this many pixels, then crop at random"),
-        Param("shift", Int(0, 64), 0, "augment: move training images by up to this many pixels"),
+              "statistics) instead of the range", label="Normalize",
+              applies=When("dataset", *_SPLIT_SETS)),
+        Param("flip", Bool(), False, "augment: mirror training images left-right at random",
+              label="Random flips", applies=_IMAGES),
+        Param("crop", Int(0, 64), 0, "augment: pad by this many pixels, then crop at random",
+              label="Random crop (px)", applies=_IMAGES),
+        Param("shift", Int(0, 64), 0, "augment: move training images by up to this many pixels",
+              label="Random shift (px)", applies=_IMAGES),
         Param("memory", Choice(("auto", "resident", "stream")), "auto", "auto: on the device "
-              "when it takes at most 2 GB as float32, else streamed from disk"),
+              "when it takes at most 2 GB as float32, else streamed from disk", label="Memory",
+              applies=When("dataset", *_SPLIT_SETS)),
     ),
     validate_params=_validate, shape=_dataset_shape,
     extra={"load": _load_call, "classes": dataset_classes,

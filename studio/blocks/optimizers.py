@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from studio.blocks._common import Call, Param, Port, Raw, declare
 from studio.core.params import Bool, Choice, Float, FloatTuple, Int, NameList, ParamError
-from studio.core.registry import TRAINING
+from studio.core.registry import TRAINING, When
 
 PARAMETERS = Raw("<parameters>")  # replaced by the generator with the updated parameters
 OPTIMIZER = Raw("<optimizer>")
@@ -16,14 +16,17 @@ def common_params() -> tuple:
     """What every optimizer node has: what it updates, when it steps, and its schedule."""
     return (
         Param("updates", NameList(), (), "nodes or networks it updates (empty: every trainable "
-              "node upstream of its loss)"),
+              "node upstream of its loss)", label="Updates"),
         Param("order", Int(0, 100), 1, "steps run in increasing order (a GAN: discriminator 1, "
-              "generator 2)"),
+              "generator 2)", label="Step order"),
         Param("schedule", Choice(("none", "step", "cosine", "onecycle")), "none",
-              "learning-rate schedule over the run"),
-        Param("step_size", Int(1, 1 << 30), 1000, "steps between decays (step schedule)"),
-        Param("gamma", Float(0.0, 1.0), 0.1, "decay factor (step schedule)"),
-        Param("pct_start", Float(0.0, 1.0), 0.3, "share of the run spent warming up (one-cycle)"),
+              "learning-rate schedule over the run", label="LR schedule"),
+        Param("step_size", Int(1, 1 << 30), 1000, "steps between decays (step schedule)",
+              label="Decay every (steps)", applies=When("schedule", "step")),
+        Param("gamma", Float(0.0, 1.0), 0.1, "decay factor (step schedule)",
+              label="Decay factor", applies=When("schedule", "step")),
+        Param("pct_start", Float(0.0, 1.0), 0.3, "share of the run spent warming up (one-cycle)",
+              label="Warm-up share", applies=When("schedule", "onecycle")),
     )
 
 
@@ -41,9 +44,10 @@ def scheduler_call(p) -> Call | None:
 
 
 def optimizer_block(id: str, cls: str, help: str, explanation: str, params: tuple, kwargs,
-                    scheduler=scheduler_call, **fields):
+                    state_slots, scheduler=scheduler_call, **fields):
     """Declare an optimizer; ``kwargs(p)`` lists the constructor arguments that differ from torch's
-    defaults (lr always given). ``fields`` go to the declaration (validate_params)."""
+    defaults (lr always given); ``state_slots(p)`` how many tensors the size of the parameters
+    it keeps. ``fields`` go to the declaration (validate_params)."""
     return declare(
         id=id, category="optimizer", title=id, where=frozenset({TRAINING}),
         help=help, explanation=explanation, inputs=(Port("loss", kind="loss"),), outputs=(),
@@ -51,6 +55,7 @@ def optimizer_block(id: str, cls: str, help: str, explanation: str, params: tupl
         shape=lambda p, ins: {},
         module=lambda p, ins: Call(cls, (PARAMETERS,), kwargs(p)),
         extra={"scheduler": scheduler},
+        state_slots=state_slots,
         **fields,
     )
 
@@ -70,13 +75,20 @@ def _adam_kwargs(p):
 
 def adam_params(weight_decay: float) -> tuple:
     return (
-        Param("lr", Float(0.0, 10.0), 1e-3, "learning rate"),
+        Param("lr", Float(0.0, 10.0), 1e-3, "learning rate", label="Learning rate"),
         Param("betas", FloatTuple(2, 0.0, 0.99999999), (0.9, 0.999), "decay rates of the "
-              "running averages of the gradient (momentum) and of the squared gradient"),
-        Param("eps", Float(0.0, 1.0), 1e-8, "added to the denominator for stability"),
+              "running averages of the gradient (momentum) and of the squared gradient",
+              label="Betas"),
+        Param("eps", Float(0.0, 1.0), 1e-8, "added to the denominator for stability",
+              label="Epsilon"),
         Param("weight_decay", Float(0.0, 10.0), weight_decay, "L2 penalty (AdamW: decoupled)"),
-        Param("amsgrad", Bool(), False, "use the AMSGrad variant"),
+        Param("amsgrad", Bool(), False, "use the AMSGrad variant", label="AMSGrad"),
     )
+
+
+def _adam_slots(p) -> int:
+    """The running averages of the gradient and of its square (and their maximum: AMSGrad)."""
+    return 3 if p.amsgrad else 2
 
 
 optimizer_block(
@@ -84,7 +96,7 @@ optimizer_block(
     "Keeps running averages of each parameter's gradient and squared gradient and steps by "
     "their ratio, so every parameter gets a step size suited to its own gradient scale. A good "
     "default; lr 1e-3 for classifiers, 2e-4 with betas (0.5, 0.999) for GANs.",
-    adam_params(0.0), _adam_kwargs)
+    adam_params(0.0), _adam_kwargs, _adam_slots)
 
 
 def _without_momentum_cycle(p) -> Call | None:
@@ -123,7 +135,7 @@ optimizer_block(
     "Plain and predictable; with momentum 0.9 and a schedule it is still the choice for many "
     "image classifiers.",
     (
-        Param("lr", Float(0.0, 10.0), 0.01, "learning rate"),
+        Param("lr", Float(0.0, 10.0), 0.01, "learning rate", label="Learning rate"),
         Param("momentum", Float(0.0, 1.0), 0.0, "share of the previous step kept (0.9 is usual)"),
         Param("dampening", Float(0.0, 1.0), 0.0, "share of the gradient left out of the momentum"),
         Param("weight_decay", Float(0.0, 10.0), 0.0, "L2 penalty on the parameters"),
@@ -131,6 +143,7 @@ optimizer_block(
     ),
     lambda p: _nondefault(p, {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
                               "nesterov": False}),
+    lambda p: 1 if p.momentum else 0,
     scheduler=_without_momentum_cycle, validate_params=_sgd_validate)
 
 
@@ -147,7 +160,7 @@ optimizer_block(
     "Adam, except that weight decay shrinks the weights directly instead of being added to the "
     "gradient, where Adam's per-parameter scaling would weaken it for parameters with large "
     "gradients. The usual choice for transformers and whenever weight decay matters.",
-    adam_params(0.01), _adamw_kwargs)
+    adam_params(0.01), _adamw_kwargs, _adam_slots)
 
 optimizer_block(
     "RMSprop", "torch.optim.RMSprop", "Divides each step by a running average of squared gradients.",
@@ -156,15 +169,18 @@ optimizer_block(
     "subtracts the squared mean gradient (an estimate of the variance). Long used for "
     "recurrent networks and in reinforcement learning.",
     (
-        Param("lr", Float(0.0, 10.0), 0.01, "learning rate"),
-        Param("alpha", Float(0.0, 1.0), 0.99, "decay of the squared-gradient average"),
-        Param("eps", Float(0.0, 1.0), 1e-8, "added to the denominator for stability"),
+        Param("lr", Float(0.0, 10.0), 0.01, "learning rate", label="Learning rate"),
+        Param("alpha", Float(0.0, 1.0), 0.99, "decay of the squared-gradient average",
+              label="Alpha"),
+        Param("eps", Float(0.0, 1.0), 1e-8, "added to the denominator for stability",
+              label="Epsilon"),
         Param("weight_decay", Float(0.0, 10.0), 0.0, "L2 penalty on the parameters"),
         Param("momentum", Float(0.0, 1.0), 0.0, "share of the previous step kept"),
         Param("centered", Bool(), False, "normalize by the gradient's variance estimate"),
     ),
     lambda p: _nondefault(p, {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
                               "centered": False}),
+    lambda p: 1 + bool(p.momentum) + bool(p.centered),
     scheduler=_without_momentum_cycle)
 
 optimizer_block(
@@ -174,13 +190,16 @@ optimizer_block(
     "ones slow down. Because the sum only grows, steps keep shrinking; RMSprop and Adam replace "
     "it with a decaying average.",
     (
-        Param("lr", Float(0.0, 10.0), 0.01, "learning rate"),
-        Param("lr_decay", Float(0.0, 1.0), 0.0, "learning-rate decay per step"),
+        Param("lr", Float(0.0, 10.0), 0.01, "learning rate", label="Learning rate"),
+        Param("lr_decay", Float(0.0, 1.0), 0.0, "learning-rate decay per step",
+              label="LR decay"),
         Param("weight_decay", Float(0.0, 10.0), 0.0, "L2 penalty on the parameters"),
         Param("initial_accumulator_value", Float(0.0, 1e6), 0.0,
               "starting value of the squared-gradient sums"),
-        Param("eps", Float(0.0, 1.0), 1e-10, "added to the denominator for stability"),
+        Param("eps", Float(0.0, 1.0), 1e-10, "added to the denominator for stability",
+              label="Epsilon"),
     ),
     lambda p: _nondefault(p, {"lr_decay": 0.0, "weight_decay": 0.0,
                               "initial_accumulator_value": 0.0, "eps": 1e-10}),
+    lambda p: 1,
     scheduler=_without_momentum_cycle)

@@ -14,6 +14,10 @@ from studio.core.project import INPUT, INSTANCE, Graph, Network, Node, Project
 from studio.core.registry import LOSS, RF, Port, ShapeError, TensorType, Values, get_block
 from studio.core.symbolic import Sym
 
+ERROR = "error"  # the graph cannot become code nor train
+NOT_READY = "not ready"  # the code can be written, but there is nothing to train yet
+WARNING = "warning"  # it can train, but probably not as hoped (memory)
+
 
 @dataclass
 class Problem:
@@ -22,6 +26,7 @@ class Problem:
     field: str | None
     message: str
     path: str = ""  # where it was found, through network instances ("resnet/layer1")
+    severity: str = ERROR
 
     def __str__(self):
         where = self.graph if not self.node else f"{self.graph}/{self.node}"
@@ -104,7 +109,7 @@ def node_ports(graph: Graph, node_id: str, side: str) -> tuple:
 
 
 def topological_order(graph: Graph) -> tuple[list[str], list[str]]:
-    """Nodes in dependency order, and the nodes left on cycles.
+    """Nodes in dependency order, and the nodes left over: those on cycles and downstream of one.
 
     The order finishes a chain before it starts a parallel branch (of the nodes ready to run,
     the one made ready last goes first; ties in insertion order), so tables and generated code
@@ -129,6 +134,59 @@ def topological_order(graph: Graph) -> tuple[list[str], list[str]]:
                 ready.append(m)
         stack += sorted(ready, key=index.get, reverse=True)
     return order, [n for n in graph.nodes if indeg[n] > 0]
+
+
+def cycles(graph: Graph, candidates) -> list[list[str]]:
+    """The loops among ``candidates`` (nodes a topological sort left over), each in wiring
+    order: the nodes downstream of a loop are left over too, but are not part of it."""
+    succ = {n: [] for n in candidates}
+    for e in graph.edges:
+        if e.src in succ and e.dst in succ and e.dst not in succ[e.src]:
+            succ[e.src].append(e.dst)
+    index, low, on_stack, stack, found = {}, {}, set(), [], []
+
+    def strong(v):  # Tarjan's strongly connected components (graphs here are small)
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in succ[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1 or v in succ[v]:
+                found.append(_loop_order(part, succ))
+
+    for n in candidates:
+        if n not in index:
+            strong(n)
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    return sorted(found, key=lambda loop: min(order[n] for n in loop))
+
+
+def _loop_order(part: list, succ: dict) -> list:
+    """The members of one loop, starting at the earliest added and following the wires."""
+    members = set(part)
+    start = min(part, key=list(succ).index)
+    out, seen, node = [start], {start}, start
+    while True:
+        nxt = next((w for w in succ[node] if w in members and w not in seen), None)
+        if nxt is None:
+            break
+        out.append(nxt)
+        seen.add(nxt)
+        node = nxt
+    out += [n for n in part if n not in seen]
+    return out
 
 
 def initial_rf(t: TensorType):
@@ -250,18 +308,18 @@ class _Walker:
     def walk(self, graph: Graph, key: str, path: str, depth: int, input_flows=None,
              arg_values=None, stack=()) -> dict:
         """Analyze one graph; returns the flows reaching its Output nodes (by node id)."""
-        order, cyclic = topological_order(graph)
-        for n in cyclic:
-            self.problem(key, n, None, "is part of a cycle; a network must flow one way, remove "
-                         "one of the wires that loop back", path)
+        order, left = topological_order(graph)
+        for loop in cycles(graph, left):
+            names = " -> ".join(loop + [loop[0]])
+            for n in loop:
+                self.problem(key, n, None, f"is part of a cycle ({names}); a network must flow "
+                             "one way, remove one of the wires that loop back", path)
+        self.check_wire_ends(graph, key, path)
         flows: dict[tuple, Flow] = {}
         incoming: dict[str, list] = {n: [] for n in graph.nodes}
         for e in graph.edges:
             if e.dst in incoming:
                 incoming[e.dst].append(e)
-            if e.src not in graph.nodes:
-                self.problem(key, e.dst, e.dst_port, f"is wired from {e.src!r}, which does not exist",
-                             path)
         results = {}
         for node_id in order:
             node = graph.nodes[node_id]
@@ -276,6 +334,27 @@ class _Walker:
                 row = results.get(out.id)
                 outputs[out.id] = flows.get((out.id, "out")) if row is not None else None
         return outputs
+
+    def check_wire_ends(self, graph: Graph, key: str, path: str) -> None:
+        """Wires from a node or an output port that no longer exists (a Dataset switched from
+        digits to csv has no 'image' output): a problem on the node the wire feeds, naming both
+        ends. The wire stays in the document, so switching back mends it."""
+        for e in graph.edges:
+            if e.dst not in graph.nodes:
+                continue
+            if e.src not in graph.nodes:
+                self.problem(key, e.dst, e.dst_port, f"is wired from {e.src!r}, which does not exist",
+                             path)
+                continue
+            try:
+                names = [p.name for p in node_ports(graph, e.src, "output")]
+            except (KeyError, AttributeError, TypeError, ValueError):
+                continue  # the source's own problem (an unknown block) is reported on it
+            if e.src_port not in names:
+                self.problem(key, e.dst, e.dst_port, f"is wired from {e.src}.{e.src_port}, but "
+                             f"{e.src} has no output '{e.src_port}' now (its outputs: "
+                             f"{', '.join(names) or 'none'}); rewire {e.dst}.{e.dst_port} or "
+                             "delete the wire", path)
 
     def visit(self, graph, key, path, depth, node, row, edges, flows, input_flows, arg_values, stack):
         try:
@@ -294,8 +373,10 @@ class _Walker:
         port_names = {p.name for p in ports}
         for e in edges:
             if e.dst_port not in port_names:
-                self.problem(key, node.id, e.dst_port, f"has no input port {e.dst_port!r} "
-                             f"(ports: {', '.join(sorted(port_names)) or 'none'})", path)
+                self.problem(key, node.id, e.dst_port, f"a wire from {e.src}.{e.src_port} ends at "
+                             f"input '{e.dst_port}', which {node.id} does not have (its inputs: "
+                             f"{', '.join(sorted(port_names)) or 'none'}); delete the wire or "
+                             "rewire it", path)
                 return
         ins: dict = {}
         in_flows: list = []
@@ -479,5 +560,5 @@ def analyze_symbolic(project: Project, network: Network, input_types: dict, arg_
     return walker.out
 
 
-__all__ = ["LOSS", "Analysis", "NodeResult", "Problem", "analyze", "analyze_symbolic",
-           "node_ports", "topological_order"]
+__all__ = ["ERROR", "LOSS", "NOT_READY", "WARNING", "Analysis", "NodeResult", "Problem", "analyze",
+           "analyze_symbolic", "cycles", "node_ports", "topological_order"]

@@ -19,20 +19,33 @@ from studio.core.registry import MISSING, NETWORK, TRAINING, Param, get_block
 INPUT, OUTPUT, INSTANCE = "Input", "Output", "Network"
 
 TRAINING_SETTINGS = (
-    Param("batch_size", Int(1, 1 << 16), 64, "samples per training step"),
-    Param("epochs", Int(0, 1 << 20), 10, "passes over the training split (when steps is 0)"),
-    Param("steps", Int(0, 1 << 30), 0, "training steps; 0 means train for 'epochs'"),
-    Param("seed", Int(0, 2**31 - 1), 0, "random seed: the same seed gives the same run"),
-    Param("log_every", Int(1, 1 << 20), 10, "steps between logged metrics"),
-    Param("preview_every", Int(1, 1 << 20), 200, "steps between preview images"),
-    Param("preview_count", Int(1, 1024), 64, "samples in a preview grid"),
-    Param("device", Choice(("auto", "cpu", "cuda", "mps")), "auto", "where to train"),
-    Param("deterministic", Bool(), False, "use deterministic algorithms (slower on GPU)"),
+    Param("batch_size", Int(1, 1 << 16), 64, "samples per training step", label="Batch size"),
+    Param("epochs", Int(0, 1 << 20), 10, "passes over the training split (when steps is 0)",
+          label="Epochs"),
+    Param("steps", Int(0, 1 << 30), 0, "training steps; 0 means train for 'epochs'",
+          label="Steps"),
+    Param("seed", Int(0, 2**31 - 1), 0, "random seed: the same seed gives the same run",
+          label="Seed"),
+    Param("log_every", Int(1, 1 << 20), 10, "steps between logged metrics",
+          label="Log every (steps)"),
+    Param("preview_every", Int(1, 1 << 20), 200, "steps between preview images",
+          label="Preview every (steps)"),
+    Param("preview_count", Int(1, 1024), 64, "samples in a preview grid",
+          label="Preview samples"),
+    Param("device", Choice(("auto", "cpu", "cuda", "mps")), "auto", "where to train",
+          label="Device"),
+    Param("deterministic", Bool(), False, "use deterministic algorithms (slower on GPU)",
+          label="Deterministic"),
     Param("amp", Choice(("off", "bf16", "fp16")), "off",
-          "mixed precision on a GPU: bf16, or fp16 with loss scaling"),
-    Param("channels_last", Bool(), False, "NHWC memory layout for images (faster on GPUs)"),
-    Param("compile", Bool(), False, "torch.compile the networks before training"),
+          "mixed precision on a GPU: bf16, or fp16 with loss scaling", label="Mixed precision"),
+    Param("channels_last", Bool(), False, "NHWC memory layout for images (faster on GPUs)",
+          label="Channels last"),
+    Param("compile", Bool(), False, "torch.compile the networks before training",
+          label="Compile"),
 )
+# The settings of a run that the Training panel owns (with the dataset); the others are the
+# advanced ones, edited in the inspector of the training graph. Each is shown in one place only.
+RUN_SETTINGS = ("batch_size", "epochs", "steps", "device", "amp", "seed")
 
 
 class ProjectError(ValueError):

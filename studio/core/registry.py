@@ -73,13 +73,99 @@ class Port:
     help: str = ""
 
 
+class Condition:
+    """When a parameter applies, declared as data so it can be evaluated and put into words.
+
+    ``When("schedule", "step")`` holds when the ``schedule`` parameter is "step"; conditions
+    combine with ``&`` and ``|``. Called with a node's values (``cond(p)``) it says whether the
+    parameter matters for that node; ``describe()`` says so for the inspector and the docs.
+    """
+
+    def __call__(self, p) -> bool:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def __and__(self, other: Condition) -> Condition:
+        return AllOf((self, other))
+
+    def __or__(self, other: Condition) -> Condition:
+        return AnyOf((self, other))
+
+
+@dataclass(frozen=True)
+class When(Condition):
+    """Another parameter of the same node has one of ``values``."""
+
+    name: str
+    values: tuple
+
+    def __init__(self, name: str, *values):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "values", tuple(values))
+
+    def __call__(self, p) -> bool:
+        return getattr(p, self.name, MISSING) in self.values
+
+    def describe(self) -> str:
+        shown = [str(v) for v in self.values]
+        if len(shown) == 1:
+            return f"{self.name} is {shown[0]}"
+        return f"{self.name} is one of {', '.join(shown)}"
+
+
+@dataclass(frozen=True)
+class AllOf(Condition):
+    parts: tuple
+
+    def __call__(self, p) -> bool:
+        return all(c(p) for c in self.parts)
+
+    def describe(self) -> str:
+        return " and ".join(c.describe() for c in self.parts)
+
+
+@dataclass(frozen=True)
+class AnyOf(Condition):
+    parts: tuple
+
+    def __call__(self, p) -> bool:
+        return any(c(p) for c in self.parts)
+
+    def describe(self) -> str:
+        return " or ".join(f"({c.describe()})" if isinstance(c, AllOf) else c.describe()
+                           for c in self.parts)
+
+
 @dataclass(frozen=True)
 class Param:
+    """One parameter of a block: its kind, default, one-line help, the label a person reads
+    (``batch_size`` -> "Batch size" unless ``label`` says otherwise) and when it applies
+    (``applies``: a Condition on the node's other values; None: always). A parameter that does
+    not apply keeps its value in the file and the code; the inspector only leaves it out."""
+
     name: str
     kind: Kind
     default: object
     help: str
     torch_default: object = MISSING  # omitted from generated code when equal to this
+    label: str = ""
+    applies: Condition | None = None
+
+    @property
+    def title(self) -> str:
+        """The human label."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def applies_to(self, p) -> bool:
+        """Whether this parameter matters for a node with values ``p`` (attributes)."""
+        if self.applies is None:
+            return True
+        try:
+            return bool(self.applies(p))
+        except (AttributeError, TypeError, ValueError):
+            return True  # a value the condition cannot read: show the field rather than hide it
 
     def validate(self, value):
         if isinstance(value, Sym):  # a reusable network's argument, while generating its class
@@ -149,6 +235,9 @@ class BlockSpec:
     examples: tuple = ()  # input types for the contract test: dicts of port -> TensorType
     validate_params: Callable | None = None  # (p) -> None; raises ParamError naming the field
     extra: dict = field(default_factory=dict)  # role-specific code hooks (data, loss, optimizer)
+    # optimizers: (p) -> how many tensors the size of the parameters it keeps (Adam: 2); read by
+    # the memory estimate
+    state_slots: Callable | None = None
 
     def input_ports(self, p: Values) -> tuple:
         return self.inputs(p) if callable(self.inputs) else self.inputs

@@ -1,0 +1,295 @@
+"""One verdict per analysis: what every panel and ``studio check`` say about a project.
+
+The analysis finds the errors of the graph; the verdict adds what stops training though the
+code can be written (no loss yet), what may go wrong although it can train (more memory than
+the device has), and the totals, counting the nodes whose cost is unknown rather than reading 0.
+Problems, the code view's banner, the Training panel, the status bar and ``studio check`` all
+read this one object, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from functools import cache
+
+from studio.core.inference import ERROR, NOT_READY, WARNING, Analysis, Problem
+from studio.core.project import INPUT, INSTANCE, OUTPUT, Project
+from studio.core.registry import get_block
+
+FLOAT_BYTES = 4  # weights, gradients and optimizer state are float32, also under mixed precision
+HALF_BYTES = 2  # activations under mixed precision (bf16, fp16)
+RAM_DEVICES = ("cpu", "auto", "mps")  # trained in the machine's memory (mps: unified memory)
+
+
+@cache
+def machine_memory() -> int | None:
+    """Bytes of physical memory of this machine, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def size_text(n: float) -> str:
+    """Bytes as a person reads them: '244 KB', '3.1 MB', '13 TB'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            if unit == "bytes":
+                return f"{int(n)} bytes"
+            return f"{n:.3g} {unit}" if n < 100 else f"{n:.0f} {unit}"
+        n /= 1000
+    return f"{n:.0f} PB"
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes one training step holds, from the shapes and the declarations (no torch)."""
+
+    weights: int
+    gradients: int
+    optimizer_state: int
+    activations: int
+    batch_size: int
+    device: str
+    available: int | None  # the device's memory when it can be known without torch
+    largest: str | None = None  # the node holding most of it
+    largest_params: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer_state + self.activations
+
+    @property
+    def exceeds(self) -> bool:
+        return self.available is not None and self.total > self.available
+
+    @property
+    def breakdown(self) -> str:
+        return (f"weights {size_text(self.weights)}, gradients {size_text(self.gradients)}, "
+                f"optimizer state {size_text(self.optimizer_state)}, activations "
+                f"{size_text(self.activations)} for a batch of {self.batch_size:,}")
+
+    @property
+    def compared(self) -> str:
+        """What the estimate is measured against, in words."""
+        if self.available is not None:
+            where = "this machine's memory" if self.device != "auto" else \
+                "this machine's memory (auto may pick a GPU)"
+            return f"{where}: {size_text(self.available)}"
+        if self.device in RAM_DEVICES:
+            return "this machine does not say how much memory it has"
+        return f"{self.device} memory cannot be read without torch: compare with your GPU's"
+
+    def describe(self) -> str:
+        return f"about {size_text(self.total)} ({self.breakdown}); {self.compared}"
+
+    def as_json(self) -> dict:
+        return {"total_bytes": self.total, "weights_bytes": self.weights,
+                "gradients_bytes": self.gradients, "optimizer_state_bytes": self.optimizer_state,
+                "activations_bytes": self.activations, "batch_size": self.batch_size,
+                "device": self.device, "available_bytes": self.available,
+                "exceeds": self.exceeds, "text": self.describe()}
+
+
+def estimate_memory(project: Project, analysis: Analysis, available: int | None = None
+                    ) -> MemoryEstimate:
+    """Weights, gradients, optimizer state and one batch's activations of the training graph.
+
+    ``available`` overrides the device's memory (tests); by default it is this machine's RAM
+    for cpu, auto and mps, and unknown for cuda.
+    """
+    settings = project.training.settings
+    batch = int(settings.get("batch_size", 1))
+    device = str(settings.get("device", "auto"))
+    if available is None and device in RAM_DEVICES:
+        available = machine_memory()
+    top = {r.node.id: r for r in analysis.rows if r.graph == "training" and r.depth == 0}
+    params = sum(r.params for r in top.values())
+    state = sum(_optimizer_state(project, top, r) for r in top.values())
+    act_bytes = HALF_BYTES if settings.get("amp", "off") != "off" else FLOAT_BYTES
+    values = 0
+    for r in analysis.rows:
+        inside_training = r.graph == "training" or r.depth > 0
+        if inside_training and r.node.block not in (INSTANCE, INPUT, OUTPUT):
+            values += sum(_numel(t.shape) for t in r.outputs.values() if t.kind == "tensor")
+    largest = max(top.values(), key=lambda r: r.params, default=None)
+    return MemoryEstimate(
+        weights=params * FLOAT_BYTES, gradients=params * FLOAT_BYTES,
+        optimizer_state=state * FLOAT_BYTES, activations=values * batch * act_bytes,
+        batch_size=batch, device=device, available=available,
+        largest=largest.node.id if largest is not None and largest.params else None,
+        largest_params=largest.params if largest is not None else 0)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        if not isinstance(d, int):
+            return 0  # a symbolic size: not a concrete graph
+        n *= d
+    return n
+
+
+def _optimizer_state(project: Project, top: dict, row) -> int:
+    """Values an optimizer keeps: its slots per parameter times the parameters it updates
+    (those it names, else every node upstream of its loss)."""
+    if row.values is None or row.node.block == INSTANCE:
+        return 0
+    spec = get_block(row.node.block)
+    if spec.state_slots is None:
+        return 0
+    graph = project.training
+    names = tuple(getattr(row.values, "updates", ()) or ())
+    if names:
+        chosen = [r for r in top.values() if {r.node.id, r.node.title,
+                                              r.node.params.get("network")} & set(names)]
+    else:
+        upstream, todo = set(), [row.node.id]
+        while todo:
+            n = todo.pop()
+            for e in graph.edges:
+                if e.dst == n and e.src not in upstream:
+                    upstream.add(e.src)
+                    todo.append(e.src)
+        chosen = [top[n] for n in upstream if n in top]
+    return spec.state_slots(row.values) * sum(r.params for r in chosen)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the project is fit for, and why not: read by every view that says so."""
+
+    problems: tuple  # errors first, then what stops training, then warnings
+    total_params: int
+    total_macs: int
+    unknown: int  # nodes whose shape and cost are unknown (their counts are left out)
+    memory: MemoryEstimate | None = None
+    code_refusal: str | None = field(default=None)
+
+    # what it is fit for --------------------------------------------------------------------------
+    @property
+    def errors(self) -> list:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    @property
+    def can_generate(self) -> bool:
+        return not self.errors
+
+    @property
+    def can_train(self) -> bool:
+        return all(p.severity == WARNING for p in self.problems)
+
+    @property
+    def train_blocker(self) -> str | None:
+        """Why it cannot train, in one sentence naming the node (None: it can)."""
+        blocking = [p for p in self.problems if p.severity != WARNING]
+        if not blocking:
+            return None
+        more = len(blocking) - 1
+        return f"{blocking[0]}" + (f" (and {more} more in Problems)" if more else "")
+
+    # what a user reads -------------------------------------------------------------------------
+    @property
+    def summary(self) -> str:
+        """'no problems', '2 problems', '1 problem, 1 warning'."""
+        n = len(self.problems) - len(self.warnings)
+        w = len(self.warnings)
+        parts = [f"{n} problem{'s' if n != 1 else ''}"] if n else []
+        if w:
+            parts.append(f"{w} warning{'s' if w != 1 else ''}")
+        return ", ".join(parts) or "no problems"
+
+    @property
+    def params_text(self) -> str:
+        """'61,550 parameters (1 node unknown)'."""
+        text = f"{self.total_params:,} parameters"
+        if self.unknown:
+            text += f" ({self.unknown} node{'s' if self.unknown != 1 else ''} unknown)"
+        return text
+
+    @property
+    def training_status(self) -> str:
+        """The Training panel's line before a run."""
+        if not self.can_train:
+            return f"Cannot train yet: {self.train_blocker}"
+        if self.warnings:
+            w = len(self.warnings)
+            return f"Ready to train ({w} warning{'s' if w != 1 else ''} in Problems)"
+        return "Ready to train"
+
+    @property
+    def code_status(self) -> str | None:
+        """The code view's banner: why the code shown is not the current graph's (None: it is)."""
+        if self.can_generate:
+            return None
+        these = "this" if len(self.errors) == 1 else f"these {len(self.errors)}"
+        return f"The code below is from the last version without problems. Fix {these} to update it:"
+
+    def with_code_refusal(self, message: str) -> Verdict:
+        """The verdict once the code generator refused for a reason the analysis did not see."""
+        node, text = None, message
+        match = re.match(r"^training/([A-Za-z_][A-Za-z0-9_\-]*): (.*)$", message, re.S)
+        if match:
+            node, text = match.group(1), match.group(2)
+        problem = Problem("training", node, None, text)
+        return replace(self, problems=(problem,) + tuple(self.problems), code_refusal=message)
+
+
+def judge(project: Project, analysis: Analysis, available: int | None = None) -> Verdict:
+    """The verdict on ``project`` from its analysis (one per edit)."""
+    problems = [p for p in analysis.problems]
+    if not _has_loss(project):
+        problems.append(Problem("training", None, None, "the training graph has no loss to train: "
+                                "add a loss and an optimizer", severity=NOT_READY))
+    memory = estimate_memory(project, analysis, available)
+    if memory.exceeds:
+        problems.append(_memory_warning(memory))
+    return Verdict(tuple(problems), analysis.total_params, analysis.total_macs,
+                   _unknown(project, analysis), memory)
+
+
+def _has_loss(project: Project) -> bool:
+    for node in project.training.nodes.values():
+        try:
+            if node.block != INSTANCE and get_block(node.block).category == "loss":
+                return True
+        except KeyError:
+            continue
+    return False
+
+
+def _memory_warning(memory: MemoryEstimate) -> Problem:
+    text = (f"training needs about {size_text(memory.total)} of memory ({memory.breakdown}), "
+            f"more than {memory.compared}")
+    if memory.largest and memory.weights * 2 > memory.activations:
+        text += (f"; {memory.largest} alone has {memory.largest_params:,} parameters: make it "
+                 "smaller")
+    else:
+        text += "; lower the batch size or make the activations smaller"
+    return Problem("training", memory.largest, None, text, severity=WARNING)
+
+
+def _unknown(project: Project, analysis: Analysis) -> int:
+    """Nodes of the graphs the totals count (the training graph, unused networks) whose cost
+    could not be computed: they failed, or sit on or after a cycle or a failed node."""
+    counted: dict[str, set] = {"training": set()}
+    for r in analysis.rows:
+        if r.depth == 0:
+            counted.setdefault(r.graph, set())
+            if r.ok:
+                counted[r.graph].add(r.node.id)
+    unknown = 0
+    for key, ok in counted.items():
+        graph = project.training if key == "training" else project.networks.get(key)
+        if graph is not None:
+            unknown += len(set(graph.nodes) - ok)
+    return unknown
+
+
+__all__ = ["MemoryEstimate", "Verdict", "estimate_memory", "judge", "machine_memory", "size_text"]
