@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QToolButton
-from xdriver import Scenario, StepFailed
+from xdriver import Scenario, StepFailed, gone
 
 TRAINING_TIMEOUT = 120.0  # seconds: a busy two-core machine may take this long for a first step
 
@@ -136,3 +136,113 @@ def start_training(s: Scenario, first_points: int = 1, timeout: float = TRAINING
     s.check(not error, f"F5 did not train: {error}")
     s.wait_until(lambda: curve_points(s.window) >= first_points,
                  f"the Curves view plots {first_points} point(s)", timeout)
+
+
+# the canvas -------------------------------------------------------------------------------------
+def canvas_point(s: Scenario, fx: float, fy: float) -> tuple[int, int]:
+    """A point of the current canvas, as fractions of its width and height, on the screen."""
+    def find():
+        vp = s.window.view().viewport()
+        return vp.mapToGlobal(_offset(int(vp.width() * fx), int(vp.height() * fy)))
+
+    return s.point(find)
+
+
+def drop_from_palette(s: Scenario, block: str, at: tuple[int, int]) -> str:
+    """Type the block's name into the palette's search, drag its entry onto the canvas at
+    ``at`` (a screen point); the new node's id (a dropped node is selected)."""
+    palette = s.window.palette
+    s.click(palette.search)
+    s.key("ctrl+a")
+    s.type(block)
+
+    def entry():
+        tree = palette.tree
+        for item in _leaves(tree):
+            if item.data(0, ROLE) == block and not item.isHidden():
+                r = tree.visualItemRect(item)
+                if r.isValid() and tree.viewport().rect().contains(r.center()):
+                    return tree.viewport().mapToGlobal(r.center())
+        return None
+
+    start = s.wait_until(entry, f"the palette lists {block} after typing its name", 10)
+    before = s.gui(lambda: set(s.window.scene().nodes))
+    s.drag(start, at, steps=10)
+    new = s.wait_until(lambda: set(s.window.scene().nodes) - before,
+                       f"{block} dropped on the canvas appears there", 10)
+    s.check(len(new) == 1, f"dropping {block} added {len(new)} nodes")
+    return next(iter(new))
+
+
+ROLE = 0x0100  # Qt.ItemDataRole.UserRole: the palette entry's block id
+
+
+def _leaves(tree):
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        for j in range(top.childCount()):
+            yield top.child(j)
+
+
+def port_point(s: Scenario, node_id: str, side: str, port: str, key: str | None = None):
+    """Where a node's port is on the screen (it must be inside the canvas)."""
+    def find():
+        view = s.window.view(key)
+        item = view.scene().nodes.get(node_id)
+        if item is None:
+            raise StepFailed(f"no node {node_id} on the canvas")
+        p = item.port(side, port)
+        if p is None:
+            raise StepFailed(f"{node_id} has no {side} port '{port}'")
+        local = view.mapFromScene(p.scenePos())
+        if not view.viewport().rect().contains(local):
+            raise StepFailed(f"{node_id}.{port} is outside the canvas")
+        return view.viewport().mapToGlobal(local)
+
+    return s.point(find)
+
+
+def node_point(s: Scenario, node_id: str, key: str | None = None):
+    """The middle of a node's title bar on the screen."""
+    def find():
+        view = s.window.view(key)
+        item = view.scene().nodes.get(node_id)
+        if item is None:
+            raise StepFailed(f"no node {node_id} on the canvas")
+        r = item.scene_rect()
+        local = view.mapFromScene(r.center().x(), r.top() + 8)
+        if not view.viewport().rect().contains(local):
+            raise StepFailed(f"{node_id} is outside the canvas")
+        return view.viewport().mapToGlobal(local)
+
+    return s.point(find)
+
+
+def edges(s: Scenario, key: str = "training") -> set:
+    """The wires of a graph as (source, port, destination, port)."""
+    return s.gui(lambda: {(e.src, e.src_port, e.dst, e.dst_port)
+                          for e in s.window.session.doc.graph(key).edges})
+
+
+def drag_wire(s: Scenario, src: str, src_port: str, dst: str, dst_port: str) -> None:
+    s.drag(port_point(s, src, "output", src_port), port_point(s, dst, "input", dst_port),
+           steps=8)
+
+
+def type_into(s: Scenario, widget, text: str) -> None:
+    """Click a field, select what it holds, type ``text`` and press Enter."""
+    s.click(widget)
+    s.key("ctrl+a")
+    s.type(text)
+    s.key("Return")
+
+
+def answer_file_dialog(s: Scenario, path, what: str) -> None:
+    """A file dialog is open: type the full path into its name field and press Enter."""
+    dialog = s.modal(f"a file dialog to {what}", 15)
+    s.check(s.gui(lambda: type(dialog).__name__) == "QFileDialog",
+            f"expected a file dialog to {what}, got {s.gui(lambda: dialog.windowTitle())!r}")
+    s.key("ctrl+a")
+    s.type(str(path))
+    s.key("Return")
+    s.wait_until(lambda: gone(dialog), f"the file dialog to {what} takes {path}", 15)

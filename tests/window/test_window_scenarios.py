@@ -37,3 +37,10 @@ def run(script: str, size, tmp_path: Path, timeout: float, busy: int = 0) -> Non
 def test_small_screen_1280x800(tmp_path):
     """LeNet with every plot tiled, trained a little, at 1280x800: all of it on the screen."""
     run("scenario_small_screen.py", (1280, 800), tmp_path, timeout=300)
+
+
+def test_first_hour_1600x1000(tmp_path):
+    """Every example opened, a classifier built by dragging, a refused wire, undo/redo, Make
+    Network, training tiled with pause/resume/stop, switching while trained, save, reopen,
+    export and the export run, at the window size Studio chooses on a 1600x1000 screen."""
+    run("scenario_first_hour.py", (1600, 1000), tmp_path, timeout=600)

@@ -23,6 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu, QMessageBox, QWidget
 
@@ -327,6 +328,11 @@ class Scenario:
         return text
 
 
+def gone(widget) -> bool:
+    """Whether a dialog is closed (deleted, or hidden). GUI thread."""
+    return not shiboken6.isValid(widget) or not widget.isVisible()
+
+
 def _global(at) -> tuple[int, int]:
     if isinstance(at, QWidget):
         at = at.mapToGlobal(at.rect().center())
@@ -354,4 +360,4 @@ def run_main(name: str, body) -> None:
     os._exit(status)  # the training worker is ended already; skip the interpreter's teardown
 
 
-__all__ = ["QMenu", "Scenario", "StepFailed", "run_main", "xdotool"]
+__all__ = ["QMenu", "Scenario", "StepFailed", "gone", "run_main", "xdotool"]
