@@ -4,7 +4,7 @@ bar), and nothing changes; dropping a block on a wire inserts it; a taken input 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from studio.ui.testing import drag_wire, drop_block, open_window
 
@@ -67,19 +67,25 @@ def test_hovering_a_bad_port_shows_why_before_release(window):
     scene.cancel_drag()
 
 
-def test_a_taken_input_is_rewired_in_one_step(window):
+def test_a_taken_input_is_kept_unless_shift_replaces_it_in_one_step(window):
     view = window.view("training")
     doc = window.session.doc
     data, conv_a, conv_b = _blocks(window, "Dataset", "Conv2d", "Conv2d")
     drag_wire(view, data, "image", conv_a, "x")
     drag_wire(view, conv_a, "out", conv_b, "x")
     depth = doc.undo_depth
-    drag_wire(view, data, "image", conv_b, "x")
+    # a plain drop on the taken input is refused, saying which wire is there and what to do
+    _refused(window, view, data, "image", conv_b, "x", ["already has a wire from conv2d1.out",
+                                                         "Shift"])
+    # with Shift held it replaces that wire, in one undo step, and the status bar says so
+    drag_wire(view, data, "image", conv_b, "x", modifiers=Qt.KeyboardModifier.ShiftModifier)
     edges = [(e.src, e.dst) for e in doc.graph("training").edges]
     assert (data, conv_b) in edges and (conv_a, conv_b) not in edges
     assert doc.undo_depth == depth + 1
+    assert "Replaced the wire conv2d1.out" in window.statusBar().currentMessage()
     window.actions.undo.trigger()
     assert (conv_a, conv_b) in [(e.src, e.dst) for e in doc.graph("training").edges]
+    assert (data, conv_b) not in [(e.src, e.dst) for e in doc.graph("training").edges]
 
 
 def test_dropping_a_block_on_a_wire_inserts_it(window):

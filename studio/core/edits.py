@@ -256,13 +256,14 @@ def _check(g: Graph, key: str, edge: Edge, replacing: bool = False) -> str | Non
 
 
 def check_connection(doc: Document, graph, src: str, src_port: str, dst: str,
-                     dst_port: str) -> str | None:
+                     dst_port: str, replacing: bool = False) -> str | None:
     """None when a wire from ``src.src_port`` to ``dst.dst_port`` is allowed, else one sentence
     saying why not: a missing node or port, a node wired to itself, a loss into a tensor port or
     a tensor into a loss port, a single input port that already has a wire (naming that wire:
-    the UI may offer ``replace_connection``), or a cycle (naming its path). Changes nothing."""
+    the UI may offer ``replace_connection``; not a reason with ``replacing``), or a cycle (naming
+    its path). Changes nothing."""
     key, g = _resolve(doc, graph)
-    return _check(g, key, Edge(src, src_port, dst, dst_port))
+    return _check(g, key, Edge(src, src_port, dst, dst_port), replacing=replacing)
 
 
 def connect(doc: Document, graph, src: str, src_port: str, dst: str, dst_port: str) -> Edge:

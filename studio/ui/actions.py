@@ -101,6 +101,13 @@ class Actions:
         self.snap.setCheckable(True)
         self.snap.setChecked(True)
 
+    def on(self, name: str, slot) -> None:
+        """Call ``slot()`` with no arguments when the action is triggered (menu, toolbar, shortcut,
+        context menu). ``triggered`` carries the checked flag, and a slot with an optional first
+        parameter would take that flag for its argument (Make Network once got ``False`` as the
+        network's name), so every command action is connected here, never to ``triggered``."""
+        self._all[name].triggered.connect(lambda _checked=False: slot())
+
     def __getitem__(self, name: str) -> QAction:
         return self._all[name]
 

@@ -10,8 +10,7 @@ calls the mouse and keyboard handlers make.
 from __future__ import annotations
 
 from studio.core import document as D
-from studio.core import edits
-from studio.core.inference import node_ports
+from studio.core import edits, wiring
 from studio.core.project import INSTANCE, Edge, ProjectError
 from studio.core.registry import TRAINING, get_block
 
@@ -81,31 +80,75 @@ class Editor:
         return self.add_block(graph_key, block, pos, network)
 
     # wiring -------------------------------------------------------------------------------------
-    def _occupied(self, graph_key, dst, dst_port) -> list[Edge]:
-        graph = self.graph(graph_key)
-        port = next((p for p in node_ports(graph, dst, "input") if p.name == dst_port), None)
-        if port is None or port.multi:
-            return []
-        return [e for e in graph.edges if e.dst == dst and e.dst_port == dst_port]
+    def check_wire(self, graph_key, src, src_port, dst, dst_port) -> wiring.Verdict:
+        """Whether a wire from ``src.src_port`` to ``dst.dst_port`` can work (the core's port
+        declarations and the receiving block's shape rules), and the wire it would replace."""
+        return wiring.check_wire(self.doc, self.session.analysis, graph_key, src, src_port, dst,
+                                 dst_port)
 
     def can_connect(self, graph_key, src, src_port, dst, dst_port) -> tuple[bool, str]:
-        """Whether a wire from ``src.src_port`` to ``dst.dst_port`` would be accepted (a wire
-        into an input that already has one replaces it), and if not, why."""
-        try:
-            old = self._occupied(graph_key, dst, dst_port) if dst in self.graph(graph_key).nodes \
-                else []
-            reason = edits.check_connection(self.doc, graph_key, src, src_port, dst, dst_port)
-        except REFUSED as err:
-            return False, _sentence(err)
-        if reason and old and "already has one" in reason:
-            return True, ""
-        return (not reason), reason or ""
+        """Whether the wire can work, and if not, why (a taken input is not a reason here)."""
+        verdict = self.check_wire(graph_key, src, src_port, dst, dst_port)
+        return verdict.ok, verdict.reason
 
-    def connect(self, graph_key, src, src_port, dst, dst_port) -> tuple[bool, str]:
-        """Wire two ports, or say why not. An input that takes one wire and has one is rewired."""
+    def connect(self, graph_key, src, src_port, dst, dst_port,
+                replace: bool = False) -> tuple[bool, str]:
+        """Wire two ports, or say why not. A single input that has a wire keeps it unless
+        ``replace`` (Shift held on the drop): then the old wire goes in the same undo step and
+        the status bar names it, so nothing is replaced unseen."""
+        verdict = self.check_wire(graph_key, src, src_port, dst, dst_port)
+        if not verdict.ok:
+            self.session.message.emit(f"Can't wire: {verdict.reason}")
+            return False, verdict.reason
+        old = verdict.replaces
+        if old is not None and not replace:
+            reason = (f"{dst}.{dst_port} already has a wire from {old.src}.{old.src_port}; hold "
+                      "Shift while dropping to replace it")
+            self.session.message.emit(f"Can't wire: {reason}")
+            return False, reason
         ok, result = self._run("Can't wire", edits.replace_connection, graph_key, src, src_port,
                                dst, dst_port)
-        return (True, "") if ok else (False, result)
+        if not ok:
+            return False, result
+        if old is not None:
+            self.session.message.emit(
+                f"Replaced the wire {old.src}.{old.src_port} \u2192 {dst}.{dst_port} by "
+                f"{src}.{src_port} (Undo puts it back)")
+        return True, ""
+
+    def blocks_accepting(self, graph_key, src, src_port, payloads) -> dict:
+        """Of palette ``payloads``, those whose input takes the wire from ``src.src_port``:
+        payload -> the input port it would be wired to."""
+        from studio.ui.palette import parse_block_payload
+
+        blocks, networks, by = [], [], {}
+        for payload in payloads:
+            block, network = parse_block_payload(payload)
+            if network:
+                networks.append(network)
+                by[(INSTANCE, network)] = payload
+            else:
+                blocks.append(block)
+                by[(block, None)] = payload
+        found = wiring.accepting(self.doc, self.session.analysis, graph_key, src, src_port,
+                                 blocks, networks)
+        return {by[(c.block, c.network)]: c.port for c in found}
+
+    def add_wired(self, graph_key, block, pos, src, src_port, port,
+                  network: str | None = None) -> str | None:
+        """Add a block at ``pos`` and wire ``src.src_port`` into its input ``port``: one undo
+        step (a wire dropped on empty canvas, then a block chosen)."""
+        params = {"network": network} if network else None
+        block = INSTANCE if network else block
+        ok, reason = self.can_place(graph_key, block)
+        if not ok:
+            self.session.message.emit(f"Not added: {reason}")
+            return None
+        node_id = self.graph(graph_key).new_id(get_block(block).id, numbered=True)
+        macro = D.Macro(f"add {block} and wire it", [
+            D.AddNode(graph_key, block, pos=tuple(pos), params=params, node_id=node_id),
+            D.Connect(graph_key, src, src_port, node_id, port)])
+        return node_id if self.session.push(macro) else None
 
     def disconnect(self, graph_key, edge_list) -> bool:
         edge_list = list(edge_list)

@@ -44,7 +44,7 @@ from studio.ui.code_view import CodeView
 from studio.ui.dashboard.dashboard import Dashboard
 from studio.ui.editing import Editor
 from studio.ui.inspector import Inspector
-from studio.ui.palette import Palette, parse_block_payload
+from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.session import Session
 
@@ -241,40 +241,40 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         a, s = self.actions, self.session
-        a.new.triggered.connect(self.new_dialog)
-        a.open.triggered.connect(self.open_dialog)
-        a.save.triggered.connect(self.save)
-        a.save_as.triggered.connect(self.save_as)
-        a.export_code.triggered.connect(self.export_code_dialog)
-        a.export_onnx.triggered.connect(self.export_onnx_dialog)
-        a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(s.undo)
-        a.redo.triggered.connect(s.redo)
-        a.cut.triggered.connect(self.cut)
-        a.copy.triggered.connect(self.copy)
-        a.paste.triggered.connect(self.paste)
-        a.duplicate.triggered.connect(lambda: self.duplicate(False))
-        a.linked_duplicate.triggered.connect(lambda: self.duplicate(True))
-        a.delete.triggered.connect(lambda: self.delete_selection(ask=True))
-        a.delete_reconnect.triggered.connect(lambda: self.delete_selection(reconnect=True))
-        a.select_all.triggered.connect(self.select_all)
-        a.add_block.triggered.connect(self.open_quick_add)
-        a.make_network.triggered.connect(self.make_network)
-        a.explode.triggered.connect(self.explode)
-        a.new_network.triggered.connect(self.new_network)
-        a.rename_network.triggered.connect(self.rename_network)
-        a.remove_network.triggered.connect(self.remove_network)
-        a.align_left.triggered.connect(lambda: self.align("left"))
-        a.align_top.triggered.connect(lambda: self.align("top"))
-        a.auto_layout.triggered.connect(self.auto_layout)
-        a.fit.triggered.connect(lambda: self.view().fit_all())
-        a.zoom_in.triggered.connect(lambda: self.view().zoom_in())
-        a.zoom_out.triggered.connect(lambda: self.view().zoom_out())
-        a.zoom_reset.triggered.connect(lambda: self.view().set_zoom(1.0))
+        a.on("new", self.new_dialog)
+        a.on("open", self.open_dialog)
+        a.on("save", self.save)
+        a.on("save_as", self.save_as)
+        a.on("export_code", self.export_code_dialog)
+        a.on("export_onnx", self.export_onnx_dialog)
+        a.on("quit", self.close)
+        a.on("undo", s.undo)
+        a.on("redo", s.redo)
+        a.on("cut", self.cut)
+        a.on("copy", self.copy)
+        a.on("paste", self.paste)
+        a.on("duplicate", lambda: self.duplicate(False))
+        a.on("linked_duplicate", lambda: self.duplicate(True))
+        a.on("delete", lambda: self.delete_selection(ask=True))
+        a.on("delete_reconnect", lambda: self.delete_selection(reconnect=True))
+        a.on("select_all", self.select_all)
+        a.on("add_block", self.open_quick_add)
+        a.on("make_network", self.make_network)
+        a.on("explode", self.explode)
+        a.on("new_network", self.new_network)
+        a.on("rename_network", self.rename_network)
+        a.on("remove_network", self.remove_network)
+        a.on("align_left", lambda: self.align("left"))
+        a.on("align_top", lambda: self.align("top"))
+        a.on("auto_layout", self.auto_layout)
+        a.on("fit", lambda: self.view().fit_all())
+        a.on("zoom_in", lambda: self.view().zoom_in())
+        a.on("zoom_out", lambda: self.view().zoom_out())
+        a.on("zoom_reset", lambda: self.view().set_zoom(1.0))
         a.snap.toggled.connect(self._set_snap)
-        a.reset_layout.triggered.connect(self.reset_layout)
-        a.shortcuts.triggered.connect(self.show_shortcuts)
-        a.about.triggered.connect(self.show_about)
+        a.on("reset_layout", self.reset_layout)
+        a.on("shortcuts", self.show_shortcuts)
+        a.on("about", self.show_about)
         s.changed.connect(self._on_change)
         s.replaced.connect(self._on_replaced)
         s.analyzed.connect(self._on_analyzed)
@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         scene.setParent(view)  # goes with its tab
         scene.open_network.connect(self.open_network_tab)
         scene.quick_add.connect(lambda pos, v=view: self.open_quick_add(pos, v))
+        scene.wire_dropped.connect(lambda n, p, pos, v=view: self.open_quick_add(pos, v, (n, p)))
         scene.selectionChanged.connect(lambda s=scene: self._scene_selection(s))
         scene.snap = self.actions.snap.isChecked()
         view.zoom_changed.connect(self._show_zoom)
@@ -625,39 +626,33 @@ class MainWindow(QMainWindow):
         view.drop_block(payload, center)
         view.setFocus()
 
-    def open_quick_add(self, scene_pos=None, view=None) -> None:
+    def open_quick_add(self, scene_pos=None, view=None, wire=None) -> None:
+        """The search popup at ``scene_pos`` (else the pointer). ``wire``: (node, output) of a
+        wire let go there; only blocks that take it are offered, and the chosen one is wired."""
         view = view or self.view()
-        if scene_pos is None or isinstance(scene_pos, bool):
+        if scene_pos is None:
             local = view.viewport().mapFromGlobal(QCursor.pos())
             if not view.viewport().rect().contains(local):
                 local = view.viewport().rect().center()
             scene_pos = view.mapToScene(local)
-        self._quick_at = (view, scene_pos)
-        graph = self.session.doc.graph(view.graph_key)
-        entries = []
-        for payload in self.palette.payloads() if not self.palette.search.text() else \
-                self._all_payloads():
-            block, network = parse_block_payload(payload)
-            label = network or block
-            entries.append((label if not network else f"{label} (network)", payload,
-                            f"{label} {block}".lower()))
-        del graph
+        payloads, ports, header = self.palette.all_payloads(), None, ""
+        if wire is not None:
+            ports = self.editor.blocks_accepting(view.graph_key, wire[0], wire[1], payloads)
+            payloads = [p for p in payloads if p in ports]
+            header = f"Blocks that take {wire[0]}.{wire[1]}"
+        self._quick_at = (view, scene_pos, wire, ports)
         where = view.viewport().mapToGlobal(view.mapFromScene(scene_pos))
-        self.quick_add.open_at(where, entries)
-
-    def _all_payloads(self) -> list[str]:
-        text = self.palette.search.text()
-        self.palette.search.setText("")
-        out = self.palette.payloads()
-        self.palette.search.setText(text)
-        return out
+        self.quick_add.open_at(where, payloads, header)
 
     def _quick_added(self, payload: str) -> None:
         if self._quick_at is None:
             return
-        view, pos = self._quick_at
+        view, pos, wire, ports = self._quick_at
         self._quick_at = None
-        view.drop_block(payload, pos)
+        if wire is None:
+            view.drop_block(payload, pos)
+        else:
+            view.add_wired(payload, pos, wire[0], wire[1], ports[payload])
         view.setFocus()
 
     def eventFilter(self, obj, event):

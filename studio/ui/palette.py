@@ -8,6 +8,7 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from studio.core.project import INSTANCE
 from studio.core.registry import CATEGORIES, all_blocks
 
 BLOCK_MIME = "application/x-studio-block"
@@ -22,7 +23,7 @@ def block_payload(block: str | None = None, network: str | None = None) -> str:
 def parse_block_payload(payload: str) -> tuple[str, str | None]:
     """(block id, network name or None) from a drag payload."""
     if payload.startswith(NETWORK_PREFIX):
-        return "Network", payload[len(NETWORK_PREFIX):]
+        return INSTANCE, payload[len(NETWORK_PREFIX):]
     return payload, None
 
 
@@ -84,7 +85,7 @@ class Palette(QWidget):
         self.tree.clear()
         groups = {}
         for spec in all_blocks():
-            if kind not in spec.where or spec.id == "Network":
+            if kind not in spec.where or spec.id == INSTANCE:
                 continue
             groups.setdefault(spec.category, []).append(spec)
         for category in CATEGORIES:
@@ -140,7 +141,16 @@ class Palette(QWidget):
         return out
 
     def payloads(self) -> list[str]:
+        """The payloads the search shows now."""
         return [item.data(0, ROLE) for item in self._visible_leaves()]
+
+    def all_payloads(self) -> list[str]:
+        """Every payload placeable in the current graph, whatever the search shows."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            out += [top.child(j).data(0, ROLE) for j in range(top.childCount())]
+        return out
 
     def _activate_first(self) -> None:
         leaves = self._visible_leaves()

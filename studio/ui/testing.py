@@ -48,26 +48,48 @@ def show_points(view, *scene_points) -> None:
     QApplication.processEvents()
 
 
-def mouse_drag(view, start: QPointF, end: QPointF, steps: int = 4) -> None:
-    """Press at ``start``, move in steps, release at ``end`` (scene points), with real events."""
+def mouse_drag(view, start: QPointF, end: QPointF, steps: int = 4, modifiers=NONE,
+               before_release=None) -> None:
+    """Press at ``start``, move in steps, release at ``end`` (scene points), with real events;
+    ``modifiers`` held on the release (Shift to replace a wire); ``before_release()`` is called
+    with the mouse still down over ``end`` (to look at what the drag shows there)."""
     show_points(view, start, end)
     vp = view.viewport()
     a, b = view.mapFromScene(start), view.mapFromScene(end)
     QTest.mousePress(vp, LEFT, NONE, a)
     for i in range(1, steps + 1):
         t = i / steps
-        QTest.mouseMove(vp, QPoint(round(a.x() + (b.x() - a.x()) * t),
-                                   round(a.y() + (b.y() - a.y()) * t)))
-    QTest.mouseRelease(vp, LEFT, NONE, b)
+        _move(vp, QPoint(round(a.x() + (b.x() - a.x()) * t), round(a.y() + (b.y() - a.y()) * t)))
+    QApplication.processEvents()
+    if before_release is not None:
+        before_release()
+    QTest.mouseRelease(vp, LEFT, modifiers, b)
     QApplication.processEvents()
 
 
-def drag_wire(view, src: str, src_port: str, dst: str, dst_port: str) -> None:
+def _move(widget, at: QPoint) -> None:
+    """A mouse move with the left button held (QTest.mouseMove sends none pressed)."""
+    from PySide6.QtGui import QMouseEvent
+
+    event = QMouseEvent(QMouseEvent.Type.MouseMove, QPointF(at), QPointF(widget.mapToGlobal(at)),
+                        Qt.MouseButton.NoButton, LEFT, NONE)
+    QApplication.sendEvent(widget, event)
+
+
+def drag_wire(view, src: str, src_port: str, dst: str, dst_port: str, modifiers=NONE,
+              before_release=None) -> None:
     """Drag from an output port to an input port with the mouse."""
     scene = view.scene()
     a = scene.nodes[src].port("output", src_port)
     b = scene.nodes[dst].port("input", dst_port)
-    mouse_drag(view, a.scenePos(), b.scenePos())
+    mouse_drag(view, a.scenePos(), b.scenePos(), modifiers=modifiers,
+               before_release=before_release)
+
+
+def drag_wire_to_canvas(view, src: str, src_port: str, scene_pos: QPointF) -> None:
+    """Drag a wire from an output port and let it go on empty canvas at ``scene_pos``."""
+    a = view.scene().nodes[src].port("output", src_port)
+    mouse_drag(view, a.scenePos(), scene_pos)
 
 
 def click_node(view, node_id: str, modifiers=NONE) -> None:

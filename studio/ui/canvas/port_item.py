@@ -21,7 +21,8 @@ class PortItem(QGraphicsItem):
         self.node_item = node_item
         self.name, self.side, self.kind, self.multi, self.optional = name, side, kind, multi, optional
         self.connected = False
-        self.highlight = None  # None, "ok" or "bad" while a wire is dragged over it
+        self.highlight = None  # None, "ok", "taken" or "bad" while a wire is dragged over it
+        self.drag_state = None  # while a wire is dragged: "open" (would take it) or "refused"
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -52,12 +53,26 @@ class PortItem(QGraphicsItem):
         fill = color if self.connected else t.port
         if self.highlight == "ok":
             fill, color = t.selected, t.selected
+        elif self.highlight == "taken":
+            fill = color = t.health_colour("dead")  # amber: it would replace a wire
         elif self.highlight == "bad":
             fill, color = t.error, t.error
         painter.setPen(QPen(color, 1.6))
         painter.setBrush(QBrush(fill))
         r = RADIUS + (1.5 if self.highlight else 0)
         painter.drawEllipse(QRectF(-r, -r, 2 * r, 2 * r))
+        if self.drag_state == "open" and not self.highlight:
+            painter.setPen(QPen(t.selected, 1.4))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(QRectF(-r - 3, -r - 3, 2 * r + 6, 2 * r + 6))
+
+    def set_drag_state(self, state: str | None) -> None:
+        """Mark the port while a wire is dragged: a port that would refuse it is dimmed, one
+        that would take it gets a ring; None when the drag ends."""
+        if state != self.drag_state:
+            self.drag_state = state
+            self.setOpacity(0.25 if state == "refused" else 1.0)
+            self.update()
 
     def hoverEnterEvent(self, event):
         self.setScale(1.25)

@@ -1,52 +1,126 @@
-"""Tab on the canvas: a small box to type a block's name; Enter adds it at the pointer."""
+"""Add a block by typing: Tab on the canvas, or a wire let go on empty canvas.
+
+A search popup as node editors have it: type to filter by name, title, category or words of the
+help; each entry shows the block's title, its category and its one-line help; Up/Down choose,
+Enter adds, Esc cancels. Opened from a dropped wire it lists only the blocks with an input that
+takes that wire (the editor asks the core), and says so in its header.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+
+from studio.core.registry import get_block
+from studio.ui.palette import parse_block_payload
 
 ROLE = Qt.ItemDataRole.UserRole
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One block the popup offers: its palette payload and what is shown and searched."""
+
+    payload: str
+    name: str  # the block id or network name
+    title: str
+    category: str
+    help: str
+
+    @property
+    def hay(self) -> str:
+        return f"{self.name} {self.title} {self.category} {self.help}".lower()
+
+    def rank(self, words) -> tuple:
+        """Sort key: names and titles that start with what was typed first, then those
+        containing it, then matches in the category or help only."""
+        if not words:
+            return (0,)
+        first = words[0]
+        names = (self.name.lower(), self.title.lower())
+        if first in names:
+            return (0, self.title.lower())
+        if any(n.startswith(first) for n in names):
+            return (1, self.title.lower())
+        if any(first in n for n in names):
+            return (2, self.title.lower())
+        return (3, self.title.lower())
+
+
+def entry(payload: str) -> Entry:
+    block, network = parse_block_payload(payload)
+    if network:
+        return Entry(payload, network, network, "network",
+                     f"An instance of the network {network}: its own weights, the shared "
+                     "definition")
+    spec = get_block(block)
+    return Entry(payload, spec.id, spec.title, spec.category, spec.help)
+
+
 class QuickAdd(QFrame):
     chosen = Signal(str)  # a palette payload
+    cancelled = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName("quick_add")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.header = QLabel()
+        self.header.setWordWrap(True)
         self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Add block: type a name\u2026")
-        self.edit.setToolTip("Type part of a block's name; Up/Down choose, Enter adds, Esc closes")
+        self.edit.setPlaceholderText("Search blocks: name, category or what it does\u2026")
+        self.edit.setToolTip("Type words of a block's name, category or help; Up/Down choose, "
+                             "Enter adds, Esc closes")
         self.list = QListWidget()
         self.list.setToolTip("Blocks matching what you typed")
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(3)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.header)
         layout.addWidget(self.edit)
         layout.addWidget(self.list)
-        self.resize(260, 300)
-        self.entries: list[tuple[str, str, str]] = []  # (label, payload, search text)
+        self.resize(420, 380)
+        self.entries: list[Entry] = []
+        self._done = False
         self.edit.textChanged.connect(self._filter)
         self.edit.returnPressed.connect(self.accept)
         self.list.itemActivated.connect(lambda _item: self.accept())
         self.edit.installEventFilter(self)
 
-    def open_at(self, global_pos, entries) -> None:
-        self.entries = list(entries)
+    def open_at(self, global_pos, payloads, header: str = "") -> None:
+        """Show the popup at ``global_pos`` offering ``payloads`` (palette payloads)."""
+        self.entries = [entry(p) for p in payloads]
+        self.header.setText(header)
+        self.header.setVisible(bool(header))
         self.edit.clear()
         self._filter("")
-        self.move(global_pos)
+        self._done = False
+        screen = self.screen().availableGeometry() if self.screen() else None
+        at = global_pos
+        if screen is not None:
+            at.setX(max(screen.left(), min(at.x(), screen.right() - self.width())))
+            at.setY(max(screen.top(), min(at.y(), screen.bottom() - self.height())))
+        self.move(at)
         self.show()
         self.edit.setFocus()
+
+    def shown(self) -> list[str]:
+        """The payloads listed now, in order."""
+        return [self.list.item(i).data(ROLE) for i in range(self.list.count())]
 
     def _filter(self, text: str) -> None:
         words = text.lower().split()
         self.list.clear()
-        for label, payload, hay in self.entries:
-            if all(w in hay for w in words):
-                item = QListWidgetItem(label)
-                item.setData(ROLE, payload)
-                self.list.addItem(item)
+        found = [e for e in self.entries if all(w in e.hay for w in words)]
+        for e in sorted(found, key=lambda e: e.rank(words)) if words else found:
+            item = QListWidgetItem(f"{e.title}   \u00b7 {e.category}\n{e.help}")
+            item.setData(ROLE, e.payload)
+            item.setToolTip(f"<b>{e.title}</b> ({e.name}), {e.category}<br>{e.help}")
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
 
@@ -56,10 +130,22 @@ class QuickAdd(QFrame):
                 row = self.list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
                 self.list.setCurrentRow(max(0, min(self.list.count() - 1, row)))
                 return True
+            if event.key() == Qt.Key.Key_Escape:
+                self.hide()
+                return True
         return super().eventFilter(obj, event)
 
     def accept(self) -> None:
         item = self.list.currentItem()
+        self._done = True
         self.hide()
         if item is not None:
             self.chosen.emit(item.data(ROLE))
+        else:
+            self.cancelled.emit()
+
+    def hideEvent(self, event):
+        if not self._done:  # Esc, or a click elsewhere
+            self._done = True
+            self.cancelled.emit()
+        super().hideEvent(event)

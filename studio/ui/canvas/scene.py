@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
 
+from studio.core import wiring
 from studio.core.project import INSTANCE
 from studio.ui import theme
 from studio.ui.canvas.node_item import Fonts, NodeItem, shape_text
@@ -38,6 +39,7 @@ class GraphScene(QGraphicsScene):
     open_network = Signal(str)  # double-click on a network instance
     quick_add = Signal(QPointF)  # double-click on empty canvas: add a block there
     refused = Signal(str)  # a wiring was refused, with the reason
+    wire_dropped = Signal(str, str, QPointF)  # a wire from (node, output) let go on empty canvas
 
     def __init__(self, editor, graph_key: str, parent=None):
         super().__init__(parent)
@@ -48,6 +50,7 @@ class GraphScene(QGraphicsScene):
         self.healths: dict = {}  # node id -> Health shown, kept for items made later
         self.snap = True
         self.last_refusal = ""
+        self.hover_reason = ""  # why the port under a dragged wire would not take it
         self._drag = None  # ("wire", port, DragWire) or ("nodes", press pos, {id: pos}, started)
         self._bubble = None
         self._bubble_timer = QTimer(self)
@@ -349,7 +352,8 @@ class GraphScene(QGraphicsScene):
     # wiring gestures (the mouse handlers below and tests call these) ------------------------------
     def target_port(self, start: PortItem, pos: QPointF) -> PortItem | None:
         """The port a wire dragged from ``start`` would end on at ``pos``: a port of the other
-        side under the mouse, or the first free one of the node under the mouse."""
+        side under the mouse, else of the node under the mouse the first one that would take
+        the wire (a free one first)."""
         want = "input" if start.side == "output" else "output"
         port = self.port_at(pos, want)
         if port is not None:
@@ -358,37 +362,55 @@ class GraphScene(QGraphicsScene):
         if node is None or node is start.node_item:
             return None
         ports = list((node.inputs if want == "input" else node.outputs).values())
-        free = [p for p in ports if not p.connected or p.multi or want == "output"]
-        for p in free:
-            ok, _ = self._check(start, p)
-            if ok:
+        verdicts = [(p, self.verdict(start, p)) for p in ports]
+        for p, v in verdicts:
+            if v.ok and v.replaces is None:
                 return p
-        return free[0] if free else (ports[0] if ports else None)
+        for p, v in verdicts:
+            if v.ok:
+                return p
+        return ports[0] if ports else None
 
     def _ends(self, a: PortItem, b: PortItem):
         src, dst = (a, b) if a.side == "output" else (b, a)
         return src, dst
 
-    def _check(self, a: PortItem, b: PortItem) -> tuple[bool, str]:
+    def verdict(self, a: PortItem, b: PortItem) -> wiring.Verdict:
+        """Whether a wire between two ports can work (asked once per port and drag)."""
+        cache = self._drag[3] if self._drag and self._drag[0] == "wire" and \
+            self._drag[1] is a else {}
+        if b in cache:
+            return cache[b]
         if a.side == b.side:
-            return False, f"both ports are {a.side}s; wire an output to an input"
-        src, dst = self._ends(a, b)
-        return self.editor.can_connect(self.graph_key, src.node_id, src.name, dst.node_id, dst.name)
+            v = wiring.Verdict(False, f"both ports are {a.side}s; wire an output to an input")
+        else:
+            src, dst = self._ends(a, b)
+            v = self.editor.check_wire(self.graph_key, src.node_id, src.name, dst.node_id,
+                                       dst.name)
+        cache[b] = v
+        return v
 
-    def wire_ports(self, a: PortItem, b: PortItem) -> bool:
-        """Connect two ports (either order), or show why not."""
+    def _check(self, a: PortItem, b: PortItem) -> tuple[bool, str]:
+        v = self.verdict(a, b)
+        return v.ok, v.reason
+
+    def wire_ports(self, a: PortItem, b: PortItem, replace: bool = False) -> bool:
+        """Connect two ports (either order), or show why not. A taken single input is rewired
+        only with ``replace`` (Shift held on the drop)."""
         if a.side == b.side:
             ok, reason = False, f"both ports are {a.side}s; wire an output to an input"
         else:
             src, dst = self._ends(a, b)
             ok, reason = self.editor.connect(self.graph_key, src.node_id, src.name, dst.node_id,
-                                             dst.name)
+                                             dst.name, replace=replace)
         if not ok:
             self.show_refusal(reason, b.scenePos())
         return ok
 
-    def show_refusal(self, reason: str, at: QPointF) -> None:
-        self.last_refusal = reason
+    def show_refusal(self, reason: str, at: QPointF, announce: bool = True) -> None:
+        """The reason beside the port; ``announce``: a refused drop (not a hover)."""
+        if announce:
+            self.last_refusal = reason
         text = f"Can't wire: {reason}"
         if self._bubble is None or self._bubble.scene() is not self:
             self._bubble = RefusalBubble()
@@ -400,7 +422,8 @@ class GraphScene(QGraphicsScene):
         self._bubble.setPos(at + QPointF(14, 10))
         self._bubble.show()
         self._bubble_timer.start(5000)
-        self.refused.emit(reason)
+        if announce:
+            self.refused.emit(reason)
 
     def _hide_bubble(self) -> None:
         if self._bubble is not None and self._bubble.scene() is self:
@@ -428,13 +451,28 @@ class GraphScene(QGraphicsScene):
                                                           if n in graph.nodes}, False)
 
     def begin_wire(self, port: PortItem) -> None:
+        """Start dragging a wire from ``port``: every port that would not take it is dimmed."""
         wire = DragWire(port.scenePos(), port.side == "output")
         self.addItem(wire)
-        self._drag = ("wire", port, wire)
+        self._drag = ("wire", port, wire, {})
+        want = "input" if port.side == "output" else "output"
+        for item in self.nodes.values():
+            for p in (item.inputs if want == "input" else item.outputs).values():
+                v = self.verdict(port, p) if item is not port.node_item else None
+                p.set_drag_state("open" if v is not None and v.ok else "refused")
+
+    def _clear_marks(self) -> None:
+        for item in self.nodes.values():
+            for p in list(item.inputs.values()) + list(item.outputs.values()):
+                p.set_drag_state(None)
+                if p.highlight:
+                    p.highlight = None
+                    p.update()
 
     def drag_wire_to(self, pos: QPointF) -> PortItem | None:
-        """Move the dragged wire's loose end; highlights the port it would connect to."""
-        _, start, wire = self._drag
+        """Move the dragged wire's loose end; marks the port it would connect to, and says why
+        a refused one would not take it (in the status bar and beside the pointer)."""
+        start, wire = self._drag[1], self._drag[2]
         for item in self.nodes.values():
             for p in list(item.inputs.values()) + list(item.outputs.values()):
                 if p.highlight:
@@ -442,27 +480,45 @@ class GraphScene(QGraphicsScene):
                     p.update()
         target = self.target_port(start, pos)
         ok = True
+        self.hover_reason = ""
         if target is not None:
-            ok, reason = self._check(start, target)
-            target.highlight = "ok" if ok else "bad"
+            v = self.verdict(start, target)
+            ok = v.ok
+            target.highlight = "bad" if not ok else ("taken" if v.replaces is not None else "ok")
             target.update()
             if not ok:
-                self.session.message.emit(f"Can't wire: {reason}")
+                self.hover_reason = v.reason
+                self.session.message.emit(f"Can't wire: {v.reason}")
+                self.show_refusal(v.reason, target.scenePos(), announce=False)
+            elif v.replaces is not None:
+                old = v.replaces
+                self.hover_reason = (f"{target.node_id}.{target.name} already has a wire from "
+                                     f"{old.src}.{old.src_port}; hold Shift while dropping to "
+                                     "replace it")
+                self.session.message.emit(self.hover_reason)
+                self._hide_bubble()
+            else:
+                self._hide_bubble()
             pos = target.scenePos()
+        else:
+            self._hide_bubble()
         wire.move_to(pos, ok)
         return target
 
-    def end_wire(self, pos: QPointF) -> bool:
-        _, start, wire = self._drag
+    def end_wire(self, pos: QPointF, replace: bool = False) -> bool:
+        """Drop the dragged wire at ``pos``: wire it to the port there (``replace``: rewire a
+        taken single input); on empty canvas, offer the blocks that would take it."""
+        start, wire = self._drag[1], self._drag[2]
         target = self.drag_wire_to(pos)
         self._drag = None
         self.removeItem(wire)
-        if target is not None:
-            target.highlight = None
-            target.update()
+        self._clear_marks()
         if target is None:
+            self._hide_bubble()
+            if start.side == "output" and self.node_at(pos) is None:
+                self.wire_dropped.emit(start.node_id, start.name, pos)
             return False
-        return self.wire_ports(start, target)
+        return self.wire_ports(start, target, replace=replace)
 
     def mouseMoveEvent(self, event):
         if self._drag and self._drag[0] == "wire":
@@ -496,7 +552,8 @@ class GraphScene(QGraphicsScene):
 
     def mouseReleaseEvent(self, event):
         if self._drag and self._drag[0] == "wire":
-            self.end_wire(event.scenePos())
+            self.end_wire(event.scenePos(), replace=bool(
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
             event.accept()
             return
         if self._drag and self._drag[0] == "nodes":
@@ -521,4 +578,6 @@ class GraphScene(QGraphicsScene):
     def cancel_drag(self) -> None:
         if self._drag and self._drag[0] == "wire":
             self.removeItem(self._drag[2])
+            self._clear_marks()
+            self._hide_bubble()
         self._drag = None

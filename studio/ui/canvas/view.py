@@ -233,6 +233,18 @@ class GraphView(QGraphicsView):
             scene.select_nodes([node_id])
         return node_id
 
+    def add_wired(self, payload: str, scene_pos: QPointF, src: str, src_port: str, port: str):
+        """A block chosen for a wire let go on empty canvas: add it under the pointer and wire
+        ``src.src_port`` into its input ``port``, in one undo step; it is selected."""
+        block, network = parse_block_payload(payload)
+        scene = self.scene()
+        pos = scene.snapped((scene_pos.x(), scene_pos.y() - HEADER / 2))
+        node_id = scene.editor.add_wired(self.graph_key, block, pos, src, src_port, port,
+                                         network=network)
+        if node_id is not None and node_id in scene.nodes:
+            scene.select_nodes([node_id])
+        return node_id
+
     # painting ---------------------------------------------------------------------------------------
     def drawBackground(self, painter, rect):
         t = theme.current()
