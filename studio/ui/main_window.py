@@ -405,11 +405,10 @@ class MainWindow(QMainWindow):
         self.setWindowModified(doc.modified)
 
     def _update_status(self) -> None:
-        a = self.session.analysis
-        n = len(a.problems)
-        problems = "no problems" if not n else f"{n} problem{'s' if n != 1 else ''}"
-        self.totals.setText(f"{a.total_params:,} parameters \u00b7 {_macs(a.total_macs)} "
-                            f"multiply-adds \u00b7 {problems}")
+        v = self.session.verdict  # the same verdict as Problems, the code banner and Train
+        n = len(v.problems)
+        self.totals.setText(f"{v.params_text} \u00b7 {_macs(v.total_macs)} multiply-adds "
+                            f"\u00b7 {v.summary}")
         self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems")
 
     def _show_zoom(self, z: float) -> None:
