@@ -82,9 +82,10 @@ def test_build_lenet_like_a_user(window, qtbot, tmp_path):
     drag_wire(view, ids[0], "label", ids[13], "target")
     drag_wire(view, ids[13], "loss", ids[14], "loss")
     assert len(scene.wires) == 15
-    # training settings: with nothing selected the inspector shows them
+    # the settings of a run are the Training panel's (the inspector shows only the advanced ones)
     scene.clearSelection()
-    type_into(window.inspector.editors["settings.epochs"].widget, "12")
+    assert "settings.epochs" not in window.inspector.editors
+    type_into(window.dashboard.panel.editors["epochs"].widget, "12")
     assert window.session.analysis.problems == []
     assert window.session.analysis.total_params == 61_706
 

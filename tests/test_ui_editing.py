@@ -223,15 +223,19 @@ def test_problems_are_badged_listed_and_lead_to_the_node(window):
     conv = drop_block(view, "Conv2d", QPointF(75, 12))
     item = view.scene().nodes[conv]
     assert item.problems and "not connected" in item.toolTip()
-    assert window.problems.count() == 1
+    # the conv's error, then why the project cannot train yet (as the Training panel says)
+    assert window.problems.count() == 2
     assert "not connected" in window.problems.messages()[0]
+    assert window.problems.messages()[1].startswith("Not ready to train: the training "
+                                                    "graph has no loss")
     view.scene().clearSelection()
     problems = window.problems.list
     problems.itemActivated.emit(problems.item(0))
     assert window.scene().selected_ids() == [conv]
     data = drop_block(view, "Dataset", QPointF(-300, 12))
     drag_wire(view, data, "image", conv, "x")
-    assert not item.problems and window.problems.count() == 0
+    assert not item.problems and window.problems.count() == 1
+    assert "no loss" in window.problems.messages()[0]
 
 
 def test_every_example_opens_from_the_menu(window):

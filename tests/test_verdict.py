@@ -91,7 +91,7 @@ def test_an_empty_project_can_be_written_but_not_trained_and_says_why():
     assert v.can_generate and not v.can_train
     assert [p.severity for p in v.problems] == [NOT_READY]
     assert v.summary == "1 problem"
-    assert v.training_status.startswith("Cannot train yet: training: the training graph has no "
+    assert v.training_status.startswith("Cannot train yet: the training graph has no "
                                         "loss")
     assert v.code_status is None
 

@@ -32,7 +32,10 @@ class Problem:
         where = self.graph if not self.node else f"{self.graph}/{self.node}"
         if self.path and self.path.rstrip("/") != where:
             where = f"{where} (in {self.path.rstrip('/')})"
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        text = f"{self.field + ': ' if self.field else ''}{self.message}"
+        if where == "training" and "training graph" in self.message:
+            return text  # "the training graph has no loss" needs no "training: " before it
+        return f"{where}: {text}"
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The code view: the generated model.py and train.py, syntax highlighted, following the edits.
 
 The selected node's lines (from the generator's line map) are highlighted and scrolled into view.
-When the project has problems, the view says so instead of showing stale code.
+When the project has problems, a banner says so above the last good code: it lists the errors of
+the session's verdict, the same ones Problems, Train and the status bar show.
 """
 
 from __future__ import annotations
@@ -132,7 +133,9 @@ class CodeView(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs)
         self.highlighted: dict[str, list[int]] = {}
+        self._banner = ""
         session.code_ready.connect(self.show_code)
+        session.analyzed.connect(self.show_verdict)
         session.selection_changed.connect(self.highlight_selection)
 
     def apply_theme(self) -> None:
@@ -140,20 +143,31 @@ class CodeView(QWidget):
             h.set_theme(theme.current().dark)
         self.highlight_selection()
 
-    def show_code(self) -> None:
-        code, error = self.session.code, self.session.code_error
-        if code is None:
-            problems = getattr(error, "problems", [])
-            items = "".join(f"<li>{_html(str(p))}</li>" for p in problems[:6])
-            more = f"<li>\u2026 and {len(problems) - 6} more</li>" if len(problems) > 6 else ""
-            color = theme.current().error.name()
-            self.notice.setText(f"<span style='color:{color}'>The code below is from the last "
-                                f"version without problems. Fix these to update it:</span>"
-                                f"<ul style='margin:2px'>{items}{more}</ul>" if items else
-                                f"<span style='color:{color}'>{_html(str(error))}</span>")
-            self.notice.show()
+    def show_verdict(self) -> None:
+        """The banner: the verdict's errors when no code can be written, else nothing."""
+        verdict = self.session.verdict
+        if verdict.code_status is None:
+            self.notice.hide()
+            self._banner = ""
             return
-        self.notice.hide()
+        errors = verdict.errors
+        self._banner = "\n".join([verdict.code_status] + [str(p) for p in errors])
+        items = "".join(f"<li>{_html(str(p))}</li>" for p in errors[:6])
+        more = f"<li>\u2026 and {len(errors) - 6} more in Problems</li>" if len(errors) > 6 else ""
+        color = theme.current().error.name()
+        self.notice.setText(f"<span style='color:{color}'>{_html(verdict.code_status)}</span>"
+                            f"<ul style='margin:2px'>{items}{more}</ul>")
+        self.notice.show()
+
+    def banner(self) -> str:
+        """The banner's text, plain ('' when hidden)."""
+        return self._banner if not self.notice.isHidden() else ""
+
+    def show_code(self) -> None:
+        code = self.session.code
+        self.show_verdict()
+        if code is None:
+            return
         for name, text in (("model.py", code.model_source), ("train.py", code.train_source)):
             ed = self.editors[name]
             if ed.toPlainText() != text:

@@ -1,9 +1,12 @@
 """The inspector: a form for the selected node, built from its block's declaration.
 
-It shows the node's title, one editor per parameter (ranges, choices, check boxes), the output
-shape and cost, the node's problems, the block's explanation and, for activations, a plot of the
-function and its derivative. With nothing selected it shows the project's totals and the training
-settings. Edits apply at once as commands; a typing burst on one field is one undo step.
+It shows the node's title, one editor per parameter under its human label (ranges, choices,
+check boxes), only the parameters that apply to the node's other values (re-evaluated as they
+change), the reason for a refused or inconsistent value in words under its field, the output
+shape and cost, the node's other problems, the block's explanation and, for activations, a plot
+of the function and its derivative. With nothing selected it shows the verdict's totals and the
+advanced training settings (the Training panel owns those of a run). Edits apply at once as
+commands; a typing burst on one field is one undo step.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.params import ParamError
-from studio.core.project import INSTANCE, TRAINING_SETTINGS, Network, ProjectError
+from studio.core.project import INSTANCE, RUN_SETTINGS, TRAINING_SETTINGS, Network, ProjectError
 from studio.core.registry import Values, get_block
 from studio.ui import theme
 from studio.ui.canvas.node_item import compact
@@ -46,6 +49,7 @@ class Inspector(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setToolTip("")
         self.editors: dict[str, ParamEditor] = {}
+        self.form: QFormLayout | None = None  # the rows of the node's parameters
         self.title_edit: QLineEdit | None = None
         self.plot = None
         self._curves = None
@@ -68,6 +72,7 @@ class Inspector(QScrollArea):
     # building -------------------------------------------------------------------------------------
     def _start(self) -> QVBoxLayout:
         self.editors = {}
+        self.form = None
         self.title_edit = None
         self.plot = None
         self._curves = None
@@ -149,7 +154,8 @@ class Inspector(QScrollArea):
                                  self.session.end_merge, args)
                 ed.widget.setEnabled(source is node)
                 self.editors[prm.name] = ed
-                form.addRow(self._label(prm.name, prm.help), ed.widget)
+                self._add_row(form, prm, ed)
+        self.form = form
         layout.addLayout(form)
         if source is not node:
             note = QLabel(f"Linked duplicate of <b>{_html(source.id)}</b>: it calls the same "
@@ -213,12 +219,24 @@ class Inspector(QScrollArea):
         label.setToolTip(help)
         return label
 
+    def _add_row(self, form: QFormLayout, prm, ed: ParamEditor) -> None:
+        """The field under its human label, and below it the reason its value is refused."""
+        label = self._label(prm.title, f"{prm.name}: {prm.help}")
+        label.setObjectName(f"label_{prm.name}")
+        form.addRow(label, ed.widget)
+        form.addRow(ed.message_label())
+
     def _edit_callback(self, key, node_id, name):
         def edit(value):
-            ok = self.editor.set_params(key, node_id, {name: value}, merge=True)
+            refused = []
+            self.session.message.connect(refused.append)
+            try:
+                ok = self.editor.set_params(key, node_id, {name: value}, merge=True)
+            finally:
+                self.session.message.disconnect(refused.append)
             ed = self.editors.get(name)
             if ed is not None:
-                ed.show_error("" if ok else "refused: see the status bar")
+                ed.show_error("" if ok else _reason(refused, name))
         return edit
 
     def _arg_callback(self, key, node_id, name):
@@ -256,13 +274,23 @@ class Inspector(QScrollArea):
             form = QFormLayout()
             form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
             for prm in TRAINING_SETTINGS:
+                if prm.name in RUN_SETTINGS:
+                    continue  # the Training panel's
                 ed = ParamEditor(prm.name, prm.kind, graph.settings.get(prm.name, prm.default),
                                  prm.help, self._setting_callback(prm.name), self.session.end_merge)
                 self.editors[f"settings.{prm.name}"] = ed
-                form.addRow(self._label(prm.name, prm.help), ed.widget)
-            title = QLabel("<b>Training settings</b>")
+                self._add_row(form, prm, ed)
+            title = QLabel("<b>Advanced training settings</b>")
             layout.addWidget(title)
+            owned = [p.title.lower() for p in TRAINING_SETTINGS if p.name in RUN_SETTINGS]
+            note = QLabel(f"The dataset, {', '.join(owned[:-1])} and {owned[-1]} are set in the "
+                          "Training panel.")
+            note.setObjectName("run_settings_note")
+            note.setWordWrap(True)
+            note.setStyleSheet(f"color: {theme.current().text_dim.name()}")
+            layout.addWidget(note)
             layout.addLayout(form)
+            self.form = form
         elif isinstance(graph, Network) and graph.args:
             dash = " \u2014 "
             lines = "".join(f"<li><b>{_html(a.name)}</b> = {_html(a.default)}"
@@ -279,7 +307,15 @@ class Inspector(QScrollArea):
 
     def _setting_callback(self, name):
         def edit(value):
-            self.editor.set_settings({name: value}, merge=True)
+            refused = []
+            self.session.message.connect(refused.append)
+            try:
+                ok = self.editor.set_settings({name: value}, merge=True)
+            finally:
+                self.session.message.disconnect(refused.append)
+            ed = self.editors.get(f"settings.{name}")
+            if ed is not None:
+                ed.show_error("" if ok else _reason(refused, name))
         return edit
 
     def _totals(self, layout, key, ids) -> None:
@@ -290,10 +326,13 @@ class Inspector(QScrollArea):
             macs = sum(r.macs for r in rows)
             text = f"{params:,} parameters, {macs:,} multiply-adds per sample in the selection"
         else:
-            text = (f"<b>{a.total_params:,}</b> parameters, <b>{a.total_macs:,}</b> "
-                    f"multiply-adds per sample; {len(a.problems)} problem"
-                    f"{'s' if len(a.problems) != 1 else ''}")
+            v = self.session.verdict  # as the status bar and Problems say it
+            text = (f"<b>{_html(v.params_text)}</b>, <b>{v.total_macs:,}</b> multiply-adds per "
+                    f"sample; {_html(v.summary)}")
+            if key == "training" and v.memory is not None and v.total_params:
+                text += f"<br>Memory to train: {_html(v.memory.describe())}"
         self._info = QLabel(text)
+        self._info.setObjectName("totals")
         self._info.setWordWrap(True)
         layout.addWidget(self._info)
 
@@ -329,7 +368,34 @@ class Inspector(QScrollArea):
                     ed.set_value(given[name[5:]])
             elif name in source.params:
                 ed.set_value(source.params[name])
+        self._show_applicable(source)
         self._update_plot(source)
+
+    def _show_applicable(self, node) -> None:
+        """Show the fields that apply to the node's values now, and any field with something
+        to say (a refused value, a problem), so nothing at fault is ever hidden."""
+        if self.form is None or node.block == INSTANCE:
+            return
+        spec = get_block(node.block)
+        values = Values({p.name: node.params.get(p.name, p.default) for p in spec.params})
+        for prm in spec.params:
+            ed = self.editors.get(prm.name)
+            if ed is None:
+                continue
+            shown = prm.applies_to(values) or bool(ed.message())
+            self.form.setRowVisible(ed.widget, shown)
+            ed.message_label().setVisible(shown and bool(ed.message()))
+
+    def shown_fields(self) -> list[str]:
+        """The labels of the fields shown, in order (what a user reads)."""
+        if self.form is None:
+            return []
+        out = []
+        for ed in self.editors.values():
+            label = self.form.labelForField(ed.widget)
+            if label is not None and ed.widget.isVisibleTo(self) and label.isVisibleTo(self):
+                out.append(label.text())
+        return out
 
     def _refresh_info(self) -> None:
         if self._for is None:
@@ -350,7 +416,15 @@ class Inspector(QScrollArea):
             cost = f"{row.params:,} parameters ({compact(row.params)}), {row.macs:,} multiply-adds"
             lines.append(cost + (f", receptive field {row.rf_text}" if row.rf_text else ""))
         self._info.setText("<br>".join(lines) or "<i>shape unknown until the inputs are wired</i>")
-        probs = self.session.analysis.problems_for(key, node_id)
+        probs = [p for p in self.session.verdict.problems if p.graph == key and p.node == node_id]
+        for name, ed in self.editors.items():
+            if not name.startswith(("args.", "settings.")):
+                ed.show_problem(next((p.message for p in probs if p.field == name), ""))
+        probs = [p for p in probs if p.field not in self.editors]  # the rest go below the form
+        graph = self.session.doc.graph(key)
+        node = graph.nodes.get(node_id)
+        if node is not None:
+            self._show_applicable(graph.nodes.get(node.shares, node) if node.shares else node)
         color = theme.current().error.name()
         self._problems.setText("<br>".join(
             f"<span style='color:{color}'>\u26a0 {('<b>' + _html(p.field) + '</b>: ') if p.field else ''}"
@@ -406,6 +480,14 @@ class Inspector(QScrollArea):
         if self._curves is None:
             return None
         return self._curves[0].getData(), self._curves[1].getData()
+
+
+def _reason(messages: list, name: str) -> str:
+    """Why an edit was refused, in words, from the session's message ('Not done: ...')."""
+    text = messages[-1].removeprefix("Not done: ") if messages else "the value was refused"
+    _, sep, rest = text.partition(f"{name}: ")
+    text = rest if sep else text
+    return text[:1].upper() + text[1:]
 
 
 def _port(name: str, ports: dict) -> str:

@@ -4,14 +4,15 @@ Whole numbers get spin boxes with the declared range, choices a combo box, true/
 box; numbers, tuples and lists a line edit that parses what is typed ("5", "1, 5", "1x5",
 "same", "none") and checks it with the kind itself, so the form accepts exactly what a file may
 hold. Each edit calls ``on_edit(value)``; leaving the field calls ``on_done()`` (the end of a
-typing burst: one undo step).
+typing burst: one undo step). A refused value keeps its text, outlined, and the reason in words
+goes to ``message_label()``, which a form places under the field.
 """
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
 
 from studio.core.params import (
     Arg,
@@ -29,6 +30,7 @@ from studio.core.params import (
     Padding,
     ParamError,
 )
+from studio.ui import theme
 
 INT32 = 2**31 - 1
 _SPLIT = re.compile(r"[,\s\u00d7x]+")
@@ -113,6 +115,7 @@ class ParamEditor:
         self.name, self.kind, self.help = name, kind, help
         self.on_edit, self.on_done = on_edit, on_done
         self.args = args  # names of the enclosing network's arguments (None: not in a network)
+        self._message: QLabel | None = None
         self.widget = self._make(value)
         self.widget.setObjectName(f"param_{name}")
         self._tip = f"{name}: {help}\nAccepts {kind.describe()}"
@@ -177,8 +180,37 @@ class ParamEditor:
             w.setStyleSheet("")
             w.setToolTip(self._tip)
         self.error = message
+        self._show_message()
 
-    error = ""
+    def show_problem(self, message: str) -> None:
+        """The analysis's problem with this field (a value that does not fit the others)."""
+        self.problem = message
+        self._show_message()
+
+    def message_label(self) -> QLabel:
+        """The reason the value is refused, in words, for the form to place under the field."""
+        if self._message is None:
+            self._message = QLabel()
+            self._message.setObjectName(f"reason_{self.name}")
+            self._message.setWordWrap(True)
+            self._message.setStyleSheet(f"color: {theme.current().error.name()}")
+            self._message.setVisible(False)
+        return self._message
+
+    def message(self) -> str:
+        """What the message under the field says ('' when there is nothing to say)."""
+        return self.error or self.problem
+
+    def _show_message(self) -> None:
+        label = self._message
+        if label is None:
+            return
+        label.setText(self.message())
+        if label.parentWidget() is not None:  # never a window of its own
+            label.setVisible(bool(self.message()))
+
+    error = ""  # why the text typed last was refused
+    problem = ""  # the analysis's problem with the value
 
     def set_value(self, value) -> None:
         w = self.widget

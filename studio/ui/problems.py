@@ -1,12 +1,17 @@
-"""The problems list: every problem the analysis found, naming the node and field, with what to
-do about it. Activating an entry (double-click or Enter) selects the node on the canvas."""
+"""The problems list: the verdict's problems (errors, what stops training, warnings), naming the
+node and field, with what to do about it. Activating an entry (double-click or Enter) selects the
+node on the canvas. It reads the same verdict as the code banner, Train and the status bar."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStyle, QVBoxLayout, QWidget
 
+from studio.core.inference import ERROR, NOT_READY, WARNING
+
 ROLE = Qt.ItemDataRole.UserRole
+EMPTY_TEXT = "No problems: every wire's shape checks out, and the project is ready to train."
+PREFIX = {NOT_READY: "Not ready to train: ", WARNING: "Warning: "}
 
 
 class ProblemsList(QWidget):
@@ -20,9 +25,10 @@ class ProblemsList(QWidget):
         self.list.setAlternatingRowColors(True)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setIconSize(QSize(14, 14))
-        self.list.setToolTip("Problems that stop the project from running. Double-click one (or "
-                             "press Enter) to select the node at fault.")
-        self.empty = QLabel("No problems: every wire's shape checks out.")
+        self.list.setToolTip("Problems that stop the project from running, and warnings. "
+                             "Double-click one (or press Enter) to select the node at fault.")
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setObjectName("no_problems")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setContentsMargins(8, 6, 8, 6)
@@ -42,10 +48,13 @@ class ProblemsList(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        problems = self.session.analysis.problems
+        problems = self.session.verdict.problems
         self.list.clear()
-        warn = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        info = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+        style = self.style()
+        icons = {ERROR: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                 NOT_READY: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation),
+                 WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
+        info = icons[NOT_READY]
         for text in self.extra:
             item = QListWidgetItem(info, f"Not read from the file: {text}")
             item.setToolTip(text)
@@ -55,7 +64,9 @@ class ProblemsList(QWidget):
             if p.graph != "training" and p.node:
                 where = f"{p.graph} / {p.node}"
             field = f" ({p.field})" if p.field else ""
-            item = QListWidgetItem(warn, f"{where}{field}: {p.message}")
+            lead = PREFIX.get(p.severity, "")
+            text = f"{where}{field}: {p.message}" if str(p) != p.message else p.message
+            item = QListWidgetItem(icons.get(p.severity, icons[ERROR]), f"{lead}{text}")
             item.setData(ROLE, (p.graph, p.node or ""))
             item.setToolTip(f"{p}\nDouble-click to select {p.node or p.graph}")
             self.list.addItem(item)

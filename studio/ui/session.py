@@ -13,13 +13,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from studio.core.document import Change, Command, Document, MoveNodes
 from studio.core.inference import Analysis, analyze
 from studio.core.project import ProjectError
+from studio.core.verdict import Verdict, judge
 
 CODE_DELAY_MS = 250
 
 
 class Session(QObject):
     changed = Signal(object)  # Change, after every edit, undo and redo
-    analyzed = Signal()  # self.analysis was recomputed
+    analyzed = Signal()  # self.analysis and self.verdict were recomputed
     code_ready = Signal()  # self.code / self.code_error were recomputed
     replaced = Signal()  # a different document (New, Open, Recover)
     selection_changed = Signal()  # self.selection changed
@@ -30,6 +31,7 @@ class Session(QObject):
         self.doc = document or Document()
         self._unsubscribe = self.doc.subscribe(self._on_change)
         self.analysis: Analysis = analyze(self.doc.project)
+        self.verdict: Verdict = judge(self.doc.project, self.analysis)
         self.code = None
         self.code_error = None
         self._code_dirty = True
@@ -53,6 +55,7 @@ class Session(QObject):
         self._unsubscribe = self.doc.subscribe(self._on_change)
         self.selection = ("training", [])
         self.analysis = analyze(self.doc.project)
+        self.verdict = judge(self.doc.project, self.analysis)
         self._code_dirty = True
         self.replaced.emit()
         self.analyzed.emit()
@@ -110,7 +113,9 @@ class Session(QObject):
 
     # derived views ----------------------------------------------------------------------------
     def reanalyze(self) -> None:
+        """The one analysis of an edit, and the verdict every view shows from it."""
         self.analysis = analyze(self.doc.project)
+        self.verdict = judge(self.doc.project, self.analysis)
         self.analyzed.emit()
 
     def regenerate(self) -> None:
@@ -125,6 +130,11 @@ class Session(QObject):
             self.code, self.code_error = None, err
         except (ValueError, KeyError, TypeError, ArithmeticError) as err:
             self.code, self.code_error = None, err
+        if self.code_error is not None and self.verdict.can_generate:
+            # the generator saw what the analysis did not: it joins the verdict, so Problems,
+            # the banner and Train say the same
+            self.verdict = self.verdict.with_code_refusal(str(self.code_error))
+            self.analyzed.emit()
         self.code_ready.emit()
 
     def ensure_code(self):

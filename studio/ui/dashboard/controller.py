@@ -74,15 +74,9 @@ class TrainingController(QObject):
         return self.store.current
 
     def blocking_problem(self) -> str | None:
-        """Why the project cannot train now (the first problem, naming its node), or None."""
-        problems = self.editing.analysis.problems
-        if problems:
-            more = f" (and {len(problems) - 1} more in Problems)" if len(problems) > 1 else ""
-            return f"{problems[0]}{more}"
-        losses = _loss_blocks()
-        if not any(n.block in losses for n in self.editing.project.training.nodes.values()):
-            return "the training graph has no loss to train: add a loss and an optimizer"
-        return None
+        """Why the project cannot train now (the first problem, naming its node), or None: the
+        editing session's verdict, which Problems and the status bar show too."""
+        return self.editing.verdict.train_blocker
 
     def trained_checkpoint(self) -> Path | None:
         """The newest trained state to continue from or export: this session's, else the one
@@ -252,10 +246,3 @@ class TrainingController(QObject):
                 run.state not in ("finished", "failed"):
             run.state = state
         self.state_changed.emit(state)
-
-
-def _loss_blocks() -> frozenset:
-    from studio.core.registry import all_blocks, load_catalogue
-
-    load_catalogue()
-    return frozenset(spec.id for spec in all_blocks() if spec.category == "loss")

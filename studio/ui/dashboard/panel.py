@@ -24,14 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.project import TRAINING_SETTINGS
+from studio.core.project import RUN_SETTINGS, TRAINING_SETTINGS
 from studio.core.registry import get_block
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
 PROGRESS_SECONDS = 0.5  # the progress bar and text redraw at most twice a second (the bar
 # repaints at once, not with the next frame, when its percentage changes)
-PANEL_SETTINGS = ("batch_size", "epochs", "steps", "device", "amp", "seed")
+PANEL_SETTINGS = RUN_SETTINGS  # the inspector shows the other, advanced, settings
 STATE_TEXT = {
     "idle": "Ready to train", "starting": "Starting the training process\u2026",
     "running": "Training", "paused": "Paused", "stopping": "Stopping\u2026",
@@ -67,7 +67,7 @@ class TrainingPanel(QWidget):
         self._build()
         self.editing.changed.connect(lambda _c: self.sync_settings())
         self.editing.replaced.connect(self.rebuild_settings)
-        self.editing.analyzed.connect(self._update_buttons)
+        self.editing.analyzed.connect(lambda: self._state_changed(self.controller.state))
         controller.state_changed.connect(self._state_changed)
         controller.updated.connect(self._updated)
         controller.failed.connect(self._failed)
@@ -167,8 +167,7 @@ class TrainingPanel(QWidget):
             ed = ParamEditor(prm.name, prm.kind, settings.get(prm.name, prm.default), prm.help,
                              self._setting_edit(prm.name), self.editing.end_merge)
             self.editors[prm.name] = ed
-            label = {"batch_size": "Batch size", "amp": "Mixed precision"}.get(
-                prm.name, prm.name.capitalize())
+            label = prm.title
             self.form.addRow(self._label(label, prm.help), ed.widget)
             if prm.name == "device":
                 self.device_label = QLabel()  # removing the form's rows deleted the last one
@@ -235,6 +234,8 @@ class TrainingPanel(QWidget):
     def _state_changed(self, state: str) -> None:
         run = self.controller.run
         text = STATE_TEXT.get(state, state.capitalize())
+        if state == "idle":
+            text = self.editing.verdict.training_status  # the verdict Problems shows
         if state == "paused" and run is not None and run.error and run.error.get("kind") == "nan":
             text = "Paused at a NaN loss: Resume goes back to the last good state"
         if state == "finished" and run is not None and run.final:
