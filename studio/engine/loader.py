@@ -6,11 +6,11 @@ import itertools
 import linecache
 import sys
 import types
-from pathlib import Path
 
+from studio.core import package_files
 from studio.engine.codegen import GeneratedCode
 
-RESOURCES_DATA = Path(__file__).resolve().parents[2] / "resources" / "data"
+RESOURCES_DATA = package_files.data_folder()
 _counter = itertools.count(1)
 
 

@@ -7,9 +7,10 @@ none); torch is loaded only when something runs a network.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
+from studio.core import package_files
+
+ICON = package_files.resource("icons", "studio.svg")
 
 
 def build(path=None, settings=None, recovery_folder=None, offer_recovery: bool = True):

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from studio.core import fileformat, recovery, templates
+from studio.core import fileformat, package_files, recovery, templates
 from studio.core.document import Document
 from studio.core.project import INSTANCE, ProjectError
 from studio.ui import theme
@@ -48,8 +48,7 @@ from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.session import Session
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+EXAMPLES = package_files.examples_folder()
 CLIPBOARD_MIME = "application/x-studio-nodes"
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8

@@ -19,12 +19,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from studio.core import package_files
 from studio.engine.library import data
 
 STANDARD_SETS = tuple(data.DatasetSources.FILES)
 # loaders of the user's files: they take `root`, the folder relative paths start from
 FILE_LOADERS = ("load_idx", "load_arrays", "load_csv", "load_image_folder")
-RESOURCES_DATA = Path(__file__).resolve().parents[3] / "resources" / "data"
+RESOURCES_DATA = package_files.data_folder()
 
 
 def cache_folder(cache_dir=None) -> Path:
