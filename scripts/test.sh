@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Set everything up (if needed), lint, and run the whole test suite. CI runs exactly this.
+# Without arguments it also runs scripts/check_wheel.sh (the installed wheel opens the window and
+# trains, from outside the checkout); arguments go to pytest and run only those tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export QT_QPA_PLATFORM=offscreen
-.venv/bin/ruff check studio tests bench scripts
+.venv/bin/ruff check studio tests bench scripts setup.py
 .venv/bin/python scripts/make_examples.py --check
+wheel_status=0
+if [ $# -eq 0 ]; then
+    bash scripts/check_wheel.sh || wheel_status=$?
+fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+if [ "$wheel_status" != 0 ]; then
+    echo "test.sh: the tests passed but scripts/check_wheel.sh failed (see above)" >&2
+    exit "$wheel_status"
+fi
