@@ -111,6 +111,9 @@ def test_a_dangling_wire_after_switching_the_dataset_says_the_same_everywhere(le
     click_node(view, "digits")
     choose(lenet.inspector.editors["dataset"].widget, "csv")
     assert lenet.session.project.training.nodes["digits"].params["dataset"] == "csv"
+    # the edit says at once that it kept a wire it broke
+    told = lenet.statusBar().currentMessage()
+    assert told.startswith("Kept the wire digits.image \u2192 conv1.x") and "undo" in told
     said = what_panels_say(lenet, tmp_path, capsys)
     assert_all_agree(said)
     wire = [line for line in said["problems"] if "conv1 (x)" in line]

@@ -139,6 +139,32 @@ def topological_order(graph: Graph) -> tuple[list[str], list[str]]:
     return order, [n for n in graph.nodes if indeg[n] > 0]
 
 
+def broken_wires(graph: Graph) -> list[tuple]:
+    """(wire, why) for each wire whose source node or output port no longer exists.
+
+    A Dataset switched from digits to csv has outputs x and label, no 'image'. Its wire into
+    conv1 stays in the document, as node editors keep an orphaned pin: switching back (or
+    undo) mends it, and nothing the user wired is lost without being seen. It is an error
+    until it is rewired or deleted.
+    """
+    out = []
+    for e in graph.edges:
+        if e.dst not in graph.nodes:
+            continue
+        if e.src not in graph.nodes:
+            out.append((e, f"is wired from {e.src!r}, which does not exist"))
+            continue
+        try:
+            names = [p.name for p in node_ports(graph, e.src, "output")]
+        except (KeyError, AttributeError, TypeError, ValueError):
+            continue  # the source's own problem (an unknown block) is reported on it
+        if e.src_port not in names:
+            out.append((e, f"is wired from {e.src}.{e.src_port}, but {e.src} has no output "
+                           f"'{e.src_port}' now (its outputs: {', '.join(names) or 'none'}); "
+                           f"rewire {e.dst}.{e.dst_port} or delete the wire"))
+    return out
+
+
 def cycles(graph: Graph, candidates) -> list[list[str]]:
     """The loops among ``candidates`` (nodes a topological sort left over), each in wiring
     order: the nodes downstream of a loop are left over too, but are not part of it."""
@@ -339,25 +365,10 @@ class _Walker:
         return outputs
 
     def check_wire_ends(self, graph: Graph, key: str, path: str) -> None:
-        """Wires from a node or an output port that no longer exists (a Dataset switched from
-        digits to csv has no 'image' output): a problem on the node the wire feeds, naming both
-        ends. The wire stays in the document, so switching back mends it."""
-        for e in graph.edges:
-            if e.dst not in graph.nodes:
-                continue
-            if e.src not in graph.nodes:
-                self.problem(key, e.dst, e.dst_port, f"is wired from {e.src!r}, which does not exist",
-                             path)
-                continue
-            try:
-                names = [p.name for p in node_ports(graph, e.src, "output")]
-            except (KeyError, AttributeError, TypeError, ValueError):
-                continue  # the source's own problem (an unknown block) is reported on it
-            if e.src_port not in names:
-                self.problem(key, e.dst, e.dst_port, f"is wired from {e.src}.{e.src_port}, but "
-                             f"{e.src} has no output '{e.src_port}' now (its outputs: "
-                             f"{', '.join(names) or 'none'}); rewire {e.dst}.{e.dst_port} or "
-                             "delete the wire", path)
+        """Wires from a node or an output port that no longer exists: a problem on the node the
+        wire feeds, naming both ends."""
+        for e, message in broken_wires(graph):
+            self.problem(key, e.dst, e.dst_port, message, path)
 
     def visit(self, graph, key, path, depth, node, row, edges, flows, input_flows, arg_values, stack):
         try:
@@ -564,4 +575,4 @@ def analyze_symbolic(project: Project, network: Network, input_types: dict, arg_
 
 
 __all__ = ["ERROR", "LOSS", "NOT_READY", "WARNING", "Analysis", "NodeResult", "Problem", "analyze",
-           "analyze_symbolic", "cycles", "node_ports", "topological_order"]
+           "analyze_symbolic", "broken_wires", "cycles", "node_ports", "topological_order"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.document import Change, Command, Document, MoveNodes
-from studio.core.inference import Analysis, analyze
+from studio.core.inference import Analysis, analyze, broken_wires
 from studio.core.project import ProjectError
 from studio.core.verdict import Verdict, judge
 
@@ -32,6 +32,7 @@ class Session(QObject):
         self._unsubscribe = self.doc.subscribe(self._on_change)
         self.analysis: Analysis = analyze(self.doc.project)
         self.verdict: Verdict = judge(self.doc.project, self.analysis)
+        self._broken = self._broken_wires()
         self.code = None
         self.code_error = None
         self._code_dirty = True
@@ -56,6 +57,7 @@ class Session(QObject):
         self.selection = ("training", [])
         self.analysis = analyze(self.doc.project)
         self.verdict = judge(self.doc.project, self.analysis)
+        self._broken = self._broken_wires()
         self._code_dirty = True
         self.replaced.emit()
         self.analyzed.emit()
@@ -117,6 +119,23 @@ class Session(QObject):
         self.analysis = analyze(self.doc.project)
         self.verdict = judge(self.doc.project, self.analysis)
         self.analyzed.emit()
+        self._tell_broken_wires()
+
+    def _broken_wires(self) -> dict:
+        return {(key, e): why for key, g in self.doc.project.graphs() for e, why in broken_wires(g)}
+
+    def _tell_broken_wires(self) -> None:
+        """An edit that took away an output a wire starts from (a Dataset switched from digits
+        to csv) keeps the wire, marked as a problem; the status bar says so at once."""
+        now = self._broken_wires()
+        new = [(key, e) for key, e in now if (key, e) not in self._broken]
+        self._broken = now
+        if new:
+            key, e = new[0]
+            more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+            self.message.emit(f"Kept the wire {e.src}.{e.src_port} \u2192 {e.dst}.{e.dst_port}{more}, "
+                              f"now broken: {e.src} has no output '{e.src_port}'. Rewire or "
+                              "delete it, or undo; Problems lists it.")
 
     def regenerate(self) -> None:
         """Generate the code now (the code view asks after a pause in editing)."""
