@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from studio.cli import main
 from studio.core.fileformat import save
@@ -198,3 +198,11 @@ def test_the_training_panel_owns_the_run_settings_and_the_inspector_the_advanced
         "Batch size", "Epochs", "Mixed precision"}
     type_into(ins.editors["settings.log_every"].widget, "25")
     assert window.session.project.training.settings["log_every"] == 25
+
+
+def test_the_training_graph_form_shows_the_verdicts_totals_and_memory(lenet):
+    lenet.scene().clearSelection()
+    totals = lenet.inspector.findChild(QLabel, "totals")
+    assert "61,706 parameters" in totals.text() and "no problems" in totals.text()
+    assert "Memory to train: about 5.09 MB for a batch of 64" in totals.text()
+    assert "optimizer state" in totals.toolTip()

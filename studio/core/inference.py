@@ -343,7 +343,6 @@ class _Walker:
             for n in loop:
                 self.problem(key, n, None, f"is part of a cycle ({names}); a network must flow "
                              "one way, remove one of the wires that loop back", path)
-        self.check_wire_ends(graph, key, path)
         flows: dict[tuple, Flow] = {}
         incoming: dict[str, list] = {n: [] for n in graph.nodes}
         for e in graph.edges:
@@ -357,6 +356,7 @@ class _Walker:
             results[node_id] = row
             self.visit(graph, key, path, depth, node, row, incoming[node_id], flows, input_flows,
                        arg_values, stack)
+        self.check_wire_ends(graph, key, path)  # after the nodes' own problems, in graph order
         outputs = {}
         if isinstance(graph, Network):
             for out in graph.outputs():

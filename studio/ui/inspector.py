@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from studio.core.params import ParamError
 from studio.core.project import INSTANCE, RUN_SETTINGS, TRAINING_SETTINGS, Network, ProjectError
 from studio.core.registry import Values, get_block
+from studio.core.verdict import size_text
 from studio.ui import theme
 from studio.ui.canvas.node_item import compact
 from studio.ui.param_widgets import ParamEditor
@@ -140,7 +141,7 @@ class Inspector(QScrollArea):
         self.title_edit.setToolTip("The node's name: shown on the canvas and used for names in "
                                    "the generated code")
         self.title_edit.editingFinished.connect(self._title_done)
-        form.addRow(self._label("title", "The node's name"), self.title_edit)
+        form.addRow(self._label("Title", "The node's name"), self.title_edit)
         source = node
         if node.shares and node.shares in graph.nodes:
             source = graph.nodes[node.shares]
@@ -320,6 +321,7 @@ class Inspector(QScrollArea):
 
     def _totals(self, layout, key, ids) -> None:
         a = self.session.analysis
+        memory = None
         if ids:
             rows = [r for r in a.rows if r.graph == key and r.node.id in ids and r.depth <= 1]
             params = sum(r.params for r in rows)
@@ -329,10 +331,14 @@ class Inspector(QScrollArea):
             v = self.session.verdict  # as the status bar and Problems say it
             text = (f"<b>{_html(v.params_text)}</b>, <b>{v.total_macs:,}</b> multiply-adds per "
                     f"sample; {_html(v.summary)}")
-            if key == "training" and v.memory is not None and v.total_params:
-                text += f"<br>Memory to train: {_html(v.memory.describe())}"
+            memory = v.memory if key == "training" and v.total_params else None
+            if memory is not None:
+                text += (f"<br>Memory to train: about {size_text(memory.total)} for a batch of "
+                         f"{memory.batch_size:,}")
         self._info = QLabel(text)
         self._info.setObjectName("totals")
+        if memory is not None:
+            self._info.setToolTip(memory.describe())
         self._info.setWordWrap(True)
         layout.addWidget(self._info)
 
