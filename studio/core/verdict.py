@@ -146,13 +146,15 @@ def _optimizer_state(project: Project, top: dict, row) -> int:
         chosen = [r for r in top.values() if {r.node.id, r.node.title,
                                               r.node.params.get("network")} & set(names)]
     else:
+        preds: dict[str, list] = {}
+        for e in graph.edges:
+            preds.setdefault(e.dst, []).append(e.src)
         upstream, todo = set(), [row.node.id]
         while todo:
-            n = todo.pop()
-            for e in graph.edges:
-                if e.dst == n and e.src not in upstream:
-                    upstream.add(e.src)
-                    todo.append(e.src)
+            for src in preds.get(todo.pop(), ()):
+                if src not in upstream:
+                    upstream.add(src)
+                    todo.append(src)
         chosen = [top[n] for n in upstream if n in top]
     return spec.state_slots(row.values) * sum(r.params for r in chosen)
 
