@@ -88,7 +88,7 @@ def check(args) -> int:
     print(f"total: {verdict.params_text}, {_format_int(verdict.total_macs)} multiply-adds per "
           "sample")
     if verdict.memory is not None:
-        print(f"memory to train: {verdict.memory.describe()}")
+        print(f"memory to train: {verdict.memory_text}")
     if found:
         print(f"\n{verdict.summary}:")
         for f in found:

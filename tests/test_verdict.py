@@ -108,6 +108,7 @@ def test_totals_say_how_many_nodes_are_left_out_instead_of_reading_zero():
     v = verdict_of(p)
     assert v.total_params == 16 * 2 + 16  # fc1 only
     assert v.params_text == "48 parameters (3 nodes unknown)"
+    assert v.memory_text.endswith("; 3 nodes of unknown shape not counted")
     assert not v.can_generate and v.code_status.startswith("The code below is from the last "
                                                            "version without problems. Fix this")
 

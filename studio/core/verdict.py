@@ -216,6 +216,16 @@ class Verdict:
         return text
 
     @property
+    def memory_text(self) -> str:
+        """The memory estimate in words, saying what it leaves out."""
+        if self.memory is None:
+            return ""
+        text = self.memory.describe()
+        if self.unknown:
+            text += f"; {self.unknown} node{'s' if self.unknown != 1 else ''} of unknown shape not counted"
+        return text
+
+    @property
     def training_status(self) -> str:
         """The Training panel's line before a run."""
         if not self.can_train:

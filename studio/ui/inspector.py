@@ -338,7 +338,7 @@ class Inspector(QScrollArea):
         self._info = QLabel(text)
         self._info.setObjectName("totals")
         if memory is not None:
-            self._info.setToolTip(memory.describe())
+            self._info.setToolTip(self.session.verdict.memory_text)
         self._info.setWordWrap(True)
         layout.addWidget(self._info)
 
