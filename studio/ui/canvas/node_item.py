@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.core.inference import node_ports
 from studio.core.project import INSTANCE
-from studio.core.registry import get_block
+from studio.core.registry import Port, get_block
 from studio.ui import theme
 from studio.ui.canvas.port_item import PortItem
 
@@ -157,6 +157,13 @@ class NodeItem(QGraphicsItem):
             outs = node_ports(graph, node_id, "output")
         except KeyError:
             ins, outs = (), ()
+        # an output a wire still starts from though the node has it no more (a Dataset switched
+        # to csv): drawn in the error colour, so the kept wire shows where it hangs
+        have = {p.name for p in outs}
+        gone = dict.fromkeys(e.src_port for e in graph.edges
+                             if e.src == node_id and e.src_port not in have)
+        outs = tuple(outs) + tuple(Port(n, kind="gone", help="this output is gone; its wire is kept "
+                                        "until you rewire or delete it") for n in gone)
         for side, ports, store in (("input", ins, self.inputs), ("output", outs, self.outputs)):
             names = [p.name for p in ports]
             if list(store) != names or any(store[p.name].kind != p.kind for p in ports):

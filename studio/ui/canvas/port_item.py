@@ -51,6 +51,8 @@ class PortItem(QGraphicsItem):
         t = theme.current()
         color = t.wire_loss if self.kind == "loss" else t.category(self.node_item.category)
         fill = color if self.connected else t.port
+        if self.kind == "gone":  # an output the node no longer has, with its wire kept
+            fill = color = t.error
         if self.highlight == "ok":
             fill, color = t.selected, t.selected
         elif self.highlight == "taken":

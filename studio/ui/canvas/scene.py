@@ -115,8 +115,10 @@ class GraphScene(QGraphicsScene):
             item.sync(node, graph)
             if old != item.scene_rect():
                 moved_rects += [old, item.scene_rect()]
-        if change.wires or any(n not in self.nodes for n in touched) or set(self.nodes) != set(
-                graph.nodes):
+        ports_replaced = any(w.src_port.parentItem() is None or w.dst_port.parentItem() is None
+                             for w in self.wires)  # a parameter changed a node's ports
+        if change.wires or ports_replaced or any(n not in self.nodes for n in touched) or set(
+                self.nodes) != set(graph.nodes):
             self._sync_wires()
         else:
             self._reroute(set(touched), moved_rects)
