@@ -114,6 +114,11 @@ def test_a_dangling_wire_after_switching_the_dataset_says_the_same_everywhere(le
     # the edit says at once that it kept a wire it broke
     told = lenet.statusBar().currentMessage()
     assert told.startswith("Kept the wire digits.image \u2192 conv1.x") and "undo" in told
+    # the canvas still draws the wire, from the output that is gone, in the error colour
+    scene = view.scene()
+    kept = [w for w in scene.wires if (w.edge.src, w.edge.src_port) == ("digits", "image")]
+    assert kept and kept[0].src_port.kind == "gone" and kept[0].isVisible()
+    assert kept[0].src_port.parentItem() is scene.nodes["digits"]
     said = what_panels_say(lenet, tmp_path, capsys)
     assert_all_agree(said)
     wire = [line for line in said["problems"] if "conv1 (x)" in line]
@@ -123,6 +128,7 @@ def test_a_dangling_wire_after_switching_the_dataset_says_the_same_everywhere(le
     lenet.actions.undo.trigger()
     said = what_panels_say(lenet, tmp_path, capsys)
     assert said["problems"] == [] and said["training"] == "Ready to train"
+    assert scene.nodes["digits"].port("output", "image").kind == "tensor"
     assert said["status"].endswith("no problems")
 
 
