@@ -17,6 +17,13 @@ if [ -x .venv/bin/studio ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted"
 fi
 echo "setup: installing Studio and its pinned dependencies into .venv (first run, or the build files changed)"
 rm -f "$STAMP"
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+# pip's and the build's chatter goes to a log, shown only if the install fails
+LOG=.venv/studio-setup.log
+if ! { .venv/bin/python -m pip install --quiet --upgrade pip \
+        && .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"; } >"$LOG" 2>&1; then
+    cat "$LOG" >&2
+    echo "setup: pip failed (its output is above and in $LOG)" >&2
+    exit 1
+fi
 echo "$wanted" >"$STAMP"
+echo "setup: done in ${SECONDS} s"
