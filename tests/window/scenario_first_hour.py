@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication, QListWidget, QMessageBox
 from studio_steps import (
     answer_file_dialog,
     canvas_point,
-    controls_on_screen,
     curve_points,
     drag_wire,
     drop_from_palette,
@@ -24,10 +23,12 @@ from studio_steps import (
     focus_canvas,
     node_point,
     open_example,
-    progress_text,
+    pause_resume,
+    set_epochs,
     state_text,
-    tile_plots,
-    type_into,
+    stop_training,
+    tile_and_check,
+    train_and_watch,
     window_on_screen,
 )
 from xdriver import Scenario, StepFailed, gone, run_main, xdotool
@@ -62,13 +63,14 @@ def body(s: Scenario) -> None:
     s.step("select Flatten and Linear, Ctrl+G makes a network of them",
            lambda: _make_network(s, ids))
     s.shot("network made")
-    s.step("set 300 epochs in the Training panel", lambda: _epochs(s, "300"))
-    s.step("View > Tile Training Plots; the window stays on the screen", lambda: _tile(s))
+    s.step("set 300 epochs in the Training panel", lambda: set_epochs(s, "300"))
+    s.step("View > Tile Training Plots; the window stays on the screen",
+           lambda: tile_and_check(s, {"curves", "classifier"}))
     s.step("F5 trains; the curves plot it; progress moves; the window stays on the screen",
-           lambda: _train(s), needed=True)
+           lambda: train_and_watch(s), needed=True)
     s.shot("training tiled")
-    s.step("F6 pauses, F6 resumes", lambda: _pause_resume(s))
-    s.step("Shift+F5 stops and keeps what was trained", lambda: _stop(s), needed=True)
+    s.step("F6 pauses, F6 resumes", lambda: pause_resume(s))
+    s.step("Shift+F5 stops and keeps what was trained", lambda: stop_training(s), needed=True)
     s.shot("stopped")
     s.step("opening an example while trained asks about the trained weights; Cancel keeps "
            "the project", lambda: _switch_prompt(s))
@@ -237,54 +239,6 @@ def _make_network(s: Scenario, ids: dict) -> None:
 
 
 # training ---------------------------------------------------------------------------------------
-def _epochs(s: Scenario, value: str) -> None:
-    widget = s.gui(lambda: s.window.dashboard.panel.editors["epochs"].widget)
-    type_into(s, widget, value)
-    s.wait_until(lambda: str(s.window.session.project.training.settings.get("epochs")) == value,
-                 f"the project's epochs become {value}", 5)
-
-
-def _tile(s: Scenario) -> None:
-    tile_plots(s)
-    window_on_screen(s)
-    shown = s.gui(lambda: [a for a in s.window.dashboard.relevant_views()
-                           if not s.window.dashboard.docks[a].visibleRegion().isEmpty()])
-    s.check({"curves", "classifier"} <= set(shown), f"tiled, the plots on screen are {shown}")
-
-
-def _train(s: Scenario) -> None:
-    focus_canvas(s)
-    s.key("F5")
-    s.wait_until(lambda: s.window.dashboard.controller.running or
-                 s.window.dashboard.panel.error_text, "F5 starts training", 30)
-    error = s.gui(lambda: s.window.dashboard.panel.error_text)
-    s.check(not error, f"F5 did not train: {error}")
-    s.wait_until(lambda: curve_points(s.window) >= 3, "the Curves view plots the first steps", 120)
-    first = progress_text(s)
-    s.wait_until(lambda: s.window.dashboard.panel.progress_label.text() != first,
-                 f"the progress text moves on from '{first}'", 10)
-    window_on_screen(s)
-    controls_on_screen(s)
-
-
-def _pause_resume(s: Scenario) -> None:
-    s.key("F6")
-    s.wait_until(lambda: s.window.dashboard.controller.state == "paused", "F6 pauses", 30)
-    s.check("Paused" in state_text(s), f"paused, the panel says '{state_text(s)}'")
-    s.key("F6")
-    s.wait_until(lambda: s.window.dashboard.controller.state == "running", "F6 resumes", 30)
-
-
-def _stop(s: Scenario) -> None:
-    s.key("shift+F5")
-    s.wait_until(lambda: not s.window.dashboard.controller.running, "Shift+F5 stops", 60)
-    s.check(state_text(s).startswith(("Stopped", "Finished")),
-            f"after Shift+F5 the panel says '{state_text(s)}'")
-    s.wait_until(lambda: s.window.dashboard.controller.trained_checkpoint() is not None,
-                 "the trained state is kept", 30)
-    window_on_screen(s)
-
-
 # files --------------------------------------------------------------------------------------------
 def _prompt_text(dialog) -> str:
     if isinstance(dialog, QMessageBox):

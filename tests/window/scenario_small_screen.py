@@ -9,9 +9,10 @@ from studio_steps import (
     controls_on_screen,
     curve_points,
     open_example,
-    start_training,
-    state_text,
-    tile_plots,
+    pause_resume,
+    stop_training,
+    tile_and_check,
+    train_and_watch,
     widget_on_screen,
     window_on_screen,
 )
@@ -22,11 +23,10 @@ def body(s: Scenario) -> None:
     s.step("the window opens inside the screen", lambda: s.log(f"window {window_on_screen(s)}"))
     s.shot("opened")
     s.step("File > Examples > lenet", lambda: open_example(s, "lenet"), needed=True)
-    s.step("View > Tile Training Plots", lambda: tile_plots(s))
-    s.step("tiled, the window is inside the screen", lambda: window_on_screen(s))
+    s.step("View > Tile Training Plots: the plots and the window are on the screen",
+           lambda: tile_and_check(s, {"curves", "classifier"}))
     s.shot("lenet tiled")
-    s.step("F5 trains and the curves show it", lambda: start_training(s, first_points=3),
-           needed=True)
+    s.step("F5 trains and the curves show it", lambda: train_and_watch(s), needed=True)
 
     def trained_a_little():
         s.wait_until(lambda: curve_points(s.window) >= 6, "a few more points plotted", 60)
@@ -39,24 +39,8 @@ def body(s: Scenario) -> None:
     s.step("while training, the window, Pause, Stop and the docks are on the screen",
            trained_a_little)
     s.shot("lenet training")
-
-    def pause_resume():
-        s.key("F6")
-        s.wait_until(lambda: s.window.dashboard.controller.state == "paused", "F6 pauses", 30)
-        s.check("Paused" in state_text(s), f"the panel says '{state_text(s)}' when paused")
-        s.key("F6")
-        s.wait_until(lambda: s.window.dashboard.controller.state == "running", "F6 resumes", 30)
-
-    s.step("F6 pauses, F6 again resumes", pause_resume)
-
-    def stop():
-        s.key("shift+F5")
-        s.wait_until(lambda: not s.window.dashboard.controller.running, "Shift+F5 stops", 60)
-        s.check(state_text(s).startswith(("Stopped", "Finished")),
-                f"after Shift+F5 the panel says '{state_text(s)}'")
-        window_on_screen(s)
-
-    s.step("Shift+F5 stops; the window is still inside the screen", stop)
+    s.step("F6 pauses, F6 again resumes", lambda: pause_resume(s))
+    s.step("Shift+F5 stops; the window is still inside the screen", lambda: stop_training(s))
     s.shot("lenet stopped")
 
 

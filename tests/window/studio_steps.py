@@ -37,7 +37,7 @@ def widget_on_screen(widget) -> str | None:
     part) outside the screen or the window. GUI thread."""
     if not widget.isVisible():
         return "is hidden"
-    if widget.visibleRegion().isEmpty():
+    if not shows_any(widget):
         return "is covered or scrolled away"
     top_left = widget.mapToGlobal(widget.rect().topLeft())
     r = QRect(top_left, widget.size())
@@ -48,6 +48,16 @@ def widget_on_screen(widget) -> str | None:
     if r.united(frame) != frame:
         return f"reaches past the window ({rect_text(r)} in {rect_text(frame)})"
     return None
+
+
+def shows_any(widget) -> bool:
+    """Whether any part of ``widget`` is on screen (not hidden, covered or scrolled away).
+    A widget covered by its own children (a plot's viewport) shows through them. GUI thread."""
+    from PySide6.QtWidgets import QWidget
+
+    return widget.isVisible() and any(
+        w.isVisible() and not w.visibleRegion().isEmpty()
+        for w in [widget, *widget.findChildren(QWidget)])
 
 
 def training_buttons(s: Scenario) -> dict:
@@ -124,18 +134,6 @@ def _offset(x: int, y: int):
 def tile_plots(s: Scenario) -> None:
     s.menu_path("View", "Tile Training Plots")
     s.wait_until(lambda: s.window.dashboard.docks["curves"].isVisible(), "the plots are shown")
-
-
-def start_training(s: Scenario, first_points: int = 1, timeout: float = TRAINING_TIMEOUT) -> None:
-    """F5, then wait until the Curves view plots the first steps."""
-    focus_canvas(s)
-    s.key("F5")
-    s.wait_until(lambda: s.window.dashboard.controller.running or
-                 s.window.dashboard.panel.error_text, "F5 starts training", 30)
-    error = s.gui(lambda: s.window.dashboard.panel.error_text)
-    s.check(not error, f"F5 did not train: {error}")
-    s.wait_until(lambda: curve_points(s.window) >= first_points,
-                 f"the Curves view plots {first_points} point(s)", timeout)
 
 
 # the canvas -------------------------------------------------------------------------------------
@@ -246,3 +244,57 @@ def answer_file_dialog(s: Scenario, path, what: str) -> None:
     s.type(str(path))
     s.key("Return")
     s.wait_until(lambda: gone(dialog), f"the file dialog to {what} takes {path}", 15)
+
+
+# training ---------------------------------------------------------------------------------------
+def set_epochs(s: Scenario, value: str) -> None:
+    """Type the number of epochs into the Training panel."""
+    widget = s.gui(lambda: s.window.dashboard.panel.editors["epochs"].widget)
+    type_into(s, widget, value)
+    s.wait_until(lambda: str(s.window.session.project.training.settings.get("epochs")) == value,
+                 f"the project's epochs become {value}", 5)
+
+
+def tile_and_check(s: Scenario, expected: set) -> None:
+    """View > Tile Training Plots: the ``expected`` views are on the screen, the window too."""
+    tile_plots(s)
+    window_on_screen(s)
+    shown = s.gui(lambda: [a for a, dock in s.window.dashboard.docks.items() if shows_any(dock)])
+    s.check(expected <= set(shown), f"tiled, the plots on screen are {shown}")
+
+
+def train_and_watch(s: Scenario, timeout: float = TRAINING_TIMEOUT) -> None:
+    """F5: training starts, the Curves view plots the first steps, the progress text moves on,
+    and the window and its Pause and Stop buttons stay on the screen."""
+    focus_canvas(s)
+    s.key("F5")
+    s.wait_until(lambda: s.window.dashboard.controller.running or
+                 s.window.dashboard.panel.error_text, "F5 starts training", 30)
+    error = s.gui(lambda: s.window.dashboard.panel.error_text)
+    s.check(not error, f"F5 did not train: {error}")
+    s.wait_until(lambda: curve_points(s.window) >= 3, "the Curves view plots the first steps",
+                 timeout)
+    first = progress_text(s)
+    s.wait_until(lambda: s.window.dashboard.panel.progress_label.text() != first,
+                 f"the progress text moves on from '{first}'", 10)
+    window_on_screen(s)
+    controls_on_screen(s)
+
+
+def pause_resume(s: Scenario) -> None:
+    s.key("F6")
+    s.wait_until(lambda: s.window.dashboard.controller.state == "paused", "F6 pauses", 30)
+    s.check("Paused" in state_text(s), f"paused, the panel says '{state_text(s)}'")
+    s.key("F6")
+    s.wait_until(lambda: s.window.dashboard.controller.state == "running", "F6 resumes", 30)
+
+
+def stop_training(s: Scenario) -> None:
+    """Shift+F5: training stops, what was trained is kept, the window is on the screen."""
+    s.key("shift+F5")
+    s.wait_until(lambda: not s.window.dashboard.controller.running, "Shift+F5 stops", 60)
+    s.check(state_text(s).startswith(("Stopped", "Finished")),
+            f"after Shift+F5 the panel says '{state_text(s)}'")
+    s.wait_until(lambda: s.window.dashboard.controller.trained_checkpoint() is not None,
+                 "the trained state is kept", 30)
+    window_on_screen(s)

@@ -44,3 +44,12 @@ def test_first_hour_1600x1000(tmp_path):
     Network, training tiled with pause/resume/stop, switching while trained, save, reopen,
     export and the export run, at the window size Studio chooses on a 1600x1000 screen."""
     run("scenario_first_hour.py", (1600, 1000), tmp_path, timeout=600)
+
+
+BUSY_PROCESSES = 2
+
+
+def test_training_on_a_busy_machine(tmp_path):
+    """LeNet trained from the tiled window while two processes burn the CPU beside it: the
+    curves, progress, gradient norms and histograms arrive, and the controls answer."""
+    run("scenario_busy_machine.py", (1600, 1000), tmp_path, timeout=420, busy=BUSY_PROCESSES)

@@ -1,0 +1,167 @@
+"""A user's first moments with Studio, timed on a real X display (Xvfb, 1600x1000, xcb):
+
+1. Launch: from starting the ``studio`` command to its window on the screen (mapped and
+   viewable, as xdotool finds it through the X server); goal under 1.5 s once set up. Each
+   launch has fresh settings (its own home folder).
+2. First plot: LeNet opened from File > Examples, F5 pressed through the X server; from the
+   Train action firing to the first step drawn on the Curves view; goal under 3 s on a quiet
+   machine. Each round is a fresh app process, so the training process starts cold, as a
+   user's first Train does.
+
+    python bench/bench_first_hour.py [--rounds N] [--busy K]
+
+The two are measured in alternation (so drift of a shared machine hits both alike); median and
+range over the rounds. ``--busy K`` runs K CPU-burning processes beside it. Needs Xvfb and
+xdotool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT
+
+WINDOW_DIR = ROOT / "tests" / "window"
+sys.path.insert(0, str(WINDOW_DIR))
+
+SCREEN = (1600, 1000)
+LAUNCH_TIMEOUT = 60.0
+POLL_SECONDS = 0.01
+
+
+def studio_command() -> list[str]:
+    script = ROOT / ".venv" / "bin" / "studio"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "studio"]
+
+
+def launch_seconds(display: str) -> float:
+    """Start ``studio`` and time until its window is viewable on ``display``."""
+    from xserver import scenario_env
+
+    home = Path(tempfile.mkdtemp(prefix="studio-bench-home-"))
+    env = scenario_env(display, home)
+    env.pop("PYTHONPATH", None)  # the installed command, as a user runs it
+    start = time.perf_counter()
+    process = subprocess.Popen(studio_command(), env=env, cwd=str(home), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        while True:
+            found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Studio"],
+                                   env=env, capture_output=True).returncode == 0
+            if found:
+                return time.perf_counter() - start
+            if process.poll() is not None:
+                raise RuntimeError(f"studio exited with {process.returncode}: "
+                                   f"{process.stderr.read().decode()[-2000:]}")
+            if time.perf_counter() - start > LAUNCH_TIMEOUT:
+                raise RuntimeError(f"no Studio window within {LAUNCH_TIMEOUT:.0f} s")
+            time.sleep(POLL_SECONDS)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def first_plot_seconds(display: str) -> float:
+    """A fresh app on ``display``: LeNet from the menu, F5; seconds from Train to the first
+    plotted step (measured inside the app, see ``inside``)."""
+    from xserver import scenario_env
+
+    home = Path(tempfile.mkdtemp(prefix="studio-bench-home-"))
+    env = scenario_env(display, home)
+    done = subprocess.run([sys.executable, __file__, "--inside"], env=env, cwd=str(home),
+                          capture_output=True, text=True, timeout=300, start_new_session=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("FIRST_PLOT "):
+            return float(line.split()[1])
+    raise RuntimeError(f"the first-plot run failed (exit {done.returncode}):\n"
+                       f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+
+
+def inside() -> None:
+    """The app side of the first-plot measurement (run on the X display by ``first_plot``)."""
+    from PySide6.QtCore import QTimer
+    from studio_steps import curve_points, focus_canvas, open_example
+    from xdriver import run_main
+
+    def body(s):
+        s.step("File > Examples > lenet", lambda: open_example(s, "lenet"), needed=True)
+        marks: dict[str, float] = {}
+
+        def arm():
+            window = s.window
+            watch = QTimer(window)
+            watch.setInterval(5)  # how often the bench looks at the curves; the app draws them
+
+            def look():
+                if "first" not in marks and curve_points(window) >= 1:
+                    marks["first"] = time.perf_counter()
+                    watch.stop()
+
+            def pressed():
+                marks.setdefault("train", time.perf_counter())
+                watch.start()
+
+            watch.timeout.connect(look)
+            window.dashboard.panel.train_action.triggered.connect(pressed)
+
+        s.gui(arm)
+        focus_canvas(s)
+        s.step("F5 and the first plotted step", lambda: (s.key("F5"), s.wait_until(
+            lambda: "first" in marks, "the first plotted step", 240)), needed=True)
+        print(f"FIRST_PLOT {marks['first'] - marks['train']:.4f}", flush=True)
+        s.key("shift+F5")
+        s.wait_until(lambda: not s.window.dashboard.controller.running, "training stops", 60)
+
+    run_main("first plot", body)
+
+
+def summary(name: str, values: list[float], goal: float) -> str:
+    med = statistics.median(values)
+    return (f"{name}: median {med:.2f} s, range {min(values):.2f} .. {max(values):.2f} s over "
+            f"{len(values)} rounds (goal < {goal} s: {'met' if med < goal else 'NOT met'}); "
+            + ", ".join(f"{v:.2f}" for v in values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--busy", type=int, default=0, help="CPU-burning processes beside it")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        inside()
+        return
+    from xserver import CpuBurners, XServer, missing_tools
+
+    missing = missing_tools()
+    if missing:
+        raise SystemExit(f"needs {' and '.join(missing)}")
+    launches, plots = [], []
+    with XServer(*SCREEN) as x, CpuBurners(args.busy):
+        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, "
+              f"{args.busy} busy processes, display {x.display} {SCREEN[0]}x{SCREEN[1]}",
+              flush=True)
+        for i in range(args.rounds):
+            launches.append(launch_seconds(x.display))
+            plots.append(first_plot_seconds(x.display))
+            print(f"round {i + 1}: launch {launches[-1]:.2f} s, Train -> first plot "
+                  f"{plots[-1]:.2f} s", flush=True)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(summary("launch -> window shown", launches, 1.5))
+    print(summary("Train -> first plotted step", plots, 3.0))
+
+
+if __name__ == "__main__":
+    main()
