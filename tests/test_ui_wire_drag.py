@@ -92,9 +92,10 @@ def test_shift_does_not_force_a_wire_that_cannot_work(lenet):
 
 
 def _free_spot(view):
+    """Empty canvas right of the graph, level with conv2."""
     scene = view.scene()
-    rect = scene.nodes["conv2"].scene_rect()
-    return QPointF(rect.center().x(), rect.bottom() + 160)
+    right = max(item.scene_rect().right() for item in scene.nodes.values())
+    return QPointF(right + 140, scene.nodes["conv2"].scene_rect().center().y())
 
 
 def test_a_wire_let_go_on_empty_canvas_offers_only_blocks_that_take_it(lenet):

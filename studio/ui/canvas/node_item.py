@@ -16,12 +16,13 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QP
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.core.inference import node_ports
+from studio.core.layout import NODE_WIDTH
 from studio.core.project import INSTANCE
 from studio.core.registry import Port, get_block
 from studio.ui import theme
 from studio.ui.canvas.port_item import PortItem
 
-WIDTH = 150.0
+WIDTH = 150.0  # a node's width, at least
 HEADER = 24.0
 ROW = 16.0
 PAD = 4.0
@@ -29,8 +30,10 @@ FOOTER = 20.0
 RADIUS = 6.0
 QUIET_PORT_NAMES = {"x", "out"}
 DOT = 4.5  # radius of the health dot at full size
-DOT_X = WIDTH - 12.0  # its centre, clear of the problem badge on the corner
+DOT_X = WIDTH - 12.0  # its centre (from a node's right end), clear of the problem badge
 DOT_ROOM = 16.0  # header width the dot takes from the title and block name
+HEAD_PAD = 18.0  # header width left of the title and right of the block's name
+HEAD_GAP = 4.0  # between the title and the block's name (in another font and colour)
 
 
 def node_height(n_in: int, n_out: int) -> float:
@@ -41,31 +44,67 @@ def port_y(index: int) -> float:
     return HEADER + PAD / 2 + ROW * index + ROW / 2
 
 
+MIN_TEXT_PX = 8.0  # the smallest text drawn on screen, in pixels; smaller text is not drawn
+MAX_WIDTH = NODE_WIDTH  # a node widens up to the size the layout leaves room for
+
+
 class Fonts:
+    """The canvas's fonts, sized in scene pixels (so what a zoom shows does not depend on the
+    screen's dots per inch): text is ``px * zoom`` pixels tall on screen."""
+
     _made = None
+    TITLE_PX, SMALL_PX, BODY_PX, LABEL_PX = 13.5, 12.0, 12.0, 12.0
 
     @classmethod
     def get(cls):
         if cls._made is None:
-            base = QFont()
-            title = QFont(base)
-            title.setPointSizeF(9.5)
-            title.setBold(True)
-            small = QFont(base)
-            small.setPointSizeF(8.0)
-            body = QFont(base)
-            body.setPointSizeF(8.5)
-            label = QFont(base)
-            label.setPointSizeF(7.5)
-            label.setStretch(QFont.Stretch.SemiCondensed)
-            far = QFont(base)
-            far.setPointSizeF(22.0)
-            far.setBold(True)
+            def font(px, bold=False, condensed=False):
+                f = QFont()
+                f.setPixelSize(round(px))
+                f.setBold(bold)
+                if condensed:
+                    f.setStretch(QFont.Stretch.SemiCondensed)
+                return f
+
+            title, small, body = font(cls.TITLE_PX, True), font(cls.SMALL_PX), font(cls.BODY_PX)
+            label = font(cls.LABEL_PX, condensed=True)
+            far = font(28, True)
             cls._made = {"title": title, "small": small, "body": body, "far": far,
                          "m_title": QFontMetricsF(title), "m_small": QFontMetricsF(small),
                          "m_body": QFontMetricsF(body), "m_far": QFontMetricsF(far),
                          "label": label, "m_label": QFontMetricsF(label)}
         return cls._made
+
+    _far: dict = {}
+
+    @classmethod
+    def far(cls, lod: float) -> tuple[QFont, QFontMetricsF]:
+        """The title's font (and its metrics) when zoomed out: at least ``MIN_TEXT_PX`` on
+        screen."""
+        px = max(28, round(MIN_TEXT_PX / max(lod, 0.01)) + 1)
+        if px not in cls._far:
+            f = QFont(cls.get()["far"])
+            f.setPixelSize(px)
+            cls._far[px] = (f, QFontMetricsF(f))
+        return cls._far[px]
+
+
+def detail_zoom() -> float:
+    """The zoom from which a node's small text (block name, ports, shape, cost) and the wires'
+    shape labels are at least ``MIN_TEXT_PX`` on screen: below it they are not drawn."""
+    return MIN_TEXT_PX / min(Fonts.SMALL_PX, Fonts.BODY_PX, Fonts.LABEL_PX)
+
+
+LOD_SLACK = 1e-3  # the level of detail varies in its last digits from item to item
+BOX_ZOOM = 0.22  # below it a node is a coloured box: its title would not fit at a readable size
+
+
+def detail_mode(lod: float) -> str:
+    """How much a node shows at a level of detail (the zoom): "detail" (everything), "far" (the
+    title in a font big enough to read) or "box" (a coloured box)."""
+    if lod < BOX_ZOOM:
+        return "box"
+    return "far" if lod < detail_zoom() - LOD_SLACK else "detail"
 
 
 def compact(n: int) -> str:
@@ -109,6 +148,7 @@ class NodeItem(QGraphicsItem):
         self.health = None
         self._health_look = None  # (level, note): what the drawing depends on
         self.height = node_height(0, 0)
+        self.width = WIDTH
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
@@ -135,6 +175,7 @@ class NodeItem(QGraphicsItem):
         if node.shares:
             self.block_label = f"\u2194 {node.shares}"
         self.params_summary = self._summary(node)
+        self.width = self._needed_width()
         self._sync_ports(graph, node.id)
         self.setPos(QPointF(*node.pos))
         self._layout_text()
@@ -178,22 +219,39 @@ class NodeItem(QGraphicsItem):
         for i, item in enumerate(self.inputs.values()):
             item.setPos(0.0, port_y(i))
         for i, item in enumerate(self.outputs.values()):
-            item.setPos(WIDTH, port_y(i))
+            item.setPos(self.width, port_y(i))
         self.height = node_height(len(self.inputs), len(self.outputs))
         self.named_inputs = len(self.inputs) > 1 or any(n not in QUIET_PORT_NAMES for n in self.inputs)
         self.named_outputs = len(self.outputs) > 1 or any(n not in QUIET_PORT_NAMES
                                                           for n in self.outputs)
 
+    def _needed_width(self) -> float:
+        """Wide enough for the title and the block's name side by side (up to ``MAX_WIDTH``;
+        beyond it the block's name is elided and the tooltip has it in full)."""
+        f = Fonts.get()
+        need = HEAD_PAD + f["m_title"].horizontalAdvance(self.title) + HEAD_GAP + \
+            (f["m_small"].horizontalAdvance(self.block_label) + 1
+             if self.block_label != self.title else 0)
+        return float(min(MAX_WIDTH, max(WIDTH, round(need / 2 + 0.5) * 2)))
+
     def _layout_text(self) -> None:
         f = Fonts.get()
-        room = WIDTH - 18 - (DOT_ROOM if self.health is not None else 0)
+        room = self.width - HEAD_PAD - (DOT_ROOM if self.health is not None else 0)
         self.head_room = room
         title_w = f["m_title"].horizontalAdvance(self.title)
-        self.title_text = f["m_title"].elidedText(self.title, Qt.TextElideMode.ElideRight, room)
-        # the block's name goes beside the title where there is room; the title comes first
-        left = room - min(title_w, room) - 8
-        self.sub_text = f["m_small"].elidedText(self.block_label, Qt.TextElideMode.ElideRight, left) \
-            if left > 36 else ""
+        sub_w = f["m_small"].horizontalAdvance(self.block_label) + 1 \
+            if self.block_label != self.title else 0.0
+        # both side by side; when they do not fit (the node is as wide as the layout allows),
+        # the block's name keeps up to 40% of the room and the title is elided (the tooltip
+        # has both in full)
+        sub_room = min(sub_w, max(36.0, room * 0.4)) if title_w + HEAD_GAP + sub_w > room \
+            else sub_w
+        title_room = room - (sub_room + HEAD_GAP if sub_room else 0)
+        self.title_text = f["m_title"].elidedText(self.title, Qt.TextElideMode.ElideRight,
+                                                  max(title_room, room * 0.6))
+        left = room - f["m_title"].horizontalAdvance(self.title_text) - HEAD_GAP
+        self.sub_text = f["m_small"].elidedText(self.block_label, Qt.TextElideMode.ElideRight,
+                                                left) if sub_w and left > 24 else ""
         if self.sub_text in ("\u2026", ""):
             self.sub_text = ""
         self.show_sub = bool(self.sub_text) and self.block_label != self.title
@@ -208,8 +266,8 @@ class NodeItem(QGraphicsItem):
         self.summary_text = ""
         if not self.named_inputs and not self.named_outputs and self.params_summary:
             self.summary_text = f["m_body"].elidedText(self.params_summary,
-                                                       Qt.TextElideMode.ElideRight, WIDTH - 20)
-        room = WIDTH - 16
+                                                       Qt.TextElideMode.ElideRight, self.width - 20)
+        room = self.width - 16
         note = self.health.note if self.health is not None else ""
         note_w = m.horizontalAdvance(note) + 8 if note else 0
         shape_w = m.horizontalAdvance(self.shape_label)
@@ -283,10 +341,10 @@ class NodeItem(QGraphicsItem):
 
     # geometry ---------------------------------------------------------------------------------
     def rect(self) -> QRectF:
-        return QRectF(0, 0, WIDTH, self.height)
+        return QRectF(0, 0, self.width, self.height)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-5, -8, WIDTH + 13, self.height + 13)  # room for the badge and error ring
+        return QRectF(-5, -8, self.width + 13, self.height + 13)  # room for the badge and error ring
 
     def shape(self):
         path = QPainterPath()
@@ -306,7 +364,8 @@ class NodeItem(QGraphicsItem):
         rect = self.rect()
         cat = t.category(self.category)
         selected = self.isSelected()
-        if lod < 0.22:
+        mode = detail_mode(lod)
+        if mode == "box":
             painter.setPen(QPen(t.selected, 4) if selected else Qt.PenStyle.NoPen)
             painter.setBrush(cat if not self.problems else t.error)
             painter.drawRect(rect)
@@ -322,22 +381,24 @@ class NodeItem(QGraphicsItem):
         head = QColor(cat)
         head.setAlpha(70 if t.dark else 46)
         hp = QPainterPath()
-        hp.addRoundedRect(QRectF(0.5, 0.5, WIDTH - 1, HEADER + RADIUS), RADIUS, RADIUS)
+        hp.addRoundedRect(QRectF(0.5, 0.5, self.width - 1, HEADER + RADIUS), RADIUS, RADIUS)
         cut = QPainterPath()
-        cut.addRect(QRectF(0, HEADER, WIDTH, RADIUS + 1))
+        cut.addRect(QRectF(0, HEADER, self.width, RADIUS + 1))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(head)
         painter.drawPath(hp.subtracted(cut))
         painter.setBrush(cat)
         painter.drawRect(QRectF(0.5, 3, 3.5, HEADER - 6))
         f = Fonts.get()
-        if lod < 0.45:
+        if mode == "far":
+            # zoomed out: the title alone, at least MIN_TEXT_PX tall on screen
+            font, metrics = Fonts.far(lod)
             painter.setPen(t.text)
-            painter.setFont(f["far"])
+            painter.setFont(font)
             dot = 2 * self._dot_radius(lod) + 4 if self.health is not None else 0
             painter.drawText(rect.adjusted(6, 0, -6 - dot, 0), Qt.AlignmentFlag.AlignCenter,
-                             f["m_far"].elidedText(self.title, Qt.TextElideMode.ElideRight,
-                                                   WIDTH - 12 - dot))
+                             metrics.elidedText(self.title, Qt.TextElideMode.ElideRight,
+                                                self.width - 12 - dot))
             self._health_dot(painter, t, lod)
             self._badge(painter, t)
             return
@@ -356,19 +417,19 @@ class NodeItem(QGraphicsItem):
         painter.setPen(t.text_dim)
         if self.named_inputs:
             for i, name in enumerate(self.inputs):
-                painter.drawText(QRectF(10, port_y(i) - ROW / 2, WIDTH / 2 - 10, ROW),
+                painter.drawText(QRectF(10, port_y(i) - ROW / 2, self.width / 2 - 10, ROW),
                                  Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
         if self.named_outputs:
             for i, name in enumerate(self.outputs):
-                painter.drawText(QRectF(WIDTH / 2, port_y(i) - ROW / 2, WIDTH / 2 - 10, ROW),
+                painter.drawText(QRectF(self.width / 2, port_y(i) - ROW / 2, self.width / 2 - 10, ROW),
                                  Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
         if self.summary_text:
-            painter.drawText(QRectF(10, port_y(0) - ROW / 2, WIDTH - 20, ROW),
+            painter.drawText(QRectF(10, port_y(0) - ROW / 2, self.width - 20, ROW),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                              self.summary_text)
         if self.row_right:
             painter.setFont(f["small"])
-            painter.drawText(QRectF(10, port_y(0) - ROW / 2, WIDTH - 20, ROW),
+            painter.drawText(QRectF(10, port_y(0) - ROW / 2, self.width - 20, ROW),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                              self.row_right)
         # footer: output shape and parameter count
@@ -376,10 +437,10 @@ class NodeItem(QGraphicsItem):
         line = QColor(t.node_border)
         line.setAlpha(110)
         painter.setPen(QPen(line, 1))
-        painter.drawLine(QPointF(6, top), QPointF(WIDTH - 6, top))
+        painter.drawLine(QPointF(6, top), QPointF(self.width - 6, top))
         painter.setFont(f["small"])
         painter.setPen(t.error if self.problems else t.text)
-        footer = QRectF(8, top, WIDTH - 16, FOOTER)
+        footer = QRectF(8, top, self.width - 16, FOOTER)
         left = self.footer_left if not self.problems or self.footer_left else "needs attention"
         painter.drawText(footer, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, left)
         if self.footer_note:
@@ -393,6 +454,15 @@ class NodeItem(QGraphicsItem):
                              self.footer_right)
         self._health_dot(painter, t, lod)
         self._badge(painter, t)
+
+    def fonts_drawn(self, lod: float) -> list:
+        """The fonts ``paint`` draws text in at this level of detail (tests check each is at
+        least ``MIN_TEXT_PX`` on screen)."""
+        mode = detail_mode(lod)
+        if mode == "box":
+            return []
+        f = Fonts.get()
+        return [Fonts.far(lod)[0]] if mode == "far" else [f["title"], f["small"], f["body"]]
 
     def _dot_radius(self, lod: float) -> float:
         """About the same size on screen when zoomed out, as big as the header allows."""
@@ -423,9 +493,9 @@ class NodeItem(QGraphicsItem):
                 painter.drawRoundedRect(self.rect().adjusted(-out, -out, out, out),
                                         RADIUS + out, RADIUS + out)
         if lod < 0.22:
-            center = QPointF(WIDTH - r - 4, r + 4)
+            center = QPointF(self.width - r - 4, r + 4)
         else:
-            center = QPointF(DOT_X + DOT - r, HEADER / 2)
+            center = QPointF(self.width - (WIDTH - DOT_X) + DOT - r, HEADER / 2)
         painter.setPen(QPen(t.node, max(1.2, 1.2 / max(lod, 0.01)) if lod < 0.45 else 1.2))
         painter.setBrush(colour)
         painter.drawEllipse(center, r, r)
@@ -435,7 +505,7 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(QPen(t.node, 1.5))
         painter.setBrush(QBrush(t.error))
-        c = QRectF(WIDTH - 9, -7, 16, 16)
+        c = QRectF(self.width - 9, -7, 16, 16)
         painter.drawEllipse(c)
         painter.setPen(QColor("white"))
         painter.setFont(Fonts.get()["title"])

@@ -9,10 +9,11 @@ from PySide6.QtWidgets import QFrame, QGraphicsView
 
 from studio.ui import theme
 from studio.ui.canvas.minimap import Minimap
-from studio.ui.canvas.node_item import HEADER, WIDTH
+from studio.ui.canvas.node_item import HEADER, WIDTH, detail_zoom
 from studio.ui.palette import BLOCK_MIME, parse_block_payload
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 4.0
+FIT_MARGIN = 24.0  # scene units left around a fitted graph
 
 
 class GraphView(QGraphicsView):
@@ -38,6 +39,10 @@ class GraphView(QGraphicsView):
                           "or Space-drag pans, F fits the graph.")
         self._pan = None
         self._space = False
+        # the opening view (``show_graph``) is kept through resizes (a tab shown for the first
+        # time, docks settling, the window resized) until the user zooms, pans or clicks
+        self._auto_view = False
+        self._shown_for = None
         self.minimap = Minimap(self)
         self.minimap.attach(scene)
         self.zoom_changed.connect(lambda _z: self.minimap.refresh_soon())
@@ -51,6 +56,7 @@ class GraphView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, z: float, anchor: QPointF | None = None) -> None:
+        self._auto_view = False
         z = max(MIN_ZOOM, min(MAX_ZOOM, z))
         factor = z / self.zoom()
         if anchor is not None:
@@ -72,6 +78,7 @@ class GraphView(QGraphicsView):
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Pan by screen pixels."""
+        self._auto_view = False
         z = self.zoom()
         self.translate_scene(QPointF(dx / z, dy / z))
         self.minimap.refresh_soon()
@@ -84,6 +91,7 @@ class GraphView(QGraphicsView):
 
     def fit_all(self, max_zoom: float = 1.25) -> None:
         """Fit the whole graph (F)."""
+        self._auto_view = False
         rect = self.scene().itemsBoundingRect()
         if rect.isNull():
             self.resetTransform()
@@ -92,28 +100,35 @@ class GraphView(QGraphicsView):
             return
         self.fit_rect(rect, max_zoom)
 
-    def show_graph(self, readable: float = 0.7) -> None:
-        """The view a graph opens with: all of it when that is readable, else its start (the
-        data sources, on the left) at a readable zoom, with the minimap showing the rest."""
+    def show_graph(self, readable: float | None = None) -> None:
+        """The view a graph opens with: all of it when every text is then readable (the zoom
+        ``detail_zoom``), else its start (the data sources, top left) at that zoom, with the
+        minimap showing the rest."""
+        readable = detail_zoom() if readable is None else readable
+        self._auto_view = True
+        self._shown_for = self.viewport().size()
         rect = self.scene().itemsBoundingRect()
         if rect.isNull():
             self.fit_all()
+            self._auto_view = True
             return
         vp = self.viewport().rect()
-        padded = rect.adjusted(-40, -40, 40, 40)
+        padded = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         z = min(vp.width() / padded.width(), vp.height() / padded.height(), 1.0)
         if z >= readable:
             self.fit_rect(rect, 1.0)
             return
         self.resetTransform()
         self.scale(readable, readable)
-        half_w = vp.width() / readable / 2
-        self.centerOn(QPointF(padded.left() + half_w, rect.center().y()))
+        half_w, half_h = vp.width() / readable / 2, vp.height() / readable / 2
+        y = rect.center().y() if padded.height() * readable <= vp.height() else \
+            padded.top() + half_h
+        self.centerOn(QPointF(padded.left() + half_w, y))
         self.zoom_changed.emit(self.zoom())
         self.minimap.refresh_soon()
 
     def fit_rect(self, rect: QRectF, max_zoom: float = 1.25) -> None:
-        rect = rect.adjusted(-40, -40, 40, 40)
+        rect = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         self.scene().grow_scene_rect()
         vp = self.viewport().rect()
         z = min(vp.width() / max(rect.width(), 1), vp.height() / max(rect.height(), 1), max_zoom)
@@ -126,6 +141,7 @@ class GraphView(QGraphicsView):
     def center_on_node(self, node_id: str) -> None:
         item = self.scene().nodes.get(node_id)
         if item is not None:
+            self._auto_view = False
             self.ensureVisible(item.scene_rect(), 60, 60)
 
     def wheelEvent(self, event):
@@ -138,6 +154,7 @@ class GraphView(QGraphicsView):
         event.accept()
 
     def mousePressEvent(self, event):
+        self._auto_view = False  # the user is at work here: resizes no longer refit the view
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and self._space):
             self._pan = event.position()
@@ -211,6 +228,7 @@ class GraphView(QGraphicsView):
             super().dragMoveEvent(event)
 
     def dropEvent(self, event):
+        self._auto_view = False
         if not event.mimeData().hasFormat(BLOCK_MIME):
             super().dropEvent(event)
             return
@@ -278,6 +296,8 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event):
         super().resizeEvent(event)
         self.minimap.place()
+        if self._auto_view and self.viewport().size() != self._shown_for:
+            self.show_graph()
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)

@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.ui import theme
-from studio.ui.canvas.node_item import Fonts
+from studio.ui.canvas.node_item import LOD_SLACK, Fonts, detail_zoom
 
 LANE_GAP = 16.0  # distance kept from a node's edge by a routed wire
 TURN = 46.0  # horizontal room a routed wire takes to change lanes
@@ -64,16 +64,25 @@ def route(p0: QPointF, p1: QPointF, obstacles=(), ends=(), lanes=()) -> Route:
         path.lineTo(xb, lane)
         _curve(path, QPointF(xb, lane), p1)
         return Route(path, _along(xa + 30, xb - 30, lane), (lane, xa, xb))
-    # backwards (or nearly vertical): loop below both ends and anything in between
+    # backwards (or nearly vertical): through the free space between the two ends when the
+    # input is lower down (a graph wrapped into bands: from a band's end to the next one's
+    # start), else loop below both ends and anything in between
     lo, hi = min(p0.x(), p1.x()) - TURN, max(p0.x(), p1.x()) + TURN
-    bottoms = [r.bottom() for r in list(ends) + list(obstacles) if r.right() > lo and r.left() < hi]
-    lane = max(bottoms + [p0.y(), p1.y()]) + LANE_GAP + 8
+    in_range = [r for r in list(ends) + list(obstacles) if r.right() > lo and r.left() < hi]
     near = [ln for ln in lanes if ln[1] < hi and ln[2] > lo]
-    while any(abs(lane - ln[0]) < LANE_STEP for ln in near):
-        lane += LANE_STEP
-    path.cubicTo(QPointF(p0.x() + 60, p0.y()), QPointF(p0.x() + 60, lane), QPointF(p0.x() + 20, lane))
+    lane = None
+    if len(ends) == 2 and ends[1].top() - ends[0].bottom() > 2 * LANE_GAP:
+        mid = (ends[0].bottom() + ends[1].top()) / 2
+        free = _free_lane(in_range, mid, mid, near)
+        if ends[0].bottom() + LANE_GAP <= free <= ends[1].top() - LANE_GAP:
+            lane = free
+    if lane is None:
+        lane = max([r.bottom() for r in in_range] + [p0.y(), p1.y()]) + LANE_GAP + 8
+        while any(abs(lane - ln[0]) < LANE_STEP for ln in near):
+            lane += LANE_STEP
+    path.cubicTo(QPointF(p0.x() + 48, p0.y()), QPointF(p0.x() + 48, lane), QPointF(p0.x() + 20, lane))
     path.lineTo(p1.x() - 20, lane)
-    path.cubicTo(QPointF(p1.x() - 60, lane), QPointF(p1.x() - 60, p1.y()), p1)
+    path.cubicTo(QPointF(p1.x() - 48, lane), QPointF(p1.x() - 48, p1.y()), p1)
     return Route(path, _along(p1.x(), p0.x(), lane), (lane, p1.x() - 20, p0.x() + 20))
 
 
@@ -157,7 +166,8 @@ class WireItem(QGraphicsItem):
     def label_size(self) -> tuple[float, float]:
         if not self.label:
             return (0.0, 0.0)
-        return (Fonts.get()["m_label"].horizontalAdvance(self.label) + 8, 14.0)
+        m = Fonts.get()["m_label"]
+        return (m.horizontalAdvance(self.label) + 6, m.height() + 2)
 
     def place_label(self, taken) -> QRectF:
         """Put the label on the first of its places that ``taken(rect)`` says is free (else the
@@ -195,7 +205,7 @@ class WireItem(QGraphicsItem):
             self._label_rect = QRectF(self._label_at.x() - w / 2, self._label_at.y() - h / 2, w, h)
         else:
             self._label_rect = QRectF()
-        self._bounds = self._path.controlPointRect().adjusted(-3, -3, 3, 3).united(
+        self._bounds = self._path.boundingRect().adjusted(-3, -3, 3, 3).united(
             self._label_rect.adjusted(-1, -1, 1, 1) if self.label else QRectF())
 
     def boundingRect(self) -> QRectF:
@@ -207,6 +217,11 @@ class WireItem(QGraphicsItem):
     def label_rect(self) -> QRectF:
         """Where the label is drawn, in scene coordinates (tests check it is readable)."""
         return self._label_rect
+
+    def fonts_drawn(self, lod: float) -> list:
+        """The fonts ``paint`` draws text in at this level of detail: the shape label's, from
+        the zoom where it is readable (``detail_zoom``); zoomed out further it is left out."""
+        return [Fonts.get()["label"]] if self.label and lod >= detail_zoom() - LOD_SLACK else []
 
     def paint(self, painter, option: QStyleOptionGraphicsItem, widget=None):
         t = theme.current()
@@ -225,7 +240,7 @@ class WireItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        if self.label and lod >= 0.45:
+        if self.fonts_drawn(lod):  # never text under MIN_TEXT_PX on screen
             bg = QColor(t.label_bg)
             bg.setAlpha(235)
             painter.setBrush(bg)
