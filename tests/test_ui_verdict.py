@@ -212,3 +212,27 @@ def test_the_training_graph_form_shows_the_verdicts_totals_and_memory(lenet):
     assert "61,706 parameters" in totals.text() and "no problems" in totals.text()
     assert "Memory to train: about 5.09 MB for a batch of 64" in totals.text()
     assert "optimizer state" in totals.toolTip()
+
+
+def test_a_network_too_big_for_this_machine_is_a_warning_everywhere(window, tmp_path, capsys):
+    from studio.core.document import Document
+    from studio.core.project import Project
+
+    p = Project("Huge")
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="shapes", size=1024, channels=3)
+    wide = t.add("Linear", id="wide", out_features=1 << 20)  # 3.3e12 weights: 13 TB
+    fc = t.add("Linear", id="fc", out_features=4)
+    t.chain(data["image"], t.add("Flatten"), wide, fc)
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(fc, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    window.set_document(Document(p))
+    said = what_panels_say(window, tmp_path, capsys)
+    assert_all_agree(said)
+    assert said["problems"][0].startswith("Warning: wide: training needs about")
+    assert "TB of memory" in said["problems"][0]
+    assert said["training"] == "Ready to train (1 warning in Problems)"
+    assert said["status"].endswith("1 warning") and said["check_status"] == 0
+    assert "warning: training/wide: training needs about" in said["check"]
