@@ -205,3 +205,48 @@ def test_block_docs_show_labels_and_when_fields_apply(capsys):
     assert main(["blocks", "Adam"]) == 0
     out = capsys.readouterr().out
     assert "Decay every (steps)" in out and "only when schedule is step" in out
+
+
+def _whens(condition):
+    from studio.core.registry import AllOf, AnyOf, When
+
+    if isinstance(condition, When):
+        return [condition]
+    if isinstance(condition, (AllOf, AnyOf)):
+        return [w for part in condition.parts for w in _whens(part)]
+    raise AssertionError(f"unknown condition {condition!r}")
+
+
+def test_every_condition_names_a_parameter_of_its_block_and_values_it_can_take():
+    """A typo in a condition would hide a field for good; the catalogue is checked whole."""
+    from studio.core.registry import all_blocks
+
+    checked = 0
+    for spec in all_blocks():
+        names = {p.name: p for p in spec.params}
+        for prm in spec.params:
+            if prm.applies is None:
+                continue
+            assert prm.applies(Values(spec.defaults())) in (True, False)
+            for when in _whens(prm.applies):
+                assert when.name in names and when.name != prm.name, (spec.id, prm.name)
+                for value in when.values:
+                    names[when.name].validate(value)  # raises if the value cannot occur
+                checked += 1
+    assert checked >= 20
+
+
+def test_every_label_reads_as_words():
+    from studio.core.registry import all_blocks
+
+    for spec in all_blocks():
+        for prm in spec.params:
+            assert "_" not in prm.title and len(prm.title) >= 3, (spec.id, prm.name, prm.title)
+
+
+def test_a_linear_shows_omega_only_with_a_siren_init():
+    linear = get_block("Linear")
+    omega = linear.param("omega_0")
+    assert not omega.applies_to(Values(linear.defaults()))
+    assert omega.applies_to(Values(dict(linear.defaults(), init="siren")))
+    assert omega.title == "Omega\u2080"

@@ -59,7 +59,7 @@ def _softmax(x):
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _DIM = Param("dim", Int(-8, 8), 1, "dimension the distribution is taken over (1: channels or "
-             "features, counting the batch as 0)")
+             "features, counting the batch as 0)", label="Dimension")
 
 activation("Step", "1 where the input exceeds a threshold, else 0 (not differentiable).",
            "The oldest activation: a neuron fires or not. Its gradient is zero almost everywhere, "
@@ -110,7 +110,7 @@ activation("PReLU", "LeakyReLU whose negative slope is learned.",
            lambda p, a, attr: f"{attr}({a['x']})",
            lambda x, p: np.where(x >= 0, x, p.init * x),
            params=(Param("per_channel", Bool(), False, "learn one slope per channel"),
-                   Param("init", Float(0.0, 1.0), 0.25, "initial slope")),
+                   Param("init", Float(0.0, 1.0), 0.25, "initial slope", label="Initial slope")),
            module=_prelu_call, cost=_prelu_cost)
 activation("Softplus", "log(1 + e^(beta x)) / beta: a smooth ReLU.",
            "A smooth, always-positive approximation of ReLU; larger beta brings it closer to "
@@ -178,6 +178,7 @@ activation("Sine", "sin(omega_0 x): the periodic activation of SIREN.",
            "input frequency; give the Linear before it SIREN initialization.",
            lambda p, a, attr: f"torch.sin({p.omega_0!r} * {a['x']})",
            lambda x, p: np.sin(p.omega_0 * x),
-           params=(Param("omega_0", Float(1e-3, 1e4), 30.0, "input frequency factor"),))
+           params=(Param("omega_0", Float(1e-3, 1e4), 30.0, "input frequency factor",
+                         label="Omega\u2080"),))
 
 __all__ = ["require_rank"]

@@ -253,7 +253,8 @@ loss_block(
     params=(
         _BCE_WEIGHT, REDUCTION,
         Param("pos_weight", FloatList(min=0.0), (),
-              "weight of positive targets along the last dimension (empty: all 1)"),
+              "weight of positive targets along the last dimension (empty: all 1)",
+              label="Positive weight"),
     ),
     check=_bce_check,
     module=lambda p, ins: Call("nn.BCEWithLogitsLoss", (), _kwargs(
@@ -407,8 +408,10 @@ loss_block(
             Port("negative", help="embedding of a sample of another kind")),
     params=(
         Param("margin", Float(1e-6, 1e6), 1.0, "required gap between the two distances (> 0)"),
-        Param("p", Float(1.0, 100.0), 2.0, "norm of the distance (2: Euclidean)"),
-        Param("eps", Float(0.0, 1.0), 1e-6, "added inside the distance for stability"),
+        Param("p", Float(1.0, 100.0), 2.0, "norm of the distance (2: Euclidean)",
+              label="Norm degree"),
+        Param("eps", Float(0.0, 1.0), 1e-6, "added inside the distance for stability",
+              label="Epsilon"),
         Param("swap", Bool(), False, "also use the positive-negative distance if it is smaller"),
         REDUCTION,
     ),

@@ -19,7 +19,7 @@ from studio.blocks.convolution import changed_kwargs
 from studio.core.params import Bool, Float, Int
 
 EPS = Param("eps", Float(0.0, 1.0), 1e-5, "added to the variance so that it is never divided by 0",
-            torch_default=1e-5)
+            torch_default=1e-5, label="Epsilon")
 MOMENTUM = Param("momentum", Float(0.0, 1.0), 0.1, "weight of the newest batch in the running "
                  "mean and variance", torch_default=0.1)
 
@@ -92,7 +92,7 @@ declare(
 
 _LAYER_PARAMS = (
     Param("dims", Int(1, 3), 1, "how many trailing dimensions to normalize over (1: features; "
-          "3: channels, height and width)"),
+          "3: channels, height and width)", label="Dimensions"),
     EPS,
     Param("elementwise_affine", Bool(), True, "learn a scale (and a shift) per normalized element",
           torch_default=True),
@@ -142,7 +142,8 @@ declare(
 
 _GROUP_PARAMS = (
     Param("num_groups", Int(1, 1 << 16), 4, "number of channel groups normalized separately "
-          "(1: like LayerNorm over C x H x W; one per channel: like InstanceNorm)"),
+          "(1: like LayerNorm over C x H x W; one per channel: like InstanceNorm)",
+          label="Groups"),
     EPS,
     _affine(True),
 )

@@ -20,7 +20,7 @@ declare(
     inputs=X, outputs=(),
     params=(
         Param("value_range", Choice(("-1..1", "0..1")), "-1..1", "range mapped to black..white"),
-        Param("nrow", Int(1, 64), 8, "images per row of the grid"),
+        Param("nrow", Int(1, 64), 8, "images per row of the grid", label="Images per row"),
     ),
     check=_preview_check, shape=lambda p, ins: {},
 )

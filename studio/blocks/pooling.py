@@ -221,7 +221,7 @@ declare(
     inputs=X, outputs=OUT,
     params=(
         Param("filt_size", Choice((2, 3, 4, 5)), 3, "size of the binomial blur filter (larger "
-              "blurs more)"),
+              "blurs more)", label="Filter size"),
         Param("stride", Int(1, 16), 2, "subsampling factor"),
     ),
     check=_blur_check, shape=_blur_shape,

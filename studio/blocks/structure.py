@@ -19,7 +19,7 @@ from studio.blocks._common import (
     same,
 )
 from studio.core.params import ArgValues, Bool, Choice, Float, Int, IntList, Name, Optional
-from studio.core.registry import NETWORK
+from studio.core.registry import NETWORK, When
 from studio.core.symbolic import render_expr
 
 declare(
@@ -32,7 +32,8 @@ declare(
     params=(
         Param("shape", Optional(IntList(1, 6)), None,
               "per-sample shape without the batch dimension (optional)"),
-        Param("dtype", Choice(("float", "long")), "float", "float for data, long for class labels"),
+        Param("dtype", Choice(("float", "long")), "float", "float for data, long for class labels",
+              label="Data type"),
     ),
 )
 
@@ -81,8 +82,9 @@ declare(
         Param("bias", Bool(), True, "learn an additive bias", torch_default=True),
         Param("init", Choice(("default", "siren_first", "siren")), "default",
               "weight initialization: torch's default, or SIREN's for the first or a hidden "
-              "layer before a Sine"),
-        Param("omega_0", Float(1e-3, 1e4), 30.0, "the following Sine's omega_0 (SIREN init)"),
+              "layer before a Sine", label="Initialization"),
+        Param("omega_0", Float(1e-3, 1e4), 30.0, "the following Sine's omega_0 (SIREN init)",
+              label="Omega\u2080", applies=When("init", "siren_first", "siren")),
     ),
     check=_linear_check, shape=_linear_shape,
     extra={"after_init": lambda p, attr: None if p.init == "default" else
@@ -221,7 +223,8 @@ declare(
                 "the start of a generator or decoder.",
     inputs=X, outputs=OUT,
     params=(
-        Param("dim", Int(-7, 7), 1, "dimension to split, counting the batch as 0"),
+        Param("dim", Int(-7, 7), 1, "dimension to split, counting the batch as 0",
+              label="Dimension"),
         Param("sizes", IntList(1, 6, allow_infer=True), (-1, 1, 1),
               "sizes it is split into (-1 once to infer)"),
     ),
@@ -239,7 +242,7 @@ def _image_check(p, ins):
 
 
 _P = Param("p", Float(0.0, 1.0), 0.5, "probability that a value (a channel, for Dropout2d) is "
-           "zeroed while training")
+           "zeroed while training", label="Drop probability")
 
 declare(
     id="Dropout", category="structure", title="Dropout",
@@ -351,7 +354,8 @@ declare(
                 "joins encoder and decoder features this way and DenseNet joins each layer's "
                 "output to all before it, keeping them side by side instead of summing them.",
     inputs=MULTI_X, outputs=OUT,
-    params=(Param("dim", Int(-7, 7), 1, "dimension to join along, counting the batch as 0"),),
+    params=(Param("dim", Int(-7, 7), 1, "dimension to join along, counting the batch as 0",
+                  label="Dimension"),),
     check=_concat_check, shape=_concat_shape,
     forward=lambda p, a, attr: f"torch.cat([{', '.join(a['x'])}], dim={p.dim})",
     examples=({"x": [TensorType((6, 8, 8)), TensorType((10, 8, 8))]},
@@ -387,7 +391,8 @@ declare(
     inputs=X, outputs=_split_ports,
     params=(
         Param("chunks", Int(2, 64), 2, "number of equal parts (and outputs)"),
-        Param("dim", Int(-7, 7), 1, "dimension to split, counting the batch as 0"),
+        Param("dim", Int(-7, 7), 1, "dimension to split, counting the batch as 0",
+              label="Dimension"),
     ),
     check=_split_check, shape=_split_shape,
     forward=lambda p, a, attr: f"torch.chunk({a['x']}, {p.chunks}, dim={p.dim})",
@@ -436,7 +441,8 @@ declare(
                 "at the index, as floats. This is how labels become an input of a network "
                 "(a conditional generator, say); indices from 0 to num_classes - 1 are valid.",
     inputs=X, outputs=OUT,
-    params=(Param("num_classes", Int(2, 1 << 16), 10, "length of each one-hot vector"),),
+    params=(Param("num_classes", Int(2, 1 << 16), 10, "length of each one-hot vector",
+                  label="Classes"),),
     check=_one_hot_check,
     shape=lambda p, ins: {"out": TensorType(ins["x"].shape + (p.num_classes,))},
     forward=lambda p, a, attr: f"F.one_hot({a['x']}, {p.num_classes}).float()",
