@@ -124,8 +124,21 @@ def test_a_dangling_wire_after_switching_the_dataset_says_the_same_everywhere(le
     wire = [line for line in said["problems"] if "conv1 (x)" in line]
     assert wire and "digits.image" in wire[0] and "its outputs: x, label" in wire[0]
     assert "training/conv1: x: is wired from digits.image" in said["check"]
+    # with the csv file chosen, the wire is what is left; Train refuses with the same words,
+    # naming the node and the port, not a bare 'image'
+    type_into(lenet.inspector.editors["path"].widget, "table.csv")
+    type_into(lenet.inspector.editors["features"].widget, "4")
+    assert [str(p) for p in lenet.session.verdict.problems] == [
+        "training/conv1: x: is wired from digits.image, but digits has no output 'image' now "
+        "(its outputs: x, label); rewire conv1.x or delete the wire"]
+    panel = lenet.dashboard.panel
+    panel.train_action.trigger()
+    assert lenet.dashboard.controller.state == "idle"
+    assert panel.error_text.startswith("Cannot train yet: training/conv1: x: is wired from "
+                                       "digits.image")
     # the wire is still there: going back to digits mends it
-    lenet.actions.undo.trigger()
+    while lenet.session.project.training.nodes["digits"].params["dataset"] != "digits":
+        lenet.actions.undo.trigger()
     said = what_panels_say(lenet, tmp_path, capsys)
     assert said["problems"] == [] and said["training"] == "Ready to train"
     assert scene.nodes["digits"].port("output", "image").kind == "tensor"
