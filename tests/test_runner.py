@@ -264,3 +264,19 @@ def test_mixed_precision_trains_in_reduced_precision(amp):
     for _ in range(15):
         last = float(training.train_step(batch)["loss"])
     assert last < first
+
+
+def test_a_checkpoint_that_no_longer_fits_says_which_layers_changed(tmp_path):
+    path = tmp_path / "ck.pt"
+    run(load(EXAMPLES / "lenet.studio"), steps=2, probes=ProbeRates.off(), previews=False,
+        checkpoint_path=str(path))
+    edited = load(EXAMPLES / "lenet.studio")
+    edited.training.nodes["conv1"].params["out_channels"] = 8
+    result, events = run(edited, steps=4, probes=ProbeRates.off(), previews=False,
+                         resume_from=str(path))
+    error = of(events, "error")[0]
+    assert result["status"] == "failed" and error["kind"] == "checkpoint"
+    message = error["message"]
+    assert "conv1's weight was 6x1x5x5, is now 8x1x5x5" in message
+    assert "conv2's weight was 16x6x5x5, is now 16x8x5x5" in message  # every change, not the first
+    assert "Error(s) in loading" not in message

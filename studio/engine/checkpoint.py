@@ -88,12 +88,17 @@ def restore(training, state: dict) -> Position:
             raise CheckpointError(f"the checkpoint's {kind} ({', '.join(sorted(theirs)) or 'none'})"
                                   f" do not match the project's ({', '.join(sorted(ours)) or 'none'})")
         for name, obj in ours.items():
+            module = getattr(obj, "_orig_mod", obj)
+            changes = mismatches(module.state_dict(), theirs[name]) if kind == "networks" else []
+            if changes:
+                raise CheckpointError(f"the trained weights of {name} no longer fit the project: "
+                                      + "; ".join(changes))
             try:
-                getattr(obj, "_orig_mod", obj).load_state_dict(theirs[name])
+                module.load_state_dict(theirs[name])
             except (RuntimeError, ValueError, KeyError) as err:
-                first = str(err).strip().splitlines()[0]
+                text = " ".join(str(err).split())
                 raise CheckpointError(f"{kind[:-1]} {name!r} does not fit the checkpoint: "
-                                      f"{first}") from None
+                                      f"{text}") from None
     scaler = getattr(training, "scaler", None)
     if scaler is not None and "scaler" in state:
         scaler.load_state_dict(state["scaler"])
@@ -104,6 +109,27 @@ def restore(training, state: dict) -> Position:
         torch.cuda.set_rng_state_all(rng["cuda"])
     return Position(state["step"], state["epoch"], state["epoch_step"], rng.get("epoch_batches"),
                     list(state.get("history", [])))
+
+
+def mismatches(ours: dict, theirs: dict) -> list[str]:
+    """In words, each tensor of a network's state that the trained one cannot fill:
+    ``conv1's weight was 6x1x5x5, is now 8x1x5x5``, ``fc4's bias is new``, ``fc3's weight is
+    gone``."""
+    def name(key: str) -> str:
+        layer, _, tensor = key.rpartition(".")
+        return f"{layer}'s {tensor}" if layer else tensor
+
+    def shape(t) -> str:
+        return "x".join(str(n) for n in t.shape) or "a scalar"
+
+    out = []
+    for key, value in ours.items():
+        if key not in theirs:
+            out.append(f"{name(key)} is new")
+        elif tuple(theirs[key].shape) != tuple(value.shape):
+            out.append(f"{name(key)} was {shape(theirs[key])}, is now {shape(value)}")
+    out += [f"{name(key)} is gone" for key in theirs if key not in ours]
+    return out
 
 
 def save(state: dict, path) -> Path:

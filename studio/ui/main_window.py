@@ -44,6 +44,7 @@ from studio.ui.code_view import CodeView
 from studio.ui.dashboard.dashboard import Dashboard
 from studio.ui.editing import Editor
 from studio.ui.inspector import Inspector
+from studio.ui.layouts import WindowLayouts
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.session import Session
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
                             QMainWindow.DockOption.AnimatedDocks)
         self.actions = Actions(self)
         self._build_widgets()
+        self.layouts = WindowLayouts(self)
         self._build_menus()
         self._connect()
         self.quick_add = QuickAdd(self)
@@ -85,7 +87,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
-        self.resize(1400, 900)
+        self.layouts.reset()  # sized for the screen, the editing layout
         self._restore_layout()
 
     # construction ---------------------------------------------------------------------------------
@@ -227,11 +229,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in self._all_docks():
             m.addAction(dock.toggleViewAction())
-        tile = m.addAction("&Tile Training Plots")
-        tile.setObjectName("tile_plots")
-        tile.setToolTip("Show every training plot at once, side by side under the canvas")
-        tile.setStatusTip(tile.toolTip())
-        tile.triggered.connect(lambda _=False: self.dashboard.tile_views())
+        self.layouts.fill_menu(m)
         m.addAction(a.reset_layout)
         m = mb.addMenu("&Help")
         m.addActions([a.shortcuts, a.about])
@@ -973,9 +971,7 @@ class MainWindow(QMainWindow):
                 *self.dashboard.all_docks]
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in self._all_docks():
-            dock.show()
+        self.layouts.reset()
 
     def closeEvent(self, event):
         if not self.maybe_save():

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
+from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.store import Run, RunStore
 
 # Events are read when the session says some arrived; this slower look catches the worker's
@@ -55,6 +56,11 @@ class TrainingController(QObject):
         self.sample = 0
         self._scratch_folder: Path | None = None  # made when the first run starts
         self._stop_deadline: float | None = None
+        self.fit = TrainedStateFit()  # the project the trained state came from
+        self._pending_fit = None  # the project a starting run trains, until its checkpoint
+        self._refusal: str | None = None  # the worker could not load the state (until an edit)
+        editing_session.changed.connect(self._edited)
+        self._retired: list = []  # runs of a project closed while they trained, stopping
         self._checkpoint: Path | None = None  # newest trained state of this project
         self._saved_checkpoint: Path | None = None  # what was last copied beside the project
         self.timer = QTimer(self)
@@ -86,6 +92,16 @@ class TrainingController(QObject):
         saved = weights_path(self.editing.doc.path)
         return saved if saved is not None and saved.exists() else None
 
+    def continue_blocker(self) -> str | None:
+        """Why Continue Training cannot load the trained state into the project as it is now
+        (the layers that changed, in words), or None."""
+        if self.trained_checkpoint() is None:
+            return None
+        return self._refusal or self.fit.why_not(self.editing.analysis)
+
+    def _edited(self, _change) -> None:
+        self._refusal = None  # the edit may have undone what the worker refused
+
     @property
     def weights_unsaved(self) -> bool:
         return self._checkpoint is not None and self._checkpoint != self._saved_checkpoint and \
@@ -107,6 +123,9 @@ class TrainingController(QObject):
         resume_from = self.trained_checkpoint() if resume else None
         if resume and resume_from is None:
             return "there is no trained state to continue from: train first"
+        if resume and self.continue_blocker():
+            return self.continue_blocker()
+        self._pending_fit = self.editing.project
         run = self.store.new_run()
         run.label = f"Run {run.number}" + (" (continued)" if resume else "")
         checkpoint = self._scratch() / f"run{run.number}{WEIGHTS_SUFFIX}"
@@ -158,6 +177,9 @@ class TrainingController(QObject):
     def shutdown(self) -> None:
         """The window closes: end the worker now and forget the scratch checkpoints."""
         self.timer.stop()
+        for old in self._retired:
+            old.stop(timeout=1.0)
+        self._retired.clear()
         if self.session is not None:
             self.session.on_arrival = None
             self.session.stop(timeout=1.0)
@@ -191,11 +213,25 @@ class TrainingController(QObject):
         return target
 
     def forget_project(self) -> None:
-        """A different project was opened: its runs and trained state are not this one's."""
-        if self.running:
-            self.stop()
+        """A different project was opened: its runs, trained state, watched node and state are
+        not this one's. A run still going is asked to stop and no longer listened to."""
+        if self.session is not None:
+            self.session.on_arrival = None
+            if self.running:
+                self.session.request_stop()
+                self._retired.append(self.session)
+            self.session = None
+        self.timer.stop()
+        self._stop_deadline = None
         self.store.clear()
+        self.store.download = None
         self._checkpoint = self._saved_checkpoint = None
+        self._pending_fit, self._refusal = None, None
+        # weights saved beside the project were saved with it: the project as opened is theirs
+        self.fit.remember(self.editing.project if self.trained_checkpoint() else None)
+        self.watched = None
+        self.sample = 0
+        self._set_state("idle")
         self.updated.emit({"all"})
 
     # the frame --------------------------------------------------------------------------------
@@ -218,7 +254,12 @@ class TrainingController(QObject):
             kind = event.get("type")
             if kind == "checkpoint" and event.get("path"):
                 self._checkpoint = Path(event["path"])
+                if self._pending_fit is not None:
+                    self.fit.remember(self._pending_fit)
+                    self._pending_fit = None
             elif kind == "error":
+                if event.get("kind") == "checkpoint":
+                    self._refusal = str(event.get("message", ""))
                 self.failed.emit(event)
         state = self._session_state()
         if state != self.state:

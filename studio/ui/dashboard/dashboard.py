@@ -117,7 +117,7 @@ class Dashboard(QObject):
         self.controller.state_changed.connect(self._state_changed)
         self.panel.show_node.connect(window.select_node)
         window.session.selection_changed.connect(self._selection_changed)
-        window.session.replaced.connect(self.controller.forget_project)
+        window.session.replaced.connect(self.project_replaced)
         window.session.changed.connect(self._edited)
 
     def relevant_views(self) -> list[str]:
@@ -134,37 +134,9 @@ class Dashboard(QObject):
         return names
 
     def tile_views(self) -> None:
-        """Show the project's plots at once, side by side under the canvas (View > Tile
-        Training Plots): curves and feature maps on top, the rest below; the others stay
-        one click away as tabs."""
-        w = self.window
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        shown = [self.docks[a] for a in self.relevant_views()]
-        docks = [self.docks[a] for a, *_ in VIEWS]
-        for dock in docks:
-            dock.setFloating(False)
-            w.removeDockWidget(dock)
-        w.addDockWidget(bottom, shown[0])
-        for dock in docks:
-            dock.show()
-        w.splitDockWidget(shown[0], shown[1], Qt.Orientation.Horizontal)
-        w.splitDockWidget(shown[0], shown[2], Qt.Orientation.Vertical)
-        below = shown[3:]
-        if below:
-            w.splitDockWidget(shown[1], below[0], Qt.Orientation.Vertical)
-            for left, right in zip(below, below[1:]):
-                w.splitDockWidget(left, right, Qt.Orientation.Horizontal)
-        for dock in docks:
-            if dock not in shown:
-                w.tabifyDockWidget(shown[-1], dock)
-        for dock in shown:
-            dock.raise_()
-        tall = max(w.height() - 320, 400)  # the canvas keeps a strip of ~250 px
-        wide = max(w.width() - 340, 600)  # beside the inspector and training panel
-        w.resizeDocks([shown[0], shown[2]], [int(tall * 0.55), int(tall * 0.45)],
-                      Qt.Orientation.Vertical)
-        w.resizeDocks([shown[0], shown[1]], [wide // 2, wide // 2], Qt.Orientation.Horizontal)
-        self.refresh_all()
+        """View > Tile Training Plots: every plot the project has at once, tiled under the
+        canvas (the window's Analysis layout, sized for the screen)."""
+        self.window.layouts.apply("analysis")
 
     @property
     def all_docks(self) -> list[QDockWidget]:
@@ -316,6 +288,17 @@ class Dashboard(QObject):
         self.controller.watch(key)
         self.features.set_node(key)
         self.gradients.set_node(key)
+
+    def project_replaced(self) -> None:
+        """Another project is open (new, open, example, recovery): nothing shown may speak of
+        the last one: no run, no watched node, no health marks; every view starts empty."""
+        self.controller.forget_project()
+        self.features.set_node(None)
+        self.gradients.set_node(None)
+        for attr in self.views:
+            self.pending[attr] = {"all"}
+        self.refresh_all()
+        self.show_health()
 
     def _edited(self, change) -> None:
         """After an edit the last run's health marks may not fit the graph; drop them."""

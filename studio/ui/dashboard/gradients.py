@@ -153,6 +153,7 @@ class GradientsView(QWidget):
         self.caption = QLabel("")
         self.caption.setObjectName("gradient_caption")
         self.caption.setStyleSheet(dim)
+        self.caption.setWordWrap(True)  # a narrow tile wraps it rather than scrolling sideways
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.mode_combo)

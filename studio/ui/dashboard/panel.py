@@ -31,6 +31,7 @@ from studio.ui.param_widgets import ParamEditor
 
 PROGRESS_SECONDS = 0.5  # the progress bar and text redraw at most twice a second (the bar
 # repaints at once, not with the next frame, when its percentage changes)
+CONTINUE_TIP = "Continue from the trained state (raise epochs or steps first)"
 PANEL_SETTINGS = RUN_SETTINGS  # the inspector shows the other, advanced, settings
 STATE_TEXT = {
     "idle": "Ready to train", "starting": "Starting the training process\u2026",
@@ -66,7 +67,7 @@ class TrainingPanel(QWidget):
         self._progress_later.timeout.connect(self._redraw_progress)
         self._build()
         self.editing.changed.connect(lambda _c: self.sync_settings())
-        self.editing.replaced.connect(self.rebuild_settings)
+        self.editing.replaced.connect(self._project_replaced)
         self.editing.analyzed.connect(lambda: self._state_changed(self.controller.state))
         controller.state_changed.connect(self._state_changed)
         controller.updated.connect(self._updated)
@@ -88,8 +89,7 @@ class TrainingPanel(QWidget):
         self.pause_action.setCheckable(True)
         self.stop_action = self._action("&Stop", "Shift+F5", "Stop after the current step and "
                                         "keep what was trained", self.controller.stop)
-        self.continue_action = self._action("&Continue Training", "Ctrl+F5", "Continue from the "
-                                            "trained state (raise epochs or steps first)",
+        self.continue_action = self._action("&Continue Training", "Ctrl+F5", CONTINUE_TIP,
                                             lambda: self.train(resume=True))
         self.save_action = self._action("Save &Weights", None, "Save the trained weights "
                                         "beside the project file (also done by File > Save)",
@@ -177,6 +177,13 @@ class TrainingPanel(QWidget):
         self._update_buttons()
         self._update_progress()
 
+    def _project_replaced(self) -> None:
+        """Another project: its settings, and no message left from the last one."""
+        self.error_label.hide()
+        self.error_label.clear()
+        self.error_node = None
+        self.rebuild_settings()
+
     def _label(self, text: str, tip: str) -> QLabel:
         label = QLabel(text)
         label.setToolTip(tip)
@@ -255,7 +262,12 @@ class TrainingPanel(QWidget):
         self.pause_action.setChecked(state == "paused")
         self.stop_action.setEnabled(running and state != "stopping")
         trained = self.controller.trained_checkpoint() is not None
-        self.continue_action.setEnabled(not running and trained)
+        blocker = self.controller.continue_blocker() if trained and not running else None
+        self.continue_action.setEnabled(not running and trained and blocker is None)
+        keys = self.continue_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        tip = f"Cannot continue: {blocker}" if blocker else f"{CONTINUE_TIP} ({keys})"
+        self.continue_action.setToolTip(tip)
+        self.continue_action.setStatusTip(tip)
         self.save_action.setEnabled(not running and trained)
         for ed in self.editors.values():
             ed.widget.setEnabled(not running)
