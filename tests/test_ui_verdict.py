@@ -249,3 +249,17 @@ def test_a_network_too_big_for_this_machine_is_a_warning_everywhere(window, tmp_
     assert said["training"] == "Ready to train (1 warning in Problems)"
     assert said["status"].endswith("1 warning") and said["check_status"] == 0
     assert "warning: training/wide: training needs about" in said["check"]
+
+
+def test_a_refused_network_argument_says_why_under_its_field(window):
+    assert window.open_path(EXAMPLES / "resnet18.studio", ask=False)
+    window.open_network_tab("ResNet18")
+    click_node(window.view("ResNet18"), "layer2_0")
+    ed = window.inspector.editors["args.stride"]
+    type_into(ed.widget, "two")
+    assert ed.message_label().isVisible()
+    assert ed.message_label().text() == "expected a number, got 'two'"
+    type_into(ed.widget, "1")
+    assert not ed.message_label().isVisible()
+    layer = window.session.project.networks["ResNet18"].nodes["layer2_0"]
+    assert layer.params["args"]["stride"] == 1

@@ -201,7 +201,8 @@ class Inspector(QScrollArea):
         ed = ParamEditor("network", Choice(options), current, "the network to instantiate",
                          self._edit_callback(key, node.id, "network"), self.session.end_merge)
         self.editors["network"] = ed
-        form.addRow(self._label("network", "the network this node is an instance of"), ed.widget)
+        form.addRow(self._label("Network", "the network this node is an instance of"), ed.widget)
+        form.addRow(ed.message_label())
         net = self.session.project.networks.get(current)
         if net is None:
             return
@@ -214,6 +215,7 @@ class Inspector(QScrollArea):
                              self.session.end_merge, outer_args)
             self.editors[f"args.{name}"] = ed
             form.addRow(self._label(name, decl.help or f"argument {name} of {net.name}"), ed.widget)
+            form.addRow(ed.message_label())
 
     def _label(self, name, help) -> QLabel:
         label = QLabel(name)
@@ -427,8 +429,11 @@ class Inspector(QScrollArea):
             if not name.startswith(("args.", "settings.")):
                 ed.show_problem(next((p.message for p in probs if p.field == name), ""))
         probs = [p for p in probs if p.field not in self.editors]  # the rest go below the form
-        graph = self.session.doc.graph(key)
-        node = graph.nodes.get(node_id)
+        try:
+            graph = self.session.doc.graph(key)
+        except ProjectError:
+            graph = None  # its network was just removed: the selection follows
+        node = graph.nodes.get(node_id) if graph is not None else None
         if node is not None:
             self._show_applicable(graph.nodes.get(node.shares, node) if node.shares else node)
         color = theme.current().error.name()
