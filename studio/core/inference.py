@@ -33,8 +33,8 @@ class Problem:
         if self.path and self.path.rstrip("/") != where:
             where = f"{where} (in {self.path.rstrip('/')})"
         text = f"{self.field + ': ' if self.field else ''}{self.message}"
-        if where == "training" and "training graph" in self.message:
-            return text  # "the training graph has no loss" needs no "training: " before it
+        if where == "training":
+            return text  # of the training graph as a whole: "the training graph has no loss"
         return f"{where}: {text}"
 
 
