@@ -5,8 +5,10 @@ for the README.
                                                   # dashboard_*.png (trains LeNet and the DCGAN)
     python scripts/make_screenshots.py --out DIR  # somewhere else
 
-Runs offscreen (no display needed) at 1400x900, with fresh settings (your own window layout and
-recent files are neither used nor changed).
+The pictures show what a user sees: the script starts a private X server (Xvfb) with a
+1600x1000 screen and runs itself there (xcb), with the window at the size Studio chooses on that
+screen, and with fresh settings (your own window layout and recent files are neither used nor
+changed). Needs Xvfb.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+SCREEN = (1600, 1000)
 
 # (example, file name, graph tab, node to select)
 SHOTS = (
@@ -49,7 +51,6 @@ def shoot(example: str, out: Path, graph: str, node: str, dark: bool = False) ->
     if dark:
         theme.apply_theme(app, dark=True)
         window.apply_theme()
-    window.resize(1400, 900)
     settle(app)
     window.session.regenerate()
     window.select_node(graph, "")
@@ -87,7 +88,6 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     qsettings = QSettings(os.path.join(folder, "settings.ini"), QSettings.Format.IniFormat)
     app, window = build(ROOT / "examples" / f"{example}.studio", settings=qsettings,
                         recovery_folder=folder, offer_recovery=False)
-    window.resize(1700, 1100)
     window.editor.set_settings(settings)
     window.palette_dock.hide()
     window.code_dock.hide()
@@ -118,11 +118,29 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     return out
 
 
+def on_screen(argv) -> int:
+    """Run this script again on a fresh Xvfb display of SCREEN's size; its exit status."""
+    import subprocess
+
+    sys.path.insert(0, str(ROOT / "tests" / "window"))
+    from xserver import XServer, scenario_env
+
+    home = tempfile.mkdtemp(prefix="studio-shots-home-")
+    with XServer(*SCREEN) as x:
+        env = scenario_env(x.display, home)
+        return subprocess.run([sys.executable, __file__, "--on-screen", *argv], env=env).returncode
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "resources" / "readme"))
     parser.add_argument("--dark", action="store_true", help="render with the dark theme")
+    parser.add_argument("--on-screen", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not args.on_screen:
+        return on_screen([a for a in argv if a != "--on-screen"])
+    args.out = str(Path(args.out).resolve())
     for example, name, graph, node in SHOTS:
         path = shoot(example, Path(args.out) / name, graph, node, args.dark)
         print(f"wrote {path}")
