@@ -8,11 +8,12 @@ Run by tests/window/test_window_scenarios.py on an Xvfb display of that size."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QListWidget, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QListWidget, QMessageBox
 from studio_steps import (
     answer_file_dialog,
     canvas_point,
@@ -48,7 +49,10 @@ def body(s: Scenario) -> None:
            lambda: _examples_listed(s))
     for name in EXAMPLES:
         s.step(f"File > Examples > {name} opens it on the canvas", lambda n=name: _open(s, n))
+    s.step("F1 lists the keyboard shortcuts, the training ones included", lambda: _shortcuts(s))
     s.step("File > New > Blank: an empty project", lambda: _new_blank(s), needed=True)
+    s.step("F5 on the empty project says why not; Problems and the status bar agree",
+           lambda: _empty_refused(s))
     s.step("drag Dataset, Flatten, Linear, CrossEntropy, Adam from the palette",
            lambda: _drop_blocks(s, ids), needed=True)
     s.shot("blocks dropped")
@@ -107,6 +111,68 @@ def _open(s: Scenario, name: str) -> None:
     window_on_screen(s)
     error = s.gui(lambda: s.window.dashboard.panel.error_text)
     s.check(not error, f"after opening {name} the Training panel says: {error}")
+    zoom = s.gui(lambda: s.window.view().zoom())
+    s.check(zoom >= READABLE_ZOOM, f"{name} opens at {zoom:.0%}, too small to read")
+
+
+READABLE_ZOOM = 0.5
+
+
+def _shortcuts(s: Scenario) -> None:
+    focus_canvas(s)
+    s.key("F1")
+
+    def box():
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, QDialog) and w.isVisible() and "shortcut" in w.windowTitle().lower():
+                return w
+        return None
+
+    dialog = s.wait_until(box, "F1 shows the keyboard shortcuts", 10)
+    keys = s.gui(lambda: _key_cells(dialog))
+    s.shot("shortcuts")
+    s.key("Escape")
+    s.wait_until(lambda: gone(dialog), "Escape closes the shortcuts", 10)
+    for key in ("F5", "F6", "Shift+F5"):
+        s.check(key in keys, f"the shortcuts do not list {key} (they list {sorted(keys)})")
+    for alias in ("F14", "F18"):
+        s.check(alias not in keys, f"the shortcuts list the raw Qt alias {alias}")
+
+
+def _key_cells(dialog) -> set:
+    """Every key named in a dialog listing shortcuts: table cells or label text split at
+    commas and tags. GUI thread."""
+    from PySide6.QtWidgets import QLabel, QTableWidget, QTreeWidget
+
+    texts = [dialog.text()] if isinstance(dialog, QMessageBox) else []
+    texts += [label.text() for label in dialog.findChildren(QLabel)]
+    for table in dialog.findChildren(QTableWidget):
+        texts += [table.item(r, c).text() for r in range(table.rowCount())
+                  for c in range(table.columnCount()) if table.item(r, c) is not None]
+    for tree in dialog.findChildren(QTreeWidget):
+        for i in range(tree.topLevelItemCount()):
+            item = tree.topLevelItem(i)
+            texts += [item.text(c) for c in range(tree.columnCount())]
+            texts += [item.child(j).text(c) for j in range(item.childCount())
+                      for c in range(tree.columnCount())]
+    cells = set()
+    for text in texts:
+        for part in re.split(r"<[^>]*>|,|\n", text.replace("&nbsp;", " ")):
+            if part.strip():
+                cells.add(part.strip())
+    return cells
+
+
+def _empty_refused(s: Scenario) -> None:
+    focus_canvas(s)
+    s.key("F5")
+    s.wait_until(lambda: s.window.dashboard.panel.error_text, "the Training panel says why not", 10)
+    s.check(not s.gui(lambda: s.window.dashboard.controller.running), "an empty project trains")
+    totals = s.gui(lambda: s.window.totals.text())
+    s.check("no problems" not in totals.lower(),
+            f"Train refused the empty project while the status bar says '{totals}'")
+    listed = s.gui(lambda: s.window.problems.count())
+    s.check(listed > 0, "Train refused the empty project while Problems lists nothing")
 
 
 # building ---------------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ def body(s: Scenario) -> None:
     s.step("F6 pauses, F6 again resumes", lambda: pause_resume(s))
     s.step("Shift+F5 stops; the window is still inside the screen", lambda: stop_training(s))
     s.shot("lenet stopped")
+    s.step("View > Reset Panels keeps the window on the screen", lambda: (
+        s.menu_path("View", "Reset Panels"), window_on_screen(s), controls_on_screen(s)))
+    s.shot("panels reset")
 
 
 def _dock(s: Scenario, name: str):
