@@ -46,6 +46,13 @@ def test_first_hour_1600x1000(tmp_path):
     run("scenario_first_hour.py", (1600, 1000), tmp_path, timeout=600)
 
 
+def test_canvas_editing_1600x1000(tmp_path):
+    """LeNet edited with the mouse and keys: a wire that cannot work refused while dragged, a
+    taken input replaced only with Shift, a wire let go on empty canvas answered by a search of
+    the blocks that take it, Ctrl+G, Tab; each edit one undo step, undone and redone by keys."""
+    run("scenario_canvas_editing.py", (1600, 1000), tmp_path, timeout=300)
+
+
 BUSY_PROCESSES = 2
 
 

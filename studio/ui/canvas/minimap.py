@@ -57,7 +57,7 @@ class Minimap(QWidget):
         scene = self.view.scene()
         if scene is None:
             return
-        bounds = scene.itemsBoundingRect()
+        bounds = scene.content_rect()
         if not self._needed(bounds):
             self.hide()
             return
@@ -77,7 +77,7 @@ class Minimap(QWidget):
         pix.fill(Qt.GlobalColor.transparent)
         p = QPainter(pix)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        scene.render(p, target, source)
+        scene.render_overview(p, target, source)
         p.end()
         self._pixmap, self._source, self._target = pix, source, target
         self._dirty = False

@@ -10,13 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QVBoxLayout,
+)
 
 from studio.core.registry import get_block
 from studio.ui.palette import parse_block_payload
 
 ROLE = Qt.ItemDataRole.UserRole
+ENTRY = Qt.ItemDataRole.UserRole + 1  # the Entry an item shows
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,46 @@ def entry(payload: str) -> Entry:
     return Entry(payload, spec.id, spec.title, spec.category, spec.help)
 
 
+class _EntryDelegate(QStyledItemDelegate):
+    """Two lines an entry: the title in bold with the category beside it, then the help."""
+
+    def sizeHint(self, option, index):
+        m = QFontMetrics(option.font)
+        return QSize(option.rect.width(), 2 * m.height() + 8)
+
+    def paint(self, painter, option, index):
+        e = index.data(ENTRY)
+        if e is None:
+            super().paint(painter, option, index)
+            return
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
+                            option.widget)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        pal = option.palette
+        text = pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        dim = QColor(text)
+        dim.setAlphaF(0.7)
+        bold = QFont(option.font)
+        bold.setBold(True)
+        m, mb = QFontMetrics(option.font), QFontMetrics(bold)
+        r = option.rect.adjusted(6, 4, -6, -4)
+        top = QRect(r.left(), r.top(), r.width(), m.height())
+        painter.save()
+        painter.setFont(bold)
+        painter.setPen(text)
+        painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, e.title)
+        painter.setFont(option.font)
+        painter.setPen(dim)
+        after = top.adjusted(mb.horizontalAdvance(e.title) + 10, 0, 0, 0)
+        painter.drawText(after, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         e.category if e.name == e.title else f"{e.category} \u00b7 {e.name}")
+        line = QRect(r.left(), r.top() + m.height(), r.width(), m.height())
+        painter.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         m.elidedText(e.help, Qt.TextElideMode.ElideRight, r.width()))
+        painter.restore()
+
+
 class QuickAdd(QFrame):
     chosen = Signal(str)  # a palette payload
     cancelled = Signal()
@@ -77,6 +129,8 @@ class QuickAdd(QFrame):
         self.list.setToolTip("Blocks matching what you typed")
         self.list.setWordWrap(False)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setItemDelegate(_EntryDelegate(self.list))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -119,6 +173,7 @@ class QuickAdd(QFrame):
         for e in sorted(found, key=lambda e: e.rank(words)) if words else found:
             item = QListWidgetItem(f"{e.title}   \u00b7 {e.category}\n{e.help}")
             item.setData(ROLE, e.payload)
+            item.setData(ENTRY, e)
             item.setToolTip(f"<b>{e.title}</b> ({e.name}), {e.category}<br>{e.help}")
             self.list.addItem(item)
         if self.list.count():

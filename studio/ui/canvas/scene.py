@@ -8,9 +8,11 @@ training health indicators on them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+import textwrap
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from studio.core import wiring
 from studio.core.project import INSTANCE
@@ -24,14 +26,54 @@ DRAG_START = 4.0  # pixels the mouse moves before a press becomes a drag
 
 
 class RefusalBubble(QGraphicsSimpleTextItem):
-    """A short-lived note on the canvas saying why a wire was refused."""
+    """A short-lived note on the canvas saying why a wire was refused: drawn at the screen's
+    size whatever the zoom, wrapped into lines, and kept inside the view."""
+
+    WRAP = 64  # characters a line
+
+    def __init__(self):
+        super().__init__()
+        self._message = ""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+
+    def set_message(self, message: str) -> None:
+        self._message = message
+        self.setText(textwrap.fill(message, self.WRAP))
+
+    def text(self) -> str:
+        """The whole message (the lines it is drawn in joined again)."""
+        return self._message
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-7, -5, 7, 5)  # the frame painted around the text
+
+    def place(self, view, at: QPointF) -> None:
+        """Beside the scene point ``at``, moved left or above it where it would leave the view."""
+        from PySide6.QtCore import QRect
+
+        r = self.boundingRect().adjusted(-6, -4, 6, 4)
+        w, h = round(r.width()), round(r.height())
+        vp = view.viewport().rect()
+        p = view.mapFromScene(at)
+        minimap = getattr(view, "minimap", None)
+        covered = minimap.geometry() if minimap is not None and minimap.isVisible() else QRect()
+        best = None
+        for x, y in ((p.x() + 16, p.y() + 12), (p.x() + 16, p.y() - 12 - h),
+                     (p.x() - 16 - w, p.y() + 12), (p.x() - 16 - w, p.y() - 12 - h)):
+            x = max(8, min(x, vp.right() - w - 8))
+            y = max(8, min(y, vp.bottom() - h - 8))
+            if not QRect(x - 6, y - 4, w, h).intersects(covered):
+                best = (x, y)
+                break
+            best = best or (x, y)
+        self.setPos(view.mapToScene(QPoint(*best)))
 
     def paint(self, painter, option, widget=None):
         t = theme.current()
         bg = QColor(t.node)
         painter.setPen(QPen(t.error, 1.2))
         painter.setBrush(bg)
-        painter.drawRoundedRect(self.boundingRect().adjusted(-6, -4, 6, 4), 5, 5)
+        painter.drawRoundedRect(super().boundingRect().adjusted(-6, -4, 6, 4), 5, 5)
         super().paint(painter, option, widget)
 
 
@@ -294,6 +336,25 @@ class GraphScene(QGraphicsScene):
             r = QRectF(-400, -300, 800, 600)
         self.setSceneRect(r.adjusted(-1500, -1000, 1500, 1000))
 
+    def content_rect(self) -> QRectF:
+        """What the graph covers: its nodes and wires (not a note or a wire being dragged)."""
+        rect = QRectF()
+        for item in self.nodes.values():
+            rect = rect.united(item.scene_rect())
+        for w in self.wires:
+            rect = rect.united(w.boundingRect())
+        return rect
+
+    def render_overview(self, painter, target: QRectF, source: QRectF) -> None:
+        """Draw the graph for the minimap, without the notes shown beside the pointer."""
+        bubble = self._bubble if self._bubble is not None and self._bubble.scene() is self else None
+        shown = bubble is not None and bubble.isVisible()
+        if shown:
+            bubble.hide()
+        self.render(painter, target, source)
+        if shown:
+            bubble.show()
+
     def grow_scene_rect(self) -> None:
         r = self.itemsBoundingRect().adjusted(-600, -400, 600, 400)
         if not self.sceneRect().contains(r):
@@ -420,8 +481,12 @@ class GraphScene(QGraphicsScene):
             self._bubble.setFont(Fonts.get()["body"])
             self.addItem(self._bubble)
         self._bubble.setBrush(theme.current().error)
-        self._bubble.setText(text)
-        self._bubble.setPos(at + QPointF(14, 10))
+        self._bubble.set_message(text)
+        views = self.views()
+        if views:
+            self._bubble.place(views[0], at)
+        else:
+            self._bubble.setPos(at + QPointF(14, 10))
         self._bubble.show()
         self._bubble_timer.start(5000)
         if announce:

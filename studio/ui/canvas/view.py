@@ -92,7 +92,7 @@ class GraphView(QGraphicsView):
     def fit_all(self, max_zoom: float = 1.25) -> None:
         """Fit the whole graph (F)."""
         self._auto_view = False
-        rect = self.scene().itemsBoundingRect()
+        rect = self.scene().content_rect()
         if rect.isNull():
             self.resetTransform()
             self.centerOn(0, 0)
@@ -107,7 +107,7 @@ class GraphView(QGraphicsView):
         readable = detail_zoom() if readable is None else readable
         self._auto_view = True
         self._shown_for = self.viewport().size()
-        rect = self.scene().itemsBoundingRect()
+        rect = self.scene().content_rect()
         if rect.isNull():
             self.fit_all()
             self._auto_view = True
