@@ -3,12 +3,16 @@ start / pause / resume / stop / watch, reporting a stream of plain-data events.
 
 A reader thread drains the worker's pipe as fast as it sends, so a slow consumer never slows
 training; pending images coalesce (the newest wins) and every metric point is kept.
+
+The worker is not a daemon (its data loaders start processes of their own), so it is ended
+here when the program exits without stopping it; and it ends itself if this process is killed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 import time
@@ -17,10 +21,30 @@ from collections.abc import Callable
 
 from studio.core.fileformat import dumps
 from studio.core.project import Project
+from studio.engine.events import PROBE_COMMAND
 from studio.engine.runner import RunConfig
 from studio.engine.worker import image_key, worker_main
 
 STOP_GRACE_SECONDS = 1.0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than the
+    machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def end_worker(process) -> None:
+    """Terminate a worker nobody stopped (the program exits, or its session was dropped)."""
+    if process.is_alive():
+        process.terminate()
+        process.join(2.0)
+    if process.is_alive():
+        process.kill()
+        process.join(2.0)
 
 
 class TrainingSession:
@@ -30,12 +54,13 @@ class TrainingSession:
                  threads: int | None = None):
         self.project_text = dumps(project)  # data, not live objects, crosses the boundary
         self.config = config or RunConfig()
-        self.threads = threads or os.cpu_count()
+        self.threads = threads or usable_cores()
         self.state = "idle"
         self._events: deque = deque()
         self._latest: dict = {}
         self._lock = threading.Condition()
         self._process = None
+        self._end_worker = None
         self._reader = None
         self._commands = None
         self.final: dict | None = None
@@ -54,11 +79,15 @@ class TrainingSession:
         events_recv, events_send = ctx.Pipe(duplex=False)
         commands_recv, commands_send = ctx.Pipe(duplex=False)
         config = dataclasses.asdict(self.config)
-        self._process = ctx.Process(target=worker_main, name="studio-training", daemon=True,
+        self._process = ctx.Process(target=worker_main, name="studio-training", daemon=False,
                                     args=(self.project_text, config, commands_recv, events_send,
                                           self.threads))
         self.started_at = time.perf_counter()
         self._process.start()
+        # Runs when this session is dropped, or at exit before multiprocessing joins its
+        # (non-daemon) children, which would otherwise wait for the whole run to finish.
+        self._end_worker = multiprocessing.util.Finalize(self, end_worker, (self._process,),
+                                                         exitpriority=10)
         events_send.close()
         commands_recv.close()
         self._commands = commands_send
@@ -88,6 +117,10 @@ class TrainingSession:
     def choose_sample(self, index: int) -> None:
         self._send("sample", int(index))
 
+    def request_probe(self, probe: str) -> None:
+        """Run a probe (``events.PROBES``: previews, histograms, ...) at the next step."""
+        self._send(PROBE_COMMAND, probe)
+
     def save_checkpoint(self, path) -> None:
         self._send("checkpoint", str(path))
 
@@ -110,6 +143,7 @@ class TrainingSession:
         if self._process.is_alive():
             self._process.kill()
             self._process.join(1.0)
+        self._end_worker()  # the worker is gone: nothing is left for the exit to end
         if self._reader is not None:
             self._reader.join(2.0)
         if self.state not in ("finished", "failed"):

@@ -5,11 +5,19 @@ Started with ``spawn`` (never fork) so it shares no state with the editor. A sen
 batches events every 100 ms (answers to commands and errors at once) and coalesces images
 (the newest feature map of a node, the newest preview of a name, replace older unsent ones)
 while every metric point is kept.
+
+It is not a daemon process, because its data loaders start worker processes of their own (image
+folders are decoded in parallel), which a daemon may not. It ends itself when the editor goes,
+however the editor ends (a watcher thread waits on the parent's sentinel), and leaves Ctrl+C to
+the editor or the CLI, which stop it in order.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import threading
 import time
 import traceback
@@ -104,7 +112,54 @@ def _commands(connection):
     return poll
 
 
+def end_with_parent() -> None:
+    """Exit (ending this process's own children first) as soon as the process that started
+    this one is gone, whether it quit, crashed or was killed: nobody is left to listen."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        for child in multiprocessing.active_children():
+            try:
+                child.terminate()
+            except (OSError, ValueError):
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="studio-parent-watch", daemon=True).start()
+
+
+def paced(runner_class):
+    """``runner_class`` whose training steps are timed for a ThreadTuner (see threads.py)."""
+    import torch
+
+    from studio.engine.threads import ThreadTuner
+
+    class PacedRunner(runner_class):
+        def __init__(self, *args, threads: int, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.tuner = ThreadTuner(threads, torch.set_num_threads)
+
+        def build(self):
+            super().build()
+            step, observe, clock = self.training.train_step, self.tuner.observe, time.perf_counter
+
+            def timed_step(batch):
+                start = clock()
+                metrics = step(batch)
+                observe(clock() - start)
+                return metrics
+
+            self.training.train_step = timed_step
+
+    return PacedRunner
+
+
 def worker_main(project_text: str, config: dict, commands, events, threads: int | None = None):
+    end_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the editor or the CLI to answer
     outbox = Outbox(events)
     try:
         from studio.engine.allocator import keep_freed_memory
@@ -112,8 +167,8 @@ def worker_main(project_text: str, config: dict, commands, events, threads: int 
         keep_freed_memory()  # before torch allocates: every step reuses the last one's buffers
         import torch
 
-        if threads:
-            torch.set_num_threads(threads)
+        threads = threads or torch.get_num_threads()
+        torch.set_num_threads(threads)
         from studio.core.fileformat import loads
         from studio.engine.probes import ProbeRates
         from studio.engine.runner import Control, RunConfig, Runner
@@ -127,8 +182,8 @@ def worker_main(project_text: str, config: dict, commands, events, threads: int 
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
-        runner = Runner(loads(project_text), RunConfig(**config), outbox.put,
-                        Control(_commands(commands)))
+        runner = paced(Runner)(loads(project_text), RunConfig(**config), outbox.put,
+                               Control(_commands(commands)), threads=threads)
         runner.run()
     except BaseException as err:  # noqa: BLE001 - the editor must hear about anything
         outbox.put({"type": "error", "kind": "internal", "node": None,
