@@ -19,12 +19,14 @@ from studio.ui.testing import open_window
 ROOT = Path(__file__).resolve().parents[1]
 
 CRASH = """
-import os, sys
+import os, shutil, sys
 from PySide6.QtCore import QPointF, QSettings
 from studio.ui.app import build
 folder = sys.argv[1]
 settings = QSettings(os.path.join(folder, "settings.ini"), QSettings.Format.IniFormat)
-app, window = build("examples/lenet.studio", settings=settings,
+# the user's own file (a bundled example would open as an untitled copy)
+project = shutil.copy("examples/lenet.studio", os.path.join(folder, "lenet.studio"))
+app, window = build(project, settings=settings,
                     recovery_folder=os.path.join(folder, "recovery"), offer_recovery=False)
 view = window.view("training")
 node = view.drop_block("ReLU", QPointF(400, 300))

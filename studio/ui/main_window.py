@@ -13,13 +13,12 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QMimeData, QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import QCursor, QGuiApplication, QKeySequence
+from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
     QDockWidget,
-    QFileDialog,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from studio.core import fileformat, package_files, recovery, templates
+from studio.core import package_files, recovery, templates
 from studio.core.document import Document
 from studio.core.project import INSTANCE, ProjectError
 from studio.ui import theme
@@ -43,6 +42,9 @@ from studio.ui.canvas.view import GraphView
 from studio.ui.code_view import CodeView
 from studio.ui.dashboard.dashboard import Dashboard
 from studio.ui.editing import Editor
+from studio.ui.export_dialog import Exporter
+from studio.ui.files import NewDialog, ProjectFiles
+from studio.ui.help import Help
 from studio.ui.inspector import Inspector
 from studio.ui.layouts import WindowLayouts
 from studio.ui.palette import Palette
@@ -73,6 +75,9 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks |
                             QMainWindow.DockOption.AnimatedDocks)
         self.actions = Actions(self)
+        self.files = ProjectFiles(self)
+        self.exporter = Exporter(self)
+        self.help = Help(self)
         self._build_widgets()
         self.layouts = WindowLayouts(self)
         self._build_menus()
@@ -171,14 +176,10 @@ class MainWindow(QMainWindow):
         m.addAction(a.open)
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.setToolTipsVisible(True)
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent(self.recent_menu))
         self.examples_menu = m.addMenu("E&xamples")
         self.examples_menu.setToolTipsVisible(True)
-        for path in sorted(EXAMPLES.glob("*.studio")):
-            act = self.examples_menu.addAction(path.stem)
-            act.setStatusTip(f"Open a copy of the example {path.name}")
-            act.setToolTip(f"Open a copy of the example {path.name}")
-            act.triggered.connect(lambda _=False, p=path: self.open_example(p))
+        self.files.fill_examples(self.examples_menu)
         m.addSeparator()
         m.addActions([a.save, a.save_as])
         m.addSeparator()
@@ -231,19 +232,22 @@ class MainWindow(QMainWindow):
             m.addAction(dock.toggleViewAction())
         self.layouts.fill_menu(m)
         m.addAction(a.reset_layout)
+        m.addSeparator()
+        m.addMenu(self.help.theme_menu)
         m = mb.addMenu("&Help")
+        self.help.fill_menu(m)
         m.addActions([a.shortcuts, a.about])
         for menu in mb.findChildren(QMenu):
             menu.setToolTipsVisible(True)
 
     def _connect(self) -> None:
         a, s = self.actions, self.session
-        a.on("new", self.new_dialog)
-        a.on("open", self.open_dialog)
-        a.on("save", self.save)
-        a.on("save_as", self.save_as)
-        a.on("export_code", self.export_code_dialog)
-        a.on("export_onnx", self.export_onnx_dialog)
+        a.on("new", self.files.new_dialog)
+        a.on("open", self.files.open_dialog)
+        a.on("save", self.files.save)
+        a.on("save_as", self.files.save_as)
+        a.on("export_code", self.exporter.export_code_dialog)
+        a.on("export_onnx", self.exporter.export_onnx_dialog)
         a.on("quit", self.close)
         a.on("undo", s.undo)
         a.on("redo", s.redo)
@@ -678,29 +682,10 @@ class MainWindow(QMainWindow):
                          a.fit])
         menu.popup(view.viewport().mapToGlobal(point))
 
-    # files ----------------------------------------------------------------------------------------
+    # files (studio/ui/files.py) ---------------------------------------------------------------
     def maybe_save(self) -> bool:
-        """Before the document is replaced or the window closes: True to go on."""
-        if not self.session.doc.modified:
-            return True
-        box = QMessageBox(self)
-        box.setObjectName("unsaved_box")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Unsaved changes")
-        box.setText(f"Save the changes to {self._doc_name()}?")
-        box.setInformativeText("Your changes will be lost if you don't save them.")
-        box.setStandardButtons(QMessageBox.StandardButton.Save |
-                               QMessageBox.StandardButton.Discard |
-                               QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def _doc_name(self) -> str:
-        doc = self.session.doc
-        return Path(doc.path).name if doc.path else self.session.project.name
+        """Before the window closes: True to go on (asks when work would be lost)."""
+        return self.files.maybe_save("closing Studio", include_running=False)
 
     def set_document(self, doc: Document, issues=()) -> None:
         old = self.session.doc
@@ -715,126 +700,28 @@ class MainWindow(QMainWindow):
             view.show_graph()
 
     def new_project(self, template: str = "blank") -> bool:
-        if not self.maybe_save():
-            return False
-        self.set_document(templates.new_from_template(template))
-        self.statusBar().showMessage(f"New project from the {template} template", 5000)
-        return True
-
-    def new_dialog(self) -> None:
-        dialog = NewDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.choice:
-            self.new_project(dialog.choice)
-
-    def open_dialog(self) -> None:
-        start = str(Path(self.session.doc.path).parent) if self.session.doc.path else str(EXAMPLES)
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", start,
-                                              "Studio projects (*.studio);;All files (*)")
-        if path:
-            self.open_path(path)
+        return self.files.new_project(template)
 
     def open_path(self, path, ask: bool = True) -> bool:
-        """Open a project file. A damaged one opens with what could be read; what could not is
-        listed in the problems. An unreadable one leaves the current document as it was."""
-        if ask and not self.maybe_save():
-            return False
-        try:
-            project, issues = fileformat.load_lenient(path)
-        except (fileformat.FileFormatError, OSError, ProjectError) as err:
-            self.show_error("Cannot open the file", f"{path}: {err}")
-            return False
-        doc = Document(project, path=str(path))
-        if issues:
-            doc.mark_modified()
-        self.set_document(doc, issues)
-        self.add_recent(str(path))
-        message = f"Opened {Path(path).name}"
-        if issues:
-            message += f"; {len(issues)} part(s) could not be read (see Problems)"
-        self.statusBar().showMessage(message, 8000)
-        return True
+        return self.files.open_path(path, ask)
 
     def open_example(self, path) -> bool:
-        """Open an example as an unsaved copy (Save asks where, so examples stay as they are)."""
-        if not self.maybe_save():
-            return False
-        try:
-            project = fileformat.load(path)
-        except (fileformat.FileFormatError, OSError) as err:
-            self.show_error("Cannot open the example", str(err))
-            return False
-        self.set_document(Document(project))
-        self.statusBar().showMessage(f"Opened a copy of the example {Path(path).name}", 6000)
-        return True
-
-    def save(self) -> bool:
-        path = self.session.doc.path
-        if not path:
-            return self.save_as()
-        return self.save_to(path)
-
-    def save_as(self) -> bool:
-        doc = self.session.doc
-        start = doc.path or str(Path.home() / f"{self.session.project.name}.studio")
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", start,
-                                              "Studio projects (*.studio)")
-        if not path:
-            return False
-        if not path.endswith(fileformat.SUFFIX):
-            path += fileformat.SUFFIX
-        return self.save_to(path)
+        return self.files.open_example(path)
 
     def save_to(self, path) -> bool:
-        try:
-            fileformat.save(self.session.project, path)
-        except (OSError, ProjectError, ValueError) as err:
-            self.show_error("Cannot save", f"{path}: {err}")
-            return False
-        self.session.doc.mark_saved(str(path))
-        recovery.forget(self.session.doc, self.recovery_folder)
-        controller = self.dashboard.controller
-        if controller.weights_unsaved and not controller.running:
-            try:
-                controller.save_weights()
-            except OSError as err:
-                self.show_error("Cannot save the weights", f"{path}: {err}")
-        self.add_recent(str(path))
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
+        return self.files.save_to(path)
 
-    def export_code_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export PyTorch code to")
-        if folder:
-            self.export_code(folder)
+    # export (studio/ui/export_dialog.py) ----------------------------------------------------------
+    def export_code(self, folder, weights: bool = True, onnx: bool = False) -> bool:
+        return self.exporter.export_code(folder, weights=weights, onnx=onnx)
 
-    def export_code(self, folder) -> bool:
-        """Write model.py and train.py (and the data files they read) into ``folder``, with the
-        trained weights as weights.pt when the project has been trained."""
-        from studio.engine.checkpoint import CheckpointError
-        from studio.engine.codegen import CodegenError
-        from studio.engine.export import write_export
-
-        checkpoint = self.dashboard.controller.trained_checkpoint()
-        try:
-            written = write_export(self.session.project, folder, checkpoint=checkpoint)
-        except CodegenError as err:
-            self.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
-                str(p) for p in err.problems[:8]))
-            return False
-        except (OSError, CheckpointError) as err:
-            self.show_error("Cannot export", str(err))
-            return False
-        out = Path(folder)
-        weights = " and the trained weights.pt" if checkpoint is not None else ""
-        self.statusBar().showMessage(f"Wrote {out / 'model.py'}, {out / 'train.py'}{weights} "
-                                     f"({len(written)} files)", 8000)
-        return True
+    def export_onnx(self, path) -> bool:
+        return self.exporter.export_onnx(path)
 
     # training ---------------------------------------------------------------------------------------
     def save_weights(self) -> bool:
         """Train > Save Weights: the trained state goes beside the project file (saved first)."""
-        if not self.session.doc.path and not self.save_as():
+        if not self.session.doc.path and not self.files.save_as():
             return False
         try:
             path = self.dashboard.controller.save_weights()
@@ -859,27 +746,6 @@ class MainWindow(QMainWindow):
         box.setObjectName("stop_training_box")
         return box.exec() == QMessageBox.StandardButton.Yes
 
-    def export_onnx_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", str(Path.home() / "model.onnx"),
-                                              "ONNX models (*.onnx)")
-        if path:
-            self.export_onnx(path)
-
-    def export_onnx(self, path) -> bool:
-        """Export the first model of the project as ONNX (imports torch now, not before)."""
-        from studio.engine.onnx_export import OnnxExportError, export_onnx
-
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            export_onnx(self.session.project, path)
-        except OnnxExportError as err:
-            self.show_error("Cannot export ONNX", str(err))
-            return False
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.statusBar().showMessage(f"Wrote {path}", 8000)
-        return True
-
     def show_error(self, title: str, text: str) -> QMessageBox:
         """A warning that does not block (window-modal)."""
         self.statusBar().showMessage(text.splitlines()[0], 10000)
@@ -893,29 +759,8 @@ class MainWindow(QMainWindow):
 
     last_error = ""
 
-    # recent files ---------------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def add_recent(self, path: str) -> None:
-        path = str(Path(path).resolve())
-        files = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", files[:MAX_RECENT])
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = [p for p in self.recent_files() if Path(p).exists()]
-        for i, p in enumerate(files):
-            act = self.recent_menu.addAction(f"&{i + 1} {Path(p).name}")
-            act.setToolTip(p)
-            act.setStatusTip(p)
-            act.triggered.connect(lambda _=False, path=p: self.open_path(path))
-        if not files:
-            none = self.recent_menu.addAction("No recent files")
-            none.setEnabled(False)
+        return self.files.recent_files()
 
     # autosave and recovery ------------------------------------------------------------------------
     def autosave(self):
@@ -993,58 +838,14 @@ class MainWindow(QMainWindow):
         self.code_view.apply_theme()
         self.inspector.rebuild()
 
-    def show_shortcuts(self) -> None:
-        rows = []
-        for _name, act in self.actions.items():
-            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText)
-                             for s in act.shortcuts())
-            if keys:
-                rows.append(f"<tr><td><b>{keys}</b></td><td>{act.text().replace('&', '')}</td></tr>")
-        rows.append("<tr><td><b>Wheel</b></td><td>Zoom</td></tr>")
-        rows.append("<tr><td><b>Middle-drag, Space+drag</b></td><td>Pan</td></tr>")
-        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts",
-                          f"<table cellspacing=6>{''.join(rows)}</table>",
-                          QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+    def show_shortcuts(self):
+        """Help > Keyboard Shortcuts (studio/ui/help.py)."""
+        return self.help.show_shortcuts()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Studio", "<b>Studio</b><p>Design, train and understand "
                           "neural networks by drawing them. Every wire shows its shape, every "
                           "node its cost; Export writes the very code Studio trains.</p>")
-
-
-class NewDialog(QDialog):
-    """File > New: pick a template (classifier, GAN, VAE, blank)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("New Project")
-        self.choice: str | None = None
-        self.list = QListWidget()
-        self.list.setToolTip("Choose a starting point; Enter creates it")
-        for name in templates.TEMPLATES:
-            item = QListWidgetItem(templates.describe(name))
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setToolTip(templates.describe(name))
-            self.list.addItem(item)
-        self.list.setWordWrap(True)
-        self.list.setCurrentRow(0)
-        self.list.itemActivated.connect(lambda _i: self.accept())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok |
-                                   QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Start from a template:"))
-        layout.addWidget(self.list)
-        layout.addWidget(buttons)
-        self.resize(520, 320)
-
-    def accept(self):
-        item = self.list.currentItem()
-        self.choice = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        super().accept()
 
 
 class RecoveryDialog(QDialog):

@@ -1,9 +1,9 @@
-"""Light and dark themes that follow the system colour scheme.
+"""Light and dark themes that follow the system colour scheme, or the user's choice.
 
 One ``Theme`` holds every colour the canvas paints with. ``apply_theme`` picks light or dark from
 ``QStyleHints.colorScheme()`` (or the palette's window colour when the platform does not say),
 sets a matching application palette on the Fusion style, and is called again when the system
-scheme changes.
+scheme changes. View > Theme can fix it to light or dark (``set_preference``).
 """
 
 from __future__ import annotations
@@ -132,12 +132,29 @@ def _palette(t: Theme) -> QPalette:
     return p
 
 
+PREFERENCES = ("system", "light", "dark")
+_preference = "system"  # View > Theme: follow the system, or always light or dark
+
+
+def set_preference(choice: str) -> None:
+    """"system", "light" or "dark": what ``apply_theme`` uses when not told."""
+    global _preference
+    if choice not in PREFERENCES:
+        raise ValueError(f"theme {choice!r}: expected one of {', '.join(PREFERENCES)}")
+    _preference = choice
+
+
+def preference() -> str:
+    return _preference
+
+
 def apply_theme(app, dark: bool | None = None) -> Theme:
-    """Set the Fusion style and a palette for ``dark`` (default: what the system uses)."""
+    """Set the Fusion style and a palette for ``dark`` (default: the user's preference, which
+    is what the system uses unless View > Theme says otherwise)."""
     global _current
     app.setStyle("Fusion")
     if dark is None:
-        dark = system_is_dark()
+        dark = system_is_dark() if _preference == "system" else _preference == "dark"
     _current = _theme(dark)
     app.setPalette(_palette(_current))
     return _current
@@ -147,7 +164,8 @@ def follow_system(app, on_change) -> None:
     """Re-apply the theme when the system switches between light and dark; then ``on_change()``."""
 
     def changed(_scheme):
-        apply_theme(app)
-        on_change()
+        if _preference == "system":
+            apply_theme(app)
+            on_change()
 
     QGuiApplication.styleHints().colorSchemeChanged.connect(changed)

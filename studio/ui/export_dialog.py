@@ -1,0 +1,217 @@
+"""File > Export PyTorch Code and Export ONNX, from the window.
+
+The dialog suggests a folder beside the project (``lenet_export`` next to ``lenet.studio``), which
+need not exist yet: Export creates it. Choose... opens a folder chooser that starts there and can
+make new folders. The trained weights go along when there are some. Afterwards the status bar
+names every file written. Files that would be overwritten are named first. The writing itself is
+``studio.engine.export``, the same as ``studio export``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from studio.core import fileformat
+
+CODE_FILES = ("model.py", "train.py", "weights.pt", "model.onnx")
+
+
+def suggested_folder(project_path, project_name: str, last_parent: str = "") -> Path:
+    """Beside the project file (``lenet.studio`` -> ``lenet_export``); for a project never
+    saved, in the folder last exported to, else the home folder."""
+    if project_path:
+        path = Path(project_path)
+        stem = path.name[: -len(fileformat.SUFFIX)] if path.name.endswith(fileformat.SUFFIX) \
+            else path.stem
+        return path.resolve().parent / f"{stem}_export"
+    base = Path(last_parent) if last_parent and Path(last_parent).is_dir() else Path.home()
+    return base / f"{project_name.replace(' ', '_')}_export"
+
+
+def folder_chooser(parent, start: Path) -> QFileDialog:
+    """A chooser of folders that starts at ``start`` (or its nearest existing parent) and offers
+    New Folder: no ReadOnly option, which would hide that button."""
+    existing = start
+    while not existing.is_dir() and existing != existing.parent:
+        existing = existing.parent
+    dialog = QFileDialog(parent, "Export PyTorch code to", str(existing))
+    dialog.setObjectName("export_folder_chooser")
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.setOption(QFileDialog.Option.ReadOnly, False)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+    dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Choose")
+    return dialog
+
+
+class ExportDialog(QDialog):
+    """Where to export the code, and whether the trained weights and an ONNX graph go along."""
+
+    def __init__(self, start: Path, has_weights: bool, parent=None):
+        super().__init__(parent)
+        self.setObjectName("export_dialog")
+        self.setWindowTitle("Export PyTorch Code")
+        intro = QLabel("Writes model.py (the networks) and train.py (the training loop): "
+                       "standalone PyTorch, the same code Studio trains. The folder is "
+                       "created if it does not exist.")
+        intro.setWordWrap(True)
+        self.folder = QLineEdit(str(start))
+        self.folder.setObjectName("export_folder")
+        self.folder.setToolTip("The folder to write into; a new folder's name can be typed here")
+        self.folder.setMinimumWidth(420)
+        self.browse = QPushButton("Choose\u2026")
+        self.browse.setToolTip("Pick a folder (the chooser can also create one)")
+        self.browse.clicked.connect(self.choose)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.browse)
+        self.weights = QCheckBox("Trained weights (weights.pt)")
+        self.weights.setObjectName("export_weights")
+        self.weights.setEnabled(has_weights)
+        self.weights.setChecked(has_weights)
+        self.weights.setToolTip("python train.py --weights weights.pt starts from them" if
+                                has_weights else "Nothing trained yet: train first to export "
+                                "weights")
+        self.onnx = QCheckBox("ONNX graph (model.onnx)")
+        self.onnx.setObjectName("export_onnx")
+        onnx_ready = importlib.util.find_spec("onnx") is not None
+        self.onnx.setEnabled(onnx_ready)
+        self.onnx.setToolTip("Each network as an ONNX graph, with the trained weights when "
+                             "exported" if onnx_ready else "Needs the 'onnx' package "
+                             "(pip install onnx)")
+        form = QFormLayout()
+        form.addRow("Folder:", row)
+        form.addRow("Also:", self.weights)
+        form.addRow("", self.onnx)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.chooser: QFileDialog | None = None
+
+    def target(self) -> Path:
+        return Path(self.folder.text().strip()).expanduser()
+
+    def choose(self) -> None:
+        self.chooser = folder_chooser(self, self.target())
+        self.chooser.fileSelected.connect(self.folder.setText)
+        self.chooser.open()
+
+
+class Exporter(QObject):
+    """The window's Export PyTorch Code and Export ONNX commands."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.dialog: ExportDialog | None = None
+
+    def _checkpoint(self):
+        return self.window.dashboard.controller.trained_checkpoint()
+
+    def export_code_dialog(self) -> ExportDialog:
+        """Open the export dialog (window-modal); exporting happens when it is accepted."""
+        doc = self.window.session.doc
+        last = self.window.settings.value("export/last_parent", "") or ""
+        start = suggested_folder(doc.path, self.window.session.project.name, str(last))
+        self.dialog = ExportDialog(start, self._checkpoint() is not None, self.window)
+        self.dialog.accepted.connect(self._dialog_accepted)
+        self.dialog.open()
+        return self.dialog
+
+    def _dialog_accepted(self) -> None:
+        d = self.dialog
+        self.export_code(d.target(), weights=d.weights.isChecked(), onnx=d.onnx.isChecked())
+
+    def export_code(self, folder, weights: bool = True, onnx: bool = False) -> bool:
+        """Write model.py and train.py (and the data files they read) into ``folder``, with the
+        trained weights as weights.pt when asked and there are some, and model.onnx when asked.
+        Existing files are replaced only after the user agrees."""
+        from studio.engine.codegen import CodegenError
+        from studio.engine.export import ExportError, describe_written, write_export
+
+        out = Path(folder)
+        checkpoint = self._checkpoint() if weights else None
+        if not self._may_replace(out):
+            return False
+        project = self.window.session.project
+        try:
+            written = write_export(project, out, checkpoint=checkpoint)
+        except CodegenError as err:
+            self.window.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
+                str(p) for p in err.problems[:8]))
+            return False
+        except (OSError, ExportError) as err:
+            self.window.show_error("Cannot export", str(err))
+            return False
+        if onnx:
+            onnx_files = self._onnx(out / "model.onnx", checkpoint)
+            if onnx_files is None:
+                return False
+            written += onnx_files
+        self.window.settings.setValue("export/last_parent", str(out.resolve().parent))
+        self.window.statusBar().showMessage(f"Exported {describe_written(out, written)}", 15000)
+        return True
+
+    def _may_replace(self, out: Path) -> bool:
+        existing = [name for name in CODE_FILES if (out / name).exists()]
+        if not existing:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace exported files?",
+                          f"{out} already holds {', '.join(existing)}. Replace them?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self.window)
+        box.setObjectName("replace_export_box")
+        box.setInformativeText("Changes you made to them there will be lost.")
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def export_onnx_dialog(self) -> None:
+        doc = self.window.session.doc
+        folder = Path(doc.path).resolve().parent if doc.path else Path.home()
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export ONNX",
+                                              str(folder / "model.onnx"), "ONNX models (*.onnx)")
+        if path:
+            self.export_onnx(path)
+
+    def export_onnx(self, path) -> bool:
+        """Export the project's networks as ONNX, with the trained weights when there are some
+        (imports torch now, not before)."""
+        written = self._onnx(Path(path), self._checkpoint())
+        if written is None:
+            return False
+        self.window.statusBar().showMessage("Wrote " + ", ".join(str(p) for p in written), 10000)
+        return True
+
+    def _onnx(self, path: Path, checkpoint):
+        from studio.engine.onnx_export import OnnxExportError, export_onnx
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            return export_onnx(self.window.session.project, path, checkpoint=checkpoint)
+        except OnnxExportError as err:
+            self.window.show_error("Cannot export ONNX", str(err))
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
