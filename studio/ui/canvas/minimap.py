@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QWidget
 
 from studio.ui import theme
 
-SIZE = (190, 118)
+SIZE = (190, 118)  # at most; on a small canvas a fifth of its width
 MARGIN = 12
+SHARE = 0.2
 
 
 class Minimap(QWidget):
@@ -44,8 +45,16 @@ class Minimap(QWidget):
             self._timer.start()
 
     def place(self) -> None:
+        """In the canvas's bottom right corner, a fifth of its width at most (a small window's
+        canvas keeps most of its room for the graph)."""
         vp = self.view.viewport().geometry()
-        self.move(vp.right() - SIZE[0] - MARGIN, vp.bottom() - SIZE[1] - MARGIN)
+        w = max(110, min(SIZE[0], round(vp.width() * SHARE)))
+        h = round(w * SIZE[1] / SIZE[0])
+        if (w, h) != (self.width(), self.height()):
+            self.setFixedSize(w, h)
+            self._dirty = True
+            self.refresh_soon()
+        self.move(vp.right() - w - MARGIN, vp.bottom() - h - MARGIN)
 
     def _needed(self, bounds: QRectF) -> bool:
         if bounds.isNull():
@@ -69,7 +78,7 @@ class Minimap(QWidget):
         self.update()
 
     def _render(self, scene, source: QRectF) -> None:
-        w, h = SIZE
+        w, h = self.width(), self.height()
         scale = min((w - 8) / source.width(), (h - 8) / source.height())
         target = QRectF(0, 0, source.width() * scale, source.height() * scale)
         target.moveCenter(QPointF(w / 2, h / 2))
@@ -89,7 +98,7 @@ class Minimap(QWidget):
         bg.setAlpha(225)
         p.setPen(QPen(t.node_border, 1))
         p.setBrush(bg)
-        p.drawRoundedRect(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1), 6, 6)
+        p.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 6, 6)
         if self._pixmap is not None:
             p.drawPixmap(0, 0, self._pixmap)
             visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
@@ -97,7 +106,8 @@ class Minimap(QWidget):
             fill = QColor(t.selected)
             fill.setAlpha(30)
             p.setBrush(fill)
-            p.drawRect(self._to_map(visible).intersected(QRectF(1, 1, SIZE[0] - 2, SIZE[1] - 2)))
+            p.drawRect(self._to_map(visible).intersected(QRectF(1, 1, self.width() - 2,
+                                                                self.height() - 2)))
         p.end()
 
     def _to_map(self, r: QRectF) -> QRectF:
@@ -112,6 +122,7 @@ class Minimap(QWidget):
                        self._source.top() + (pt.y() - self._target.top()) * s)
 
     def mousePressEvent(self, event):
+        self.view.user_moved()
         if self._pixmap is not None:
             self.view.centerOn(self._to_scene(event.position()))
             self.update()

@@ -71,6 +71,10 @@ class GraphView(QGraphicsView):
             self.scale(factor, factor)
         self.zoom_changed.emit(self.zoom())
 
+    def user_moved(self) -> None:
+        """The user moved the view (the minimap, a click): resizes no longer refit it."""
+        self._auto_view = False
+
     def translate_scene(self, delta: QPointF) -> None:
         """Shift the visible area so a scene point moves by ``delta`` on screen."""
         center = self.mapToScene(self.viewport().rect().center())
