@@ -103,6 +103,9 @@ class ExportDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setDefault(True)
+        # Enter in the folder field exports: no other button takes the default with the focus
+        for other in (self.browse, buttons.button(QDialogButtonBox.StandardButton.Cancel)):
+            other.setAutoDefault(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -13,7 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QDialog, QListWidget, QMessageBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFileDialog,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+)
 from studio_steps import (
     answer_file_dialog,
     canvas_point,
@@ -30,6 +37,7 @@ from studio_steps import (
     stop_training,
     tile_and_check,
     train_and_watch,
+    type_into,
     window_on_screen,
 )
 from xdriver import Scenario, StepFailed, gone, run_main, xdotool
@@ -375,29 +383,37 @@ def _reopen(s: Scenario) -> None:
 
 
 def _export(s: Scenario) -> None:
+    """A file dialog takes the typed folder; a dialog of its own takes it in its folder field
+    (Enter exports)."""
     s.check(not EXPORT.exists(), f"{EXPORT} exists already")
     s.menu_path("File", "Export PyTorch Code")
-    dialog = s.modal("a folder chooser for the export", 15)
-    s.check(s.gui(lambda: type(dialog).__name__) == "QFileDialog",
-            f"expected a folder chooser, got {s.gui(lambda: dialog.windowTitle())!r}")
-    start = s.gui(lambda: dialog.directory().absolutePath())
-    s.log(f"  the chooser starts in {start}")
-    s.key("ctrl+a")
-    s.type(str(EXPORT))
-    s.key("Return")
+    dialog = s.modal("a dialog asking where to export", 15)
+    if s.gui(lambda: isinstance(dialog, QFileDialog)):
+        start = s.gui(lambda: dialog.directory().absolutePath())
+        s.key("ctrl+a")
+        s.type(str(EXPORT))
+        s.key("Return")
+    else:
+        field = s.gui(lambda: next((e for e in dialog.findChildren(QLineEdit) if e.isVisible()),
+                                   None))
+        s.check(field is not None, "the export dialog has no field for the folder")
+        start = s.gui(lambda: str(Path(field.text()).parent))
+        type_into(s, field, str(EXPORT))
+    s.log(f"  the export dialog starts in {start}")
     try:
         s.wait_until(lambda: QApplication.activeModalWidget() is None,
-                     f"the folder chooser takes the new folder {EXPORT}", 15)
+                     f"the export dialog takes the new folder {EXPORT}", 15)
     except StepFailed:
-        raise StepFailed(f"the folder chooser does not take a new folder {EXPORT}") from None
+        raise StepFailed(f"the export dialog does not take a new folder {EXPORT}") from None
     s.wait_until(lambda: (EXPORT / "train.py").exists(), "the export is written", 30)
     names = sorted(p.name for p in EXPORT.iterdir())
     for need in ("model.py", "train.py", "weights.pt"):
         s.check(need in names, f"the export holds {names}, not {need}")
+    said = s.gui(lambda: s.window.statusBar().currentMessage())
+    s.log(f"  said: {said}")
     model = (EXPORT / "model.py").read_text()
     s.check("class Untitled" not in model, "the exported model is still called Untitled")
-    s.check(start != str(Path.home()) and start != str(HOME),
-            f"the export's folder chooser started in the home folder ({start})")
+    s.check(Path(start) != HOME, f"the export started in the home folder ({start})")
 
 
 def _export_env() -> dict:

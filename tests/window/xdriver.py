@@ -308,8 +308,12 @@ class Scenario:
                         QApplication.activeModalWidget() is not None, "the menu closes", 10)
 
     def modal(self, what: str, timeout: float = DEFAULT_TIMEOUT):
-        """Wait for a modal dialog (a prompt, a file dialog) and return it."""
-        return self.wait_until(lambda: QApplication.activeModalWidget(), what, timeout)
+        """Wait for a modal dialog (a prompt, a file dialog) to be on the screen; the dialog."""
+        dialog = self.wait_until(lambda: QApplication.activeModalWidget(), what, timeout)
+        self.wait_until(lambda: dialog.windowHandle() is not None and
+                        dialog.windowHandle().isExposed(), f"{what}: shown", timeout)
+        self.settle()  # laid out and placed: where its widgets are is known now
+        return dialog
 
     def no_modal(self, what: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.wait_until(lambda: QApplication.activeModalWidget() is None, what, timeout)
