@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from studio.core.atomic import write_with
 from studio.core.project import Project
 from studio.engine.codegen import GeneratedCode
 from studio.engine.loader import RESOURCES_DATA, node_at
@@ -186,13 +187,12 @@ def save_weights(training, path) -> None:
     path = Path(path)
     tensors = {f"{net}.{k}": v.detach().cpu().contiguous()
                for net, m in training.networks.items() for k, v in m.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".safetensors":
         from safetensors.torch import save_file
 
-        save_file(tensors, str(path))
+        write_with(path, lambda tmp: save_file(tensors, str(tmp)))
     else:
-        torch.save(tensors, path)
+        write_with(path, lambda tmp: torch.save(tensors, tmp))
 
 
 def load_weights(path) -> dict:

@@ -125,8 +125,9 @@ class ProjectFiles(QObject):
         box.setWindowTitle("Save your work?")
         box.setText(f"Save before {doing}?")
         items = "".join(f"<li>{what}</li>" for what in lost)
-        box.setInformativeText(f"This would be lost if you don't save:<ul>{items}</ul>"
-                               "Save keeps the project and its trained weights.")
+        keeps = "Save keeps the project and its trained weights (beside it)." \
+            if self.unsaved_weights() else ""
+        box.setInformativeText(f"This would be lost if you don't save:<ul>{items}</ul>{keeps}")
         box.setStandardButtons(QMessageBox.StandardButton.Save |
                                QMessageBox.StandardButton.Discard |
                                QMessageBox.StandardButton.Cancel)
