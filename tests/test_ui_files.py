@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox, QToolButton
 
@@ -192,3 +194,23 @@ def test_export_asks_before_replacing_files_there(qtbot, tmp_path):
     assert window.export_code(out)
     assert (out / "train.py").read_text() == window.session.ensure_code().train_source
     assert dumps(window.session.project)  # the project itself is untouched by exporting
+
+
+def test_export_from_the_window_carries_the_trained_weights_into_onnx(qtbot, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    import torch
+    from onnx import numpy_helper
+
+    window = trained_lenet(qtbot, tmp_path)
+    checkpoint = window.dashboard.controller.trained_checkpoint()
+    trained = torch.load(checkpoint, weights_only=True)["networks"]["lenet"]
+    out = tmp_path / "export"
+    assert window.export_code(out, weights=True, onnx=True)
+    message = window.statusBar().currentMessage()
+    for name in ("model.py", "train.py", "data/digits.npz", "weights.pt", "model.onnx"):
+        assert name in message
+    assert "(5 files)" in message
+    graph = onnx.load(out / "model.onnx").graph
+    initializers = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for name, tensor in trained.items():
+        np.testing.assert_array_equal(initializers[name], tensor.numpy(), err_msg=name)
