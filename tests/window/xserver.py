@@ -67,12 +67,14 @@ class XServer:
 
     @staticmethod
     def _ready(number: int, process: subprocess.Popen) -> bool:
+        """Whether this server, not another one that won a race for the number, accepts
+        connections on the display's socket (the lock file names the server's process)."""
         path = f"/tmp/.X11-unix/X{number}"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 return False
-            if os.path.exists(path):
+            if os.path.exists(path) and _lock_owner(number) == process.pid:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                     try:
                         s.connect(path)
@@ -92,6 +94,14 @@ class XServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _lock_owner(number: int) -> int | None:
+    """The process id in the display's lock file (Xvfb writes its own there)."""
+    try:
+        return int(Path(f"/tmp/.X{number}-lock").read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _end(process: subprocess.Popen, grace: float = 5.0) -> None:
