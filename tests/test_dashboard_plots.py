@@ -5,8 +5,6 @@ selected node's histograms and dead ReLU units. Also that smoothing done a few p
 gives what smoothing everything at once gives, and that a 100,000-step run stays cheap to
 refresh."""
 
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -240,9 +238,20 @@ def test_curves_grow_frame_by_frame_as_smoothing_everything_would(qtbot, lenet):
     assert len(_data(drawn)[1]) == before
 
 
-def test_a_long_run_refreshes_in_milliseconds(qtbot):
+def test_a_long_run_refreshes_only_what_is_new(qtbot, monkeypatch):
     """100,000 steps of two metrics: after 10 more points a refresh smooths only those and hands
-    the arrays over; pyqtgraph clips and downsamples when it paints."""
+    the arrays over; pyqtgraph clips and downsamples when it paints. (How long a refresh takes
+    is measured in bench/bench_dashboard.py, not here: a test never depends on a quiet
+    machine.)"""
+    from studio.ui.dashboard import curves
+
+    smoothed_lengths = []
+    real_ema = curves.ema
+
+    def counting_ema(y, *args):
+        smoothed_lengths.append(len(y))
+        return real_ema(y, *args)
+
     store = RunStore()
     store.new_run()
     n = 100_000
@@ -253,15 +262,13 @@ def test_a_long_run_refreshes_in_milliseconds(qtbot):
     run.metrics["loss"].extend(steps, loss)
     run.metrics["accuracy"].extend(steps, 1 - loss / 3)
     view = _show(qtbot, CurvesView(store), 1000, 500)
-    times = []
+    monkeypatch.setattr(curves, "ema", counting_ema)
     for i in range(7):
         store.apply([{"type": "metrics", "lr": {"adam": 1e-3}, "points": [
             {"step": n + 10 * i + j, "epoch": 1, "loss": 0.1, "accuracy": 0.97}
             for j in range(1, 11)]}])
-        start = time.perf_counter()
         view.refresh({"metrics"})
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.05, times  # measured ~3.5 ms
+    assert smoothed_lengths == [10] * 14  # each refresh smooths the ten new points of each metric
     assert view.raw_curve("loss").opts["clipToView"]
     assert view.raw_curve("loss").opts["autoDownsample"]
     assert view.raw_curve("loss").opts["downsampleMethod"] == "peak"

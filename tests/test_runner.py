@@ -298,3 +298,48 @@ def test_a_checkpoint_that_no_longer_fits_says_which_layers_changed(tmp_path):
     assert "conv1's weight was 6x1x5x5, is now 8x1x5x5" in message
     assert "conv2's weight was 16x6x5x5, is now 16x8x5x5" in message  # every change, not the first
     assert "Error(s) in loading" not in message
+
+
+def test_the_first_of_every_probe_comes_at_once_and_skipped_ones_are_announced():
+    """A budget so small that no periodic probe fits: the first of each kind still comes at
+    the run's first step, and each skipped one says when the next is expected."""
+    rates = ProbeRates(stats_every=5, activations_every=5, histograms_every=5, budget=1e-9)
+    project = load(EXAMPLES / "dcgan.studio")
+    project.training.configure(preview_every=5)
+    result, events = run(project, steps=20, probes=rates)
+    assert result["status"] == "finished"
+    first = {"stats": of(events, "stats"), "histograms": of(events, "histograms"),
+             "previews": [e for e in of(events, "preview") if e["step"] is not None]}
+    for kind, got in first.items():
+        assert got and got[0]["step"] == 1, kind
+        assert all(e["step"] == 1 for e in got), kind  # the rest were over the budget
+    skipped = of(events, "probe_skipped")
+    assert {e["probe"] for e in skipped} >= {"stats", "histograms", "previews"}
+    for e in skipped:
+        assert e["next_step"] > e["step"] and e["next_step"] % 5 == 0 and e["budget"] == 1e-9
+
+
+def test_a_probe_asked_for_runs_at_the_next_step():
+    asked = []
+
+    def commands(_timeout):  # the user presses "Samples Now" while step 7 trains
+        asked.append(1)
+        return [("probe", "previews"), ("probe", "histograms")] if len(asked) == 7 else []
+
+    project = load(EXAMPLES / "dcgan.studio")
+    project.training.configure(preview_every=1000)
+    result, events = run(project, steps=12, probes=ProbeRates(histograms_every=1000),
+                         control=Control(commands))
+    previews = [e["step"] for e in of(events, "preview") if e["step"] is not None]
+    assert previews == [1, 7]
+    assert [e["step"] for e in of(events, "histograms")] == [1, 7]
+
+
+def test_progress_is_reported_between_log_events(monkeypatch):
+    monkeypatch.setattr(Runner, "progress_seconds", 0.0)  # the worker's clock, made immediate
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(log_every=10)
+    result, events = run(project, steps=12, probes=ProbeRates.off())
+    steps = [e["step"] for e in of(events, "progress")]
+    assert steps == list(range(1, 13))  # every step, not only the 10th and the last
+    assert all(e["total"] == 12 and e["samples_per_second"] > 0 for e in of(events, "progress"))

@@ -87,3 +87,25 @@ def test_continue_training_is_refused_in_words_after_an_incompatible_edit(qtbot,
     assert "conv1 had 156 parameters" in reason and "now 208" in reason and "conv2" in reason
     window.session.undo()
     assert panel.continue_action.isEnabled()  # the trained weights fit again
+
+
+def test_samples_now_asks_the_worker_for_a_preview(qtbot, tmp_path):
+    """With previews far apart, the Samples view's button has one made at the next step."""
+    window = open_window(qtbot, tmp_path)
+    gan = load(EXAMPLES / "dcgan.studio")
+    gan.training.configure(steps=5000, preview_every=4000)
+    window.set_document(Document(gan))
+    dash = window.dashboard
+    assert dash.panel.train()
+    dash.docks["samples"].raise_()  # (Train brings the curves to the front)
+    # the first samples come at once (the run's first step), whatever the budget
+    qtbot.waitUntil(lambda: "samples" in dash.store.current.previews, timeout=WAIT_MS)
+    assert dash.store.current.previews["samples"]["step"] == 1
+    qtbot.waitUntil(lambda: dash.store.current.step >= 3, timeout=WAIT_MS)
+    button = dash.samples.request_button
+    qtbot.waitUntil(button.isEnabled, timeout=WAIT_MS)
+    button.click()
+    qtbot.waitUntil(lambda: dash.store.current.previews["samples"]["step"] not in (1, 4000),
+                    timeout=WAIT_MS)
+    dash.panel.stop_action.trigger()
+    qtbot.waitUntil(lambda: dash.controller.state in ("stopped", "finished"), timeout=WAIT_MS)

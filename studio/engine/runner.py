@@ -23,6 +23,7 @@ from studio.core.project import Project
 from studio.core.registry import get_block
 from studio.engine import checkpoint
 from studio.engine.codegen import generate
+from studio.engine.events import PROBE_COMMAND, PROBES, PROGRESS_SECONDS, ProbeSkipped, Progress
 from studio.engine.loader import RESOURCES_DATA, load
 from studio.engine.naming import identifier
 from studio.engine.probes import ActivationRecorder, ParameterStats, ProbeRates, histograms, parameter_nodes
@@ -96,6 +97,9 @@ class Runner:
         self.evaluation_seconds = 0.0
         self.last_evaluation: tuple | None = None  # (training seconds at its end, its cost)
         self.paused_seconds = 0.0  # left out of elapsed time, ETA and samples per second
+        self.requested: set = set()  # probes the user asked for, run at the next step
+        self.skip_announced: dict = {}  # probe -> the next step last announced for it
+        self.first_step = 1  # the first step of this run (a continued run starts later)
 
     # ------------------------------------------------------------------------------------------
     def build(self):
@@ -227,7 +231,11 @@ class Runner:
         training = self.training
         pending: list = []
         first_step = position.step  # a continued run's ETA counts only this run's steps
+        self.first_step = first_step + 1  # every probe runs here once, whatever the budget
+        self.total = total
         self.run_start = time.perf_counter()
+        every_seconds = self.progress_seconds
+        progress_at = self.run_start + every_seconds
         window_start, window_samples = 0.0, 0
         self.keep_good(position)  # the first is always kept
         # Read once: a small model's step takes milliseconds, and the Python between steps
@@ -249,7 +257,7 @@ class Runner:
             for batch in batches:
                 self.handle_commands(position)
                 step = position.step + 1
-                stats_due = self.probe_due(rates.stats_every, step)
+                stats_due = self.probe_due("stats", rates.stats_every, step)
                 before = self.timed(ParameterStats.snapshot, self.groups) if stats_due else None
                 try:
                     metrics = training.train_step(batch)
@@ -260,9 +268,9 @@ class Runner:
                 window_samples += batch[0].shape[0] if batch else 1
                 if stats_due:
                     self.timed(self.send_stats, step, before)
-                if self.probe_due(rates.histograms_every, step):
+                if self.probe_due("histograms", rates.histograms_every, step):
                     self.timed(self.send_histograms, step)
-                if self.probe_due(rates.activations_every, step) or step == 1:
+                if self.probe_due("activations", rates.activations_every, step):
                     self.timed(self.send_activations, step)
                 if step % log_every == 0 or step == total:
                     if not self.flush_metrics(pending, position):
@@ -273,15 +281,14 @@ class Runner:
                         window_start, window_samples = self.active_seconds(), 0
                         break
                     pending = []
-                    elapsed = self.active_seconds()
-                    rate = window_samples / max(elapsed - window_start, 1e-9)
-                    done = step - first_step
-                    self.emit({"type": "progress", "step": step, "total": total,
-                               "epoch": position.epoch + 1, "samples_per_second": rate,
-                               "elapsed": elapsed, "probe_seconds": self.probe_seconds,
-                               "eta": elapsed / max(done, 1) * (total - step)})
+                    elapsed = self.send_progress(position, first_step, window_start,
+                                                 window_samples)
                     window_start, window_samples = elapsed, 0
-                if self.probe_due(preview_every, step):
+                    progress_at = time.perf_counter() + every_seconds
+                elif time.perf_counter() >= progress_at:  # between log events, on its own clock
+                    self.send_progress(position, first_step, window_start, window_samples)
+                    progress_at = time.perf_counter() + every_seconds
+                if self.probe_due("previews", preview_every, step):
                     self.timed(self.send_previews, step)
                 if config.checkpoint_every and step % config.checkpoint_every == 0:
                     self.write_checkpoint(position)
@@ -319,14 +326,54 @@ class Runner:
         ended, cost = last
         return self.active_seconds() - ended >= min(cost / budget, longest)
 
-    def probe_due(self, every: int, step: int) -> bool:
-        """A periodic probe runs at its rate in steps, skipped while probes have taken more
-        than their share of the training time (tiny steps: probes run less often)."""
-        if not every or step % every:
+    progress_seconds = PROGRESS_SECONDS  # where training is, sent at least this often
+
+    def send_progress(self, position, first_step: int, window_start: float,
+                      window_samples: int) -> float:
+        """Where training is (the rate over the samples since the last log event); returns
+        the seconds trained."""
+        elapsed = self.active_seconds()
+        rate = window_samples / max(elapsed - window_start, 1e-9)
+        step = position.step
+        self.emit(Progress(step=step, total=self.total, epoch=position.epoch + 1,
+                           samples_per_second=rate, elapsed=elapsed,
+                           eta=elapsed / max(step - first_step, 1) * (self.total - step),
+                           probe_seconds=self.probe_seconds).event())
+        return elapsed
+
+    def probe_due(self, probe: str, every: int, step: int) -> bool:
+        """Whether ``probe`` runs after this step: when the user asked for it; once at the
+        run's first step, whatever the budget (the views have something at once); then at
+        its rate in steps, skipped while probes have taken more than their share of the
+        training time (tiny steps: probes run less often), a skip being announced with the
+        step the next one is expected at."""
+        if self.requested and probe in self.requested:
+            self.requested.discard(probe)
+            return True
+        if not every:
+            return False
+        if step == self.first_step:
+            return True
+        if step % every:
             return False
         budget = self.rates.budget
-        return budget is None or \
-            self.probe_seconds - self.evaluation_seconds <= budget * self.active_seconds()
+        spent = self.probe_seconds - self.evaluation_seconds
+        active = self.active_seconds()
+        if budget is None or spent <= budget * active:
+            return True
+        self.announce_skip(probe, every, step, spent / budget - active, active)
+        return False
+
+    def announce_skip(self, probe: str, every: int, step: int, wait: float,
+                      active: float) -> None:
+        """Say when the next ``probe`` is expected: after the training time that brings the
+        probes back within their share, at this run's pace, on the probe's rate."""
+        steps_per_second = (step - self.first_step + 1) / max(active, 1e-9)
+        later = max(every, math.ceil(wait * steps_per_second / every) * every)
+        next_step = min(step + later, max(self.total, step))
+        if self.skip_announced.get(probe) != next_step:
+            self.skip_announced[probe] = next_step
+            self.emit(ProbeSkipped(probe, step, next_step, float(self.rates.budget)).event())
 
     def timed(self, fn, *args):
         start = time.perf_counter()
@@ -365,6 +412,9 @@ class Runner:
             self.timed(self.send_activations, position.step)
         elif kind == "checkpoint":
             self.write_checkpoint(position, command[1])
+        elif kind == PROBE_COMMAND and command[1] in PROBES and \
+                (command[1] != "previews" or self.config.previews):
+            self.requested.add(command[1])
 
     def flush_metrics(self, pending: list, position) -> bool:
         """Send every step's losses (one device sync for the whole window); False on NaN."""

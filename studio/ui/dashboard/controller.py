@@ -169,6 +169,11 @@ class TrainingController(QObject):
         if self.session is not None and self.running:
             self.session.watch([key] if key else [])
 
+    def request_probe(self, probe: str) -> None:
+        """Run a probe (previews, histograms) at the worker's next step, whatever its rate."""
+        if self.session is not None and self.running:
+            self.session.request_probe(probe)
+
     def choose_sample(self, index: int) -> None:
         self.sample = int(index)
         if self.session is not None and self.running:

@@ -113,6 +113,8 @@ class Dashboard(QObject):
             setattr(self, attr, view)
         window.code_dock.raise_()
         self.features.sample_chosen.connect(self.controller.choose_sample)
+        self.samples.probe_requested.connect(self.controller.request_probe)
+        self.gradients.probe_requested.connect(self.controller.request_probe)
         self.controller.updated.connect(self.on_updated)
         self.controller.state_changed.connect(self._state_changed)
         self.panel.show_node.connect(window.select_node)

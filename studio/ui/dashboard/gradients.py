@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -121,6 +122,8 @@ class DeadUnitsBars(QWidget):
 class GradientsView(QWidget):
     """Per-node gradient norms (or update-to-weight ratios) by step, the selected node's
     histograms and the dead-unit share of every ReLU-family node, for the current run."""
+
+    probe_requested = Signal(str)  # a probe to run now ("histograms")
 
     def __init__(self, store: RunStore, parent=None):
         super().__init__(parent)
@@ -264,6 +267,13 @@ class GradientsView(QWidget):
         self.splitter.setSizes([3000, 2000])  # 3 : 2 of whatever height the view gets
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.request_button = QPushButton("Histograms Now")
+        self.request_button.setObjectName("request_histograms")
+        self.request_button.setToolTip("Measure the weight and gradient histograms after the "
+                                       "current training step, without waiting for the next")
+        self.request_button.clicked.connect(lambda: self.probe_requested.emit("histograms"))
+        self.request_button.setEnabled(False)
+        head.addWidget(self.request_button)
         layout.addLayout(head)
         layout.addWidget(self.splitter, 1)
         self._show_mode()
@@ -331,6 +341,9 @@ class GradientsView(QWidget):
         if whole or topics & {"dead_units", "state"} or (
                 "metrics" in topics and self._dead_waiting):
             self._draw_dead_units()
+        if whole or "state" in topics:
+            self.request_button.setEnabled(run is not None and
+                                           run.state in ("starting", "running", "paused"))
 
     # drawing -----------------------------------------------------------------------------------
     def _new_run(self, run: Run | None) -> None:
@@ -476,7 +489,10 @@ class GradientsView(QWidget):
             return f"Histograms of {name}'s weights and gradients appear when training starts"
         if run.nodes and key not in run.nodes:
             return f"{name} has no weights to show: it is not a trainable node"
-        return f"Histograms of {name}'s weights and gradients arrive with the next probe"
+        later = run.next_probe_text("histograms", "histograms")
+        return (f"Histograms of {name}'s weights and gradients: {later[0].lower()}{later[1:]}"
+                if later else
+                f"Histograms of {name}'s weights and gradients arrive with the next probe")
 
     def _draw_dead_units(self) -> None:
         run = self._run

@@ -9,12 +9,13 @@ contrast. A conditional model's grid that holds one class per row gets its rows 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -28,6 +29,8 @@ from studio.ui.dashboard.store import RunStore
 
 RELEVANT = {"previews", "state", "all"}
 EMPTY_TEXT = "Generated samples appear here for projects with a Preview output"
+WAITING_TEXT = "Samples appear after the first training step, for projects with a Preview output"
+ACTIVE = ("starting", "running", "paused")
 
 
 def preview_default_nrow() -> int:
@@ -182,6 +185,8 @@ class PreviewPanel(QFrame):
 class SamplesView(QWidget):
     """Every preview of the current run, a panel each, side by side (scrolling when many)."""
 
+    probe_requested = Signal(str)  # a probe to run now ("previews")
+
     def __init__(self, store: RunStore, parent=None):
         super().__init__(parent)
         self.setObjectName("samples_view")
@@ -201,7 +206,21 @@ class SamplesView(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll_area.setWidget(self.body)
+        self.note = QLabel("")  # when the next samples come, if the time budget skipped some
+        self.note.setObjectName("samples_note")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: {t.text_dim.name()};")
+        self.request_button = QPushButton("Samples Now")
+        self.request_button.setObjectName("request_samples")
+        self.request_button.setToolTip("Make samples from the fixed inputs after the current "
+                                       "training step, without waiting for the next preview")
+        self.request_button.clicked.connect(lambda: self.probe_requested.emit("previews"))
+        self.request_button.setEnabled(False)
+        head = QHBoxLayout()
+        head.addWidget(self.note, 1)
+        head.addWidget(self.request_button)
         layout = QVBoxLayout(self)
+        layout.addLayout(head)
         layout.addWidget(self.message, 1)
         layout.addWidget(self.scroll_area, 1)
         self._show_panels(False)
@@ -225,6 +244,12 @@ class SamplesView(QWidget):
                 panel.show_event(event)
                 self.row.setStretchFactor(panel, len(panel.grids))  # room by grid count
         self._show_panels(bool(self.panels))
+        active = run is not None and run.state in ACTIVE
+        self.request_button.setEnabled(active)
+        note = run.next_probe_text("previews", "samples") if active else ""
+        self.note.setText(note)
+        if not self.panels:
+            self.message.setText(note or (WAITING_TEXT if active else EMPTY_TEXT))
 
     def _rebuild(self, names: list[str]) -> None:
         """Only when the set of preview outputs changes (a new run of another project)."""

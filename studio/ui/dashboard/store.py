@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# the topic a view listens to for each probe (``events.PROBES``), so a skipped one's note shows
+PROBE_TOPICS = {"stats": "stats", "histograms": "histograms", "activations": "activations",
+                "previews": "previews"}
 MAX_RUNS = 4  # the current run and three before it, overlaid on the curves
 
 
@@ -114,6 +117,7 @@ class Run:
     confusion: np.ndarray | None = None
     confusion_step: int = 0
     previews: dict = field(default_factory=dict)  # name -> newest preview event
+    skipped: dict = field(default_factory=dict)  # probe -> its newest probe_skipped event
     progress: dict = field(default_factory=dict)
     error: dict | None = None
     nodes: list = field(default_factory=list)  # trainable node keys
@@ -124,6 +128,15 @@ class Run:
     @property
     def title(self) -> str:
         return self.label or f"Run {self.number}"
+
+    def next_probe_text(self, probe: str, what: str) -> str:
+        """When the next ``probe`` comes, in words, if one was skipped for the time budget:
+        "Next samples at about step 300 (probes kept to 1% of training time)"; else ""."""
+        skipped = self.skipped.get(probe)
+        if not skipped:
+            return ""
+        return (f"Next {what} at about step {skipped['next_step']:,} (probes kept to "
+                f"{skipped['budget']:.0%} of training time)")
 
     @property
     def per_class_accuracy(self) -> np.ndarray | None:
@@ -236,6 +249,7 @@ class RunStore:
         return "stats"
 
     def _on_histograms(self, run: Run, e: dict) -> str:
+        run.skipped.pop("histograms", None)
         run.histograms = dict(e.get("nodes", {}))
         run.histograms_step = e.get("step", run.step)
         return "histograms"
@@ -254,7 +268,12 @@ class RunStore:
 
     def _on_preview(self, run: Run, e: dict) -> str:
         run.previews[e["name"]] = e
+        run.skipped.pop("previews", None)
         return "previews"
+
+    def _on_probe_skipped(self, run: Run, e: dict) -> str:
+        run.skipped[e["probe"]] = dict(e)
+        return PROBE_TOPICS.get(e["probe"], "")
 
     def _on_paused(self, run: Run, e: dict) -> str:
         run.state = "paused"
