@@ -56,7 +56,8 @@ class XServer:
             if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
                 continue
             process = subprocess.Popen(
-                ["Xvfb", f":{number}", "-screen", "0", f"{w}x{h}x{self.depth}", "-nolisten", "tcp"],
+                ["Xvfb", f":{number}", "-screen", "0", f"{w}x{h}x{self.depth}", "-nolisten", "tcp",
+                 "-noreset"],  # a reset when the last client leaves refuses the next one
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if self._ready(number, process):
                 self.number, self.process = number, process
