@@ -42,8 +42,16 @@ def studio_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "studio"]
 
 
-def launch_seconds(display: str) -> float:
-    """Start ``studio`` and time until its window is viewable on ``display``."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far: on a shared machine, about what
+    its wall time would be on a quiet one, for work on one core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def launch_seconds(display: str) -> tuple[float, float]:
+    """Start ``studio`` and time until its window is viewable on ``display``; (wall seconds,
+    CPU seconds of the process by then)."""
     from xserver import scenario_env
 
     home = Path(tempfile.mkdtemp(prefix="studio-bench-home-"))
@@ -58,7 +66,7 @@ def launch_seconds(display: str) -> float:
             found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Studio"],
                                    env=env, capture_output=True).returncode == 0
             if found:
-                return time.perf_counter() - start
+                return time.perf_counter() - start, cpu_seconds(process.pid)
             if process.poll() is not None:
                 raise RuntimeError(f"studio exited with {process.returncode}: "
                                    f"{process.stderr.read().decode()[-2000:]}")
@@ -148,18 +156,21 @@ def main() -> None:
     missing = missing_tools()
     if missing:
         raise SystemExit(f"needs {' and '.join(missing)}")
-    launches, plots = [], []
+    launches, launch_cpu, plots = [], [], []
     with XServer(*SCREEN) as x, CpuBurners(args.busy):
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, "
               f"{args.busy} busy processes, display {x.display} {SCREEN[0]}x{SCREEN[1]}",
               flush=True)
         for i in range(args.rounds):
-            launches.append(launch_seconds(x.display))
+            wall, cpu = launch_seconds(x.display)
+            launches.append(wall)
+            launch_cpu.append(cpu)
             plots.append(first_plot_seconds(x.display))
-            print(f"round {i + 1}: launch {launches[-1]:.2f} s, Train -> first plot "
-                  f"{plots[-1]:.2f} s", flush=True)
+            print(f"round {i + 1}: launch {wall:.2f} s ({cpu:.2f} s of CPU), Train -> first "
+                  f"plot {plots[-1]:.2f} s", flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print(summary("launch -> window shown", launches, 1.5))
+    print(f"  CPU the launch used: median {statistics.median(launch_cpu):.2f} s")
     print(summary("Train -> first plotted step", plots, 3.0))
 
 
