@@ -1,9 +1,10 @@
 """The main window: graph tabs in the middle, palette, inspector, code and problems in docks.
 
-It owns the session (document, analysis, code) and the editor, wires the actions to them, keeps
-the tabs in step with the project's networks, and handles files: New from a template, Open,
-Open Recent, Examples, Save, Save As, Export, autosave to a recovery file, and asking before
-unsaved changes are lost. The dock layout and recent files are remembered in QSettings.
+It owns the session (document, analysis, code) and the editor, wires the actions to them and
+keeps the tabs in step with the project's networks. Files (New, Open, Recent, Examples, Save,
+and asking before work is lost) are ``ui/files.py``; Export is ``ui/export_dialog.py``; autosave
+and recovery ``ui/autosave.py``; the Help menu and the theme switch ``ui/help.py``. The dock
+layout is remembered in QSettings.
 """
 
 from __future__ import annotations
@@ -16,26 +17,22 @@ from PySide6.QtCore import QByteArray, QMimeData, QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QInputDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
     QTabWidget,
     QToolBar,
-    QVBoxLayout,
 )
 
 from studio.core import package_files, recovery, templates
 from studio.core.document import Document
-from studio.core.project import INSTANCE, ProjectError
+from studio.core.project import INSTANCE
 from studio.ui import theme
 from studio.ui.actions import Actions
+from studio.ui.autosave import Autosave, RecoveryDialog
 from studio.ui.canvas.quick_add import QuickAdd
 from studio.ui.canvas.scene import GraphScene
 from studio.ui.canvas.view import GraphView
@@ -53,7 +50,6 @@ from studio.ui.session import Session
 
 EXAMPLES = package_files.examples_folder()
 CLIPBOARD_MIME = "application/x-studio-nodes"
-AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 TRAINING_TAB = "Training"
 
@@ -88,10 +84,8 @@ class MainWindow(QMainWindow):
         self._rebuild_tabs()
         self._update_title()
         self._update_status()
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_MS)
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start()
+        self.autosaver = Autosave(self)
+        self.autosave_timer = self.autosaver.timer
         self.layouts.reset()  # sized for the screen, the editing layout
         self._restore_layout()
 
@@ -762,40 +756,12 @@ class MainWindow(QMainWindow):
     def recent_files(self) -> list[str]:
         return self.files.recent_files()
 
-    # autosave and recovery ------------------------------------------------------------------------
+    # autosave and recovery (studio/ui/autosave.py) ----------------------------------------------
     def autosave(self):
-        """Write the recovery file when there are unsaved changes (the timer calls this)."""
-        try:
-            return recovery.autosave(self.session.doc, self.recovery_folder)
-        except (OSError, ValueError) as err:
-            self.statusBar().showMessage(f"Autosave failed: {err}", 8000)
-            return None
+        return self.autosaver.autosave()
 
     def offer_recovery(self) -> bool:
-        """At start-up: offer the documents a crashed session left; True if one was opened."""
-        entries = recovery.pending(self.recovery_folder)
-        if not entries:
-            return False
-        dialog = RecoveryDialog(entries, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return False
-        for entry in dialog.discarded:
-            recovery.discard(entry)
-        if dialog.choice is None:
-            return False
-        return self.recover(dialog.choice)
-
-    def recover(self, entry) -> bool:
-        try:
-            doc = recovery.recover(entry)
-        except ProjectError as err:
-            self.show_error("Cannot recover", str(err))
-            return False
-        self.session.set_document(doc)
-        self.problems.set_load_issues([])
-        QTimer.singleShot(0, self._fit_all_views)
-        self.statusBar().showMessage(f"Recovered {entry.title}; save it to keep it", 10000)
-        return True
+        return self.autosaver.offer_recovery()
 
     # window ---------------------------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -846,55 +812,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Studio", "<b>Studio</b><p>Design, train and understand "
                           "neural networks by drawing them. Every wire shows its shape, every "
                           "node its cost; Export writes the very code Studio trains.</p>")
-
-
-class RecoveryDialog(QDialog):
-    """At start-up after a crash: recover a document, or discard the recovery files."""
-
-    def __init__(self, entries, parent=None):
-        super().__init__(parent)
-        self.setObjectName("recovery_dialog")
-        self.setWindowTitle("Recover unsaved work")
-        self.entries = list(entries)
-        self.choice = None
-        self.discarded: list = []
-        self.list = QListWidget()
-        self.list.setToolTip("Documents that were open when Studio stopped unexpectedly")
-        for entry in self.entries:
-            text = entry.title + (f" (unreadable: {entry.error})" if entry.error else "")
-            item = QListWidgetItem(text)
-            item.setToolTip(str(entry.file))
-            self.list.addItem(item)
-        self.list.setCurrentRow(0)
-        buttons = QDialogButtonBox()
-        self.recover_button = buttons.addButton("Recover", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.recover_button.setToolTip("Open the chosen document with its unsaved changes")
-        self.discard_button = buttons.addButton("Discard All",
-                                                QDialogButtonBox.ButtonRole.DestructiveRole)
-        self.discard_button.setToolTip("Delete every recovery file listed")
-        later = buttons.addButton("Not Now", QDialogButtonBox.ButtonRole.RejectRole)
-        later.setToolTip("Keep the recovery files and start without them")
-        self.recover_button.clicked.connect(self._recover)
-        self.discard_button.clicked.connect(self._discard)
-        later.clicked.connect(self.reject)
-        layout = QVBoxLayout(self)
-        label = QLabel("Studio stopped before these documents were saved. Recover one?")
-        label.setWordWrap(True)
-        layout.addWidget(label)
-        layout.addWidget(self.list)
-        layout.addWidget(buttons)
-        self.resize(520, 260)
-
-    def _recover(self):
-        row = self.list.currentRow()
-        if 0 <= row < len(self.entries) and not self.entries[row].error:
-            self.choice = self.entries[row]
-            self.accept()
-
-    def _discard(self):
-        self.discarded = list(self.entries)
-        self.choice = None
-        self.accept()
 
 
 _clipboard_guard = []
