@@ -354,6 +354,7 @@ def _save(s: Scenario) -> None:
 
 
 def _switch_after_save(s: Scenario) -> None:
+    before = s.gui(lambda: set(s.window.session.project.training.nodes))
     open_example(s, "lenet")
     s.wait_until(lambda: len(s.window.scene("training").nodes) ==
                  len(s.window.session.project.training.nodes) > 0, "the canvas shows LeNet")
@@ -364,6 +365,23 @@ def _switch_after_save(s: Scenario) -> None:
             "on LeNet the Curves view still plots the previous project's run")
     error = s.gui(lambda: s.window.dashboard.panel.error_text)
     s.check(not error, f"on LeNet the Training panel says: {error}")
+    gone_nodes = before - s.gui(lambda: set(s.window.session.project.training.nodes))
+    stale = s.gui(lambda: _texts_naming(s.window, gone_nodes))
+    s.check(not stale, f"on LeNet the panels still name the previous project's nodes: {stale}")
+
+
+def _texts_naming(window, names) -> list[str]:
+    """Texts of the training panel and the plot docks that name any of ``names``. GUI thread."""
+    from PySide6.QtWidgets import QLabel
+
+    widgets = [window.dashboard.panel, *window.dashboard.views.values()]
+    out = []
+    for widget in widgets:
+        for label in widget.findChildren(QLabel):
+            words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", label.text()))
+            if label.isVisible() and words & set(names):
+                out.append(label.text())
+    return out
 
 
 def _reopen(s: Scenario) -> None:
