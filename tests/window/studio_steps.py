@@ -119,10 +119,16 @@ def progress_text(s: Scenario) -> str:
     return s.gui(lambda: s.window.dashboard.panel.progress_label.text())
 
 
+_focus_clicks = [0]
+
+
 def focus_canvas(s: Scenario) -> None:
-    """Click an empty spot of the canvas (keys then go to the editor, not a text field)."""
+    """Click an empty spot of the canvas (keys then go to the editor, not a text field). The
+    spot alternates, so two of these in a row are never a double-click (which adds a block)."""
     view = s.gui(lambda: s.window.view())
-    s.click(lambda: view.mapToGlobal(view.rect().topLeft()) + _offset(12, 12))
+    _focus_clicks[0] += 1
+    x = 12 if _focus_clicks[0] % 2 else 44
+    s.click(lambda: view.mapToGlobal(view.rect().topLeft()) + _offset(x, 12))
 
 
 def _offset(x: int, y: int):
