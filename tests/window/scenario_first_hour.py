@@ -67,6 +67,8 @@ def body(s: Scenario) -> None:
     s.step("drag wires: digits -> Flatten -> Linear -> CrossEntropy <- label, -> Adam",
            lambda: _wire(s, ids), needed=True)
     s.shot("classifier wired")
+    s.step("wired, the Training panel no longer says why it could not train",
+           lambda: _panel_agrees(s))
     s.step("dragging the image onto the loss's target is refused, with the reason",
            lambda: _refused(s, ids))
     s.shot("refused wiring")
@@ -240,6 +242,13 @@ def _wire(s: Scenario, ids: dict) -> None:
     labels = s.gui(shapes)
     s.check(len(labels) >= 3, f"the wires show shapes {labels}")
     s.log(f"  wire shapes {labels}")
+
+
+def _panel_agrees(s: Scenario) -> None:
+    problems = s.gui(lambda: [str(p) for p in s.window.session.analysis.problems])
+    refusal = s.gui(lambda: s.window.dashboard.panel.error_text)
+    s.check(problems or not refusal, f"the classifier has no problems, yet the Training panel "
+                                     f"still says '{refusal}'")
 
 
 def _edges_now(s: Scenario) -> set:
