@@ -5,8 +5,8 @@ its controls are on the screen. Shared by the window scenarios and the first-hou
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QToolButton
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton, QWidget
 from xdriver import Scenario, StepFailed, gone
 
 TRAINING_TIMEOUT = 120.0  # seconds: a busy two-core machine may take this long for a first step
@@ -53,8 +53,6 @@ def widget_on_screen(widget) -> str | None:
 def shows_any(widget) -> bool:
     """Whether any part of ``widget`` is on screen (not hidden, covered or scrolled away).
     A widget covered by its own children (a plot's viewport) shows through them. GUI thread."""
-    from PySide6.QtWidgets import QWidget
-
     return widget.isVisible() and any(
         w.isVisible() and not w.visibleRegion().isEmpty()
         for w in [widget, *widget.findChildren(QWidget)])
@@ -84,19 +82,17 @@ def controls_on_screen(s: Scenario, names=("pause", "stop")) -> None:
         s.check(why is None, f"the {name.capitalize()} button {why}")
 
 
-def open_example(s: Scenario, name: str, answer_prompt=None) -> None:
+def open_example(s: Scenario, name: str) -> None:
     """File > Examples > ``name`` with the mouse; the window then shows that example. A prompt
-    that appears (unsaved work, trained weights) is answered by ``answer_prompt(dialog)``, or
-    fails the step when none is given."""
+    fails the step: nothing was at stake."""
     before = s.gui(lambda: id(s.window.session.doc))
     s.menu_path("File", "Examples", name)
-    if answer_prompt is not None:
-        answer_prompt(s.modal(f"a prompt before opening {name}", 10))
     s.wait_until(lambda: id(s.window.session.doc) != before or QApplication.activeModalWidget(),
                  f"the example {name} opens")
     dialog = s.gui(lambda: QApplication.activeModalWidget())
     if dialog is not None:
-        text = s.gui(lambda: getattr(dialog, "text", lambda: dialog.windowTitle())())
+        text = s.gui(lambda: dialog.text() if isinstance(dialog, QMessageBox)
+                     else dialog.windowTitle())
         raise StepFailed(f"opening {name} asked '{text}' where nothing was at stake")
 
 
@@ -128,13 +124,7 @@ def focus_canvas(s: Scenario) -> None:
     view = s.gui(lambda: s.window.view())
     _focus_clicks[0] += 1
     x = 12 if _focus_clicks[0] % 2 else 44
-    s.click(lambda: view.mapToGlobal(view.rect().topLeft()) + _offset(x, 12))
-
-
-def _offset(x: int, y: int):
-    from PySide6.QtCore import QPoint
-
-    return QPoint(x, y)
+    s.click(lambda: view.mapToGlobal(view.rect().topLeft()) + QPoint(x, 12))
 
 
 def tile_plots(s: Scenario) -> None:
@@ -147,7 +137,7 @@ def canvas_point(s: Scenario, fx: float, fy: float) -> tuple[int, int]:
     """A point of the current canvas, as fractions of its width and height, on the screen."""
     def find():
         vp = s.window.view().viewport()
-        return vp.mapToGlobal(_offset(int(vp.width() * fx), int(vp.height() * fy)))
+        return vp.mapToGlobal(QPoint(int(vp.width() * fx), int(vp.height() * fy)))
 
     return s.point(find)
 
@@ -163,7 +153,7 @@ def drop_from_palette(s: Scenario, block: str, at: tuple[int, int]) -> str:
     def entry():
         tree = palette.tree
         for item in _leaves(tree):
-            if item.data(0, ROLE) == block and not item.isHidden():
+            if item.data(0, Qt.ItemDataRole.UserRole) == block and not item.isHidden():
                 r = tree.visualItemRect(item)
                 if r.isValid() and tree.viewport().rect().contains(r.center()):
                     return tree.viewport().mapToGlobal(r.center())
@@ -176,9 +166,6 @@ def drop_from_palette(s: Scenario, block: str, at: tuple[int, int]) -> str:
                        f"{block} dropped on the canvas appears there", 10)
     s.check(len(new) == 1, f"dropping {block} added {len(new)} nodes")
     return next(iter(new))
-
-
-ROLE = 0x0100  # Qt.ItemDataRole.UserRole: the palette entry's block id
 
 
 def _leaves(tree):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QObject, QPoint, QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 
 DEFAULT_TIMEOUT = 30.0
 XDOTOOL_TIMEOUT = 60.0
@@ -364,4 +364,4 @@ def run_main(name: str, body) -> None:
     os._exit(status)  # the training worker is ended already; skip the interpreter's teardown
 
 
-__all__ = ["QMenu", "Scenario", "StepFailed", "gone", "run_main", "xdotool"]
+__all__ = ["Scenario", "StepFailed", "gone", "run_main", "xdotool"]
