@@ -38,6 +38,7 @@ from studio_steps import (
     tile_and_check,
     train_and_watch,
     type_into,
+    widget_on_screen,
     window_on_screen,
 )
 from xdriver import Scenario, StepFailed, gone, run_main, xdotool
@@ -58,6 +59,10 @@ def body(s: Scenario) -> None:
     for name in EXAMPLES:
         s.step(f"File > Examples > {name} opens it on the canvas", lambda n=name: _open(s, n))
     s.step("F1 lists the keyboard shortcuts, the training ones included", lambda: _shortcuts(s))
+    s.step("Help > User Guide opens a guide with pictures, on the screen",
+           lambda: _read_help(s, "User Guide", "guide"))
+    s.step("Help > Block Reference finds Conv2d when it is typed",
+           lambda: _read_help(s, "Block Reference", "reference", search="Conv2d"))
     s.step("File > New > Blank: an empty project", lambda: _new_blank(s), needed=True)
     s.step("F5 on the empty project says why not; Problems and the status bar agree",
            lambda: _empty_refused(s))
@@ -147,6 +152,40 @@ def _shortcuts(s: Scenario) -> None:
         s.check(key in keys, f"the shortcuts do not list {key} (they list {sorted(keys)})")
     for alias in ("F14", "F18"):
         s.check(alias not in keys, f"the shortcuts list the raw Qt alias {alias}")
+
+
+def _read_help(s: Scenario, item: str, word: str, search: str = "") -> None:
+    """Open a Help reading window from the menu, look at it, type a search, close it."""
+    from PySide6.QtWidgets import QTextBrowser
+
+    s.menu_path("Help", item)
+
+    def window():
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, QDialog) and w.isVisible() and word in w.windowTitle().lower():
+                return w
+        return None
+
+    dialog = s.wait_until(window, f"Help > {item} opens a window", 10)
+    s.wait_until(lambda: dialog.windowHandle() is not None and dialog.windowHandle().isExposed(),
+                 f"the {item} window is shown", 10)
+    where = s.gui(lambda: widget_on_screen(dialog))
+    s.check(where is None, f"the {item} window {where}")
+    browser = s.gui(lambda: dialog.findChild(QTextBrowser))
+    s.check(browser is not None, f"the {item} window shows no document")
+    text = s.gui(lambda: browser.toPlainText())
+    s.check(len(text) > 500, f"the {item} says only {text[:200]!r}")
+    if word == "guide":
+        s.check(s.gui(lambda: "<img" in browser.toHtml()), "the User Guide has no pictures")
+    field = s.gui(lambda: next(e for e in dialog.findChildren(QLineEdit) if e.isVisible()))
+    s.click(field)  # the reading window has the keyboard
+    if search:
+        s.type(search)
+        s.wait_until(lambda: search in browser.toPlainText() and
+                     len(browser.toPlainText()) < len(text), f"typing {search} narrows it", 10)
+    s.shot(item)
+    s.key("Escape")
+    s.wait_until(lambda: gone(dialog), f"Escape closes the {item}", 10)
 
 
 def _key_cells(dialog) -> set:
