@@ -99,6 +99,8 @@ def body(s: Scenario) -> None:
            lambda: _switch_after_save(s))
     s.step("Ctrl+O reopens the saved project, with its trained weights",
            lambda: _reopen(s), needed=True)
+    s.step("an edit the weights no longer fit disables Continue Training, saying why; Ctrl+Z "
+           "enables it again", lambda: _incompatible_edit(s, ids["Dataset"]))
     s.step("File > Export PyTorch Code into a new folder writes model.py, train.py, weights.pt",
            lambda: _export(s), needed=True)
     s.step("the export's train.py --help explains its options", lambda: _export_help(s))
@@ -446,6 +448,29 @@ def _reopen(s: Scenario) -> None:
             "reopened, the network Head is missing")
     s.wait_until(lambda: s.window.dashboard.panel.continue_action.isEnabled(),
                  "Continue Training is offered (the weights beside the project are found)", 10)
+
+
+def _incompatible_edit(s: Scenario, dataset: str) -> None:
+    """Images of 16 px instead of 32 change the Linear layer's inputs: the trained weights do
+    not fit any more."""
+    action = s.gui(lambda: s.window.dashboard.panel.continue_action)
+    s.check(s.gui(lambda: action.isEnabled()), "Continue Training is not offered to begin with")
+    s.click(node_point(s, dataset))
+    field = s.wait_until(lambda: (ed := s.window.inspector.editors.get("size")) and ed.widget,
+                         "the Inspector shows the Dataset's image size", 10)
+    type_into(s, field, "16")
+    s.wait_until(lambda: s.window.session.project.training.nodes[dataset].params.get("size") == 16,
+                 "the image size becomes 16", 10)
+    s.wait_until(lambda: not action.isEnabled(), "Continue Training is disabled", 10)
+    tip = s.gui(lambda: action.toolTip())
+    s.check("cannot" in tip.lower() and len(tip) > 20,
+            f"disabled, Continue Training does not say why: '{tip}'")
+    s.log(f"  says: {tip}")
+    focus_canvas(s)
+    s.key("ctrl+z")
+    s.wait_until(lambda: s.window.session.project.training.nodes[dataset].params.get("size", 32)
+                 == 32, "Ctrl+Z puts the image size back", 10)
+    s.wait_until(lambda: action.isEnabled(), "Continue Training is offered again", 10)
 
 
 def _export(s: Scenario) -> None:
