@@ -61,6 +61,7 @@ class TrainingPanel(QWidget):
         self.editing = controller.editing
         self.editors: dict[str, ParamEditor] = {}
         self.error_node: tuple | None = None
+        self._refused = False  # the error shown is Train's "Cannot train yet", which follows edits
         self._progress_at = 0.0
         self._progress_later = QTimer(self)  # the news a throttled redraw skipped comes later
         self._progress_later.setSingleShot(True)
@@ -225,11 +226,23 @@ class TrainingPanel(QWidget):
             return True
         self.error_label.hide()
         self.error_node = None
+        self._refused = False
         why = self.controller.start(resume=resume)
         if why:
             self._show_error(f"Cannot train yet: {why}")
+            self._refused = True
             return False
         return True
+
+    def _follow_verdict(self) -> None:
+        """A refused Train's reason follows the edits: gone once the project can train, else
+        the current reason (never an old one beside a verdict that says otherwise)."""
+        why = self.controller.blocking_problem()
+        if why is None:
+            self.error_label.hide()
+            self._refused = False
+        else:
+            self._show_error(f"Cannot train yet: {why}")
 
     def toggle_pause(self) -> None:
         if self.controller.state == "paused":
@@ -250,6 +263,8 @@ class TrainingPanel(QWidget):
                                for k, v in run.final.get("evaluation", {}).items())
             text += f" after {run.final.get('steps', 0):,} steps" + (f": {scores}" if scores else "")
         self.state_label.setText(text)
+        if self._refused and state == "idle":
+            self._follow_verdict()
         self._update_buttons()
         self._update_progress()
 
@@ -320,9 +335,11 @@ class TrainingPanel(QWidget):
         self.error_node = tuple(node) if node else None
         kind = {"nan": "The loss is not a number", "oom": "Out of memory",
                 "crash": "The training process crashed", "shape": "A shape does not fit",
-                "data": "The data could not be loaded"}.get(event.get("kind"), "Training failed")
+                "data": "The data could not be loaded", "checkpoint": "Cannot continue"}.get(
+                    event.get("kind"), "Training failed")
         self._show_error(f"<b>{kind}</b>: {_escape(event.get('message', ''))}"
                          + (f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""))
+        self.error_label.setToolTip(f"{kind}: {event.get('message', '')}")  # the whole text
 
     def _show_error(self, html: str) -> None:
         color = theme.current().error.name()
