@@ -80,3 +80,16 @@ def test_one_core_means_one_thread_and_no_trials():
     tuner = ThreadTuner(1, machine.apply, machine.idle)
     machine.train(tuner, 5.0)
     assert machine.changes == [1] and tuner.trials == 0
+
+
+def test_where_more_threads_are_a_little_faster_they_are_taken():
+    """Started with one thread (the load average showed one core taken), a machine that
+    turns out to train 3% faster with both cores gets both: fewer threads must be clearly
+    faster to be kept, more only a little."""
+    machine = Machine({1: 0.0103, 2: 0.010}, idle=1.0)
+    tuner = ThreadTuner(2, machine.apply, machine.idle)
+    assert tuner.threads == 1
+    machine.train(tuner, 20.0)
+    assert tuner.threads == 2
+    machine.train(tuner, 300.0)
+    assert tuner.threads == 2

@@ -34,7 +34,10 @@ class ThreadTuner:
     WARMUP_STEPS = 1  # the first step pays for allocation and first calls
     WINDOW_SECONDS = 0.2  # of step time per measurement (and at least WINDOW_STEPS steps)
     WINDOW_STEPS = 3
-    MARGIN = 0.9  # another count is kept when its steps take at most this share of the time
+    # Another count is kept when its steps take at most this share of the time: fewer threads
+    # must be clearly faster, more threads a little (a quiet machine keeps all its cores).
+    FEWER_MARGIN = 0.9
+    MORE_MARGIN = 0.98
     FIRST_INTERVAL = 2.0  # training seconds from a losing trial to the next, at first
     LONGEST_INTERVAL = 60.0  # trials that lose double the interval, up to this
     SUDDENLY_SLOWER = 1.5  # a window this much slower than the one before: try again at once
@@ -91,7 +94,8 @@ class ThreadTuner:
         else:
             baseline = (self._reference + median) / 2
             self._reference = median
-            self._end_trial(won=self._trial_median <= self.MARGIN * baseline)
+            margin = self.FEWER_MARGIN if self._candidate < self.threads else self.MORE_MARGIN
+            self._end_trial(won=self._trial_median <= margin * baseline)
 
     def _start_trial(self, at_once: bool) -> None:
         fewer = self.threads > 1 and (self._fewer_next or at_once or self.threads == self.most)

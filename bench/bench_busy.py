@@ -1,0 +1,167 @@
+"""LeNet training on a quiet machine and beside two busy processes, through Studio's session and
+as a hand-written PyTorch loop in this process, with the CPU each got.
+
+    python bench/bench_busy.py          # goal: busy slowdown no worse than the CPU share allows
+    BENCH_ROUNDS=3 BENCH_EPOCHS=5 BENCH_BURNERS=2 python bench/bench_busy.py
+
+"Busy" is BENCH_BURNERS processes spinning on the CPU (``while True: pass``), started before the
+run and killed after it. Each round trains the four variants (session and hand-written, quiet
+and busy) one after the other in a rotating order, so drift of the machine's speed falls on all
+alike; figures are medians over the rounds. Epochs per second are on the training clock (the
+session's own elapsed time, from its first step to its last; the loop's steps after a warm-up).
+The CPU share is the trainer's CPU time over that wall time over the cores it may use: what it
+got of the machine. The goal reads: the busy slowdown (quiet epochs/s over busy epochs/s) is no
+worse than the CPU share allows (quiet share over busy share): no CPU is wasted waiting for a
+core, so the work per CPU-second stays the same. The hand-written loop uses torch's default
+threads, as a script would; Studio's worker picks its thread count by timing its steps.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+from bench_lenet_step import HandLeNet
+from common import ROOT
+
+from studio.core.fileformat import load
+from studio.engine.library.data import TensorBatches, load_digits
+from studio.engine.loader import RESOURCES_DATA
+from studio.engine.probes import ProbeRates
+from studio.engine.runner import RunConfig
+from studio.engine.session import TrainingSession, usable_cores
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+EPOCHS = int(os.environ.get("BENCH_EPOCHS", 5))
+BURNERS = int(os.environ.get("BENCH_BURNERS", 2))
+WARMUP = 10  # hand-written steps before timing
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Burners:
+    """Processes that spin on the CPU for as long as the block lasts."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.procs: list = []
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                      for _ in range(self.count)]
+        time.sleep(0.2)  # running before training starts
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+
+
+def session_run(epochs: int) -> dict:
+    """LeNet through the session, probes off: training seconds, worker CPU seconds, steps."""
+    config = RunConfig(epochs=epochs, probes=ProbeRates.off(), previews=False,
+                       evaluate_every_epoch=False, checkpoint_epochs=False)
+    session = TrainingSession(load(ROOT / "examples" / "lenet.studio"), config)
+    session.start()
+    events: list = []
+    cpu_first = None
+    try:
+        while True:
+            batch = session.events(timeout=0.05)
+            events += batch
+            for event in batch:
+                if event["type"] == "progress" and cpu_first is None:
+                    cpu_first = (cpu_seconds(session.pid), event["elapsed"], event["step"])
+                if event["type"] == "error":
+                    raise SystemExit(f"the session failed: {event['message']}")
+            if any(e["type"] == "finished" for e in batch):
+                cpu_last = cpu_seconds(session.pid)
+                break
+            if not session.alive and not session.events_pending:
+                raise SystemExit(f"the session ended early: {events[-3:]}")
+    finally:
+        session.stop()
+    last = [e for e in events if e["type"] == "progress"][-1]
+    per_epoch = next(e for e in events if e["type"] == "started")["batches_per_epoch"]
+    steps = last["step"] - cpu_first[2]  # from the first progress event: past the first step
+    return {"seconds": last["elapsed"] - cpu_first[1], "cpu": cpu_last - cpu_first[0],
+            "epochs": steps / per_epoch}
+
+
+def hand_run(epochs: int) -> dict:
+    """The same training written by hand, in this process, with torch's default threads."""
+    torch.manual_seed(0)
+    data = load_digits(RESOURCES_DATA, size=32)
+    batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
+    model, criterion = HandLeNet(), nn.CrossEntropyLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    per_epoch = len(batches)
+    done, start, cpu = 0, None, 0.0
+    for _ in range(epochs + 1):
+        for image, label in batches:
+            if done == WARMUP:
+                start, cpu = time.perf_counter(), time.process_time()
+            loss = criterion(model(image), label)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            done += 1
+            if done % 10 == 0:
+                loss.item()
+            if done == WARMUP + epochs * per_epoch:
+                return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                        "epochs": epochs}
+    raise AssertionError("ran out of epochs")
+
+
+def main() -> None:
+    cores = usable_cores()
+    print(f"LeNet on digits, {EPOCHS} epochs a run, {ROUNDS} rounds, {cores} usable cores, "
+          f"busy = {BURNERS} spinning processes; torch {torch.__version__}, default threads "
+          f"{torch.get_num_threads()}; load average before: {os.getloadavg()[0]:.1f}")
+    variants = {("session", False): lambda: session_run(EPOCHS),
+                ("session", True): lambda: session_run(EPOCHS),
+                ("hand", False): lambda: hand_run(EPOCHS),
+                ("hand", True): lambda: hand_run(EPOCHS)}
+    results: dict = {key: [] for key in variants}
+    keys = list(variants)
+    for round_ in range(ROUNDS):
+        for key in keys[round_ % 4:] + keys[:round_ % 4]:
+            if key[1]:
+                with Burners(BURNERS):
+                    results[key].append(variants[key]())
+            else:
+                results[key].append(variants[key]())
+    for who in ("session", "hand"):
+        row = {}
+        for busy in (False, True):
+            runs = results[(who, busy)]
+            row[busy] = {"rate": statistics.median(r["epochs"] / r["seconds"] for r in runs),
+                         "share": statistics.median(r["cpu"] / r["seconds"] / cores for r in runs),
+                         "cpu_per_epoch": statistics.median(r["cpu"] / r["epochs"] for r in runs)}
+        slowdown = row[False]["rate"] / row[True]["rate"]
+        allowed = row[False]["share"] / row[True]["share"]
+        print(f"{who:8s} quiet {row[False]['rate']:6.2f} epochs/s (CPU share "
+              f"{row[False]['share']:.0%}, {row[False]['cpu_per_epoch']:.2f} CPU s/epoch); busy "
+              f"{row[True]['rate']:6.2f} epochs/s (CPU share {row[True]['share']:.0%}, "
+              f"{row[True]['cpu_per_epoch']:.2f} CPU s/epoch); slowdown {slowdown:.2f}x, the CPU "
+              f"share allows {allowed:.2f}x (goal: slowdown <= allowed)")
+    print("load average after: " + f"{os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
