@@ -79,7 +79,8 @@ TRAINING_SHOTS = (
 
 def shoot_training(example: str, out: Path, graph: str, node: str, settings: dict,
                    pause_at: int) -> Path:
-    """Train from the window with every plot tiled, pause at a step, and grab the window."""
+    """Train from the window with every plot tiled (View > Tile Training Plots, as a user
+    does), pause at a step, and grab the window."""
     from PySide6.QtCore import QSettings
 
     from studio.ui.app import build
@@ -89,9 +90,6 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     app, window = build(ROOT / "examples" / f"{example}.studio", settings=qsettings,
                         recovery_folder=folder, offer_recovery=False)
     window.editor.set_settings(settings)
-    window.palette_dock.hide()
-    window.code_dock.hide()
-    window.problems_dock.hide()
     dash = window.dashboard
     dash.tile_views()
     settle(app)
