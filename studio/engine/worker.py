@@ -74,6 +74,7 @@ class Outbox:
     def _run(self) -> None:
         while True:
             closing = self.closed
+            self.wake.clear()  # set again by anything put from here on that must go at once
             batch = self._take()
             if batch and not self.broken:
                 try:
@@ -83,7 +84,6 @@ class Outbox:
             if closing:
                 return
             self.wake.wait(FLUSH_SECONDS)
-            self.wake.clear()  # set again by anything put from here on
 
     def close(self) -> None:
         self.closed = True
