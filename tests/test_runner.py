@@ -166,7 +166,7 @@ def test_nan_then_resume_restores_the_last_good_state():
 
 def test_paused_time_is_not_training_time():
     """Elapsed time, ETA and samples per second count training only: a run paused for a while
-    does not report itself slow. The pause lasts at least PAUSE seconds by construction (the
+    does not report itself slow. The pause lasts at least pause_seconds by construction (the
     run is told to resume only after waiting that long for commands), so no assertion depends
     on how fast the machine trains."""
     import time
