@@ -16,6 +16,8 @@ cleanup() {
 trap cleanup EXIT
 unset PYTHONPATH
 now() { date +%s.%N; }
+# pip's chatter goes to a log, shown only when the step fails
+quietly() { "$@" >"$WORK/pip.log" 2>&1 || { cat "$WORK/pip.log" >&2; echo "check_wheel: failed: $*" >&2; exit 1; }; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 echo "check_wheel: building the wheel from $ROOT"
@@ -30,13 +32,13 @@ if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
 else
     cp -R "$ROOT"/. "$WORK/src"
 fi
-"$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$WORK/src"
+quietly "$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$WORK/src"
 WHEEL="$(ls "$WORK"/dist/studio-*.whl)"
 echo "check_wheel: built $(basename "$WHEEL") in $(took "$t")"
 
 t=$(now)
 "$PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" "$WHEEL"
+quietly "$WORK/venv/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" "$WHEEL"
 echo "check_wheel: fresh venv with the wheel installed in $(took "$t")"
 
 mkdir "$WORK/elsewhere"
@@ -57,7 +59,10 @@ DISPLAY=":$DISPLAY_NUMBER" QT_QPA_PLATFORM=xcb timeout 300 \
 echo "check_wheel: window checked in $(took "$t")"
 
 "$WORK/venv/bin/studio" --version
-"$WORK/venv/bin/studio" examples
+listing="$("$WORK/venv/bin/studio" examples)"
+grep -q "^lenet .*/site-packages/studio/examples/lenet.studio\$" <<<"$listing" \
+    || { echo "check_wheel: studio examples does not list the installed lenet: $listing" >&2; exit 1; }
+echo "check_wheel: studio examples lists $(wc -l <<<"$listing") examples inside the installed package"
 t=$(now)
 "$WORK/venv/bin/studio" train lenet --epochs 1 --quiet --save lenet.safetensors
 [ -s lenet.safetensors ] || { echo "check_wheel: studio train wrote no weights" >&2; exit 1; }
@@ -66,4 +71,4 @@ echo "check_wheel: trained LeNet for one epoch from $PWD in $(took "$t")"
 [ -s exported/data/digits.npz ] || { echo "check_wheel: the export has no data/digits.npz" >&2; exit 1; }
 (cd exported && "$WORK/venv/bin/python" train.py --steps 5)
 echo "check_wheel: the exported LeNet trains with its own copy of the data"
-echo "check_wheel: passed"
+echo "check_wheel: passed (${SECONDS} s in all)"
