@@ -209,7 +209,8 @@ def test_a_new_run_starts_with_empty_curves_and_the_last_one_overlaid(qtbot, len
     view.refresh({"all"})
     assert _data(raw)[1].size == 0 and view.plot_of(raw) is None
     assert view.overlay_curve(store.runs[0].number, "loss") is not None
-    store.apply(lenet[:10])
+    first_metrics = next(i for i, e in enumerate(lenet) if e["type"] == "metrics")
+    store.apply(lenet[:first_metrics + 1])  # the run's events up to its first losses
     view.refresh({"metrics"})
     assert view.raw_curve("loss") is raw  # reused, not made again
     np.testing.assert_array_equal(_data(raw)[1], store.current.metrics["loss"].y)
