@@ -8,7 +8,7 @@ threads than with 1. On a quiet machine more threads are faster, by a lot for bi
 the worker starts with the cores the load average leaves free, times its steps and now and then
 trains a short window with half (or twice) the threads, keeping the other count only when it
 was clearly faster. Trials grow rarer while they lose, come at once when the steps suddenly
-slow down (the machine got busy); a trial that is hopeless ends after one step.
+slow down (the machine got busy), and more threads are tried only when some core looks idle.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ def idle_cores(cores: int, own_threads: int) -> float | None:
 
 class ThreadTuner:
     """Fed the seconds of each training step; calls ``apply(n)`` to change the thread count.
-    ``idle(threads)`` says how many cores other work leaves free (None: unknown); it sets the
-    count to start with only, as the load average lags by a minute."""
+    ``idle(threads)`` says how many cores other work leaves free (None: unknown)."""
 
     WARMUP_STEPS = 1  # the first step pays for allocation and first calls
     WINDOW_SECONDS = 0.2  # of step time per measurement (and at least WINDOW_STEPS steps)
@@ -100,6 +99,11 @@ class ThreadTuner:
 
     def _start_trial(self, at_once: bool) -> None:
         fewer = self.threads > 1 and (self._fewer_next or at_once or self.threads == self.most)
+        if not fewer:
+            free = self.idle(self.threads)
+            if free is not None and free < 1 and not self._interval >= self.LONGEST_INTERVAL:
+                self._end_trial(won=False)  # no core looks idle: more threads would wait for one
+                return
         self._candidate = max(1, self.threads // 2) if fewer else min(self.most, self.threads * 2)
         self._fewer_next = not fewer
         self._phase = "trial"
