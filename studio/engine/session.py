@@ -22,7 +22,6 @@ from collections.abc import Callable
 from studio.core.fileformat import dumps
 from studio.core.project import Project
 from studio.engine.events import PROBE_COMMAND
-from studio.engine.events import PROBE_COMMAND
 from studio.engine.runner import RunConfig
 from studio.engine.worker import image_key, worker_main
 
@@ -117,10 +116,6 @@ class TrainingSession:
 
     def choose_sample(self, index: int) -> None:
         self._send("sample", int(index))
-
-    def request_probe(self, probe: str) -> None:
-        """Run a probe (``events.PROBES``: previews, histograms, ...) at the next step."""
-        self._send(PROBE_COMMAND, probe)
 
     def request_probe(self, probe: str) -> None:
         """Run a probe (``events.PROBES``: previews, histograms, ...) at the next step."""
