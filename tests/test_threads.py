@@ -93,3 +93,16 @@ def test_where_more_threads_are_a_little_faster_they_are_taken():
     assert tuner.threads == 2
     machine.train(tuner, 300.0)
     assert tuner.threads == 2
+
+
+def test_a_deterministic_project_keeps_a_fixed_thread_count():
+    """Sums split over another number of threads differ in their last bits, so a project that
+    asks for deterministic training is never re-tuned (runs and resumes give the same numbers)."""
+    from studio.core import templates
+    from studio.engine.runner import Runner
+    from studio.engine.worker import runner_for
+
+    project = templates.TEMPLATES["classifier"]()
+    assert runner_for(project) is not Runner  # tuned by default
+    project.training.settings["deterministic"] = True
+    assert runner_for(project) is Runner

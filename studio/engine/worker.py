@@ -157,6 +157,15 @@ def paced(runner_class):
     return PacedRunner
 
 
+def runner_for(project):
+    """The runner class for ``project``: paced by a ThreadTuner, unless the project asks for
+    deterministic training, where the thread count stays fixed (a reduction split over another
+    number of threads sums in another order, so the weights would differ in their last bits)."""
+    from studio.engine.runner import Runner
+
+    return Runner if project.training.settings["deterministic"] else paced(Runner)
+
+
 def worker_main(project_text: str, config: dict, commands, events, threads: int | None = None):
     end_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the editor or the CLI to answer
@@ -182,9 +191,11 @@ def worker_main(project_text: str, config: dict, commands, events, threads: int 
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
-        runner = paced(Runner)(loads(project_text), RunConfig(**config), outbox.put,
-                               Control(_commands(commands)), threads=threads)
-        runner.run()
+        project = loads(project_text)
+        runner_class = runner_for(project)
+        extra = {} if runner_class is Runner else {"threads": threads}
+        runner_class(project, RunConfig(**config), outbox.put, Control(_commands(commands)),
+                     **extra).run()
     except BaseException as err:  # noqa: BLE001 - the editor must hear about anything
         outbox.put({"type": "error", "kind": "internal", "node": None,
                     "message": f"the training process failed: {type(err).__name__}: {err}",
