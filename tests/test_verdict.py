@@ -96,6 +96,22 @@ def test_an_empty_project_can_be_written_but_not_trained_and_says_why():
     assert v.code_status is None
 
 
+def test_a_network_used_nowhere_is_a_warning_as_export_refuses_it(tmp_path, capsys):
+    project = mlp_on_moons()
+    head = project.network("Head")
+    head.chain(head.add("Input", id="x"), head.add("Linear", id="fc", out_features=4),
+               head.add("Output", id="y"))
+    v = verdict_of(project)
+    assert [(p.graph, p.severity) for p in v.problems] == [("Head", WARNING)]
+    assert "network Head is used nowhere" in str(v.problems[0]) and v.can_train
+    path = tmp_path / "unused.studio"
+    save(project, path)
+    assert main(["check", str(path)]) == 0
+    assert "network Head is used nowhere" in capsys.readouterr().out
+    project.instance(project.training, "Head", id="head")  # placed, even unwired: it is used
+    assert "used nowhere" not in " ".join(str(p) for p in verdict_of(project).problems)
+
+
 def test_a_working_project_is_ready():
     v = verdict_of(mlp_on_moons())
     assert v.problems == () and v.can_train and v.summary == "no problems"

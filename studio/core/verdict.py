@@ -259,11 +259,29 @@ def judge(project: Project, analysis: Analysis, available: int | None = None) ->
     if not _has_loss(project):
         problems.append(Problem("training", None, None, "the training graph has no loss to train: "
                                 "add a loss and an optimizer", severity=NOT_READY))
+    for name in _unused_networks(project):
+        problems.append(Problem(name, None, None, f"network {name} is used nowhere, so it is "
+                                "left out of the code: its layer sizes come from the shapes wired "
+                                "into an instance. Drag it into the training graph and wire it",
+                                severity=WARNING))
     memory = estimate_memory(project, analysis, available)
     if memory.exceeds:
         problems.append(_memory_warning(memory))
     return Verdict(tuple(problems), analysis.total_params, analysis.total_macs,
                    _unknown(project, analysis), memory)
+
+
+def _unused_networks(project: Project) -> list[str]:
+    """Networks no instance reaches from the training graph (directly or through networks)."""
+    used: set[str] = set()
+    graphs = [project.training]
+    while graphs:
+        for node in graphs.pop().nodes.values():
+            name = node.params.get("network") if node.block == INSTANCE else None
+            if name in project.networks and name not in used:
+                used.add(name)
+                graphs.append(project.networks[name])
+    return [name for name in project.networks if name not in used]
 
 
 def _has_loss(project: Project) -> bool:
