@@ -1,4 +1,4 @@
-"""DESIGN.md's layers: imports point one way (ui -> engine -> blocks -> core); no Qt below ui,
+"""The layers of docs/architecture.md: imports point one way (ui -> engine -> blocks -> core); no Qt below ui,
 no torch in core or blocks."""
 
 import ast
