@@ -10,6 +10,7 @@ from studio_steps import (
     curve_points,
     open_example,
     pause_resume,
+    set_epochs,
     stop_training,
     tile_and_check,
     train_and_watch,
@@ -23,6 +24,8 @@ def body(s: Scenario) -> None:
     s.step("the window opens inside the screen", lambda: s.log(f"window {window_on_screen(s)}"))
     s.shot("opened")
     s.step("File > Examples > lenet", lambda: open_example(s, "lenet"), needed=True)
+    # long enough to pause and stop on a quiet machine too (12 epochs end in about 2 s)
+    s.step("set 300 epochs in the Training panel", lambda: set_epochs(s, "300"))
     s.step("View > Tile Training Plots: the plots and the window are on the screen",
            lambda: tile_and_check(s, {"curves", "classifier"}))
     s.shot("lenet tiled")

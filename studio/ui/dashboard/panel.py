@@ -82,7 +82,6 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        layout.addLayout(self.form)
         self.train_action = self._action("&Train", "F5", "Train the project from scratch with "
                                          "these settings", self.train)
         self.pause_action = self._action("&Pause", "F6", "Pause after the current step; "
@@ -135,6 +134,9 @@ class TrainingPanel(QWidget):
         self.error_label.linkActivated.connect(self._show_error_node)
         self.error_label.hide()
         layout.addWidget(self.error_label)
+        # the settings below the controls: where the panel is short and scrolls, Train, Pause,
+        # Stop and the progress stay in view (the settings are locked while a run goes anyway)
+        layout.addLayout(self.form)
         layout.addStretch(1)
 
     def _action(self, text, keys, tip, slot) -> QAction:
