@@ -50,14 +50,23 @@ class Editor:
             return False, f"{spec.title} cannot be placed in {place}"
         return True, ""
 
-    def add_block(self, graph_key: str, block: str, pos, network: str | None = None) -> str | None:
-        """Add a block at ``pos`` (an instance of ``network`` when given); its new id."""
+    def _placeable(self, graph_key: str, block: str, network: str | None):
+        """(block, params) to add in ``graph_key`` (an instance when ``network`` is given), or
+        None after telling the user why it cannot go there."""
         params = {"network": network} if network else None
         block = INSTANCE if network else block
         ok, reason = self.can_place(graph_key, block)
         if not ok:
             self.session.message.emit(f"Not added: {reason}")
             return None
+        return block, params
+
+    def add_block(self, graph_key: str, block: str, pos, network: str | None = None) -> str | None:
+        """Add a block at ``pos`` (an instance of ``network`` when given); its new id."""
+        placed = self._placeable(graph_key, block, network)
+        if placed is None:
+            return None
+        block, params = placed
         cmd = D.AddNode(graph_key, block, pos=tuple(pos), params=params)
         return cmd.node_id if self.session.push(cmd) else None
 
@@ -67,12 +76,10 @@ class Editor:
         that wire (a block without an input or an output is simply added beside it)."""
         if on_wire is None:
             return self.add_block(graph_key, block, pos, network)
-        params = {"network": network} if network else None
-        block = INSTANCE if network else block
-        ok, reason = self.can_place(graph_key, block)
-        if not ok:
-            self.session.message.emit(f"Not added: {reason}")
+        placed = self._placeable(graph_key, block, network)
+        if placed is None:
             return None
+        block, params = placed
         ok, result = self._run("Not inserted", edits.insert_on_wire, graph_key, on_wire, block,
                                tuple(pos), params=params)
         if ok:
@@ -138,12 +145,10 @@ class Editor:
                   network: str | None = None) -> str | None:
         """Add a block at ``pos`` and wire ``src.src_port`` into its input ``port``: one undo
         step (a wire dropped on empty canvas, then a block chosen)."""
-        params = {"network": network} if network else None
-        block = INSTANCE if network else block
-        ok, reason = self.can_place(graph_key, block)
-        if not ok:
-            self.session.message.emit(f"Not added: {reason}")
+        placed = self._placeable(graph_key, block, network)
+        if placed is None:
             return None
+        block, params = placed
         node_id = self.graph(graph_key).new_id(get_block(block).id, numbered=True)
         macro = D.Macro(f"add {block} and wire it", [
             D.AddNode(graph_key, block, pos=tuple(pos), params=params, node_id=node_id),
