@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
 from studio.ui import theme
 from studio.ui.dashboard.curves import COLOURS, metric_colour, mix, new_plot, series_mark, style_plot
 from studio.ui.dashboard.health import DEAD_FRACTION, EXPLODING_RATIO, VANISHING_GRAD, VANISHING_RATIO
+from studio.ui.dashboard.probe_button import probe_now_button
 from studio.ui.dashboard.store import Run, RunStore
 
 RELEVANT = {"stats", "histograms", "dead_units", "state", "metrics", "all"}
@@ -267,12 +267,10 @@ class GradientsView(QWidget):
         self.splitter.setSizes([3000, 2000])  # 3 : 2 of whatever height the view gets
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.request_button = QPushButton("Histograms Now")
-        self.request_button.setObjectName("request_histograms")
-        self.request_button.setToolTip("Measure the weight and gradient histograms after the "
-                                       "current training step, without waiting for the next")
-        self.request_button.clicked.connect(lambda: self.probe_requested.emit("histograms"))
-        self.request_button.setEnabled(False)
+        self.request_button = probe_now_button(
+            "Histograms Now", "request_histograms", "Measure the weight and gradient histograms "
+            "after the current training step, without waiting for the next", "histograms",
+            self.probe_requested)
         head.addWidget(self.request_button)
         layout.addLayout(head)
         layout.addWidget(self.splitter, 1)

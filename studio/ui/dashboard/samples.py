@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from studio.ui import theme
 from studio.ui.dashboard import images
 from studio.ui.dashboard.picture import ImageCanvas, rgb_of
+from studio.ui.dashboard.probe_button import probe_now_button
 from studio.ui.dashboard.store import RunStore
 
 RELEVANT = {"previews", "state", "all"}
@@ -210,12 +210,10 @@ class SamplesView(QWidget):
         self.note.setObjectName("samples_note")
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {t.text_dim.name()};")
-        self.request_button = QPushButton("Samples Now")
-        self.request_button.setObjectName("request_samples")
-        self.request_button.setToolTip("Make samples from the fixed inputs after the current "
-                                       "training step, without waiting for the next preview")
-        self.request_button.clicked.connect(lambda: self.probe_requested.emit("previews"))
-        self.request_button.setEnabled(False)
+        self.request_button = probe_now_button(
+            "Samples Now", "request_samples", "Make samples from the fixed inputs after the "
+            "current training step, without waiting for the next preview", "previews",
+            self.probe_requested)
         head = QHBoxLayout()
         head.addWidget(self.note, 1)
         head.addWidget(self.request_button)
