@@ -321,9 +321,9 @@ class _ClassInfo:
 
 
 class _Generator:
-    def __init__(self, project: Project):
+    def __init__(self, project: Project, analysis: Analysis | None = None):
         self.original = project
-        first = analyze(project)
+        first = analysis if analysis is not None else analyze(project)
         if first.problems:
             raise CodegenError(
                 f"the project has {len(first.problems)} problem(s); fix them first: "
@@ -587,11 +587,12 @@ def _ctor_values(node, row, gen: _Generator):
     return tuple(c.args) + tuple(c.kwargs.values())
 
 
-def generate(project: Project) -> GeneratedCode:
-    """Write the project's model.py and train.py."""
+def generate(project: Project, analysis: Analysis | None = None) -> GeneratedCode:
+    """Write the project's model.py and train.py. ``analysis``: the project's current analysis,
+    when the caller has one (the editor's session), so it is not done again."""
     from studio.engine.training_code import write_training
 
-    gen = _Generator(project)
+    gen = _Generator(project, analysis)
     gen.model_file()
     metrics = write_training(gen)
     line_map = {("model.py", k): v for k, v in gen.model.origin.items()}
