@@ -6,6 +6,7 @@ person can look at it."""
 import numpy as np
 import torch
 
+from studio.engine import dataset_preview
 from studio.engine.library import data
 from studio.ui.dataset_view import DatasetView
 from tests.helpers import ROOT
@@ -82,7 +83,7 @@ def test_colour_images_normalized_and_streamed_with_a_validation_split(qtbot, tm
     assert [sum(b.opts["width"]) for b in _bars(view)] == [21, 3, 6]
     assert _table(view)["image"][0] == "3 x 24 x 24"
     # the grid undoes the normalization: the black background shows black
-    pixels = view._display(split, split.train[0][:4])
+    pixels = dataset_preview.display_pixels(split, split.train[0][:4])
     assert pixels.dtype == np.uint8 and pixels.shape == (4, 24, 24, 3) and pixels[:, 0, 0].max() <= 2
     _save(view, tmp_path / "folder.png")
 

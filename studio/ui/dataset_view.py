@@ -4,7 +4,8 @@ are in each split, and the shapes and value ranges of what flows out of the Data
 ``DatasetView`` shows a loaded ``SplitData`` (``set_data``), or loads one from a Dataset block's
 parameters in a background thread (``load``), through the same loader call the generated
 training code makes. Download progress shows in a bar; any failure (offline, a bad file) shows as
-a message in the view, naming the file, and never escapes it.
+a message in the view, naming the file, and never escapes it. The figures and pixels it draws
+come from ``studio.engine.dataset_preview`` as plain data: the editor never imports torch for it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -31,15 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine import dataset_preview
 from studio.ui import theme
 
 GRID_COLUMNS = 8
 GRID_ROWS = 5
 TILE_GAP = 6
 CAPTION_HEIGHT = 16
-STAT_SAMPLES = 2048  # the table's statistics come from the first samples of the training split
-STREAMED_STAT_SAMPLES = 256  # read from disk in the GUI thread: keep it short
-SPLITS = ("train", "validation", "test")
 
 
 def _one_line(err: BaseException) -> str:
@@ -190,20 +188,17 @@ class DatasetView(QWidget):
                          args=(self._load_number, dict(params), data_dir, root, device)).start()
 
     def _load_in_thread(self, number: int, params: dict, data_dir, root, device) -> None:
-        from studio.engine.library import download
-
         def progress(label, done, total):
             self._load_progress.emit(number, label, float(done), float(total or 0))
 
         try:
             try:
-                kwargs = {} if data_dir is None else {"data_dir": data_dir}
-                split = download.load_dataset(params, root=root, device=device, progress=progress,
-                                              **kwargs)
+                loaded = dataset_preview.load(params, root=root, data_dir=data_dir,
+                                              device=device, progress=progress)
             except Exception as err:  # noqa: BLE001 - every failure becomes a message in the view
                 self._load_failed.emit(number, _one_line(err))
             else:
-                self._load_done.emit(number, split)
+                self._load_done.emit(number, loaded)
         except RuntimeError:  # the view was closed while this loaded: nobody to tell
             pass
 
@@ -224,11 +219,11 @@ class DatasetView(QWidget):
             self.progress.setFormat(f"downloading {label}: {done / 1e6:.1f} MB")
         self.progress.show()
 
-    def _on_loaded(self, number: int, split) -> None:
+    def _on_loaded(self, number: int, loaded) -> None:
         if number != self._load_number:
             return
-        title = self.title.text().removeprefix("Dataset: ")
-        self.set_data(split, title)
+        split, preview = loaded
+        self._show(split, preview, self.title.text().removeprefix("Dataset: "))
 
     def show_error(self, message: str) -> None:
         """Show why the data could not be loaded; the view stays usable."""
@@ -243,51 +238,38 @@ class DatasetView(QWidget):
     # ------------------------------------------------------------------------------------------
     def set_data(self, split, title: str = "") -> None:
         """Show a loaded SplitData."""
+        try:
+            preview = dataset_preview.summarize(split)
+        except Exception as err:  # noqa: BLE001 - a damaged file met while reading samples
+            self.show_error(_one_line(err))
+            return
+        self._show(split, preview, title)
+
+    def _show(self, split, preview: dataset_preview.DatasetPreview, title: str) -> None:
         self.progress.hide()
         self.message.hide()
         self.data = split
         if title:
             self.title.setText(f"Dataset: {title}")
-        try:
-            self._fill(split)
-        except Exception as err:  # noqa: BLE001 - a damaged file met while reading samples
-            self.show_error(_one_line(err))
-            return
-        self._show_content(True)
-        self.loaded.emit(split)
-
-    def _fill(self, split) -> None:
-        sizes = {name: _length(getattr(split, name)) for name in SPLITS}
-        where = "streamed from disk in batches" if split.streamed else "resident in memory"
-        device = split.train[0].device
+        sizes = preview.sizes
+        where = "streamed from disk in batches" if preview.streamed else "resident in memory"
         parts = [f"{sizes['train']:,} train"]
         if sizes["validation"]:
             parts.append(f"{sizes['validation']:,} validation")
         parts.append(f"{sizes['test']:,} test")
-        classes = f"{split.classes} classes" if split.classes else "no classes"
-        self.summary.setText(f"{', '.join(parts)} samples; {classes}; {where} on {device}.")
-        sample = _first(split.train, STREAMED_STAT_SAMPLES if split.streamed else STAT_SAMPLES)
-        self._fill_table(split, sample)
-        self._fill_counts(split, sizes)
-        self._fill_samples(split)
+        classes = f"{preview.classes} classes" if preview.classes else "no classes"
+        self.summary.setText(f"{', '.join(parts)} samples; {classes}; {where} on "
+                             f"{preview.device}.")
+        self._fill_table(preview)
+        self._fill_counts(preview)
+        self._fill_samples(preview)
+        self._show_content(True)
+        self.loaded.emit(split)
 
     # ------------------------------------------------------------------------------------------
-    def _fill_table(self, split, sample) -> None:
-        rows = []
-        for name, tensor in zip(split.names, sample):
-            shape = " x ".join(str(d) for d in tensor.shape[1:]) or "scalar"
-            if tensor.dtype == torch.int64:
-                kind = "class index"
-                shape = "scalar"
-            else:
-                kind = str(tensor.dtype).removeprefix("torch.")
-            values = tensor.detach().float()
-            if values.numel():
-                stats = [float(values.min()), float(values.max()), float(values.mean()),
-                         float(values.std()) if values.numel() > 1 else 0.0]
-            else:
-                stats = [float("nan")] * 4
-            rows.append([name, shape, kind] + [_number(v, tensor.dtype == torch.int64) for v in stats])
+    def _fill_table(self, preview) -> None:
+        rows = [[port.name, port.shape, port.kind] + [_number(v, port.whole) for v in port.stats]
+                for port in preview.ports]
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
@@ -301,36 +283,31 @@ class DatasetView(QWidget):
                                   + sum(self.table.rowHeight(r) for r in range(len(rows))))
         self.table.setMinimumWidth(self.table.horizontalHeader().length() + frame)
         notes = []
-        if split.mean is not None:
-            mean = ", ".join(f"{v:.3f}" for v in split.mean.flatten().tolist()[:8])
-            std = ", ".join(f"{v:.3f}" for v in split.std.flatten().tolist()[:8])
+        if preview.mean is not None:
+            mean = ", ".join(f"{v:.3f}" for v in preview.mean[:8])
+            std = ", ".join(f"{v:.3f}" for v in preview.std[:8])
             notes.append(f"Normalized with training statistics: mean {mean}; std {std}.")
-        elif split.names[0] == "image":
-            lo, hi = split.value_range
+        elif preview.first_port == "image":
+            lo, hi = preview.value_range
             notes.append(f"Pixels mapped to {lo:g}..{hi:g}.")
-        if split.streamed:
-            count = min(STREAMED_STAT_SAMPLES, _length(split.train))
-            notes.append(f"Statistics of the first {count:,} training samples.")
+        if preview.streamed:
+            notes.append(f"Statistics of the first {preview.stat_count:,} training samples.")
         self.values_note.setText(" ".join(notes))
         self.values_note.setVisible(bool(notes))
 
-    def _fill_counts(self, split, sizes) -> None:
+    def _fill_counts(self, preview) -> None:
         t = theme.current()
         plot = self.counts
         plot.clear()
-        labelled = bool(split.classes) and "label" in split.names
-        self.counts_box.setVisible(labelled)
-        if not labelled:
+        self.counts_box.setVisible(bool(preview.counts))
+        if not preview.counts:
             return
-        index = split.names.index("label")
-        present = [name for name in SPLITS if sizes[name]]
         colours = {"train": t.category("data"), "validation": t.category("normalization"),
                    "test": t.category("convolution")}
-        thickness = 0.8 / len(present)
+        thickness = 0.8 / len(preview.counts)
         most, key = 1.0, []
-        classes = split.classes
-        for k, name in enumerate(present):
-            counts = _class_counts(getattr(split, name), index, classes)
+        classes = preview.classes
+        for k, (name, counts) in enumerate(preview.counts.items()):
             y = np.arange(classes) - 0.4 + thickness * (k + 0.5)
             bars = pg.BarGraphItem(x0=np.zeros(classes), y=y, height=thickness * 0.92, width=counts,
                                    brush=colours[name], pen=pg.mkPen(None))
@@ -338,7 +315,7 @@ class DatasetView(QWidget):
             key.append(f"<span style='color:{colours[name].name()}'>\u25a0</span> {name} "
                        f"({int(counts.sum()):,})")
             most = max(most, float(counts.max()))
-        names = list(split.class_names) or [str(k) for k in range(classes)]
+        names = list(preview.class_names) or [str(k) for k in range(classes)]
         step = max(1, classes // 24)
         ticks = [(k, _short(names[k])) for k in range(0, classes, step)]
         axis = plot.getAxis("left")
@@ -352,76 +329,43 @@ class DatasetView(QWidget):
         plot.setXRange(0, most * 1.05, padding=0)
         plot.setYRange(-0.6, classes - 0.4, padding=0)
 
-    def _fill_samples(self, split) -> None:
-        names = split.names
-        if names[0] == "image":
+    def _fill_samples(self, preview) -> None:
+        if preview.samples == "images":
             self.samples_box.setTitle("Samples (training split, with their labels)")
-            self._draw_grid(split)
+            self.grid.set_samples(preview.pixels, list(preview.captions))
             self.samples.setCurrentWidget(self.grid)
-        elif names[0] == "coords":
+        elif preview.samples == "field":
             self.samples_box.setTitle("The fitted image (every pixel is one sample)")
-            self._draw_field(split)
+            self.grid.set_samples(preview.pixels, list(preview.captions), target=320)
             self.samples.setCurrentWidget(self.grid)
         else:
-            self._draw_scatter(split)
+            self._draw_scatter(preview)
             self.samples.setCurrentWidget(self.scatter)
 
-    def _display(self, split, images: torch.Tensor) -> np.ndarray:
-        """Images (N, C, H, W) as uint8 (N, H, W, 3), undoing the value mapping for display."""
-        images = images.detach().float().cpu()
-        if split.mean is not None:
-            shape = (1, -1, 1, 1)
-            std, mean = (v.detach().cpu().reshape(shape) for v in (split.std, split.mean))
-            images = images * std + mean
-        else:
-            lo, hi = split.value_range
-            images = (images - lo) / max(hi - lo, 1e-12)
-        pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
-        if pixels.shape[1] == 1:
-            pixels = pixels.expand(-1, 3, -1, -1)
-        return pixels.permute(0, 2, 3, 1).contiguous().numpy()
-
-    def _draw_grid(self, split) -> None:
-        count = min(GRID_ROWS * GRID_COLUMNS, _length(split.train))
-        order = np.random.default_rng(0).permutation(_length(split.train))[:count]  # a seeded mix
-        images, labels = (column[order] for column in split.train)
-        pixels = self._display(split, images)
-        names = list(split.class_names)
-        captions = [names[int(k)] if int(k) < len(names) else str(int(k)) for k in labels.tolist()]
-        self.grid.set_samples(pixels, captions)
-
-    def _draw_field(self, split) -> None:
-        pixel = split.train[1].detach().float().cpu()
-        side = int(round(pixel.shape[0] ** 0.5))
-        image = ((pixel.t().reshape(1, pixel.shape[1], side, side) + 1) / 2).clamp(0, 1)
-        shown = type(split)((), (), ("image",), value_range=(0.0, 1.0))
-        self.grid.set_samples(self._display(shown, image), [f"{side} x {side} pixels"], target=320)
-
-    def _draw_scatter(self, split) -> None:
+    def _draw_scatter(self, preview) -> None:
         t = theme.current()
         plot = self.scatter
         plot.clear()
         if plot.plotItem.legend is not None:
             plot.plotItem.legend.clear()
-        x, labels = (c.detach().float().cpu() for c in _first(split.train, 4000))
+        x, labels = preview.points, preview.point_labels
         features = x.shape[1]
         self.samples_box.setTitle("Samples (training split)" + (
             f": features 1 and 2 of {features}" if features > 2 else ""))
-        ys = x[:, 1] if features > 1 else torch.zeros(len(x))
-        names = list(split.class_names)
-        for k in range(max(split.classes, 1)):
-            mask = labels == k if split.classes else torch.ones(len(x), dtype=torch.bool)
+        ys = x[:, 1] if features > 1 else np.zeros(len(x), dtype=x.dtype)
+        names = list(preview.class_names)
+        for k in range(max(preview.classes, 1)):
+            mask = labels == k if preview.classes else np.ones(len(x), dtype=bool)
             if not bool(mask.any()):
                 continue
-            colour = pg.intColor(k, hues=max(split.classes, 1), values=1, maxValue=230, sat=200)
+            colour = pg.intColor(k, hues=max(preview.classes, 1), values=1, maxValue=230, sat=200)
             plot.addItem(pg.ScatterPlotItem(
-                x[mask, 0].numpy(), ys[mask].numpy(), size=5, pen=pg.mkPen(None), brush=colour,
+                x[mask, 0], ys[mask], size=5, pen=pg.mkPen(None), brush=colour,
                 name=names[k] if k < len(names) else str(k)))
         plot.setLabel("bottom", "x[0]", color=t.text_dim.name())
         plot.setLabel("left", "x[1]" if features > 1 else "", color=t.text_dim.name())
         plot.setAspectLocked(False)
         plot.enableAutoRange()
-
 
 
 class _SampleGrid(QWidget):
@@ -475,26 +419,6 @@ class _SampleGrid(QWidget):
 
 
 # ----------------------------------------------------------------------------------------------
-def _length(part) -> int:
-    return len(part[0]) if len(part) else 0
-
-
-def _first(part, count: int) -> tuple:
-    """The first ``count`` samples of a split, one tensor per port (loads a streamed split's)."""
-    n = min(count, _length(part))
-    return tuple(column[:n] for column in part)
-
-
-def _class_counts(part, index: int, classes: int) -> np.ndarray:
-    if not len(part):
-        return np.zeros(classes)
-    if hasattr(part, "loader"):  # streamed: the labels are known without reading the samples
-        labels = torch.from_numpy(part.source.labels[part.positions])
-    else:
-        labels = part[index].detach().cpu()
-    return torch.bincount(labels.long(), minlength=classes)[:classes].numpy().astype(float)
-
-
 def _number(value: float, whole: bool) -> str:
     if value != value:  # NaN: no samples
         return "-"
