@@ -7,11 +7,12 @@ count, multiply-adds, receptive field) and every problem found, each naming its 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from studio.core.params import Arg, ParamError
-from studio.core.project import INPUT, INSTANCE, Graph, Network, Node, Project
-from studio.core.registry import LOSS, RF, Port, ShapeError, TensorType, Values, get_block
+from studio.core.project import INPUT, INSTANCE, Graph, Network, Node, Project, node_ports
+from studio.core.registry import LOSS, RF, ShapeError, TensorType, Values, get_block
 from studio.core.symbolic import Sym
 
 ERROR = "error"  # the graph cannot become code nor train
@@ -72,6 +73,9 @@ class NodeResult:
         return "x".join(str(s) for s in self.rf[0])
 
 
+_serials = itertools.count(1)
+
+
 @dataclass
 class Analysis:
     rows: list = field(default_factory=list)
@@ -80,6 +84,14 @@ class Analysis:
     total_macs: int = 0
     # network name -> list of (argument values, input types) it was instantiated with
     instances: dict = field(default_factory=dict)
+    # (graph key, wire) -> why, for each wire from a node or output that no longer exists
+    broken_wires: dict = field(default_factory=dict)
+    serial: int = field(default_factory=lambda: next(_serials))
+    # an analysis brought up to date after an edit (``core.incremental``) names the one it
+    # follows and the (graph key, node id) whose rows or problems may differ from it, so views
+    # redraw only those; None: a fresh analysis, anything may differ
+    follows: int | None = None
+    changed: frozenset | None = None
 
     def result(self, graph: str, node_id: str) -> NodeResult | None:
         """The first row for a node (for a network's node: as its first instance sees it)."""
@@ -94,21 +106,6 @@ class Analysis:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def node_ports(graph: Graph, node_id: str, side: str) -> tuple:
-    """The input or output ports of a node (a network instance's come from its network)."""
-    node = graph.nodes[node_id]
-    if node.block == INSTANCE:
-        project = graph.project
-        net = project.networks.get(node.params.get("network")) if project else None
-        if net is None:
-            return ()
-        members = net.inputs() if side == "input" else net.outputs()
-        return tuple(Port(m.id) for m in members)
-    spec = get_block(node.block)
-    values = Values({k: v for k, v in node.params.items()})
-    return spec.input_ports(values) if side == "input" else spec.output_ports(values)
 
 
 def topological_order(graph: Graph) -> tuple[list[str], list[str]]:
@@ -149,20 +146,27 @@ def broken_wires(graph: Graph) -> list[tuple]:
     """
     out = []
     for e in graph.edges:
-        if e.dst not in graph.nodes:
-            continue
-        if e.src not in graph.nodes:
-            out.append((e, f"is wired from {e.src!r}, which does not exist"))
-            continue
-        try:
-            names = [p.name for p in node_ports(graph, e.src, "output")]
-        except (KeyError, AttributeError, TypeError, ValueError):
-            continue  # the source's own problem (an unknown block) is reported on it
-        if e.src_port not in names:
-            out.append((e, f"is wired from {e.src}.{e.src_port}, but {e.src} has no output "
-                           f"'{e.src_port}' now (its outputs: {', '.join(names) or 'none'}); "
-                           f"rewire {e.dst}.{e.dst_port} or delete the wire"))
+        why = _wire_break(graph, e)
+        if why is not None:
+            out.append((e, why))
     return out
+
+
+def _wire_break(graph: Graph, e) -> str | None:
+    """Why the wire ``e`` is broken, or None."""
+    if e.dst not in graph.nodes:
+        return None
+    if e.src not in graph.nodes:
+        return f"is wired from {e.src!r}, which does not exist"
+    try:
+        names = [p.name for p in node_ports(graph, e.src, "output")]
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None  # the source's own problem (an unknown block) is reported on it
+    if e.src_port not in names:
+        return (f"is wired from {e.src}.{e.src_port}, but {e.src} has no output "
+                f"'{e.src_port}' now (its outputs: {', '.join(names) or 'none'}); "
+                f"rewire {e.dst}.{e.dst_port} or delete the wire")
+    return None
 
 
 def cycles(graph: Graph, candidates) -> list[list[str]]:
@@ -250,18 +254,65 @@ def _merge_rf(rfs: list):
     return (tuple(max(sz) for sz in zip(*(r[0] for r in rfs))), rfs[0][1])
 
 
+@dataclass
+class Segment:
+    """What analysing one training-graph node added: its row, the rows of the network it
+    instantiates, their problems (before duplicates are dropped), the instances it made, and the
+    flows leaving it. A later analysis reuses it when nothing upstream of the node changed."""
+
+    rows: list
+    problems: list
+    instances: list
+    flows: dict  # output port -> Flow
+
+
+@dataclass
+class Record:
+    """What a later analysis of the same project may reuse (``core.incremental`` decides what
+    is still valid and passes only that)."""
+
+    segments: dict = field(default_factory=dict)  # training node id -> Segment
+    broken: dict = field(default_factory=dict)  # training wire -> why it is broken, or None
+    used: frozenset = frozenset()  # the networks the training graph instantiates
+    tail: tuple = ((), (), ())  # rows, problems and instances of the networks not used
+
+
 class _Walker:
+    """Problems and instances are collected as found, duplicates included, and made unique by
+    ``finish``: so a node's share of them can be kept and replayed (``Segment``)."""
+
     def __init__(self, project: Project, symbolic: bool = False):
         self.project = project
         self.symbolic = symbolic
         self.out = Analysis()
-        self._seen_problems: set = set()
+        self.made: list = []  # (network name, signature) of each instance, in order
+        self._broken: dict = {}  # id(graph) -> broken_wires(graph), worked out once per graph
 
     def problem(self, graph_key, node_id, fieldname, message, path=""):
-        key = (graph_key, node_id, fieldname, message)
-        if key not in self._seen_problems:
-            self._seen_problems.add(key)
-            self.out.problems.append(Problem(graph_key, node_id, fieldname, message, path))
+        self.out.problems.append(Problem(graph_key, node_id, fieldname, message, path))
+
+    def broken(self, graph: Graph) -> list:
+        if id(graph) not in self._broken:
+            self._broken[id(graph)] = broken_wires(graph)
+        return self._broken[id(graph)]
+
+    def finish(self) -> Analysis:
+        """Drop repeated problems (the first of each is kept) and gather the instances."""
+        seen, problems = set(), []
+        for p in self.out.problems:
+            key = (p.graph, p.node, p.field, p.message)
+            if key not in seen:
+                seen.add(key)
+                problems.append(p)
+        self.out.problems = problems
+        for name, sig in self.made:
+            sigs = self.out.instances.setdefault(name, [])
+            if sig not in sigs:
+                sigs.append(sig)
+        top = [r for r in self.out.rows if r.depth == 0]
+        self.out.total_params = sum(r.params for r in top)
+        self.out.total_macs = sum(r.macs for r in top)
+        return self.out
 
     # parameters -------------------------------------------------------------------------------
     def resolve(self, key, graph: Graph, node: Node, spec, arg_values, path) -> Values | None:
@@ -335,8 +386,10 @@ class _Walker:
 
     # walking ------------------------------------------------------------------------------------
     def walk(self, graph: Graph, key: str, path: str, depth: int, input_flows=None,
-             arg_values=None, stack=()) -> dict:
-        """Analyze one graph; returns the flows reaching its Output nodes (by node id)."""
+             arg_values=None, stack=(), reuse=None, record=None) -> dict:
+        """Analyze one graph; returns the flows reaching its Output nodes (by node id).
+        ``reuse``: node id -> Segment to take instead of visiting the node; ``record``: a dict
+        that receives each node's Segment."""
         order, left = topological_order(graph)
         for loop in cycles(graph, left):
             names = " -> ".join(loop + [loop[0]])
@@ -349,13 +402,24 @@ class _Walker:
             if e.dst in incoming:
                 incoming[e.dst].append(e)
         results = {}
+        out = self.out
         for node_id in order:
+            kept = reuse.get(node_id) if reuse is not None else None
+            if kept is not None:
+                results[node_id] = self.replay(kept, node_id, flows)
+                record[node_id] = kept
+                continue
+            marks = (len(out.rows), len(out.problems), len(self.made))
             node = graph.nodes[node_id]
             row = NodeResult(key, path + node_id, node, depth)
-            self.out.rows.append(row)
+            out.rows.append(row)
             results[node_id] = row
             self.visit(graph, key, path, depth, node, row, incoming[node_id], flows, input_flows,
                        arg_values, stack)
+            if record is not None:
+                record[node_id] = Segment(out.rows[marks[0]:], out.problems[marks[1]:],
+                                          self.made[marks[2]:],
+                                          {port: flows[(node_id, port)] for port in row.outputs})
         self.check_wire_ends(graph, key, path)  # after the nodes' own problems, in graph order
         outputs = {}
         if isinstance(graph, Network):
@@ -364,10 +428,18 @@ class _Walker:
                 outputs[out.id] = flows.get((out.id, "out")) if row is not None else None
         return outputs
 
+    def replay(self, kept: Segment, node_id: str, flows: dict) -> NodeResult:
+        self.out.rows += kept.rows
+        self.out.problems += kept.problems
+        self.made += kept.instances
+        for port, flow in kept.flows.items():
+            flows[(node_id, port)] = flow
+        return kept.rows[0]
+
     def check_wire_ends(self, graph: Graph, key: str, path: str) -> None:
         """Wires from a node or an output port that no longer exists: a problem on the node the
         wire feeds, naming both ends."""
-        for e, message in broken_wires(graph):
+        for e, message in self.broken(graph):
             self.problem(key, e.dst, e.dst_port, message, path)
 
     def visit(self, graph, key, path, depth, node, row, edges, flows, input_flows, arg_values, stack):
@@ -517,9 +589,7 @@ class _Walker:
         flows_in = {inp.id: port_flows.get(inp.id) for inp in net.inputs()}
         if not self.symbolic:
             sig = (tuple(sorted(args.items())), tuple((k, v) for k, v in sorted(ins.items())))
-            self.out.instances.setdefault(net.name, [])
-            if sig not in self.out.instances[net.name]:
-                self.out.instances[net.name].append(sig)
+            self.made.append((net.name, sig))
         start = len(self.out.rows)
         outs = self.walk(net, net.name, f"{path}{node.id}/", depth + 1, flows_in, args,
                          stack + (net.name,))
@@ -535,21 +605,57 @@ class _Walker:
 
 def analyze(project: Project) -> Analysis:
     """Check the whole project: every node's shapes and costs, and every problem."""
+    return analyze_reusing(project)[0]
+
+
+def analyze_reusing(project: Project, reuse: Record | None = None) -> tuple[Analysis, Record]:
+    """``analyze``, taking from ``reuse`` what it holds: the Segments of training nodes (the
+    caller has checked that nothing upstream of them changed), the verdicts on wires from those
+    nodes, and the unused networks' part when the same networks are used (the caller has
+    checked that no network changed). Returns the analysis and what a next one may reuse."""
     walker = _Walker(project)
-    used = set()
-    walker.walk(project.training, "training", "", 0)
-    for row in walker.out.rows:
-        if row.node.block == INSTANCE and row.values is not None:
-            used.add(row.values.network)
-    for name, net in project.networks.items():
-        if name not in used:
-            walker.walk(net, name, f"{name}/", 0, None, {k: a.default for k, a in net.args.items()},
-                        (name,))
-    top = [r for r in walker.out.rows if r.depth == 0]
-    walker.out.total_params = sum(r.params for r in top)
-    walker.out.total_macs = sum(r.macs for r in top)
+    record = Record()
+    graph = project.training
+    walker._broken[id(graph)] = _training_broken(graph, reuse, record)
+    walker.walk(graph, "training", "", 0, reuse=reuse.segments if reuse else None,
+                record=record.segments)
+    record.used = frozenset(row.values.network for row in walker.out.rows
+                            if row.node.block == INSTANCE and row.values is not None)
+    out = walker.out
+    if reuse is not None and reuse.used == record.used:
+        rows, problems, made = reuse.tail
+        out.rows += rows
+        out.problems += problems
+        walker.made += made
+    else:
+        marks = (len(out.rows), len(out.problems), len(walker.made))
+        for name, net in project.networks.items():
+            if name not in record.used:
+                walker.walk(net, name, f"{name}/", 0, None,
+                            {k: a.default for k, a in net.args.items()}, (name,))
+        rows, problems, made = out.rows[marks[0]:], out.problems[marks[1]:], walker.made[marks[2]:]
+    record.tail = (rows, problems, made)
     _check_training_roles(project, walker)
-    return walker.out
+    out.broken_wires = {(key, e): why for key, g in project.graphs() for e, why in walker.broken(g)}
+    return walker.finish(), record
+
+
+def _training_broken(graph: Graph, reuse: Record | None, record: Record) -> list:
+    """``broken_wires`` of the training graph, taking the verdict on a wire from ``reuse`` when
+    its source node is one whose analysis is reused (its ports are the same)."""
+    out = []
+    for e in graph.edges:
+        if e in record.broken:
+            why = record.broken[e]
+        elif reuse is not None and e in reuse.broken and e.src in reuse.segments:
+            why = record.broken[e] = reuse.broken[e]
+        else:
+            why = _wire_break(graph, e)
+            if e.src in graph.nodes and e.dst in graph.nodes:
+                record.broken[e] = why
+        if why is not None:
+            out.append((e, why))
+    return out
 
 
 def _check_training_roles(project: Project, walker: _Walker) -> None:
@@ -571,8 +677,9 @@ def analyze_symbolic(project: Project, network: Network, input_types: dict, arg_
     walker = _Walker(project, symbolic=True)
     flows = {k: Flow(t, None) for k, t in input_types.items()}
     walker.walk(network, network.name, "", 0, flows, arg_values, (network.name,))
-    return walker.out
+    return walker.finish()
 
 
-__all__ = ["ERROR", "LOSS", "NOT_READY", "WARNING", "Analysis", "NodeResult", "Problem", "analyze",
-           "analyze_symbolic", "broken_wires", "cycles", "node_ports", "topological_order"]
+__all__ = ["ERROR", "LOSS", "NOT_READY", "WARNING", "Analysis", "NodeResult", "Problem", "Record",
+           "Segment", "analyze", "analyze_reusing", "analyze_symbolic", "broken_wires", "cycles",
+           "node_ports", "topological_order"]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from studio.core.params import Arg, Bool, Choice, Int, Kind, Name, ParamError
-from studio.core.registry import MISSING, NETWORK, TRAINING, Param, get_block
+from studio.core.registry import MISSING, NETWORK, TRAINING, Param, Port, Values, get_block
 
 INPUT, OUTPUT, INSTANCE = "Input", "Output", "Network"
 
@@ -194,8 +194,6 @@ class Graph:
         return node, port
 
     def ports(self, node_id: str, side: str):
-        from studio.core.inference import node_ports
-
         return node_ports(self, node_id, side)
 
     def connect(self, src, dst) -> Edge:
@@ -318,6 +316,21 @@ class Project:
         if network not in self.networks:
             raise ProjectError(f"no network named {network!r}")
         return graph.add(INSTANCE, title=title, id=id, network=network, args=args)
+
+
+def node_ports(graph: Graph, node_id: str, side: str) -> tuple:
+    """The input or output ports of a node (a network instance's come from its network)."""
+    node = graph.nodes[node_id]
+    if node.block == INSTANCE:
+        project = graph.project
+        net = project.networks.get(node.params.get("network")) if project else None
+        if net is None:
+            return ()
+        members = net.inputs() if side == "input" else net.outputs()
+        return tuple(Port(m.id) for m in members)
+    spec = get_block(node.block)
+    values = Values({k: v for k, v in node.params.items()})
+    return spec.input_ports(values) if side == "input" else spec.output_ports(values)
 
 
 def default_of(param: Param):
