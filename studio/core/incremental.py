@@ -2,11 +2,12 @@
 
 A node's shapes, costs and problems depend on its block, its parameters (or those of the node it
 is linked to), the wires into it and what flows along them: so after an edit of the training
-graph only the nodes whose own state or incoming wires changed, and everything downstream of
-them, are analysed again; every other node's share of the last analysis is reused. What changed
-is found by comparing the graph with a snapshot of it, so it does not rest on each command
-naming what it touched. An edit of a network, or of the set of networks, is analysed whole.
-The result equals ``analyze(project)`` (``tests/test_incremental.py`` checks random edits).
+graph only the nodes the edit touched, those added or replaced, those whose incoming wires
+changed, and everything downstream of them are analysed again; every other node's share of the
+last analysis is reused. Nodes and wires are compared with a snapshot of the graph (parameters
+are taken as changed on the nodes the edit names: only ``SetParams`` changes them in place). An
+edit of a network, or of the set of networks, is analysed whole. The result equals
+``analyze(project)`` (``tests/test_incremental.py`` checks it on random edits).
 """
 
 from __future__ import annotations
@@ -23,50 +24,47 @@ class Analyzer:
         self.project = project
         self.analysis: Analysis | None = None
         self._record: Record | None = None
-        self._nodes: dict = {}  # training node id -> (node, its state as the analysis saw it)
+        self._nodes: dict = {}  # the training graph's node objects, as last analysed
+        self._wiring = None  # (edges list, its length, node ids): to see if wires may differ
         self._incoming: dict = {}  # training node id -> the wires into it, in order
         self.update()
 
     def update(self, change: Change | None = None) -> Analysis:
         """Bring the analysis up to date after ``change`` (None: analyse everything)."""
         graph = self.project.training
-        nodes, incoming = _node_states(graph), _incoming(graph)
-        dirty = self._dirty(change, graph, nodes, incoming)
+        wiring = (graph.edges, len(graph.edges), tuple(graph.nodes))
+        rewired = change is None or change.wires or self._wiring is None or \
+            wiring[0] is not self._wiring[0] or wiring[1:] != self._wiring[1:]
+        incoming = _incoming(graph) if rewired else self._incoming
+        dirty = self._dirty(change, graph, incoming)
         reuse = None
         if dirty is not None:
             old = self._record
-            reuse = Record({n: s for n, s in old.segments.items() if n not in dirty}, old.broken,
-                           old.used, old.tail)
+            unchanged = incoming == self._incoming and wiring[2] == self._wiring[2]
+            reuse = Record({n: s for n, s in old.segments.items() if n not in dirty},
+                           old.outputs, old.used, old.tail, old.order if unchanged else None)
         before, old_record = self.analysis, self._record
         self.analysis, self._record = analyze_reusing(self.project, reuse)
-        self._nodes, self._incoming = nodes, incoming
+        self._nodes, self._wiring, self._incoming = dict(graph.nodes), wiring, incoming
         if dirty is not None:
             self.analysis.follows = before.serial
             self.analysis.changed = frozenset(_changed(dirty, old_record, self._record, before,
                                                        self.analysis))
         return self.analysis
 
-    def _dirty(self, change, graph: Graph, nodes: dict, incoming: dict) -> set | None:
+    def _dirty(self, change, graph: Graph, incoming: dict) -> set | None:
         """The training nodes to analyse again, or None for all of the project."""
         if self._record is None or change is None or change.structure or \
                 change.graphs - {"training"}:
             return None
         seeds = {n for g, n in change.nodes if g == "training"}
-        for node_id in nodes.keys() | self._nodes.keys():
-            now, then = nodes.get(node_id), self._nodes.get(node_id)
-            if now is None or then is None or now[0] is not then[0] or now[1] != then[1]:
-                seeds.add(node_id)
-        for node_id in incoming.keys() | self._incoming.keys():
-            if incoming.get(node_id) != self._incoming.get(node_id):
-                seeds.add(node_id)
-        return _downstream(seeds, graph, self._incoming, incoming)
-
-
-def _node_states(graph: Graph) -> dict:
-    """What a node's analysis depends on, of the node itself (the parameter dict is copied:
-    edits replace values, they do not change them in place)."""
-    return {n: (node, (node.block, node.shares, dict(node.params))) for n, node in
-            graph.nodes.items()}
+        seeds.update(n for n, node in graph.nodes.items() if self._nodes.get(n) is not node)
+        seeds.update(n for n in self._nodes if n not in graph.nodes)
+        if incoming is not self._incoming:
+            for node_id in incoming.keys() | self._incoming.keys():
+                if incoming.get(node_id) != self._incoming.get(node_id):
+                    seeds.add(node_id)
+        return _downstream(seeds, graph, incoming)
 
 
 def _incoming(graph: Graph) -> dict:
@@ -76,14 +74,14 @@ def _incoming(graph: Graph) -> dict:
     return out
 
 
-def _downstream(seeds: set, graph: Graph, *incomings) -> set:
-    """``seeds``, every node downstream of them by the wires before or after the edit, and every
-    linked duplicate of any of those (it reads its original's parameters), closed under both."""
+def _downstream(seeds: set, graph: Graph, incoming: dict) -> set:
+    """``seeds``, every node downstream of them, and every linked duplicate of any of those (it
+    reads its original's parameters), closed under both. (A node that was downstream only by a
+    wire now gone had that wire, or one on the way to it, go from its inputs: it is a seed.)"""
     succ: dict = {}
-    for incoming in incomings:
-        for wires in incoming.values():
-            for e in wires:
-                succ.setdefault(e.src, set()).add(e.dst)
+    for wires in incoming.values():
+        for e in wires:
+            succ.setdefault(e.src, set()).add(e.dst)
     for node in graph.nodes.values():
         if node.shares:
             succ.setdefault(node.shares, set()).add(node.id)

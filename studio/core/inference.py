@@ -146,22 +146,29 @@ def broken_wires(graph: Graph) -> list[tuple]:
     """
     out = []
     for e in graph.edges:
-        why = _wire_break(graph, e)
+        why = _wire_break(graph, e, _output_names(graph, e.src) if e.src in graph.nodes else None)
         if why is not None:
             out.append((e, why))
     return out
 
 
-def _wire_break(graph: Graph, e) -> str | None:
-    """Why the wire ``e`` is broken, or None."""
+def _output_names(graph: Graph, node_id: str) -> list | None:
+    """The names of a node's outputs; None when they cannot be known (an unknown block: its own
+    problem says so)."""
+    try:
+        return [p.name for p in node_ports(graph, node_id, "output")]
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def _wire_break(graph: Graph, e, names: list | None) -> str | None:
+    """Why the wire ``e`` is broken (``names``: its source's outputs), or None."""
     if e.dst not in graph.nodes:
         return None
     if e.src not in graph.nodes:
         return f"is wired from {e.src!r}, which does not exist"
-    try:
-        names = [p.name for p in node_ports(graph, e.src, "output")]
-    except (KeyError, AttributeError, TypeError, ValueError):
-        return None  # the source's own problem (an unknown block) is reported on it
+    if names is None:
+        return None
     if e.src_port not in names:
         return (f"is wired from {e.src}.{e.src_port}, but {e.src} has no output "
                 f"'{e.src_port}' now (its outputs: {', '.join(names) or 'none'}); "
@@ -272,9 +279,10 @@ class Record:
     is still valid and passes only that)."""
 
     segments: dict = field(default_factory=dict)  # training node id -> Segment
-    broken: dict = field(default_factory=dict)  # training wire -> why it is broken, or None
+    outputs: dict = field(default_factory=dict)  # training node id -> its output names (or None)
     used: frozenset = frozenset()  # the networks the training graph instantiates
     tail: tuple = ((), (), ())  # rows, problems and instances of the networks not used
+    order: tuple | None = None  # the training graph's topological order (nodes, left over)
 
 
 class _Walker:
@@ -386,11 +394,11 @@ class _Walker:
 
     # walking ------------------------------------------------------------------------------------
     def walk(self, graph: Graph, key: str, path: str, depth: int, input_flows=None,
-             arg_values=None, stack=(), reuse=None, record=None) -> dict:
+             arg_values=None, stack=(), reuse=None, record=None, order=None) -> dict:
         """Analyze one graph; returns the flows reaching its Output nodes (by node id).
         ``reuse``: node id -> Segment to take instead of visiting the node; ``record``: a dict
-        that receives each node's Segment."""
-        order, left = topological_order(graph)
+        that receives each node's Segment; ``order``: the graph's topological order, if known."""
+        order, left = order or topological_order(graph)
         for loop in cycles(graph, left):
             names = " -> ".join(loop + [loop[0]])
             for n in loop:
@@ -614,11 +622,12 @@ def analyze_reusing(project: Project, reuse: Record | None = None) -> tuple[Anal
     nodes, and the unused networks' part when the same networks are used (the caller has
     checked that no network changed). Returns the analysis and what a next one may reuse."""
     walker = _Walker(project)
-    record = Record()
     graph = project.training
+    record = Record(order=reuse.order if reuse is not None and reuse.order else
+                    topological_order(graph))
     walker._broken[id(graph)] = _training_broken(graph, reuse, record)
     walker.walk(graph, "training", "", 0, reuse=reuse.segments if reuse else None,
-                record=record.segments)
+                record=record.segments, order=record.order)
     record.used = frozenset(row.values.network for row in walker.out.rows
                             if row.node.block == INSTANCE and row.values is not None)
     out = walker.out
@@ -641,18 +650,17 @@ def analyze_reusing(project: Project, reuse: Record | None = None) -> tuple[Anal
 
 
 def _training_broken(graph: Graph, reuse: Record | None, record: Record) -> list:
-    """``broken_wires`` of the training graph, taking the verdict on a wire from ``reuse`` when
-    its source node is one whose analysis is reused (its ports are the same)."""
+    """``broken_wires`` of the training graph, taking a source node's output names from
+    ``reuse`` when the node's analysis is reused (its ports are the same)."""
     out = []
+    known = record.outputs
     for e in graph.edges:
-        if e in record.broken:
-            why = record.broken[e]
-        elif reuse is not None and e in reuse.broken and e.src in reuse.segments:
-            why = record.broken[e] = reuse.broken[e]
-        else:
-            why = _wire_break(graph, e)
-            if e.src in graph.nodes and e.dst in graph.nodes:
-                record.broken[e] = why
+        if e.src in graph.nodes and e.src not in known:
+            if reuse is not None and e.src in reuse.segments and e.src in reuse.outputs:
+                known[e.src] = reuse.outputs[e.src]
+            else:
+                known[e.src] = _output_names(graph, e.src)
+        why = _wire_break(graph, e, known.get(e.src))
         if why is not None:
             out.append((e, why))
     return out
