@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from studio.core.fileformat import FileFormatError, load
-from studio.core.project import Project, ProjectError
+from studio.core.project import INSTANCE, Project, ProjectError
 
 EXIT_BAD_INPUT = 2
 
@@ -46,7 +46,7 @@ def check(args) -> int:
     for r in analysis.rows:
         rows.append({
             "id": r.path, "graph": r.graph, "depth": r.depth, "block": r.node.block
-            if r.node.block != "Network" else f"Network:{r.node.params.get('network')}",
+            if r.node.block != INSTANCE else f"{INSTANCE}:{r.node.params.get('network')}",
             "title": r.node.title,
             "output_shape": _shape_json(r), "outputs": {k: list(t.shape) for k, t in
                                                         r.outputs.items()},

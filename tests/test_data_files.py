@@ -440,8 +440,8 @@ def test_augment_hook_renders_the_call_the_training_step_makes():
     def values(**kw):
         return Values(DATASET.validate({"dataset": "mnist", **kw}))
 
-    assert DATASET.extra["augment"](values()) is None
-    c = DATASET.extra["augment"](values(flip=True, crop=4))
+    assert DATASET.data.augment(values()) is None
+    c = DATASET.data.augment(values(flip=True, crop=4))
     text = call(c, {"<image>": "image"})
     assert text == "augment_images(image, flip=True, crop=4, fill=self.data.fill, generator=self.rng)"
 
@@ -571,7 +571,7 @@ def test_bad_combinations_are_reported_on_the_field(params, field, words):
 
 def test_existing_choices_generate_exactly_the_calls_they_did():
     def load(**params):
-        return call(DATASET.extra["load"](Values(DATASET.validate(params))))
+        return call(DATASET.data.load(Values(DATASET.validate(params))))
 
     assert (
         load(dataset="digits", size=32)
@@ -601,7 +601,7 @@ def test_existing_choices_generate_exactly_the_calls_they_did():
         {"dataset": "npz", "path": "a", "features": 2},
         {"dataset": "kmnist", "path": "cache"},
     ):
-        c = DATASET.extra["load"](Values(DATASET.validate(params)))
+        c = DATASET.data.load(Values(DATASET.validate(params)))
         accepted = inspect.signature(getattr(data, c.func)).parameters
         assert set(c.kwargs) <= set(accepted), c
 

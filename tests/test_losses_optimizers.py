@@ -74,7 +74,7 @@ def test_nll_matches_torch(params, gen):
         kw["weight"] = torch.tensor(kw["weight"])
     close(got, F.nll_loss(logp, target, **kw))
     # LogSoftmax then NLL is cross-entropy on the scores
-    assert get_block("NLL").extra["accuracy"] is True
+    assert get_block("NLL").loss.accuracy is True
 
 
 def test_nll_on_feature_maps(gen):
@@ -363,7 +363,7 @@ def build(block: str, params_source: str, params, **values):
     v = Values(spec.validate(values))
     source = call(spec.module(v, {}), {"<parameters>": params_source})
     opt = eval(source, {"torch": torch, "params": params})
-    sched_call = spec.extra["scheduler"](v)
+    sched_call = spec.optimizer.scheduler(v)
     sched = None
     if sched_call is not None:
         sched = eval(call(sched_call, {"<optimizer>": "opt", "<total_steps>": "100"}),
@@ -485,7 +485,7 @@ def test_schedules_follow_torch(schedule, block, values):
 def test_no_schedule_means_no_scheduler():
     for block in ("SGD", "AdamW", "RMSprop", "Adagrad"):
         spec = get_block(block)
-        assert spec.extra["scheduler"](Values(spec.validate({}))) is None
+        assert spec.optimizer.scheduler(Values(spec.validate({}))) is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The eighteen activation functions of the course notes, each with its formula for plotting.
 
-``extra["plot"]`` is a numpy function of x and the parameters; the inspector draws it and its
-derivative, so the curve shown is the one declared here.
+Each declares an ``InspectorPlot``: a numpy function of x and the parameters; the inspector
+draws it and its derivative, so the curve shown is the one declared here.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 
 from studio.blocks._common import OUT, Call, Cost, Param, TensorType, X, declare, require_float, require_rank
 from studio.core.params import Bool, Choice, Float, Int
+from studio.core.roles import InspectorPlot
 
 _EXAMPLES = ({"x": TensorType((3, 5, 5))}, {"x": TensorType((12,))})
 
@@ -38,7 +39,7 @@ def activation(id: str, help: str, explanation: str, forward, plot, params=(), m
         shape=lambda p, ins: {"out": ins["x"]},
         cost=cost or (lambda p, ins, outs: Cost(0, 0)),
         forward=forward, module=module, differentiable=differentiable,
-        extra={"plot": plot, "dead_units": dead_units},
+        plot=InspectorPlot(plot), dead_units=dead_units,
         examples=_EXAMPLES,
     )
 

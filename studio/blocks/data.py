@@ -12,6 +12,7 @@ from __future__ import annotations
 from studio.blocks._common import Call, Param, Port, Raw, ShapeError, TensorType, declare
 from studio.core.params import Bool, Choice, FilePath, Float, Int, Name, Optional, ParamError
 from studio.core.registry import TRAINING, When
+from studio.core.roles import DataRole, DrawnRole
 
 IMAGE_SETS = ("digits", "shapes")
 TOY_SETS = ("moons", "circles", "spirals", "blobs")
@@ -26,6 +27,8 @@ _NPZ_IMAGES = When("dataset", "npz") & When("features", 0)
 # the datasets that give images (which the augmentation, size and range act on)
 _IMAGES = When("dataset", "digits", *_PICTURES) | _NPZ_IMAGES
 
+# files under resources/data the built-in sets read (an export copies them to data/)
+_FILES = {"digits": "digits.npz", "image": "siren.npz"}
 _LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_image_field",
             "idx": "load_idx", "npz": "load_arrays", "csv": "load_csv",
             "folder": "load_image_folder"}
@@ -149,6 +152,15 @@ def _load_call(p) -> Call:
                                                          "device": Raw("device")})
 
 
+def _files(p) -> tuple:
+    return (_FILES[p.dataset],) if p.dataset in _FILES else ()
+
+
+def _download(p) -> tuple | None:
+    """(standard set, cache folder or None) fetched before training; None for other sets."""
+    return (p.dataset, p.path or None) if p.dataset in STANDARD_SETS else None
+
+
 def _augment_call(p) -> Call | None:
     """``augment_images(<image>, ...)`` for the training step, or None when nothing is asked.
 
@@ -228,11 +240,16 @@ declare(
               applies=When("dataset", *_SPLIT_SETS)),
     ),
     validate_params=_validate, shape=_dataset_shape,
-    extra={"load": _load_call, "classes": dataset_classes,
-           "helper": lambda p: _LOADERS.get(p.dataset, "load_standard" if p.dataset in
-                                            STANDARD_SETS else "make_toy_2d"),
-           "augment": _augment_call},
+    data=DataRole(load=_load_call, classes=dataset_classes, augment=_augment_call, files=_files,
+                  download=_download, whole_image=lambda p: p.dataset in FIELD_SETS),
 )
+
+
+def _fixed_noise(p, count: str, generator: str) -> str:
+    """The noise previews draw once, from their own generator: the same samples all run."""
+    if p.distribution == "normal":
+        return f"torch.randn({count}, {p.size!r}, generator={generator})"
+    return f"2 * torch.rand({count}, {p.size!r}, generator={generator}) - 1"
 
 
 def _noise_forward(p, a, attr):
@@ -252,7 +269,7 @@ declare(
         Param("distribution", Choice(("normal", "uniform")), "normal", "normal or uniform"),
     ),
     shape=lambda p, ins: {"z": TensorType((p.size,))},
-    forward=_noise_forward,
+    forward=_noise_forward, drawn=DrawnRole(fixed_preview=_fixed_noise),
 )
 
 
@@ -272,4 +289,5 @@ declare(
     shape=lambda p, ins: {"label": LABEL},
     forward=lambda p, a, attr: f"torch.arange({a['n']}, device={a['device']}) * {p.classes!r} "
                                f"// {a['n']}",
+    drawn=DrawnRole(class_rows=lambda p: p.classes),
 )

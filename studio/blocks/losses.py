@@ -15,6 +15,7 @@ from studio.blocks._common import (
 )
 from studio.core.params import Bool, Choice, Float, FloatList, Int
 from studio.core.registry import TRAINING
+from studio.core.roles import LossRole
 
 REDUCTION = Param("reduction", Choice(("mean", "sum")), "mean",
                   "average or add the per-element losses", torch_default="mean")
@@ -78,7 +79,7 @@ loss_block(
         Param("label_smoothing", Float(0.0, 1.0), 0.0, "share of probability spread evenly"),
     ),
     check=_ce_check, module=_ce_call,
-    extra={"accuracy": True},
+    loss=LossRole(accuracy=True),
     examples=({"input": TensorType((10,)), "target": TensorType((), "long")},),
 )
 
@@ -199,7 +200,7 @@ loss_block(
     check=_nll_check,
     module=lambda p, ins: Call("nn.NLLLoss", (), _kwargs(p, "weight", "ignore_index", "reduction",
                                                          ignore_index=-100, reduction="mean")),
-    extra={"accuracy": True, "input_domain": {"input": "log_probability"}},
+    loss=LossRole(accuracy=True, input_domains={"input": "log_probability"}),
     examples=({"input": TensorType((10,)), "target": TensorType((), "long")},
               {"input": TensorType((4, 6, 6)), "target": TensorType((6, 6), "long")}),
 )
@@ -237,7 +238,7 @@ loss_block(
     check=_bce_check,
     module=lambda p, ins: Call("nn.BCELoss", (), _kwargs(p, "weight", "reduction",
                                                          reduction="mean")),
-    extra={"input_domain": {"input": "probability", "target": "probability"}},
+    loss=LossRole(input_domains={"input": "probability", "target": "probability"}),
     examples=({"input": TensorType((10,)), "target": TensorType((10,))},
               {"input": TensorType((1, 8, 8)), "target": TensorType((1, 8, 8))},
               {"input": TensorType(()), "target": TensorType(())}),
@@ -259,7 +260,7 @@ loss_block(
     check=_bce_check,
     module=lambda p, ins: Call("nn.BCEWithLogitsLoss", (), _kwargs(
         p, "weight", "reduction", "pos_weight", reduction="mean")),
-    extra={"input_domain": {"target": "probability"}},
+    loss=LossRole(input_domains={"target": "probability"}),
     examples=({"input": TensorType((10,)), "target": TensorType((10,))},
               {"input": TensorType(()), "target": TensorType(())}),
 )
@@ -289,9 +290,9 @@ loss_block(
     check=_kl_check,
     module=lambda p, ins: Call("nn.KLDivLoss", (), _kwargs(p, "reduction", "log_target",
                                                            reduction="mean", log_target=False)),
-    extra={"input_domain": lambda p: {
+    loss=LossRole(input_domains=lambda p: {
         "input": "log_probability",
-        "target": "log_probability" if p.log_target else "distribution"}},
+        "target": "log_probability" if p.log_target else "distribution"}),
     examples=({"input": TensorType((10,)), "target": TensorType((10,))},),
 )
 
@@ -353,7 +354,7 @@ loss_block(
     check=_cosine_check,
     module=lambda p, ins: Call("nn.CosineEmbeddingLoss", (), _kwargs(
         p, "margin", "reduction", margin=0.0, reduction="mean")),
-    extra={"input_domain": {"target": "sign"}},
+    loss=LossRole(input_domains={"target": "sign"}),
     examples=({"input1": TensorType((16,)), "input2": TensorType((16,)),
                "target": TensorType(())},),
 )
@@ -379,7 +380,7 @@ loss_block(
     check=_ranking_check,
     module=lambda p, ins: Call("nn.MarginRankingLoss", (), _kwargs(
         p, "margin", "reduction", margin=0.0, reduction="mean")),
-    extra={"input_domain": {"target": "sign"}},
+    loss=LossRole(input_domains={"target": "sign"}),
     examples=(_MARGIN_EXAMPLE,
               {"input1": TensorType((5,)), "input2": TensorType((5,)), "target": TensorType((5,))}),
 )

@@ -1,11 +1,12 @@
 """Optimizers: each minimizes one loss by updating the parameters it names, optionally on a
-learning-rate schedule. ``extra["scheduler"]`` gives the schedule's constructor."""
+learning-rate schedule. Their ``OptimizerRole`` gives the schedule's constructor."""
 
 from __future__ import annotations
 
 from studio.blocks._common import Call, Param, Port, Raw, declare
 from studio.core.params import Bool, Choice, Float, FloatTuple, Int, NameList, ParamError
 from studio.core.registry import TRAINING, When
+from studio.core.roles import OptimizerRole
 
 PARAMETERS = Raw("<parameters>")  # replaced by the generator with the updated parameters
 OPTIMIZER = Raw("<optimizer>")
@@ -54,8 +55,7 @@ def optimizer_block(id: str, cls: str, help: str, explanation: str, params: tupl
         params=params + common_params(),
         shape=lambda p, ins: {},
         module=lambda p, ins: Call(cls, (PARAMETERS,), kwargs(p)),
-        extra={"scheduler": scheduler},
-        state_slots=state_slots,
+        optimizer=OptimizerRole(scheduler=scheduler, state_slots=state_slots),
         **fields,
     )
 

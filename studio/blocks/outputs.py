@@ -5,6 +5,13 @@ from __future__ import annotations
 from studio.blocks._common import X, declare, require_rank
 from studio.core.params import Choice, Int
 from studio.core.registry import TRAINING, Param
+from studio.core.roles import PreviewRole
+
+
+def _preview_meta(p) -> dict:
+    """How the grid is drawn: the value range mapped to black..white and images per row."""
+    low, high = (-1.0, 1.0) if p.value_range == "-1..1" else (0.0, 1.0)
+    return {"value_range": (low, high), "nrow": p.nrow}
 
 
 def _preview_check(p, ins):
@@ -23,4 +30,5 @@ declare(
         Param("nrow", Int(1, 64), 8, "images per row of the grid", label="Images per row"),
     ),
     check=_preview_check, shape=lambda p, ins: {},
+    preview=PreviewRole(meta=_preview_meta),
 )

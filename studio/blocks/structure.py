@@ -20,6 +20,7 @@ from studio.blocks._common import (
 )
 from studio.core.params import ArgValues, Bool, Choice, Float, Int, IntList, Name, Optional
 from studio.core.registry import NETWORK, When
+from studio.core.roles import AfterInit
 from studio.core.symbolic import render_expr
 
 declare(
@@ -87,9 +88,10 @@ declare(
               label="Omega\u2080", applies=When("init", "siren_first", "siren")),
     ),
     check=_linear_check, shape=_linear_shape,
-    extra={"after_init": lambda p, attr: None if p.init == "default" else
-           f"siren_init_({attr}, omega_0={p.omega_0!r}, first={p.init == 'siren_first'})",
-           "after_init_helpers": ("siren_init_",)},
+    after_init=AfterInit(
+        code=lambda p, attr: None if p.init == "default" else
+        f"siren_init_({attr}, omega_0={p.omega_0!r}, first={p.init == 'siren_first'})",
+        helpers=("siren_init_",)),
     cost=lambda p, ins, outs: Cost(
         ins["x"].shape[-1] * p.out_features + (p.out_features if p.bias else 0),
         numel(ins["x"].shape[:-1]) * ins["x"].shape[-1] * p.out_features),

@@ -1,7 +1,7 @@
 """The block registry: one declaration per block type, read by everything else.
 
 A declaration holds the block's ports, parameters, explanation, shape rule, cost rule,
-receptive-field rule and how it becomes code. Shape and cost rules are plain integer arithmetic
+receptive-field rule, how it becomes code and its roles in training (``core.roles``). Shape and cost rules are plain integer arithmetic
 (no torch), so the editor can check a graph without importing torch.
 """
 
@@ -11,6 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from studio.core.params import Kind, ParamError
+from studio.core.roles import (
+    AfterInit,
+    DataRole,
+    DrawnRole,
+    InspectorPlot,
+    LossRole,
+    OptimizerRole,
+    PreviewRole,
+)
 from studio.core.symbolic import Sym
 
 MISSING = object()
@@ -234,10 +243,21 @@ class BlockSpec:
     differentiable: bool = True
     examples: tuple = ()  # input types for the contract test: dicts of port -> TensorType
     validate_params: Callable | None = None  # (p) -> None; raises ParamError naming the field
-    extra: dict = field(default_factory=dict)  # role-specific code hooks (data, loss, optimizer)
-    # optimizers: (p) -> how many tensors the size of the parameters it keeps (Adam: 2); read by
-    # the memory estimate
-    state_slots: Callable | None = None
+    # its roles in training (see core.roles); None: the block does not play that part
+    data: DataRole | None = None
+    drawn: DrawnRole | None = None
+    loss: LossRole | None = None
+    optimizer: OptimizerRole | None = None
+    preview: PreviewRole | None = None
+    after_init: AfterInit | None = None
+    plot: InspectorPlot | None = None
+    dead_units: bool = False  # zero with zero gradient below 0 (ReLU): probes count dead units
+
+    @property
+    def extra(self) -> dict:
+        """Transitional, until dashboard.py asks ``measures_accuracy``: the one old hook still
+        read outside this package. Declarations use the typed roles above."""
+        return {"accuracy": bool(self.loss and self.loss.accuracy)}
 
     def input_ports(self, p: Values) -> tuple:
         return self.inputs(p) if callable(self.inputs) else self.inputs
@@ -307,9 +327,65 @@ def all_blocks() -> list[BlockSpec]:
     return list(REGISTRY.values())
 
 
-def load_catalogue() -> None:
-    """Import the catalogue (studio.blocks) on first use; core itself never names a block."""
-    if not REGISTRY:
-        import importlib
+_catalogue: list[Callable[[], object]] = []
 
-        importlib.import_module("studio.blocks")
+
+def provide_catalogue(load: Callable[[], object]) -> None:
+    """Say how to fill the registry on first use. The package above the layers (``studio``)
+    provides the import of ``studio.blocks``, so core never imports the catalogue itself."""
+    _catalogue[:] = [load]
+
+
+def load_catalogue() -> None:
+    """Fill the registry with the provided catalogue on first use."""
+    if not REGISTRY and _catalogue:
+        _catalogue[0]()
+
+
+# ---------------------------------------------------------------------------------------------
+# Asking the declarations: which node plays which part (never a block name)
+# ---------------------------------------------------------------------------------------------
+
+ROLES = ("data", "drawn", "loss", "optimizer", "preview", "after_init", "plot")
+
+
+def spec_of(block: str) -> BlockSpec | None:
+    """The declaration of a block type; None for a network instance or an unknown type."""
+    load_catalogue()
+    return REGISTRY.get(block)
+
+
+def role_of(block: str, role: str):
+    """The ``role`` part (one of ROLES) a block type declares, or None."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    return getattr(spec_of(block), role, None)
+
+
+def nodes_with(graph, role: str) -> list:
+    """The nodes of ``graph`` whose block declares ``role``, in the graph's order."""
+    return [n for n in graph.nodes.values() if role_of(n.block, role) is not None]
+
+
+def block_with(role: str) -> BlockSpec:
+    """The one block type that declares ``role`` (the data source, the preview output)."""
+    found = [s for s in all_blocks() if getattr(s, role, None) is not None]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} block types declare the {role} role; expected one")
+    return found[0]
+
+
+def is_data_source(block: str) -> bool:
+    """Whether the training script takes its batches from this block (the Dataset)."""
+    return role_of(block, "data") is not None
+
+
+def is_preview(block: str) -> bool:
+    """Whether this block is an output shown as an image grid during training."""
+    return role_of(block, "preview") is not None
+
+
+def measures_accuracy(block: str) -> bool:
+    """Whether this block is a loss on class scores whose evaluation counts right answers."""
+    loss = role_of(block, "loss")
+    return bool(loss and loss.accuracy)

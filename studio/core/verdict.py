@@ -138,7 +138,7 @@ def _optimizer_state(project: Project, top: dict, row) -> int:
     if row.values is None or row.node.block == INSTANCE:
         return 0
     spec = get_block(row.node.block)
-    if spec.state_slots is None:
+    if spec.optimizer is None:
         return 0
     graph = project.training
     names = tuple(getattr(row.values, "updates", ()) or ())
@@ -156,7 +156,7 @@ def _optimizer_state(project: Project, top: dict, row) -> int:
                     upstream.add(src)
                     todo.append(src)
         chosen = [top[n] for n in upstream if n in top]
-    return spec.state_slots(row.values) * sum(r.params for r in chosen)
+    return spec.optimizer.state_slots(row.values) * sum(r.params for r in chosen)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from studio.engine.render import call
 def namespace(spec: BlockSpec) -> dict:
     """Globals for evaluating a block's code: torch, nn, F and the helpers it names."""
     ns = {"torch": torch, "nn": nn, "F": F, "math": math}
-    names = list(spec.helpers) + list(spec.extra.get("after_init_helpers", ()))
+    names = list(spec.helpers) + list(spec.after_init.helpers if spec.after_init else ())
     if names:
         exec(compile(library.source_of(names), f"<helpers of {spec.id}>", "exec"), ns)
     return ns
@@ -41,10 +41,11 @@ class BlockRunner:
                 self.module = eval(call(c), self.ns)
                 if isinstance(self.module, nn.Module):
                     self.module.to(device)
-                after = spec.extra.get("after_init")
-                if after and after(self.values, "block_module"):
+                after = spec.after_init.code(self.values, "block_module") \
+                    if spec.after_init else None
+                if after:
                     self.ns["block_module"] = self.module
-                    eval(after(self.values, "block_module"), self.ns)
+                    eval(after, self.ns)
         self.device = torch.device(device)
 
     def __call__(self, **tensors) -> dict:
@@ -82,9 +83,9 @@ DOMAINS = ("normal", "probability", "distribution", "log_probability", "sign", "
 
 
 def input_domains(spec: BlockSpec, values: dict) -> dict:
-    """Port -> value domain a block declares in ``extra["input_domain"]`` (a dict, or a callable
-    of the parameter values for domains that depend on them, like KLDiv's log_target)."""
-    domains = spec.extra.get("input_domain", {})
+    """Port -> value domain a loss declares in its ``LossRole.input_domains`` (a dict, or a
+    callable of the parameter values for domains that depend on them, like KLDiv's log_target)."""
+    domains = (spec.loss.input_domains if spec.loss else None) or {}
     if callable(domains):
         domains = domains(Values(values))
     for port, domain in domains.items():

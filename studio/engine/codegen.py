@@ -10,24 +10,31 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic, topological_order
-from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, Network, Project
-from studio.core.registry import TensorType, get_block
+from studio.core.inference import Analysis, NodeResult, analyze, analyze_symbolic
+from studio.core.project import INPUT, INSTANCE, OUTPUT, Network, Project
+from studio.core.registry import TensorType, Values, get_block, role_of
 from studio.core.symbolic import Sym, symbols_in
 from studio.engine import library
+from studio.engine.forward_code import (
+    CodegenError,
+    SourceLines,
+    VariableNames,
+    ancestors,
+    attribute_name,
+    gather_args,
+    instance_input_ports,
+    instance_ports,
+    preferred_name,
+    readable_order,
+)
 from studio.engine.naming import RESERVED, Namer, class_name, identifier
 from studio.engine.render import call, shape_comment, value
+from studio.engine.training_code import write_training
+
+__all__ = ["CodegenError", "GeneratedCode", "generate", "lower"]
 
 SOURCE_ROLES = ("data",)
 TRAINING_ROLES = ("data", "loss", "optimizer", "output")
-
-
-class CodegenError(ValueError):
-    """The project cannot be turned into code yet; ``problems`` say where and why."""
-
-    def __init__(self, message: str, problems=()):
-        super().__init__(message)
-        self.problems = list(problems)
 
 
 @dataclass
@@ -47,24 +54,6 @@ class GeneratedCode:
             if g == graph and n == node_id:
                 out.setdefault(f, []).append(line)
         return out
-
-
-class _Source:
-    """Lines of one file with the node each line came from."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.lines: list[str] = []
-        self.origin: dict[int, tuple] = {}
-
-    def add(self, text: str = "", origin: tuple | None = None, indent: int = 0):
-        for line in text.split("\n"):
-            self.lines.append(("    " * indent + line) if line else "")
-            if origin:
-                self.origin[len(self.lines)] = origin
-
-    def text(self) -> str:
-        return "\n".join(self.lines).rstrip() + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,98 +153,13 @@ def lower(project: Project) -> tuple[Project, dict]:
     return lowered, moved
 
 
-def attribute_name(node) -> str:
-    """``self.<name>`` of a node's module: its title, else its network's or block's name."""
-    if node.title:
-        return identifier(node.title)
-    if node.block == INSTANCE:
-        if not node.id.startswith("network"):  # an id the user chose
-            return identifier(node.id)
-        return identifier(str(node.params.get("network", "network")).lower())
-    if node.id[-1].isdigit() and not node.id.startswith(slug_of(node.block)):
-        return identifier(node.id)
-    return identifier(node.block.lower())
-
-
-def instance_attribute(node) -> str:
-    """``self.<name>`` of a network instance in train.py: the id the user chose (generator),
-    else the network's name; its title names the value it computes, not the module."""
-    if not node.id.startswith("network"):
-        return identifier(node.id)
-    return identifier(str(node.params.get("network", "network")).lower())
-
-
-def slug_of(text: str) -> str:
-    from studio.core.project import slug
-
-    return slug(text)
-
-
 def _values(node):
-    from studio.core.registry import Values
-
     return Values(dict(node.params))
 
 
 # ---------------------------------------------------------------------------------------------
 # Forward code with readable variable names
 # ---------------------------------------------------------------------------------------------
-
-class _Vars:
-    """Variable names by liveness: a chain reuses ``x``; a value still needed keeps its name."""
-
-    def __init__(self, graph: Graph, needed: set, taken=()):
-        self.uses: dict[tuple, int] = {}
-        for e in graph.edges:
-            if e.dst in needed and e.src in needed:
-                self.uses[(e.src, e.src_port)] = self.uses.get((e.src, e.src_port), 0) + 1
-        self.var_of: dict[tuple, str] = {}
-        self.live: dict[str, int] = {}
-        self.reserved = set(taken) | RESERVED
-
-    def read(self, key) -> str:
-        return self.var_of[key]
-
-    def release(self, keys) -> None:
-        for key in keys:
-            var = self.var_of.get(key)
-            if var is not None:
-                self.live[var] -= 1
-
-    def free(self, name: str) -> bool:
-        return self.live.get(name, 0) <= 0 and name not in self.reserved
-
-    def bind(self, key, preferred: str, inherit: str | None = None) -> str:
-        """Name a new value: ``preferred`` when free; for a plain ``x`` first the name of the
-        input it replaces (a chain keeps ``out``), then ``x``, ``out``, ``h``; else numbered."""
-        uses = self.uses.get(key, 0)
-        candidates = [preferred]
-        if preferred == "x":
-            generic = ("x", "out", "h")
-            candidates = ([inherit] if inherit in generic else []) + list(generic)
-        name = next((c for c in candidates if self.free(c)), None)
-        i = 1
-        while name is None:
-            i += 1
-            name = f"{preferred}{i}" if self.free(f"{preferred}{i}") else None
-        self.var_of[key] = name
-        self.live[name] = uses
-        return name
-
-    def alias(self, key, var: str) -> None:
-        self.var_of[key] = var
-        self.live[var] = self.live.get(var, 0) + self.uses.get(key, 0)
-
-
-def _preferred_name(node, port: str, n_ports: int, uses: int = 1) -> str:
-    """A chain of single-use values is ``x``; a titled value that branches, or the output of a
-    titled network instance, keeps its title; a block with several outputs names them by port."""
-    titled = bool(node.title) and (uses > 1 or node.block == INSTANCE)
-    if titled:
-        base = identifier(node.title)
-        return base if n_ports == 1 else f"{base}_{identifier(port)}"
-    return "x" if n_ports == 1 else identifier(port)
-
 
 def _output_names(net: Network, node_id: str) -> dict:
     """{port: name} for outputs of a node that go only to Output nodes of a network with several
@@ -273,42 +177,6 @@ def _output_names(net: Network, node_id: str) -> dict:
     return {k: v for k, v in names.items() if v}
 
 
-def _gather_args(graph: Graph, node_id: str, ports, vars_: _Vars) -> tuple[dict, list]:
-    args, keys = {}, []
-    for port in ports:
-        wires = [e for e in graph.edges if e.dst == node_id and e.dst_port == port.name]
-        if not wires:
-            continue
-        names = [vars_.read((e.src, e.src_port)) for e in wires]
-        keys += [(e.src, e.src_port) for e in wires]
-        args[port.name] = names if port.multi else names[0]
-    return args, keys
-
-
-def readable_order(graph: Graph) -> list[str]:
-    """Dependency order that finishes a chain before a parallel branch (see inference)."""
-    return topological_order(graph)[0]
-
-
-def _ancestors(graph: Graph, targets) -> set:
-    preds: dict[str, list] = {n: [] for n in graph.nodes}
-    for e in graph.edges:
-        if e.dst in preds:
-            preds[e.dst].append(e.src)
-    seen, stack = set(), list(targets)
-    while stack:
-        n = stack.pop()
-        if n in seen or n not in graph.nodes:
-            continue
-        seen.add(n)
-        stack += preds[n]
-    for n in list(seen):  # a linked duplicate's original must be built even if unused
-        shares = graph.nodes[n].shares
-        if shares:
-            seen.add(shares)
-    return seen
-
-
 # ---------------------------------------------------------------------------------------------
 # Network classes
 # ---------------------------------------------------------------------------------------------
@@ -322,6 +190,9 @@ class _ClassInfo:
 
 class _Generator:
     def __init__(self, project: Project, analysis: Analysis | None = None):
+        """``analysis``: the caller's analysis of ``project`` when it has one (the editor's);
+        the lowered project is analysed again only when lowering moved layers into a network of
+        their own, so a call analyses at most once itself."""
         self.original = project
         first = analysis if analysis is not None else analyze(project)
         if first.problems:
@@ -329,7 +200,7 @@ class _Generator:
                 f"the project has {len(first.problems)} problem(s); fix them first: "
                 + "; ".join(str(p) for p in first.problems[:5]), first.problems)
         self.project, self.moved = lower(project)
-        self.analysis: Analysis = analyze(self.project)
+        self.analysis: Analysis = analyze(self.project) if self.moved else first
         if self.analysis.problems:  # lowering must not create problems; report them honestly
             raise CodegenError("internal: " + "; ".join(str(p) for p in self.analysis.problems[:5]),
                                self.analysis.problems)
@@ -338,8 +209,8 @@ class _Generator:
         class_names = Namer(RESERVED)
         self.class_of = {name: class_names.take(class_name(name)) for name in self.project.networks}
         self.helpers: list[str] = []
-        self.model = _Source("model.py")
-        self.train = _Source("train.py")
+        self.model = SourceLines("model.py")
+        self.train = SourceLines("train.py")
 
     def need(self, names) -> None:
         for n in names:
@@ -403,7 +274,7 @@ class _Generator:
     def emit_network(self, net: Network) -> None:
         rows, info, generic = self.rows_for(net)
         outputs = net.outputs()
-        needed = _ancestors(net, [o.id for o in outputs])
+        needed = ancestors(net, [o.id for o in outputs])
         order = [n for n in readable_order(net) if n in needed]
         attrs = Namer(RESERVED)
         attr_of: dict[str, str] = {}
@@ -421,10 +292,11 @@ class _Generator:
             attr_of[node_id] = attr
             used_symbols |= symbols_in(_ctor_values(node, row, self))
             init.append((f"self.{attr} = {ctor}", (net.name, node_id)))
-            after = get_block(node.block).extra.get("after_init") if node.block != INSTANCE else None
-            if after and after(row.values, f"self.{attr}"):
-                init.append((after(row.values, f"self.{attr}"), (net.name, node_id)))
-                self.need(get_block(node.block).extra.get("after_init_helpers", ()))
+            after = role_of(node.block, "after_init")
+            statement = after.code(row.values, f"self.{attr}") if after else None
+            if statement:
+                init.append((statement, (net.name, node_id)))
+                self.need(after.helpers)
         for node_id in order:
             node = net.nodes[node_id]
             if node.shares:
@@ -450,7 +322,7 @@ class _Generator:
         src.add()
         # forward ---------------------------------------------------------------------------
         inputs = net.inputs()
-        vars_ = _Vars(net, needed)
+        vars_ = VariableNames(net, needed)
         in_names = []
         for inp in inputs:
             in_names.append(vars_.bind((inp.id, "out"), identifier(inp.id)))
@@ -492,17 +364,17 @@ class _Generator:
         self.need(spec.helpers)
         return call(c)
 
-    def forward_line(self, graph, node, row, vars_: _Vars, attr, returned=None) -> str | None:
+    def forward_line(self, graph, node, row, vars_: VariableNames, attr, returned=None) -> str | None:
         if node.block == INSTANCE:
-            ports = [_port(p) for p in _instance_ports(self.project, row.values.network, "input")]
-            out_ports = _instance_ports(self.project, row.values.network, "output")
-            args, keys = _gather_args(graph, node.id, ports, vars_)
+            ports = instance_input_ports(self.project, row.values.network)
+            out_ports = instance_ports(self.project, row.values.network, "output")
+            args, keys = gather_args(graph, node.id, ports, vars_)
             expr = f"self.{attr}({', '.join(args[p.name] for p in ports)})"
         else:
             spec = get_block(node.block)
             ports = spec.input_ports(row.values)
             out_ports = [p.name for p in spec.output_ports(row.values)]
-            args, keys = _gather_args(graph, node.id, ports, vars_)
+            args, keys = gather_args(graph, node.id, ports, vars_)
             self.need(spec.helpers)
             expr = spec.expression(row.values, args, f"self.{attr}" if attr else None)
         vars_.release(keys)
@@ -510,7 +382,7 @@ class _Generator:
             vars_.alias((node.id, out_ports[0]), expr)  # identity: no line needed
             return None
         inherit = vars_.read(keys[0]) if keys else None
-        targets = [vars_.bind((node.id, p), (returned or {}).get(p) or _preferred_name(
+        targets = [vars_.bind((node.id, p), (returned or {}).get(p) or preferred_name(
             node, p, len(out_ports), vars_.uses.get((node.id, p), 0)), inherit)
             for p in out_ports]
         comment = shape_comment([row.outputs[p] for p in out_ports if p in row.outputs])
@@ -519,11 +391,11 @@ class _Generator:
     # -------------------------------------------------------------------------------------------
     def model_file(self) -> None:
         order = self.network_order()
-        body = _Source("body")
+        body = SourceLines("body")
         self.model = body
         for name in order:
             self.emit_network(self.project.networks[name])
-        header = _Source("model.py")
+        header = SourceLines("model.py")
         header.add(f'"""PyTorch networks of the Studio project {self.original.name!r}.')
         header.add("")
         header.add("Generated by Studio; runs with torch alone. One class per network.")
@@ -549,17 +421,6 @@ class _Generator:
         header.lines += body.lines
         header.origin.update({k + offset: v for k, v in body.origin.items()})
         self.model = header
-
-
-def _port(name: str):
-    from studio.core.registry import Port
-
-    return Port(name)
-
-
-def _instance_ports(project: Project, network: str, side: str) -> list[str]:
-    net = project.networks[network]
-    return [n.id for n in (net.inputs() if side == "input" else net.outputs())]
 
 
 def _dim_names(rank: int) -> list[str]:
@@ -590,8 +451,6 @@ def _ctor_values(node, row, gen: _Generator):
 def generate(project: Project, analysis: Analysis | None = None) -> GeneratedCode:
     """Write the project's model.py and train.py. ``analysis``: the project's current analysis,
     when the caller has one (the editor's session), so it is not done again."""
-    from studio.engine.training_code import write_training
-
     gen = _Generator(project, analysis)
     gen.model_file()
     metrics = write_training(gen)
@@ -601,14 +460,11 @@ def generate(project: Project, analysis: Analysis | None = None) -> GeneratedCod
     for key, (g, n) in list(line_map.items()):
         if n in gen.moved and g in gen.project.networks and g not in project.networks:
             line_map[key] = ("training", n)
-    data_files = []
+    data_files = set()
     for node in project.training.nodes.values():
-        if node.block == "Dataset":
-            ds = node.params.get("dataset")
-            if ds == "digits":
-                data_files.append("digits.npz")
-            elif ds == "image":
-                data_files.append("siren.npz")
+        data = role_of(node.block, "data")
+        if data is not None:
+            data_files.update(data.files(Values(get_block(node.block).validate(node.params))))
     return GeneratedCode(gen.model.text(), gen.train.text(),
-                         {k: v.name for k, v in gen.classes.items()}, sorted(set(data_files)),
+                         {k: v.name for k, v in gen.classes.items()}, sorted(data_files),
                          line_map, metrics)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from studio.core.project import Project
-from studio.core.registry import get_block
+from studio.core.registry import spec_of
 from studio.engine.codegen import GeneratedCode
 
 MAX_CHANNELS = 64
@@ -87,13 +87,8 @@ class ActivationRecorder:
             g = self.project.training if graph == "training" else \
                 self.project.networks.get(graph)
             node = g.nodes.get(node_id) if g is not None else None
-            flag = False
-            if node is not None and node.block != "Network":
-                try:
-                    flag = bool(get_block(node.block).extra.get("dead_units"))
-                except KeyError:
-                    flag = False
-            self._dead_units_cache[key] = flag
+            spec = spec_of(node.block) if node is not None else None
+            self._dead_units_cache[key] = bool(spec and spec.dead_units)
         return self._dead_units_cache[key]
 
     def run(self, fn, *args, watch=(), sample: int = 0, full=()):

@@ -20,7 +20,7 @@ import torch
 from studio.core.fileformat import dumps
 from studio.core.inference import node_ports
 from studio.core.project import Project
-from studio.core.registry import get_block
+from studio.core.registry import Values, is_data_source, is_preview, measures_accuracy, role_of
 from studio.engine import checkpoint
 from studio.engine.codegen import generate
 from studio.engine.events import PROBE_COMMAND, PROBES, PROGRESS_SECONDS, ProbeSkipped, Progress
@@ -136,15 +136,11 @@ class Runner:
         grid), when the project has a loss that measures accuracy on dataset labels."""
         graph = self.project.training
         for node in graph.nodes.values():
-            try:
-                spec = get_block(node.block)
-            except KeyError:
-                continue
-            if not spec.extra.get("accuracy"):
+            if not measures_accuracy(node.block):
                 continue
             wires = {e.dst_port: e for e in graph.edges if e.dst == node.id}
             scores, target = wires.get("input"), wires.get("target")
-            if scores is None or target is None or graph.nodes[target.src].block != "Dataset":
+            if scores is None or target is None or not is_data_source(graph.nodes[target.src].block):
                 continue
             src = graph.nodes[scores.src]
             ports = len(node_ports(graph, src.id, "output"))
@@ -164,7 +160,7 @@ class Runner:
             prepare_project(self.project, progress=progress)
         except OSError as err:
             node = next((n.id for n in self.project.training.nodes.values()
-                         if n.block == "Dataset"), None)
+                         if is_data_source(n.block)), None)
             raise TrainingError(f"training/{node}: {err}" if node else str(err),
                                 ("training", node) if node else None, "data") from None
 
@@ -526,10 +522,11 @@ class Runner:
                      "value_range": meta.get("value_range", (-1.0, 1.0)),
                      "nrow": meta.get("nrow", 8)}
             upstream = sources.get(name, [])
-            if any(n.block == "Dataset" for n in upstream) and inputs is not None and \
+            if any(is_data_source(n.block) for n in upstream) and inputs is not None and \
                     tuple(inputs.shape) == tuple(data.shape):
                 event["inputs"] = inputs  # reconstructions are shown beside what they rebuild
-            classes = [n.params.get("classes") for n in upstream if n.block == "ClassLabels"]
+            drawn = [(role_of(n.block, "drawn"), n) for n in upstream]
+            classes = [d.class_rows(Values(n.params)) for d, n in drawn if d and d.class_rows]
             if classes:
                 event["classes"] = int(classes[0])
             self.emit(event)
@@ -555,7 +552,7 @@ class Runner:
             upstream.setdefault(e.dst, set()).add(e.src)
         sources = {}
         for node in graph.nodes.values():
-            if node.block != "Preview":
+            if not is_preview(node.block):
                 continue
             seen, todo = set(), [node.id]
             while todo:

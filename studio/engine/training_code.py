@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from studio.core.inference import NodeResult
 from studio.core.project import INSTANCE, TRAINING_SETTINGS
-from studio.core.registry import get_block
+from studio.core.registry import get_block, role_of
 from studio.engine import library
-from studio.engine.codegen import (
+from studio.engine.forward_code import (
     CodegenError,
-    _ancestors,
-    _gather_args,
-    _preferred_name,
-    _Source,
-    _Vars,
+    SourceLines,
+    VariableNames,
+    ancestors,
     attribute_name,
+    gather_args,
     instance_attribute,
+    instance_input_ports,
+    instance_ports,
+    preferred_name,
     readable_order,
 )
 from studio.engine.naming import RESERVED, Namer, identifier
@@ -39,7 +41,7 @@ class _TrainingWriter:
         self.graph = gen.project.training
         self.rows: dict[str, NodeResult] = {
             r.node.id: r for r in gen.analysis.rows if r.graph == "training" and r.depth == 0}
-        self.src: _Source = gen.train
+        self.src: SourceLines = gen.train
         self.attrs = Namer(RESERVED | TRAINING_ATTRS)
         self.attr_of: dict[str, str] = {}
         self.order = readable_order(self.graph)
@@ -57,7 +59,7 @@ class _TrainingWriter:
         node = self.graph.nodes[node_id]
         if node.block == INSTANCE:
             return "instance"
-        if node.block == "Dataset":
+        if role_of(node.block, "data") is not None:
             return "data_set"
         return get_block(node.block).category
 
@@ -80,7 +82,7 @@ class _TrainingWriter:
     def updated(self, opt_id: str) -> list[str]:
         """Entity ids (instance nodes) an optimizer updates."""
         values = self.rows[opt_id].values
-        upstream = _ancestors(self.graph, [opt_id])
+        upstream = ancestors(self.graph, [opt_id])
         instances = [n for n in self.order if self.role(n) == "instance"]
         if values.updates:
             out = []
@@ -117,14 +119,13 @@ class _TrainingWriter:
         settings = self.graph.settings
         helpers = ["TensorBatches", "save_image_grid"]
         if self.dataset:
-            loader = self.spec(self.dataset).extra["helper"](self.rows[self.dataset].values)
-            helpers.insert(0, loader)
+            helpers.insert(0, self.load_call().func)
         for n in self.order:
             helpers += [h for h in self.spec(n).helpers] if self.role(n) != "instance" else []
         augment = self.augment_call()
         if augment is not None:
             helpers.append(augment.func)
-        body = self.src = _Source("train.py")
+        body = self.src = SourceLines("train.py")
         previews = self.by_role.get("output", [])
         body.add('DATA_DIR = Path(__file__).resolve().parent / "data"')
         run_only = ("device", "amp", "channels_last", "compile")  # written as code instead
@@ -169,17 +170,30 @@ class _TrainingWriter:
         self.src = header
         return self.metric_names
 
+    def data_role(self):
+        return self.spec(self.dataset).data
+
+    def load_call(self):
+        """The dataset's loader call (a runtime-library function)."""
+        return self.data_role().load(self.rows[self.dataset].values)
+
     def augment_call(self):
         """The dataset's augmentation call (random crops, flips, shifts), or None."""
         if not self.dataset:
             return None
-        hook = self.spec(self.dataset).extra.get("augment")
-        return hook(self.rows[self.dataset].values) if hook else None
+        return self.data_role().augment(self.rows[self.dataset].values)
+
+    def whole_image(self) -> bool:
+        """Whether the batches are the pixels of one picture (a coordinate network's data)."""
+        return bool(self.dataset) and self.data_role().whole_image(self.rows[self.dataset].values)
 
     def preview_meta(self, node_id) -> dict:
-        v = self.rows[node_id].values
-        lo, hi = (-1.0, 1.0) if v.value_range == "-1..1" else (0.0, 1.0)
-        return {"value_range": (lo, hi), "nrow": v.nrow}
+        return self.spec(node_id).preview.meta(self.rows[node_id].values)
+
+    def fixed_preview(self, node_id):
+        """The fixed draw previews use instead of this node's per-step draw, or None."""
+        drawn = role_of(self.node(node_id).block, "drawn")
+        return drawn.fixed_preview if drawn is not None else None
 
     def var_name(self, node_id) -> str:
         node = self.node(node_id)
@@ -205,8 +219,7 @@ class _TrainingWriter:
                 indent=b)
         if self.dataset:
             row = self.rows[self.dataset]
-            load = self.spec(self.dataset).extra["load"](row.values)
-            src.add(f"self.data = {call(load)}", self.origin(self.dataset), indent=b)
+            src.add(f"self.data = {call(self.load_call())}", self.origin(self.dataset), indent=b)
             src.add('self.batches = TensorBatches(self.data.train, SETTINGS["batch_size"], '
                     'generator=self.rng)', indent=b)
         else:
@@ -256,7 +269,7 @@ class _TrainingWriter:
             c = self.spec(n).module(values, {})
             src.add(f"self.{attr} = {call(c, {'<parameters>': params})}", self.origin(n), indent=b)
             opt_attrs.append(attr)
-            sched = self.spec(n).extra["scheduler"](values)
+            sched = self.spec(n).optimizer.scheduler(values)
             if sched is not None:
                 sattr = self.attrs.take(f"{attr}_schedule")
                 self.attr_of[n + ":schedule"] = sattr
@@ -313,7 +326,7 @@ class _TrainingWriter:
         row = self.rows[self.dataset]
         return [p for p, t in row.outputs.items() if t.rank == 3 and t.dtype == "float"]
 
-    def write_channels_last(self, vars_: _Vars, indent: int) -> None:
+    def write_channels_last(self, vars_: VariableNames, indent: int) -> None:
         if not self.graph.settings["channels_last"]:
             return
         for port in self.image_ports():
@@ -321,7 +334,7 @@ class _TrainingWriter:
             self.src.add(f"{var} = {var}.contiguous(memory_format=torch.channels_last)",
                          indent=indent)
 
-    def forward_block(self, region, vars_: _Vars, mode: str, indent: int, no_grad=frozenset()):
+    def forward_block(self, region, vars_: VariableNames, mode: str, indent: int, no_grad=frozenset()):
         """The forward code, inside autocast when the project uses mixed precision."""
         if self.amp != "off":
             self.src.add("with torch.autocast(**self.autocast):", indent=indent)
@@ -336,28 +349,24 @@ class _TrainingWriter:
             return
         count = 'SETTINGS["preview_count"]'
         if self.dataset:
-            field = self.rows[self.dataset].values.dataset == "image"
-            src.add("self.preview_batch = " + ("self.data.test" if field else
+            src.add("self.preview_batch = " + ("self.data.test" if self.whole_image() else
                     f"tuple(t[:{count}] for t in self.data.test)"), indent=b)
             src.add("self.preview_count = len(self.preview_batch[0])", indent=b)
         else:
             src.add(f"self.preview_count = {count}", indent=b)
-        needed = _ancestors(self.graph, previews)
-        noise = [n for n in self.order if n in needed and self.node(n).block == "Noise"]
-        if noise:
+        needed = ancestors(self.graph, previews)
+        fixed = [n for n in self.order if n in needed and self.fixed_preview(n)]
+        if fixed:
             src.add("fixed = torch.Generator().manual_seed(seed + 1)  # the same samples all run",
                     indent=b)
-        for n in noise:
-            v = self.rows[n].values
+        for n in fixed:
             attr = self.attrs.take(f"fixed_{self.var_name(n)}")
             self.attr_of[n + ":fixed"] = attr
-            draw = "torch.randn" if v.distribution == "normal" else "2 * torch.rand"
-            tail = "" if v.distribution == "normal" else " - 1"
-            src.add(f"self.{attr} = ({draw}(self.preview_count, {v.size!r}, generator=fixed)"
-                    f"{tail}).to(device)", self.origin(n), indent=b)
+            draw = self.fixed_preview(n)(self.rows[n].values, "self.preview_count", "fixed")
+            src.add(f"self.{attr} = ({draw}).to(device)", self.origin(n), indent=b)
 
     # ----------------------------------------------------------------------------------------
-    def emit(self, node_ids, vars_: _Vars, mode: str, indent: int, no_grad=frozenset()):
+    def emit(self, node_ids, vars_: VariableNames, mode: str, indent: int, no_grad=frozenset()):
         """Forward code for ``node_ids`` (in order); runs of ``no_grad`` nodes share one block."""
         src = self.src
         in_block = False
@@ -377,23 +386,21 @@ class _TrainingWriter:
             for line in lines:
                 src.add(line, self.origin(n), indent=indent + (1 if in_block else 0))
 
-    def node_lines(self, n: str, vars_: _Vars, mode: str) -> list[str]:
+    def node_lines(self, n: str, vars_: VariableNames, mode: str) -> list[str]:
         node, row = self.node(n), self.rows[n]
         role = self.role(n)
         if role == "instance":
-            from studio.engine.codegen import _instance_ports, _port
-
             net = row.values.network
-            ports = [_port(p) for p in _instance_ports(self.project, net, "input")]
-            outs = _instance_ports(self.project, net, "output")
-            args, keys = _gather_args(self.graph, n, ports, vars_)
+            ports = instance_input_ports(self.project, net)
+            outs = instance_ports(self.project, net, "output")
+            args, keys = gather_args(self.graph, n, ports, vars_)
             expr = f"self.{self.attr_of[n]}({', '.join(args[p.name] for p in ports)})"
         else:
             spec = self.spec(n)
             ports = spec.input_ports(row.values)
             outs = [p.name for p in spec.output_ports(row.values)]
-            args, keys = _gather_args(self.graph, n, ports, vars_)
-            if node.block == "Noise" and mode == "preview":
+            args, keys = gather_args(self.graph, n, ports, vars_)
+            if mode == "preview" and self.fixed_preview(n):
                 expr = f"self.{self.attr_of[n + ':fixed']}"
             else:
                 expr = spec.expression(row.values, dict(args, n="n", device="self.device"),
@@ -408,13 +415,13 @@ class _TrainingWriter:
                      for p in outs]
         else:
             inherit = vars_.read(keys[0]) if keys else None
-            names = [vars_.bind((n, p), _preferred_name(node, p, len(outs),
+            names = [vars_.bind((n, p), preferred_name(node, p, len(outs),
                                                         vars_.uses.get((n, p), 0)), inherit)
                      for p in outs]
         comment = "" if role == "loss" else shape_comment([row.outputs[p] for p in outs])
         return [f"{', '.join(names)} = {expr}{comment}"]
 
-    def bind_batch(self, vars_: _Vars, source: str, indent: int, count=None,
+    def bind_batch(self, vars_: VariableNames, source: str, indent: int, count=None,
                    needs_n: bool = True) -> None:
         """``image, label = batch`` and ``n``, the batch size the sources draw."""
         if self.dataset:
@@ -443,8 +450,8 @@ class _TrainingWriter:
         src.add('"""One training step; returns the losses as tensors (no device sync)."""',
                 indent=2)
         opts = self.optimizers()
-        everything = _ancestors(self.graph, opts)
-        vars_ = _Vars(self.graph, everything)
+        everything = ancestors(self.graph, opts)
+        vars_ = VariableNames(self.graph, everything)
         self.bind_batch(vars_, "batch", 2, needs_n=self.draws(everything))
         augment = self.augment_call()
         if augment is not None:  # training batches only: never evaluation, previews or probes
@@ -454,7 +461,7 @@ class _TrainingWriter:
         self.write_channels_last(vars_, 2)
         metrics = []
         for i, opt in enumerate(opts):
-            needed = _ancestors(self.graph, [opt])
+            needed = ancestors(self.graph, [opt])
             updates = set(self.updated(opt))
             grad = set()
             for n in self.order:
@@ -483,7 +490,7 @@ class _TrainingWriter:
                     for key in list(vars_.var_of):
                         if key[0] == n:
                             del vars_.var_of[key]
-                vars_ = _Vars(self.graph, needed, ())
+                vars_ = VariableNames(self.graph, needed, ())
                 self.rebind_batch(vars_)
             self.forward_block(region, vars_, "train", 2, no_grad)
             loss_var = vars_.read((loss_edge.src, loss_edge.src_port))
@@ -516,12 +523,12 @@ class _TrainingWriter:
         Studio's activation probes watch this pass (so they see exactly this code run)."""
         src = self.src
         opts = self.optimizers()
-        needed = _ancestors(self.graph, opts)
+        needed = ancestors(self.graph, opts)
         src.add("@torch.no_grad()", indent=1)
         src.add("def inspect(self, batch):", indent=1)
         src.add('"""Every value of the graph for one batch, in eval mode, changing nothing; '
                 'returns the losses."""', indent=2)
-        vars_ = _Vars(self.graph, needed)
+        vars_ = VariableNames(self.graph, needed)
         src.add("self.set_train(False)", indent=2)
         self.bind_batch(vars_, "batch", 2, needs_n=self.draws(needed))
         self.write_channels_last(vars_, 2)
@@ -533,7 +540,7 @@ class _TrainingWriter:
                                        for n in losses) + "}", indent=2)
         src.add("")
 
-    def rebind_batch(self, vars_: _Vars) -> None:
+    def rebind_batch(self, vars_: VariableNames) -> None:
         if self.dataset:
             ports = [p.name for p in self.spec(self.dataset).output_ports(
                 self.rows[self.dataset].values)]
@@ -546,11 +553,16 @@ class _TrainingWriter:
             return []
         out = []
         for n in self.by_role.get("loss", []):
-            up = _ancestors(self.graph, [n])
-            if self.dataset in up and not any(self.node(m).block in ("Noise", "ClassLabels")
+            up = ancestors(self.graph, [n])
+            if self.dataset in up and not any(role_of(self.node(m).block, "drawn")
                                               for m in up):
                 out.append(n)
         return out
+
+    def measures_accuracy(self, loss_id: str) -> bool:
+        """A loss on one score vector per sample whose evaluation counts right answers."""
+        loss = self.spec(loss_id).loss
+        return bool(loss and loss.accuracy) and self.rows[loss_id].inputs["input"].rank == 1
 
     def write_evaluate(self) -> None:
         src = self.src
@@ -562,18 +574,16 @@ class _TrainingWriter:
             src.add("return {}", indent=2)
             src.add("")
             return
-        needed = _ancestors(self.graph, losses)
-        vars_ = _Vars(self.graph, needed)
+        needed = ancestors(self.graph, losses)
+        vars_ = VariableNames(self.graph, needed)
         src.add("self.set_train(False)", indent=2)
         src.add("totals, count = {}, 0", indent=2)
-        if any(self.spec(n).extra.get("accuracy") and self.rows[n].inputs["input"].rank == 1
-               for n in losses):
+        # accuracy reads the scores wired into the loss: keep them alive until then
+        acc_losses = [n for n in losses if self.measures_accuracy(n)]
+        if acc_losses:
             src.add("confusion = {}", indent=2)
         src.add('for batch in TensorBatches(self.data.test, SETTINGS["batch_size"], '
                 'shuffle=False):', indent=2)
-        # accuracy reads the scores wired into the loss: keep them alive until then
-        acc_losses = [n for n in losses if self.spec(n).extra.get("accuracy")
-                      and self.rows[n].inputs["input"].rank == 1]
         for n in acc_losses:
             for e in self.graph.edges:
                 if e.dst == n:
@@ -623,10 +633,10 @@ class _TrainingWriter:
             src.add("return {}", indent=2)
             src.add("")
             return
-        needed = _ancestors(self.graph, previews)
-        vars_ = _Vars(self.graph, needed)
+        needed = ancestors(self.graph, previews)
+        vars_ = VariableNames(self.graph, needed)
         src.add("self.set_train(False)", indent=2)
-        draws = self.draws([n for n in needed if self.node(n).block != "Noise"])
+        draws = self.draws([n for n in needed if not self.fixed_preview(n)])
         if self.dataset in needed:
             self.bind_batch(vars_, "self.preview_batch", 2, needs_n=draws)
         elif draws:
@@ -635,7 +645,7 @@ class _TrainingWriter:
         self.emit(region, vars_, "preview", 2)
         src.add("self.set_train(True)", indent=2)
         items = []
-        field = self.dataset and self.rows[self.dataset].values.dataset == "image"
+        field = self.whole_image()
         for p in previews:
             e = next(e for e in self.graph.edges if e.dst == p)
             var = vars_.read((e.src, e.src_port))
@@ -678,7 +688,7 @@ def _imports(text: str, modules) -> list[str]:
     return out
 
 
-def _computed(vars_: _Vars, node_id: str) -> set:
+def _computed(vars_: VariableNames, node_id: str) -> set:
     return set()
 
 

@@ -182,7 +182,7 @@ class Inspector(QScrollArea):
         self._problems.setWordWrap(True)
         self._problems.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self._problems)
-        if node.block != INSTANCE and "plot" in spec.extra:
+        if node.block != INSTANCE and spec.plot is not None:
             self._make_plot(layout, spec, source)
         text = spec.explanation if node.block != INSTANCE else spec.explanation
         explanation = QLabel(_html(text))
@@ -466,7 +466,7 @@ class Inspector(QScrollArea):
                       name="derivative")
         plot.setToolTip(f"{spec.title} (solid) and its derivative (dashed) on "
                         f"[{-PLOT_RANGE:g}, {PLOT_RANGE:g}]")
-        self.plot, self._curves, self._plot_fn = plot, (f, d), spec.extra["plot"]
+        self.plot, self._curves, self._plot_fn = plot, (f, d), spec.plot.curve
         layout.addWidget(plot)
         self._update_plot(node)
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from studio.core import package_files
+from studio.core.registry import Raw, Values, block_with, get_block, nodes_with
 from studio.engine.library import data
 
 STANDARD_SETS = tuple(data.DatasetSources.FILES)
@@ -50,11 +51,11 @@ def fetch(name: str, cache_dir=None, progress=None) -> Path:
 def standard_sets_of(project) -> list[tuple[str, str | None]]:
     """(name, cache folder or None) of each standard set a project's training graph uses."""
     out = []
-    for node in project.training.nodes.values():
-        if node.block == "Dataset" and node.params.get("dataset") in STANDARD_SETS:
-            entry = (node.params["dataset"], node.params.get("path") or None)
-            if entry not in out:
-                out.append(entry)
+    for node in nodes_with(project.training, "data"):
+        spec = get_block(node.block)
+        entry = spec.data.download(Values({**spec.defaults(), **node.params}))
+        if entry is not None and entry not in out:
+            out.append(entry)
     return out
 
 
@@ -73,11 +74,9 @@ def load_dataset(params: dict, data_dir=RESOURCES_DATA, root=None, device="cpu",
     ``params`` are validated by the declaration (missing ones take their defaults). ``root`` is
     where relative file paths start (the project's folder); ``progress`` follows downloads.
     """
-    from studio.core.registry import Raw, Values, get_block
-
-    spec = get_block("Dataset")
+    spec = block_with("data")
     values = Values(spec.validate(dict(params)))
-    call = spec.extra["load"](values)
+    call = spec.data.load(values)
     names = {"data_dir": Path(data_dir), "device": device}
 
     def actual(value):

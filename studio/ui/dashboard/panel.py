@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.project import RUN_SETTINGS, TRAINING_SETTINGS
-from studio.core.registry import get_block
+from studio.core.registry import get_block, nodes_with
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
@@ -157,12 +157,12 @@ class TrainingPanel(QWidget):
         self.editors.clear()
         dataset = self._dataset_node()
         if dataset is not None:
-            prm = next(p for p in get_block("Dataset").params if p.name == "dataset")
+            prm = get_block(dataset.block).param("dataset")
             ed = ParamEditor("dataset", prm.kind, dataset.params.get("dataset", prm.default),
                              f"{prm.help} (the {dataset.title or dataset.id} block)",
                              self._dataset_edit, self.editing.end_merge)
             self.editors["dataset"] = ed
-            self.form.addRow(self._label("Dataset", ed._tip), ed.widget)
+            self.form.addRow(self._label(prm.title, ed._tip), ed.widget)
         settings = self.editing.project.training.settings
         for prm in TRAINING_SETTINGS:
             if prm.name not in PANEL_SETTINGS:
@@ -193,10 +193,7 @@ class TrainingPanel(QWidget):
         return label
 
     def _dataset_node(self):
-        for node in self.editing.project.training.nodes.values():
-            if node.block == "Dataset":
-                return node
-        return None
+        return next(iter(nodes_with(self.editing.project.training, "data")), None)
 
     def _dataset_edit(self, value) -> None:
         node = self._dataset_node()

@@ -34,14 +34,11 @@ ACTIVE = ("starting", "running", "paused")
 
 
 def preview_default_nrow() -> int:
-    """The Preview block's default images per row (read from the catalogue, not copied)."""
-    from studio.core import registry
+    """The preview block's default images per row (read from the catalogue, not copied)."""
+    from studio.core.registry import Values, block_with
 
-    registry.load_catalogue()
-    for param in registry.get_block("Preview").params:
-        if param.name == "nrow":
-            return int(param.default)
-    return 8
+    spec = block_with("preview")
+    return int(spec.preview.meta(Values(spec.defaults()))["nrow"])
 
 
 def class_rows(event: dict) -> tuple[list[str], bool] | None:

@@ -1,0 +1,106 @@
+"""The parts a block plays in training, declared on its ``BlockSpec`` as typed fields.
+
+The training writer, the runner, the probes and the dashboard ask a declaration what a block
+does (``spec.data``, ``spec.loss.accuracy``, ``registry.nodes_with(graph, "preview")``) instead
+of comparing block names, so a new data, loss-type or preview block is one declaration. Each
+role is plain data plus small functions of the node's parameter values ``p``; none imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+def _nothing(p) -> tuple:
+    return ()
+
+
+def _never(p) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class DataRole:
+    """The block the training script takes its batches from (one per training graph).
+
+    ``load(p)`` is the loader call written into ``Training.__init__`` (a ``Call`` whose function
+    is a helper of the runtime library); ``classes(p)`` the number of label classes;
+    ``augment(p)`` the augmentation call of the training step, or None; ``files(p)`` the files
+    under resources/data the loader reads (an export copies them); ``download(p)`` the standard
+    set (name, cache folder or None) to fetch before training, or None; ``whole_image(p)``
+    whether a batch is the pixels of one picture, so a preview shows the whole test split as
+    one image.
+    """
+
+    load: Callable
+    classes: Callable
+    augment: Callable = lambda p: None
+    files: Callable = _nothing
+    download: Callable = lambda p: None
+    whole_image: Callable = _never
+
+
+@dataclass(frozen=True)
+class DrawnRole:
+    """A source that draws a batch of its own each step (noise, class labels) instead of reading
+    the dataset; a loss that depends on one is not measured on held-out data.
+
+    ``fixed_preview(p, count, generator)``: the expression previews draw once, so every preview
+    of a run shows the same samples (None: previews draw it like a step does).
+    ``class_rows(p)``: the batch holds the classes in equal runs, so a preview grid fed by it
+    has one class per row; the number of classes (None: not classes).
+    """
+
+    fixed_preview: Callable | None = None
+    class_rows: Callable | None = None
+
+
+@dataclass(frozen=True)
+class LossRole:
+    """What a loss measures beyond its value.
+
+    ``accuracy``: its input are class scores and its target class indices, so evaluation also
+    counts right answers and a confusion matrix, and the dashboard shows predictions.
+    ``input_domains``: port -> the values the port accepts ("probability", "sign", ...; see
+    ``engine.blockrun.DOMAINS``), a dict or a function of ``p``; the contract test draws inputs
+    from them.
+    """
+
+    accuracy: bool = False
+    input_domains: dict | Callable | None = None
+
+
+@dataclass(frozen=True)
+class OptimizerRole:
+    """``scheduler(p)``: the learning-rate schedule's constructor call, or None; ``state_slots(p)``:
+    how many tensors the size of the parameters it keeps (Adam: 2), read by the memory estimate."""
+
+    scheduler: Callable
+    state_slots: Callable
+
+
+@dataclass(frozen=True)
+class PreviewRole:
+    """An output shown as an image grid during training and written as a PNG by the export.
+    ``meta(p)``: ``{"value_range": (low, high), "nrow": images per row}``."""
+
+    meta: Callable
+
+
+@dataclass(frozen=True)
+class AfterInit:
+    """A statement run after the block's module is built (a custom weight initialization).
+    ``code(p, attr)``: the statement for the module held in ``attr``, or None; ``helpers``: the
+    runtime-library names that statement calls."""
+
+    code: Callable
+    helpers: tuple = ()
+
+
+@dataclass(frozen=True)
+class InspectorPlot:
+    """A curve the inspector draws with its derivative: ``curve(x, p)`` on a numpy array and the
+    node's parameter values (an activation's formula, so the curve shown is the one declared)."""
+
+    curve: Callable
