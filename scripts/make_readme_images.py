@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from studio.core.fileformat import load  # noqa: E402
-from studio.engine.trainer import RunOptions, train_project  # noqa: E402
+from studio.engine.runner import RunConfig  # noqa: E402
+from studio.engine.trainer import train_project  # noqa: E402
 
 OUT = ROOT / "resources" / "readme"
 
@@ -23,7 +24,7 @@ OUT = ROOT / "resources" / "readme"
 def train(name: str, folder: Path) -> Path:
     project = load(ROOT / "examples" / f"{name}.studio")
     samples = folder / name
-    train_project(project, RunOptions(samples_dir=samples, progress=False))
+    train_project(project, RunConfig(samples_dir=samples), progress=False)
     return samples
 
 

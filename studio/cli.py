@@ -150,6 +150,8 @@ def export(args) -> int:
 
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
+    from studio.engine.events import Activations, Error, Evaluation, Finished, Metrics, Progress, Started
+    from studio.engine.node_keys import node_key
     from studio.engine.probes import ProbeRates
     from studio.engine.runner import RunConfig
     from studio.engine.session import TrainingSession
@@ -158,7 +160,7 @@ def train(args) -> int:
     project = _open(args.file)
     if args.epochs is not None and args.steps is not None:
         raise CliError("give --epochs or --steps, not both")
-    watch = tuple(w if "/" in w else f"training/{w}" for w in (args.watch or ()))
+    watch = tuple(w if "/" in w else node_key(w) for w in (args.watch or ()))
     rates = ProbeRates() if watch else ProbeRates.off()
     config = RunConfig(
         steps=args.steps, epochs=args.epochs, seed=args.seed, device=args.device, amp=args.amp,
@@ -177,28 +179,27 @@ def train(args) -> int:
         session.start()
         while True:
             for event in session.events(timeout=0.2):
-                kind = event["type"]
-                if kind == "started":
+                if isinstance(event, Started):
                     started = event
-                elif kind == "metrics":
-                    for point in event["points"]:
+                elif isinstance(event, Metrics):
+                    for point in event.points:
                         latest.update({k: v for k, v in point.items() if k not in ("step", "epoch")})
                         if log:
                             log.write(json.dumps(point) + "\n")
-                elif kind == "progress":
-                    progress.update(event, latest, force=event["step"] == event["total"])
-                elif kind == "activations" and args.probes:
+                elif isinstance(event, Progress):
+                    progress.update(event, latest, force=event.step == event.total)
+                elif isinstance(event, Activations) and args.probes:
                     _write_activation(Path(args.probes), event)
-                elif kind == "evaluation" and log:
-                    log.write(json.dumps({"event": "evaluation", "step": event["step"],
-                                          **event["metrics"]}) + "\n")
-                elif kind == "error":
+                elif isinstance(event, Evaluation) and log:
+                    log.write(json.dumps({"event": "evaluation", "step": event.step,
+                                          **event.metrics}) + "\n")
+                elif isinstance(event, Error):
                     errors.append(event)
                     session.stop()
-                elif kind == "finished" and log and not errors:
-                    log.write(json.dumps({"event": "final", "steps": event["steps"],
-                                          "device": started["device"] if started else None,
-                                          **event["evaluation"]}) + "\n")
+                elif isinstance(event, Finished) and log and not errors:
+                    log.write(json.dumps({"event": "final", "steps": event.steps,
+                                          "device": started.device if started else None,
+                                          **event.evaluation}) + "\n")
             if not session.alive and session.wait(0):
                 break
     except KeyboardInterrupt:
@@ -208,24 +209,23 @@ def train(args) -> int:
         if log:
             log.close()
     if errors:
-        raise CliError(f"{args.file}: {errors[0]['message']}")
-    final = session.final or {}
-    summary = ", ".join(f"{k} {v:.4g}" for k, v in final.get("evaluation", {}).items())
-    seconds = (started or {}).get("seconds", 0.0)
-    device = (started or {}).get("device", "?")
-    del seconds
-    print(f"trained {final.get('steps', 0)} steps on {device}" + (f"; {summary}" if summary else ""))
+        raise CliError(f"{args.file}: {errors[0].message}")
+    final = session.final
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in (final.evaluation if final else {}).items())
+    device = started.device if started else "?"
+    print(f"trained {final.steps if final else 0} steps on {device}"
+          + (f"; {summary}" if summary else ""))
     return 0
 
 
-def _write_activation(folder: Path, event: dict) -> None:
+def _write_activation(folder: Path, event) -> None:
     """An activation snapshot as .npz: the values, the node, the step and the value range."""
     import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
-    name = event["node"].replace("/", "__").replace(":", "_")
-    np.savez_compressed(folder / f"{name}_step{event['step']:07d}.npz", values=event["data"],
-                        value_range=np.array(event["range"]), node=np.array(event["node"]))
+    name = event.node.replace("/", "__").replace(":", "_")
+    np.savez_compressed(folder / f"{name}_step{event.step:07d}.npz", values=event.data,
+                        value_range=np.array(event.range), node=np.array(event.node))
 
 
 def blocks(args) -> int:

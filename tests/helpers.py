@@ -70,3 +70,12 @@ def show_view(qtbot, view, width: int = 900, height: int = 500):
     qtbot.waitExposed(view)
     view.refresh({"all"})
     return view
+
+
+def started_event(**fields):
+    """A worker's Started event for a run of a small model; ``fields`` replace the defaults."""
+    from studio.engine.events import Started
+
+    run = dict(device="cpu", total_steps=100, batches_per_epoch=10, metrics=["loss"], step=0,
+               seconds=0.1, nodes=[], amp="off")
+    return Started(**{**run, **fields})

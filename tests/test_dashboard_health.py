@@ -9,6 +9,7 @@ import math
 import pytest
 
 from studio.core import fileformat
+from studio.engine.events import Error
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig, Runner
 from studio.ui.dashboard.health import (
@@ -119,11 +120,11 @@ def test_the_worse_of_gradient_and_dead_units_wins():
 
 
 def test_errors_name_the_failure_without_repeating_the_node():
-    nan = error_health({"kind": "nan", "node": ["training", "loss_g"], "message":
-                        "training/loss_g: the loss became nan at step 12; training paused"})
+    nan = error_health(Error("nan", "training/loss_g: the loss became nan at step 12; training "
+                                   "paused", ["training", "loss_g"]))
     assert nan.level == "error" and nan.text == "the loss became nan at step 12"
-    shape = error_health({"kind": "shape", "node": ["Generator", "up2"],
-                          "message": "Generator/up2: RuntimeError: size mismatch"})
+    shape = error_health(Error("shape", "Generator/up2: RuntimeError: size mismatch",
+                               ["Generator", "up2"]))
     assert shape.text == "shape error here: RuntimeError: size mismatch"
 
 
@@ -180,16 +181,15 @@ def test_a_linked_duplicate_shows_the_health_of_the_weights_it_shares(dcgan):
 def test_the_failing_node_and_the_instances_leading_to_it_show_the_error(dcgan):
     project, real = dcgan
     run = copy_run(real)
-    run.error = {"kind": "nan", "node": ["training", "loss_g"],
-                 "message": "training/loss_g: the loss became nan at step 7; training paused"}
+    run.error = Error("nan", "training/loss_g: the loss became nan at step 7; training paused",
+                      ["training", "loss_g"])
     assert health_by_graph(project, run)["training"]["loss_g"].level == "error"
-    run.error = {"kind": "shape", "node": ["Generator", "up2"],
-                 "message": "Generator/up2: RuntimeError: size mismatch"}
+    run.error = Error("shape", "Generator/up2: RuntimeError: size mismatch", ["Generator", "up2"])
     healths = health_by_graph(project, run)
     assert healths["Generator"]["up2"].level == "error"
     assert healths["training"]["generator"].level == "error"
     assert "up2" in healths["training"]["generator"].text
-    run.error = {"kind": "crash", "node": None, "message": "the worker died"}
+    run.error = Error("crash", "the worker died")
     assert all(h.level != "error" for t in health_by_graph(project, run).values()
                for h in t.values())
 

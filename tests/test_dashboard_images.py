@@ -3,6 +3,8 @@ maps with fixed, stated levels, vectors as bars or a heat map, generated samples
 reconstructions, the confusion matrix and the marked probe predictions; and the pixel helpers
 under them, on inputs whose pixels are known."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -125,9 +127,9 @@ def test_feature_maps_show_every_channel_with_the_stated_fixed_levels(qtbot, len
     assert view.message.text() == "Select a node on the canvas to see its activations"
     view.set_node("training/conv1")
     event = store.current.activations["training/conv1"]
-    data = event["data"]
+    data = event.data
     assert view.mode == "maps"
-    top = images.round_up(max(abs(v) for v in event["range"]))
+    top = images.round_up(max(abs(v) for v in event.range))
     assert view.levels == pytest.approx((-top, top))
     caption = view.caption.text()
     assert "conv1" in caption and "6 channels of 28\u00d728" in caption and "step 100" in caption
@@ -150,15 +152,15 @@ def test_levels_stay_fixed_between_frames_until_the_data_outgrows_them(qtbot, le
     view = _show(qtbot, FeatureMapsView(store))
     view.set_node("training/conv1")
     first = view.levels
-    quiet = dict(store.current.activations["training/conv1"], step=101)
-    quiet["data"] = quiet["data"] * 0.1
-    quiet["range"] = tuple(v * 0.1 for v in quiet["range"])
+    loudest = store.current.activations["training/conv1"]
+    quiet = replace(loudest, step=101, data=loudest.data * 0.1,
+                    range=tuple(v * 0.1 for v in loudest.range))
     store.apply([quiet])
     view.refresh({"metrics"})  # nothing of its own changed: the old frame stays
     assert "step 100" in view.caption.text()
     view.refresh({"activations"})
     assert "step 101" in view.caption.text() and view.levels == first
-    loud = dict(quiet, step=102, data=quiet["data"] * 100, range=(-20.0, 30.0))
+    loud = replace(quiet, step=102, data=quiet.data * 100, range=(-20.0, 30.0))
     store.apply([loud])
     view.refresh({"activations"})
     assert view.levels == (-30.0, 30.0) and "levels \u221230 \u2026 30" in view.caption.text()
@@ -186,7 +188,7 @@ def test_vectors_show_as_bars_or_a_heat_map(qtbot, lenet):
     store = _store(lenet)
     view = _show(qtbot, FeatureMapsView(store))
     view.set_node("training/fc1")
-    values = store.current.activations["training/fc1"]["data"]
+    values = store.current.activations["training/fc1"].data
     assert view.mode == "vector" and view.stack.currentWidget() is view.plot
     shown = np.asarray(view.positive.opts["height"]) + np.asarray(view.negative.opts["height"])
     assert np.allclose(shown, values)
@@ -231,7 +233,7 @@ def test_gan_samples_show_as_one_grid_with_the_previews_value_range(qtbot, dcgan
     assert len(panel.grids) == 1 and panel.row_labels == []  # 64 at the default 8: no classes
     pixels = panel.grids[0].pixels
     assert pixels.shape == (8 * 17 + 1, 8 * 17 + 1, 3)
-    first = images.to_uint8(event["images"][0, 0], (-1.0, 1.0))
+    first = images.to_uint8(event.images[0, 0], (-1.0, 1.0))
     assert (pixels[1:17, 1:17, 0] == first).all() and (pixels[1:17, 1:17, 2] == first).all()
     assert "fixed levels \u22121 \u2026 1" in panel.caption.text()
     assert "at the end of training" in panel.title.text()
@@ -243,12 +245,12 @@ def test_reconstructions_stand_beside_their_inputs(qtbot, vae):
     assert sorted(view.panels) == ["reconstructions", "samples"]
     rebuilt = view.panels["reconstructions"]
     event = store.current.previews["reconstructions"]
-    assert event.get("inputs") is not None
+    assert event.inputs is not None
     inputs, outputs = rebuilt.grids
     assert rebuilt.inputs.title.text() == "Inputs"
     assert rebuilt.outputs.title.text() == "Reconstructions"
     assert inputs.pixels.shape == outputs.pixels.shape
-    first = images.to_uint8(event["inputs"][0, 0], (0.0, 1.0))
+    first = images.to_uint8(event.inputs[0, 0], (0.0, 1.0))
     assert (inputs.pixels[1:17, 1:17, 1] == first).all()
     assert not (inputs.pixels == outputs.pixels).all()
     assert len(view.panels["samples"].grids) == 1
@@ -258,7 +260,7 @@ def test_a_conditional_models_rows_are_labelled_with_their_classes(qtbot, cvae):
     store = _store(cvae)
     view = _show(qtbot, SamplesView(store))
     samples = view.panels["samples"]
-    assert len(store.current.previews["samples"]["images"]) == 100
+    assert len(store.current.previews["samples"].images) == 100
     assert samples.row_labels == [str(k) for k in range(10)]
     assert samples.grids[0].row_labels == samples.row_labels
     assert view.panels["reconstructions"].row_labels == []  # dataset order, not classes
@@ -278,12 +280,12 @@ def test_panels_are_reused_when_new_previews_arrive(qtbot, dcgan):
     store = _store(dcgan)
     view = _show(qtbot, SamplesView(store))
     panel = view.panels["samples"]
-    newer = dict(store.current.previews["samples"], step=400)
-    newer["images"] = -newer["images"]
+    older = store.current.previews["samples"]
+    newer = replace(older, step=400, images=-older.images)
     store.apply([newer])
     view.refresh({"previews"})
     assert view.panels["samples"] is panel and "step 400" in panel.title.text()
-    first = images.to_uint8(newer["images"][0, 0], (-1.0, 1.0))
+    first = images.to_uint8(newer.images[0, 0], (-1.0, 1.0))
     assert (panel.grids[0].pixels[1:17, 1:17, 0] == first).all()
 
 
@@ -315,12 +317,12 @@ def test_confusion_matrix_shows_the_counts_and_class_accuracy(qtbot, lenet):
 
 def test_wrong_predictions_are_marked_in_red(qtbot, lenet):
     store = _store(lenet)
-    event = dict(store.current.predictions)
-    labels = np.asarray(event["labels"])
+    event = store.current.predictions
+    labels = np.asarray(event.labels)
     predicted = labels.copy()
     wrong = [1, 6, 11]
     predicted[wrong] = (labels[wrong] + 1) % 10
-    store.apply([dict(event, predicted=predicted)])
+    store.apply([replace(event, predicted=predicted)])
     view = _show(qtbot, ClassifierView(store))
     grid = view.grid
     assert sum(grid.marked) == int((labels != predicted).sum()) == 3

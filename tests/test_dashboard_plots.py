@@ -11,13 +11,14 @@ import pytest
 from PySide6.QtGui import QImage
 
 from studio.core import fileformat
+from studio.engine.events import Metrics
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig, Runner
 from studio.ui import theme
 from studio.ui.dashboard.curves import EMPTY_TEXT, CurvesView, Smoothed, ema
 from studio.ui.dashboard.gradients import NO_NODE_TEXT, GradientsView, short_name
 from studio.ui.dashboard.store import RunStore, Series, smooth
-from tests.helpers import EXAMPLES, show_view
+from tests.helpers import EXAMPLES, show_view, started_event
 
 RATES = ProbeRates(stats_every=5, activations_every=20, histograms_every=20, budget=None)
 
@@ -101,7 +102,7 @@ def test_curves_say_when_they_will_appear(qtbot):
     view = _show(qtbot, CurvesView(store))
     assert view.stack.currentWidget() is view.message and view.message.text() == EMPTY_TEXT
     store.new_run()
-    store.apply([{"type": "started", "metrics": ["loss"], "nodes": []}])
+    store.apply([started_event(metrics=["loss"], nodes=[])])
     view.refresh({"state"})
     assert view.stack.currentWidget() is view.message
 
@@ -177,7 +178,7 @@ def test_log_scale_checkbox_switches_the_loss_axis(qtbot, lenet):
 
 
 def test_earlier_runs_are_overlaid_dashed_and_can_be_hidden(qtbot, lenet):
-    half = [e for e in lenet if e["type"] != "metrics" or e["points"][-1]["step"] <= 60]
+    half = [e for e in lenet if not isinstance(e, Metrics) or e.points[-1]["step"] <= 60]
     store = _store(lenet, half)
     first, second = store.runs
     view = _show(qtbot, CurvesView(store))
@@ -209,7 +210,7 @@ def test_a_new_run_starts_with_empty_curves_and_the_last_one_overlaid(qtbot, len
     view.refresh({"all"})
     assert _data(raw)[1].size == 0 and view.plot_of(raw) is None
     assert view.overlay_curve(store.runs[0].number, "loss") is not None
-    first_metrics = next(i for i, e in enumerate(lenet) if e["type"] == "metrics")
+    first_metrics = next(i for i, e in enumerate(lenet) if isinstance(e, Metrics))
     store.apply(lenet[:first_metrics + 1])  # the run's events up to its first losses
     view.refresh({"metrics"})
     assert view.raw_curve("loss") is raw  # reused, not made again
@@ -221,7 +222,7 @@ def test_curves_grow_frame_by_frame_as_smoothing_everything_would(qtbot, lenet):
     store.new_run()
     view = _show(qtbot, CurvesView(store))
     drawn = view.raw_curve("loss")
-    metrics = [i for i, e in enumerate(lenet) if e["type"] == "metrics"]
+    metrics = [i for i, e in enumerate(lenet) if isinstance(e, Metrics)]
     middle = metrics[len(metrics) // 2]
     for part in (lenet[:middle], lenet[middle:]):
         topics = store.apply(part)
@@ -265,9 +266,8 @@ def test_a_long_run_refreshes_only_what_is_new(qtbot, monkeypatch):
     view = _show(qtbot, CurvesView(store), 1000, 500)
     monkeypatch.setattr(curves, "ema", counting_ema)
     for i in range(7):
-        store.apply([{"type": "metrics", "lr": {"adam": 1e-3}, "points": [
-            {"step": n + 10 * i + j, "epoch": 1, "loss": 0.1, "accuracy": 0.97}
-            for j in range(1, 11)]}])
+        store.apply([Metrics([{"step": n + 10 * i + j, "epoch": 1, "loss": 0.1, "accuracy": 0.97}
+                              for j in range(1, 11)], {"adam": 1e-3})])
         view.refresh({"metrics"})
     assert smoothed_lengths == [10] * 14  # each refresh smooths the ten new points of each metric
     assert view.raw_curve("loss").opts["clipToView"]
@@ -413,7 +413,7 @@ def test_a_frame_paints_each_plot_once(qtbot, lenet):
     store.new_run()
     for view in (CurvesView(store), GradientsView(store)):
         view = _show(qtbot, view)
-        metrics = [i for i, e in enumerate(lenet) if e["type"] == "metrics"]
+        metrics = [i for i, e in enumerate(lenet) if isinstance(e, Metrics)]
         view.refresh(store.apply(lenet[:metrics[len(metrics) // 2]]))
         qtbot.wait(50)
         plots = [p for p in view.findChildren(pg.GraphicsView) if p.isVisible()]

@@ -7,7 +7,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from studio.engine.events import Error, Evaluation, Metrics, Paused, Restored, Stats
 from studio.ui.dashboard.store import MAX_RUNS, RunStore, Series, smooth
+from tests.helpers import started_event
 
 
 @given(st.lists(st.lists(st.floats(-1e6, 1e6), max_size=40), max_size=30))
@@ -34,21 +36,21 @@ def test_smoothing_is_an_unbiased_moving_average_and_zero_is_the_data():
 
 
 def metrics(first, last, loss=1.0):
-    return {"type": "metrics", "points": [{"step": s, "epoch": 1, "loss": loss}
-                                          for s in range(first, last + 1)], "lr": {"adam": 1e-3}}
+    return Metrics([{"step": s, "epoch": 1, "loss": loss} for s in range(first, last + 1)],
+                   {"adam": 1e-3})
 
 
 def test_events_fill_the_current_run_and_report_topics():
     store = RunStore()
     assert store.apply([metrics(1, 3)]) == set()  # no run yet: nothing to fill
     run = store.new_run()
-    topics = store.apply([{"type": "started", "device": "cpu", "total_steps": 100,
-                           "metrics": ["loss"], "nodes": ["training/fc"]},
+    topics = store.apply([started_event(device="cpu", total_steps=100, metrics=["loss"],
+                                        nodes=["training/fc"]),
                           metrics(1, 10),
-                          {"type": "stats", "step": 10, "nodes": {"training/fc": {
-                              "grad_norm": 0.5, "weight_norm": 2.0, "update_ratio": 1e-3}}},
-                          {"type": "evaluation", "step": 10, "metrics": {"test_loss": 0.7},
-                           "confusion": [[3, 1], [0, 4]]}])
+                          Stats(10, {"training/fc": {
+                              "grad_norm": 0.5, "weight_norm": 2.0, "update_ratio": 1e-3}}),
+                          Evaluation(10, 1, {"test_loss": 0.7},
+                                     {"confusion": [[3, 1], [0, 4]]})])
     assert topics == {"state", "metrics", "stats", "evaluation"}
     assert run.device == "cpu" and run.step == 10 and len(run.metrics["loss"]) == 10
     assert run.grad_norm["training/fc"].last == 0.5
@@ -58,10 +60,10 @@ def test_events_fill_the_current_run_and_report_topics():
 def test_a_restored_run_forgets_the_steps_after_its_good_state():
     store = RunStore()
     run = store.new_run()
-    store.apply([metrics(1, 20), {"type": "error", "kind": "nan", "node": ["training", "loss"],
-                                  "message": "nan"}, {"type": "paused", "reason": "nan"}])
-    assert run.state == "paused" and run.error["kind"] == "nan"
-    store.apply([{"type": "restored", "step": 12}])
+    store.apply([metrics(1, 20), Error("nan", "nan", ["training", "loss"]),
+                 Paused(20, reason="nan")])
+    assert run.state == "paused" and run.error.kind == "nan"
+    store.apply([Restored(12)])
     assert run.metrics["loss"].x[-1] == 12 and run.error is None and run.state == "running"
     store.apply([metrics(13, 15, loss=0.5)])
     assert run.metrics["loss"].x.tolist() == list(range(1, 16))
@@ -78,7 +80,7 @@ def test_only_the_last_runs_are_kept():
 def test_a_crash_fails_the_run_but_a_nan_only_pauses_it():
     store = RunStore()
     run = store.new_run()
-    store.apply([{"type": "error", "kind": "nan", "node": None, "message": "x"}])
+    store.apply([Error("nan", "x")])
     assert run.state != "failed"
-    store.apply([{"type": "error", "kind": "crash", "node": None, "message": "killed"}])
+    store.apply([Error("crash", "killed")])
     assert run.state == "failed"

@@ -610,7 +610,8 @@ def test_a_file_dataset_trains_from_the_generated_code(tmp_path, monkeypatch):
     """The one declaration, all the way: check, generate, load the code, train, on a CSV file
     given by a path relative to the data root."""
     from studio.core.inference import analyze
-    from studio.engine.trainer import RunOptions, train_project
+    from studio.engine.runner import RunConfig
+    from studio.engine.trainer import train_project
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3))
@@ -627,14 +628,16 @@ def test_a_file_dataset_trains_from_the_generated_code(tmp_path, monkeypatch):
     t.connect(d["label"], loss["target"])
     t.chain(loss, t.add("Adam", id="adam", lr=1e-2))
     assert analyze(p).ok
-    result = train_project(p, RunOptions(steps=150, progress=False))
+    result = train_project(p, RunConfig(steps=150), progress=False)
     assert result.evaluation["test_accuracy"] > 0.85
     loaded = download.load_dataset(t.nodes["points"].params, root=tmp_path)
     assert loaded.train[0].shape == (240, 3)
 
 
 def test_a_missing_file_becomes_a_training_error_on_the_dataset_node(tmp_path, monkeypatch):
-    from studio.engine.trainer import RunOptions, TrainingError, train_project
+    from studio.engine.errors import TrainingError
+    from studio.engine.runner import RunConfig
+    from studio.engine.trainer import train_project
 
     monkeypatch.setenv("STUDIO_DATA_ROOT", str(tmp_path))
     p = Project("Missing")
@@ -646,5 +649,5 @@ def test_a_missing_file_becomes_a_training_error_on_the_dataset_node(tmp_path, m
     t.connect(d["label"], loss["target"])
     t.chain(loss, t.add("Adam", id="adam"))
     with pytest.raises(TrainingError) as info:
-        train_project(p, RunOptions(steps=1, progress=False))
+        train_project(p, RunConfig(steps=1), progress=False)
     assert info.value.node == ("training", "imgs") and "nowhere: no such file or folder" in str(info.value)

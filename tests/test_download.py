@@ -346,9 +346,11 @@ def test_lenet_mnist_example_trains_on_the_real_mnist_when_it_is_cached():
             f"MNIST is not in the dataset cache ({download.cache_folder() / 'mnist'}); "
             "fetch it with `python -m studio.engine.library.download mnist`"
         )
-    from studio.engine.trainer import RunOptions, train_project
+    from studio.engine.runner import RunConfig
+    from studio.engine.trainer import train_project
 
-    result = train_project(load(EXAMPLES / "lenet_mnist.studio"), RunOptions(steps=300, progress=False))
+    result = train_project(load(EXAMPLES / "lenet_mnist.studio"), RunConfig(steps=300),
+                           progress=False)
     assert result.evaluation["test_accuracy"] > 0.9
 
 
@@ -356,7 +358,8 @@ def test_lenet_mnist_example_end_to_end_against_the_local_server(server, monkeyp
     """Download (through the app's prepare step), train in Studio, then run the exported
     train.py on the same cache, all on tiny MNIST files served locally."""
     from studio.cli import main as cli
-    from studio.engine.trainer import RunOptions, train_project
+    from studio.engine.runner import RunConfig
+    from studio.engine.trainer import train_project
 
     serve_set(server, monkeypatch, "mnist", tiny_mnist())
     cache = tmp_path / "cache"
@@ -367,7 +370,7 @@ def test_lenet_mnist_example_end_to_end_against_the_local_server(server, monkeyp
     folders = download.prepare_project(project, progress=lambda *a: seen.append(a))
     assert folders == [cache / "mnist"] and {label for label, _, _ in seen} == set(tiny_mnist())
     project.training.settings["batch_size"] = 32  # small steps: this is about the data path
-    result = train_project(project, RunOptions(steps=60, progress=False))
+    result = train_project(project, RunConfig(steps=60), progress=False)
     assert result.evaluation["test_accuracy"] > 0.5  # 297 held-out digits, chance is 0.1
 
     out = tmp_path / "export"

@@ -11,7 +11,8 @@ from studio.core.inference import analyze
 from studio.engine.codegen import generate
 from studio.engine.loader import RESOURCES_DATA
 from studio.engine.loader import load as load_code
-from studio.engine.trainer import RunOptions, train_project
+from studio.engine.runner import RunConfig
+from studio.engine.trainer import train_project
 from tests.helpers import EXAMPLES
 
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.studio"))
@@ -97,8 +98,8 @@ def test_dcgan_steps_discriminator_then_generator_and_writes_samples(tmp_path):
     d_part = step[:step.index("self.adam_d.step()")]
     assert "with torch.no_grad():\n            fake = self.generator(z)" in d_part
     log = tmp_path / "log.jsonl"
-    result = train_project(project, RunOptions(steps=30, samples_dir=tmp_path / "s",
-                                               log_path=log, progress=False))
+    result = train_project(project, RunConfig(steps=30, samples_dir=tmp_path / "s"), log_path=log,
+                           progress=False)
     assert result.steps == 30
     assert _png_size(tmp_path / "s" / "samples.png") == (8 * 18 + 2, 8 * 18 + 2)
     records = [json.loads(line) for line in log.read_text().splitlines()]
@@ -145,7 +146,7 @@ def test_siren_fits_the_image_better_than_relu():
 def test_nan_loss_is_reported_on_the_loss_node():
     """SGD at a learning rate far too large for a regression diverges to inf, then NaN."""
     from studio.core.project import Project
-    from studio.engine.trainer import TrainingError
+    from studio.engine.errors import TrainingError
 
     project = Project("Diverges")
     t = project.training
@@ -158,17 +159,17 @@ def test_nan_loss_is_reported_on_the_loss_node():
     t.connect(data["pixel"], loss["target"])
     t.chain(loss, t.add("SGD", id="sgd", lr=10.0))
     with pytest.raises(TrainingError) as info:
-        train_project(project, RunOptions(steps=500, progress=False))
+        train_project(project, RunConfig(steps=500), progress=False)
     assert info.value.node == ("training", "fit_loss")
     assert "lower the learning rate" in str(info.value)
 
 
 def test_safetensors_weights_round_trip(tmp_path):
-    from studio.engine.trainer import load_weights
+    from studio.engine.weights import load_weights
 
     project = load(EXAMPLES / "lenet.studio")
-    train_project(project, RunOptions(steps=5, save_path=tmp_path / "w.safetensors",
-                                      progress=False))
+    train_project(project, RunConfig(steps=5, save_weights=tmp_path / "w.safetensors"),
+                  progress=False)
     weights = load_weights(tmp_path / "w.safetensors")
     assert weights["lenet.fc3.weight"].shape == (10, 84)
 

@@ -7,6 +7,21 @@ from studio.core.fileformat import load
 from studio.core.project import Project
 from studio.core.registry import REGISTRY, BlockSpec, Port, TensorType
 from studio.engine import checkpoint
+from studio.engine.events import (
+    Activations,
+    DeadUnits,
+    Error,
+    Evaluation,
+    Histograms,
+    Metrics,
+    Paused,
+    Preview,
+    ProbeSkipped,
+    Progress,
+    Restored,
+    Resumed,
+    Stats,
+)
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import Control, RunConfig, Runner
 from tests.helpers import EXAMPLES, diverging_project
@@ -20,11 +35,11 @@ def run(project, **config):
 
 
 def of(events, kind):
-    return [e for e in events if e["type"] == kind]
+    return [e for e in events if isinstance(e, kind)]
 
 
 def losses(events, name="loss"):
-    return [p[name] for e in of(events, "metrics") for p in e["points"]]
+    return [p[name] for e in of(events, Metrics) for p in e.points]
 
 
 def test_every_step_is_reported_with_probes_and_evaluation():
@@ -33,23 +48,23 @@ def test_every_step_is_reported_with_probes_and_evaluation():
                          probes=ProbeRates(stats_every=8, activations_every=24, budget=None,
                                            histograms_every=24))
     assert result["status"] == "finished"
-    assert [p["step"] for e in of(events, "metrics") for p in e["points"]] == list(range(1, 49))
-    maps = [e for e in of(events, "activations") if e["node"] == "training/conv1"]
-    assert maps and maps[0]["kind"] == "maps" and maps[0]["data"].shape == (6, 28, 28)
-    flat = [e for e in of(events, "activations") if e["node"] == "training/flatten1"]
-    assert flat[0]["kind"] == "vector" and flat[0]["data"].shape == (400,)
-    stats = of(events, "stats")[0]["nodes"]
+    assert [p["step"] for e in of(events, Metrics) for p in e.points] == list(range(1, 49))
+    maps = [e for e in of(events, Activations) if e.node == "training/conv1"]
+    assert maps and maps[0].kind == "maps" and maps[0].data.shape == (6, 28, 28)
+    flat = [e for e in of(events, Activations) if e.node == "training/flatten1"]
+    assert flat[0].kind == "vector" and flat[0].data.shape == (400,)
+    stats = of(events, Stats)[0].nodes
     assert {"training/conv1", "training/fc3"} <= set(stats)
     assert stats["training/conv1"]["grad_norm"] > 0 and 0 < stats["training/conv1"][
         "update_ratio"] < 1
-    hist = of(events, "histograms")[0]["nodes"]["training/fc1"]
+    hist = of(events, Histograms)[0].nodes["training/fc1"]
     assert hist["weights"][0].sum() == 400 * 120 + 120
-    evaluation = of(events, "evaluation")
+    evaluation = of(events, Evaluation)
     assert len(evaluation) == 2  # one per epoch (24 batches each)
-    confusion = evaluation[-1]["confusion"]
+    confusion = evaluation[-1].confusions["confusion"]
     assert len(confusion) == 10 and sum(map(sum, confusion)) == 300
-    progress = of(events, "progress")[-1]
-    assert progress["eta"] == 0 and progress["samples_per_second"] > 0
+    progress = of(events, Progress)[-1]
+    assert progress.eta == 0 and progress.samples_per_second > 0
 
 
 def test_probes_keep_to_their_share_of_the_training_time():
@@ -60,19 +75,19 @@ def test_probes_keep_to_their_share_of_the_training_time():
                        evaluate_every_epoch=False, probes=ProbeRates(**every_step, budget=None))
     _, budgeted = run(load(EXAMPLES / "lenet.studio"), steps=60, previews=False,
                       evaluate_every_epoch=False, probes=ProbeRates(**every_step, budget=0.01))
-    assert len(of(unlimited, "stats")) == 60
-    assert 0 < len(of(budgeted, "stats")) < 20
-    last = of(budgeted, "progress")[-1]
-    assert last["probe_seconds"] < 0.1 * last["elapsed"]
+    assert len(of(unlimited, Stats)) == 60
+    assert 0 < len(of(budgeted, Stats)) < 20
+    last = of(budgeted, Progress)[-1]
+    assert last.probe_seconds < 0.1 * last.elapsed
 
 
 def test_nested_nodes_and_dead_units_are_probed():
     project = load(EXAMPLES / "resnet_digits.studio")
     _, events = run(project, steps=4, watch=("training/block2/shortcut", "training/block1/add"),
                     probes=ProbeRates(activations_every=2, budget=None))
-    nodes = {e["node"] for e in of(events, "activations")}
+    nodes = {e.node for e in of(events, Activations)}
     assert nodes == {"training/block2/shortcut", "training/block1/add"}
-    dead = of(events, "dead_units")[0]["nodes"]
+    dead = of(events, DeadUnits)[0].nodes
     assert "training/block1/relu1" in dead and 0 <= dead["training/block1/relu1"] <= 1
 
 
@@ -99,7 +114,7 @@ def test_resume_continues_exactly(tmp_path, stop_at):
     assert losses(first[1]) == straight[:stop_at]
     # the continued run reports the earlier history first (flagged), then the new steps
     assert losses(second[1]) == straight
-    assert any(e["type"] == "metrics" and e.get("resumed") for e in second[1])
+    assert any(isinstance(e, Metrics) and e.resumed for e in second[1])
 
 
 def test_a_gan_resumes_exactly(tmp_path):
@@ -121,7 +136,7 @@ def test_checkpoints_are_read_without_unpickling(tmp_path):
         checkpoint.load(path)
     project = load(EXAMPLES / "lenet.studio")
     result, events = run(project, steps=2, resume_from=str(path))
-    assert result["status"] == "failed" and of(events, "error")[0]["kind"] == "checkpoint"
+    assert result["status"] == "failed" and of(events, Error)[0].kind == "checkpoint"
 
 
 def test_nan_pauses_keeps_the_last_good_state_and_stops_on_request():
@@ -130,15 +145,15 @@ def test_nan_pauses_keeps_the_last_good_state_and_stops_on_request():
 
     def emit(event):
         seen.append(event)
-        if event["type"] == "paused":
+        if isinstance(event, Paused):
             control.send("stop")
 
     result = Runner(diverging_project(), RunConfig(steps=400, probes=ProbeRates.off()), emit,
                     control).run()
-    errors = of(seen, "error")
-    assert errors[0]["kind"] == "nan" and errors[0]["node"] == ["training", "fit_loss"]
-    assert "lower the learning rate" in errors[0]["message"]
-    assert of(seen, "paused")[0]["reason"] == "nan"
+    errors = of(seen, Error)
+    assert errors[0].kind == "nan" and errors[0].node == ["training", "fit_loss"]
+    assert "lower the learning rate" in errors[0].message
+    assert of(seen, Paused)[0].reason == "nan"
     assert result["status"] == "stopped"
 
 
@@ -148,18 +163,18 @@ def test_nan_then_resume_restores_the_last_good_state():
 
     def emit(event):
         seen.append(event)
-        if event["type"] == "paused":
+        if isinstance(event, Paused):
             control.send("resume")
-        if event["type"] == "restored":
+        if isinstance(event, Restored):
             control.send("stop")
 
     runner = Runner(diverging_project(), RunConfig(steps=400, probes=ProbeRates.off()), emit, control)
     runner.run()
-    restored = of(seen, "restored")
-    paused = of(seen, "paused")[0]
+    restored = of(seen, Restored)
+    paused = of(seen, Paused)[0]
     # the last good state is from the last epoch end before the NaN (here one batch an epoch)
-    assert restored and restored[0]["step"] < paused["step"]
-    assert all(p["step"] <= restored[0]["step"] for p in runner.history)  # cut back too
+    assert restored and restored[0].step < paused.step
+    assert all(p["step"] <= restored[0].step for p in runner.history)  # cut back too
     weights = [p for net in runner.training.networks.values() for p in net.parameters()]
     assert all(torch.isfinite(w).all() for w in weights)
 
@@ -191,7 +206,7 @@ def test_paused_time_is_not_training_time():
 
     def emit(event):
         seen.append(event)
-        if event["type"] == "progress" and event["step"] == 20:
+        if isinstance(event, Progress) and event.step == 20:
             queued.append(("pause",))
 
     start = time.perf_counter()
@@ -199,15 +214,15 @@ def test_paused_time_is_not_training_time():
                                                     evaluate_every_epoch=False, previews=False),
            emit, Control(commands)).run()
     wall = time.perf_counter() - start
-    progress = of(seen, "progress")
-    assert [e["step"] for e in of(seen, "paused") + of(seen, "resumed")] == [20, 20]
-    assert progress[-1]["elapsed"] <= wall - pause_seconds
+    progress = of(seen, Progress)
+    assert [e.step for e in of(seen, Paused) + of(seen, Resumed)] == [20, 20]
+    assert progress[-1].elapsed <= wall - pause_seconds
     # the log events at steps 20 and 30 (others come on a clock): the pause falls between them
-    before, after = (next(e for e in progress if e["step"] == step) for step in (20, 30))
-    window = after["elapsed"] - before["elapsed"]
+    before, after = (next(e for e in progress if e.step == step) for step in (20, 30))
+    window = after.elapsed - before.elapsed
     # the rate is over the window's training time: ten batches of at most 64 samples in it
-    assert 10 <= after["samples_per_second"] * window <= 640 + 1e-6
-    assert after["eta"] == pytest.approx(after["elapsed"] / 30 * 30)
+    assert 10 <= after.samples_per_second * window <= 640 + 1e-6
+    assert after.eta == pytest.approx(after.elapsed / 30 * 30)
 
 
 @pytest.fixture
@@ -235,17 +250,17 @@ def test_runtime_shape_error_names_the_node(wrong_shape_block):
     t.connect(data["label"], loss["target"])
     t.chain(loss, t.add("Adam", id="adam"))
     result, events = run(p, steps=3, probes=ProbeRates.off())
-    error = of(events, "error")[0]
+    error = of(events, Error)[0]
     assert result["status"] == "failed"
-    assert error["kind"] == "shape" and error["node"] == ["training", "fc2"]
-    assert error["message"].startswith("training/fc2:")
+    assert error.kind == "shape" and error.node == ["training", "fc2"]
+    assert error.message.startswith("training/fc2:")
 
 
 def test_missing_dataset_is_a_data_error_on_the_dataset_node(tmp_path):
     result, events = run(load(EXAMPLES / "lenet.studio"), steps=3, data_dir=str(tmp_path))
-    error = of(events, "error")[0]
-    assert error["kind"] == "data" and error["node"] == ["training", "digits"]
-    assert "digits.npz" in error["message"]
+    error = of(events, Error)[0]
+    assert error.kind == "data" and error.node == ["training", "digits"]
+    assert "digits.npz" in error.message
 
 
 @pytest.mark.parametrize("settings, text", [
@@ -292,9 +307,9 @@ def test_a_checkpoint_that_no_longer_fits_says_which_layers_changed(tmp_path):
     edited.training.nodes["conv1"].params["out_channels"] = 8
     result, events = run(edited, steps=4, probes=ProbeRates.off(), previews=False,
                          resume_from=str(path))
-    error = of(events, "error")[0]
-    assert result["status"] == "failed" and error["kind"] == "checkpoint"
-    message = error["message"]
+    error = of(events, Error)[0]
+    assert result["status"] == "failed" and error.kind == "checkpoint"
+    message = error.message
     assert "conv1's weight was 6x1x5x5, is now 8x1x5x5" in message
     assert "conv2's weight was 16x6x5x5, is now 16x8x5x5" in message  # every change, not the first
     assert "Error(s) in loading" not in message
@@ -308,15 +323,15 @@ def test_the_first_of_every_probe_comes_at_once_and_skipped_ones_are_announced()
     project.training.configure(preview_every=5)
     result, events = run(project, steps=20, probes=rates)
     assert result["status"] == "finished"
-    first = {"stats": of(events, "stats"), "histograms": of(events, "histograms"),
-             "previews": [e for e in of(events, "preview") if e["step"] is not None]}
+    first = {"stats": of(events, Stats), "histograms": of(events, Histograms),
+             "previews": [e for e in of(events, Preview) if e.step is not None]}
     for kind, got in first.items():
-        assert got and got[0]["step"] == 1, kind
-        assert all(e["step"] == 1 for e in got), kind  # the rest were over the budget
-    skipped = of(events, "probe_skipped")
-    assert {e["probe"] for e in skipped} >= {"stats", "histograms", "previews"}
+        assert got and got[0].step == 1, kind
+        assert all(e.step == 1 for e in got), kind  # the rest were over the budget
+    skipped = of(events, ProbeSkipped)
+    assert {e.probe for e in skipped} >= {"stats", "histograms", "previews"}
     for e in skipped:
-        assert e["next_step"] > e["step"] and e["next_step"] % 5 == 0 and e["budget"] == 1e-9
+        assert e.next_step > e.step and e.next_step % 5 == 0 and e.budget == 1e-9
 
 
 def test_a_probe_asked_for_runs_at_the_next_step():
@@ -330,9 +345,9 @@ def test_a_probe_asked_for_runs_at_the_next_step():
     project.training.configure(preview_every=1000)
     result, events = run(project, steps=12, probes=ProbeRates(histograms_every=1000),
                          control=Control(commands))
-    previews = [e["step"] for e in of(events, "preview") if e["step"] is not None]
+    previews = [e.step for e in of(events, Preview) if e.step is not None]
     assert previews == [1, 7]
-    assert [e["step"] for e in of(events, "histograms")] == [1, 7]
+    assert [e.step for e in of(events, Histograms)] == [1, 7]
 
 
 def test_progress_is_reported_between_log_events(monkeypatch):
@@ -340,6 +355,6 @@ def test_progress_is_reported_between_log_events(monkeypatch):
     project = load(EXAMPLES / "lenet.studio")
     project.training.configure(log_every=10)
     result, events = run(project, steps=12, probes=ProbeRates.off())
-    steps = [e["step"] for e in of(events, "progress")]
+    steps = [e.step for e in of(events, Progress)]
     assert steps == list(range(1, 13))  # every step, not only the 10th and the last
-    assert all(e["total"] == 12 and e["samples_per_second"] > 0 for e in of(events, "progress"))
+    assert all(e.total == 12 and e.samples_per_second > 0 for e in of(events, Progress))

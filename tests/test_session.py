@@ -13,10 +13,11 @@ from PIL import Image
 
 from studio.core.fileformat import dumps, load
 from studio.core.project import Project
+from studio.engine.events import Activations, Error, Finished, Metrics, Paused
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession
-from tests.helpers import EXAMPLES, ROOT
+from tests.helpers import EXAMPLES, ROOT, started_event
 
 
 def wait_for(session, predicate, timeout=180.0, into=None):
@@ -42,31 +43,31 @@ def test_pause_watch_resume_and_stop_are_answered_in_order_and_events_arrive():
                                                                    budget=None)))
     session.start()
     try:
-        assert wait_for(session, lambda: any(e["type"] == "metrics" for e in events),
+        assert wait_for(session, lambda: any(isinstance(e, Metrics) for e in events),
                         into=events)
         session.pause()
         assert wait_for(session, lambda: session.state == "paused", into=events)
-        paused = next(e for e in events if e["type"] == "paused")
+        paused = next(e for e in events if isinstance(e, Paused))
         session.watch(["training/discriminator/conv1"])  # answered while paused
         assert wait_for(session, lambda: any(
-            e["type"] == "activations" and e["node"] == "training/discriminator/conv1"
+            isinstance(e, Activations) and e.node == "training/discriminator/conv1"
             for e in events), into=events)
         session.resume()
         assert wait_for(session, lambda: session.state == "running", into=events)
-        assert wait_for(session, lambda: any(e["type"] == "metrics" and e["points"][-1]["step"] >
-                                             paused["step"] for e in events), into=events)
+        assert wait_for(session, lambda: any(isinstance(e, Metrics) and e.points[-1]["step"] >
+                                             paused.step for e in events), into=events)
         session.stop()
         assert not session.alive and session.state == "stopped"
     finally:
         session.stop()
-    kinds = [e["type"] for e in events]
+    kinds = [e.type for e in events]
     while_paused = events[kinds.index("paused"):kinds.index("resumed") + 1]
-    snapshot = next(e for e in while_paused if e["type"] == "activations" and
-                    e["node"] == "training/discriminator/conv1")
-    assert snapshot["step"] == paused["step"] and while_paused[-1]["step"] == paused["step"]
-    assert not [e for e in while_paused if e["type"] == "metrics"
-                and e["points"][-1]["step"] > paused["step"]]
-    steps = [p["step"] for e in events if e["type"] == "metrics" for p in e["points"]]
+    snapshot = next(e for e in while_paused if isinstance(e, Activations) and
+                    e.node == "training/discriminator/conv1")
+    assert snapshot.step == paused.step and while_paused[-1].step == paused.step
+    assert not [e for e in while_paused if isinstance(e, Metrics)
+                and e.points[-1]["step"] > paused.step]
+    steps = [p["step"] for e in events if isinstance(e, Metrics) for p in e.points]
     assert steps == list(range(1, len(steps) + 1))  # every point, in order
 
 
@@ -77,8 +78,8 @@ def test_killed_worker_becomes_a_message():
     os.kill(session.pid, signal.SIGKILL)
     collected = []
     assert session.wait(120, collected)
-    errors = [e for e in collected if e["type"] == "error"]
-    assert errors and errors[0]["kind"] == "crash" and "killed by signal 9" in errors[0]["message"]
+    errors = [e for e in collected if isinstance(e, Error)]
+    assert errors and errors[0].kind == "crash" and "killed by signal 9" in errors[0].message
     assert session.state == "failed"
 
 
@@ -91,11 +92,11 @@ def test_slow_consumer_gets_every_metric_and_the_newest_images():
     session._reader.join(600)  # and everything it sent has been taken from the pipe
     events = session.events()
     session.stop()
-    maps = [e for e in events if e["type"] == "activations"]
-    assert len(maps) == 1 and maps[0]["step"] == 120
-    steps = [p["step"] for e in events if e["type"] == "metrics" for p in e["points"]]
+    maps = [e for e in events if isinstance(e, Activations)]
+    assert len(maps) == 1 and maps[0].step == 120
+    steps = [p["step"] for e in events if isinstance(e, Metrics) for p in e.points]
     assert steps == list(range(1, 121))
-    assert events[-1]["type"] == "finished"
+    assert isinstance(events[-1], Finished)
 
 
 def test_out_of_memory_names_the_node_and_suggests_a_smaller_batch():
@@ -111,10 +112,10 @@ def test_out_of_memory_names_the_node_and_suggests_a_smaller_batch():
     session.start()
     collected = []
     assert session.wait(300, collected)
-    error = next(e for e in collected if e["type"] == "error")
-    assert error["kind"] == "oom", error
-    assert error["node"] == ["training", "huge"]
-    assert "smaller batch" in error["message"]
+    error = next(e for e in collected if isinstance(e, Error))
+    assert error.kind == "oom", error
+    assert error.node == ["training", "huge"]
+    assert "smaller batch" in error.message
 
 
 def test_dataset_that_fails_to_load_is_reported(tmp_path):
@@ -123,8 +124,8 @@ def test_dataset_that_fails_to_load_is_reported(tmp_path):
     session.start()
     collected = []
     assert session.wait(300, collected)
-    error = next(e for e in collected if e["type"] == "error")
-    assert error["kind"] == "data" and error["node"] == ["training", "digits"]
+    error = next(e for e in collected if isinstance(e, Error))
+    assert error.kind == "data" and error.node == ["training", "digits"]
     assert session.state == "failed"
 
 
@@ -139,14 +140,14 @@ def test_answers_to_commands_go_out_at_once_not_with_the_next_batch(monkeypatch)
     receive, send = multiprocessing.Pipe(duplex=False)
     outbox = worker.Outbox(send)
     try:
-        outbox.put({"type": "started"})
+        outbox.put(started_event())
         assert receive.poll(20.0)  # long before the 30 s flush
-        assert [e["type"] for e in receive.recv()] == ["started"]
-        outbox.put({"type": "metrics", "points": [{"step": 1, "loss": 0.5}]})
+        assert [e.type for e in receive.recv()] == ["started"]
+        outbox.put(Metrics([{"step": 1, "loss": 0.5}], {}))
         assert not receive.poll(0.3)  # ordinary events wait for the batch
-        outbox.put({"type": "paused", "step": 1})
+        outbox.put(Paused(1))
         assert receive.poll(20.0)
-        assert [e["type"] for e in receive.recv()] == ["metrics", "paused"]
+        assert [e.type for e in receive.recv()] == ["metrics", "paused"]
     finally:
         outbox.close()
 
@@ -184,8 +185,8 @@ def test_an_image_folder_dataset_trains_in_the_session(tmp_path):
     session.start()
     collected = []
     assert session.wait(120, collected)
-    assert not [e for e in collected if e["type"] == "error"], collected[-1]
-    assert session.state == "finished" and session.final["steps"] == 10
+    assert not [e for e in collected if isinstance(e, Error)], collected[-1]
+    assert session.state == "finished" and session.final.steps == 10
 
 
 def test_an_image_folder_dataset_trains_from_studio_train(tmp_path):

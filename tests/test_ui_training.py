@@ -16,8 +16,9 @@ import pytest
 
 from studio.core.document import Document
 from studio.core.fileformat import load
+from studio.engine.events import Progress
 from studio.ui.testing import click_node, open_window
-from tests.helpers import EXAMPLES, diverging_project
+from tests.helpers import EXAMPLES, diverging_project, started_event
 
 WAIT_MS = 60_000
 
@@ -60,7 +61,7 @@ def test_train_lenet_watch_a_node_pause_resume_stop(qtbot, tmp_path):
     qtbot.waitUntil(lambda: dash.features.mode == "maps" and
                     "conv2" in dash.features.caption.text(), timeout=WAIT_MS)
     maps = dash.store.current.activations["training/conv2"]
-    assert maps["kind"] == "maps" and maps["data"].shape[0] == 16
+    assert maps.kind == "maps" and maps.data.shape[0] == 16
     # pause: no more steps; resume: steps again
     panel.pause_action.trigger()
     qtbot.waitUntil(lambda: dash.controller.state == "paused", timeout=5000)
@@ -108,7 +109,7 @@ def test_a_nan_loss_names_its_node_and_leaves_the_editor_usable(qtbot, tmp_path)
     assert dash.panel.train()
     qtbot.waitUntil(lambda: dash.controller.state == "paused", timeout=WAIT_MS)
     error = dash.store.current.error
-    assert error["kind"] == "nan" and error["node"] == ["training", "fit_loss"]
+    assert error.kind == "nan" and error.node == ["training", "fit_loss"]
     assert "fit_loss" in dash.panel.error_text and "not a number" in dash.panel.error_text
     assert "NaN" in dash.panel.state_label.text()
     # the node at fault is shown; the graph is untouched; the curves so far stay
@@ -164,7 +165,7 @@ def test_weights_saved_with_the_project_exported_and_continued(qtbot, tmp_path):
     dash.panel.train()
     qtbot.waitUntil(lambda: finished(window), timeout=WAIT_MS)
     assert dash.controller.state == "finished"
-    accuracy = dash.store.current.final["evaluation"]["test_accuracy"]
+    accuracy = dash.store.current.final.evaluation["test_accuracy"]
     project_file = tmp_path / "lenet_trained.studio"
     assert window.save_to(project_file)  # saving the project saves its weights beside it
     weights = tmp_path / "lenet_trained.ckpt"
@@ -188,7 +189,7 @@ def test_weights_saved_with_the_project_exported_and_continued(qtbot, tmp_path):
     panel.continue_action.trigger()
     qtbot.waitUntil(lambda: finished(later), timeout=WAIT_MS)
     run = later.dashboard.store.current
-    assert later.dashboard.controller.state == "finished" and run.final["steps"] == 180
+    assert later.dashboard.controller.state == "finished" and run.final.steps == 180
     steps = run.metrics["loss"].x
     assert steps[0] == 1 and steps[-1] == 180 and np.all(np.diff(steps) == 1)  # history first
 
@@ -258,9 +259,9 @@ def test_drawing_earns_its_cpu_budget_from_training_time_not_from_the_clock(qtbo
     dash = window.dashboard
     store = dash.store
     store.new_run()
-    store.apply([{"type": "started", "total_steps": 1000, "metrics": ["loss"], "nodes": []},
-                 {"type": "progress", "step": 10, "total": 1000, "epoch": 1, "eta": 1.0,
-                  "samples_per_second": 1.0, "elapsed": 1.0, "probe_seconds": 0.0}])
+    store.apply([started_event(total_steps=1000, metrics=["loss"], nodes=[]),
+                 Progress(step=10, total=1000, epoch=1, eta=1.0, samples_per_second=1.0,
+                          elapsed=1.0, probe_seconds=0.0)])
     assert dash.has_cpu_credit()  # idle: free
     qtbot.wait(300)  # the new window has painted
     dash.controller.state = "running"
@@ -268,9 +269,9 @@ def test_drawing_earns_its_cpu_budget_from_training_time_not_from_the_clock(qtbo
     dash._cpu_credit = -0.001
     time.sleep(0.3)  # wall time passes, training does not
     assert not dash.has_cpu_credit()
-    store.apply([{"type": "progress", "step": 20, "total": 1000, "epoch": 1, "eta": 1.0,
-                  "samples_per_second": 1.0, "elapsed": 1.0 + 0.02 / UI_CPU_BUDGET,
-                  "probe_seconds": 0.0}])  # trained on: 0.02 s of CPU earned
+    store.apply([Progress(step=20, total=1000, epoch=1, eta=1.0, samples_per_second=1.0,
+                          elapsed=1.0 + 0.02 / UI_CPU_BUDGET,
+                          probe_seconds=0.0)])  # trained on: 0.02 s of CPU earned
     assert dash.has_cpu_credit()
 
 
@@ -281,10 +282,10 @@ def test_progress_text_catches_up_with_news_its_throttle_skipped(qtbot, tmp_path
     dash = window.dashboard
     store = dash.controller.store
     store.new_run()
-    dash.controller.updated.emit(store.apply([{"type": "started", "total_steps": 100,
-                                               "metrics": ["loss"], "nodes": []}]))
-    news = {"type": "progress", "step": 50, "total": 100, "epoch": 1, "eta": 1.0,
-            "samples_per_second": 1234.0, "elapsed": 1.0, "probe_seconds": 0.0}
+    dash.controller.updated.emit(store.apply([started_event(total_steps=100, metrics=["loss"],
+                                                            nodes=[])]))
+    news = Progress(step=50, total=100, epoch=1, eta=1.0, samples_per_second=1234.0,
+                    elapsed=1.0, probe_seconds=0.0)
     dash.controller.updated.emit(store.apply([news]))  # right after the redraw: throttled
     label = dash.panel.progress_label
     assert "samples/s" not in label.text()

@@ -1,41 +1,223 @@
-"""Declarations of the worker's events that say when a probe comes: typed records, made in one
-place, sent as plain data.
+"""Every event the training worker sends, declared here: one frozen record per kind, what each
+field holds, and whether only the newest of its kind matters (coalescing) or it must go at once.
+
+The runner makes them, the worker's sender batches them through the pipe (they pickle as their
+fields: numbers, strings, lists, dicts and numpy arrays), and the session, the dashboard's
+store and controller, the in-process trainer and the CLI read their fields by name.
 
 Probes (gradient statistics, histograms, feature maps, previews) are kept to a share of the
 training time; a probe skipped for that is announced with the step at which the next is
 expected, so a view can say when it will have something rather than wait in silence. The user
 may ask for one now (the ``probe`` command); it runs at the next step boundary.
+
+Nodes are named by node keys (``node_keys.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import itertools
+import math
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+import numpy as np
 
 # The probes a run takes, by the name the ``probe`` command and these events use.
 PROBES = ("stats", "histograms", "activations", "previews")
 PROBE_COMMAND = "probe"  # ("probe", name): run that probe at the next step boundary
+PROGRESS_SECONDS = 0.5  # how often progress is sent between log events, on the worker's clock
 
 
-@dataclass(frozen=True)
-class ProbeSkipped:
-    """A probe was due but skipped to keep probes within their share of the training time."""
+class Event:
+    """What every event shares: its ``type`` (the name the store's handlers and the CLI go by),
+    ``latest_by`` (None: every one must arrive; a tuple of field names: an unsent or unread one
+    is replaced by a newer one with the same values in those fields) and ``prompt`` (sent at
+    once rather than with the next batch: the Pause button shows "paused" as soon as training
+    has stopped)."""
 
-    probe: str  # one of PROBES
-    step: int  # the step at which it was skipped
-    next_step: int  # about when the next one runs
-    budget: float  # the share of the training time probes may take
+    type: ClassVar[str] = ""
+    latest_by: ClassVar[tuple[str, ...] | None] = None
+    prompt: ClassVar[bool] = False
 
-    type: str = "probe_skipped"
+    def __eq__(self, other) -> bool:
+        """Field by field, arrays by their values and NaN equal to NaN: what came through the
+        pipe equals what was sent."""
+        return type(other) is type(self) and all(
+            _same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
 
-    def event(self) -> dict:
-        return asdict(self)
+    __hash__ = None
+
+    def get(self, name: str, default=None):
+        """A field by name, for readers written when events were dicts (``panel.py``,
+        ``samples.py``, ``dashboard.py``, ``ui/files.py``, ``main_window.py``, the benches)."""
+        return getattr(self, name, default)
+
+    def __getitem__(self, name: str):
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
 
 
-@dataclass(frozen=True)
-class Progress:
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(
+            ((a == b) | ((a != a) & (b != b))).all())  # NaN where both have NaN
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+_event = dataclass(frozen=True, eq=False)  # Event's own equality, which understands arrays
+
+
+def coalescing_key(item: Event) -> tuple | None:
+    """The key under which only the newest ``item`` matters; None when every one must arrive."""
+    by = item.latest_by
+    if by is None:
+        return None
+    return (item.type, *(getattr(item, name) for name in by))
+
+
+class Pending:
+    """Events waiting to be sent or read, in the order they came, with the coalescing policy
+    applied: a newer event with the same coalescing key replaces the waiting one (and takes its
+    place at the end), so a slow reader gets the newest feature map, not a backlog of them,
+    while every metric point is kept. Not thread-safe: its owner holds a lock."""
+
+    def __init__(self):
+        self._items: dict = {}
+        self._order = itertools.count()
+
+    def put(self, item: Event) -> None:
+        key = coalescing_key(item)
+        if key is None:
+            key = next(self._order)
+        else:
+            self._items.pop(key, None)
+        self._items[key] = item
+
+    def take(self) -> list:
+        """Everything waiting, oldest first; the queue is empty after."""
+        out = list(self._items.values())
+        self._items.clear()
+        return out
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# ---------------------------------------------------------------------------------------------
+# the run's life
+# ---------------------------------------------------------------------------------------------
+
+@_event
+class Download(Event):
+    """A dataset file the project needs is being fetched before training starts."""
+
+    type = "download"
+    file: str
+    done: int  # bytes so far
+    total: int | None  # None or 0 when the server does not say
+
+
+@_event
+class Started(Event):
+    """The run is built and its first step comes next."""
+
+    type = "started"
+    prompt = True
+    device: str
+    total_steps: int
+    batches_per_epoch: int
+    metrics: list  # the metric names each step reports
+    step: int  # steps trained before this run (a continued run starts later)
+    seconds: float  # building the run (code, data, model) took this long
+    nodes: list  # the node keys whose parameters the probes measure
+    amp: str
+    startup_seconds: float | None = None  # Train to started, as the session measured it
+
+
+@_event
+class Paused(Event):
+    type = "paused"
+    prompt = True
+    step: int
+    reason: str | None = None  # "nan": paused at a NaN loss, to go back to the last good state
+
+
+@_event
+class Resumed(Event):
+    type = "resumed"
+    prompt = True
+    step: int
+
+
+@_event
+class Restored(Event):
+    """After a NaN the run went back to its last good state, at ``step``."""
+
+    type = "restored"
+    prompt = True
+    step: int
+
+
+@_event
+class Checkpoint(Event):
+    type = "checkpoint"
+    path: str
+    step: int
+
+
+@_event
+class Error(Event):
+    """Training cannot go on (or, ``kind`` "nan", paused or stopped at a NaN loss)."""
+
+    type = "error"
+    prompt = True
+    kind: str  # runtime, oom, shape, data, nan, project, checkpoint, internal, crash
+    message: str
+    node: list | None = None  # [graph, node id] of the node at fault, when one can be named
+    traceback: str | None = None
+
+
+@_event
+class Finished(Event):
+    type = "finished"
+    prompt = True
+    status: str  # finished, stopped, failed
+    steps: int
+    evaluation: dict  # the final held-out metrics (name -> number)
+    probe_seconds: float
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+# ---------------------------------------------------------------------------------------------
+
+@_event
+class Metrics(Event):
+    """Every step's losses since the last log event; the last point also carries the learning
+    rates."""
+
+    type = "metrics"
+    points: list  # {"step", "epoch", metric name: value, ...} per step
+    lr: dict  # optimizer -> learning rate
+    resumed: bool = False  # the history of the run this one continues, sent once at its start
+
+
+@_event
+class Progress(Event):
     """Where training is, sent on the worker's own clock between log events (every
     ``PROGRESS_SECONDS``) and with each log event; only the newest matters."""
 
+    type = "progress"
+    latest_by = ()
     step: int
     total: int
     epoch: int
@@ -44,10 +226,94 @@ class Progress:
     eta: float
     probe_seconds: float
 
-    type: str = "progress"
 
-    def event(self) -> dict:
-        return asdict(self)
+@_event
+class Evaluation(Event):
+    """The held-out metrics at an epoch end (and at the end of the run)."""
+
+    type = "evaluation"
+    step: int
+    epoch: int
+    metrics: dict  # name -> number
+    confusions: dict = field(default_factory=dict)  # "confusion" or "confusion_<loss>" -> rows
 
 
-PROGRESS_SECONDS = 0.5
+@_event
+class Stats(Event):
+    """Gradient and weight norms and update-to-weight ratios per node (``probes.py``)."""
+
+    type = "stats"
+    step: int
+    nodes: dict  # node key -> {"grad_norm", "weight_norm", "update_ratio"}
+
+
+@_event
+class Histograms(Event):
+    type = "histograms"
+    latest_by = ()
+    step: int
+    nodes: dict  # node key -> {"weights": (counts, edges), "grads": (counts, edges) or None}
+
+
+@_event
+class Activations(Event):
+    """What a screen can show of one watched node's output for one probe sample."""
+
+    type = "activations"
+    latest_by = ("node",)
+    step: int
+    node: str  # node key
+    kind: str  # "maps" (C x H x W) or "vector"
+    data: np.ndarray  # float32
+    range: tuple  # (lowest, highest) finite value
+    shape: tuple  # the output's shape for one sample, before downsampling
+
+
+@_event
+class DeadUnits(Event):
+    type = "dead_units"
+    step: int
+    nodes: dict  # node key -> share of units dead for the whole probe batch
+
+
+@_event
+class Predictions(Event):
+    """The probe batch with true and predicted classes: the dashboard marks the wrong ones."""
+
+    type = "predictions"
+    step: int
+    labels: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    images: np.ndarray | None = None  # the inputs, when they are images
+
+
+@_event
+class Preview(Event):
+    """One preview output's images from fixed inputs."""
+
+    type = "preview"
+    latest_by = ("name",)
+    step: int | None  # None: the final model's
+    name: str
+    images: np.ndarray  # N x C x H x W
+    value_range: tuple
+    nrow: int
+    inputs: np.ndarray | None = None  # what reconstructions rebuild, shown beside them
+    classes: int | None = None  # rows are classes when the preview is fed by class labels
+
+
+@_event
+class ProbeSkipped(Event):
+    """A probe was due but skipped to keep probes within their share of the training time."""
+
+    type = "probe_skipped"
+    probe: str  # one of PROBES
+    step: int  # the step at which it was skipped
+    next_step: int  # about when the next one runs
+    budget: float  # the share of the training time probes may take
+
+
+KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished, Metrics,
+         Progress, Evaluation, Stats, Histograms, Activations, DeadUnits, Predictions, Preview,
+         ProbeSkipped)

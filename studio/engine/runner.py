@@ -1,9 +1,10 @@
 """The training loop Studio drives: the generated ``Training`` plus control, probes, evaluation,
-previews, checkpoints and faults, reported as plain-data events.
+previews, checkpoints and faults, reported as events.
 
-It runs in the worker process (``worker.py``) for the app and the CLI, and in-process for tests.
-``emit`` receives each event (a dict of numbers, strings and small numpy arrays); ``control``
-is asked for commands between steps, so pause and stop answer within one step.
+It runs in the worker process (``worker.py``) for the app and the CLI, and in-process for
+scripts and tests (``trainer.py``). ``emit`` receives each event (``events.py``: typed records
+of numbers, strings and small numpy arrays); ``control`` is asked for commands between steps,
+so pause and stop answer within one step.
 """
 
 from __future__ import annotations
@@ -23,15 +24,43 @@ from studio.core.project import Project
 from studio.core.registry import Values, is_data_source, is_preview, measures_accuracy, role_of
 from studio.engine import checkpoint
 from studio.engine.codegen import generate
-from studio.engine.events import PROBE_COMMAND, PROBES, PROGRESS_SECONDS, ProbeSkipped, Progress
+from studio.engine.errors import TrainingError, explain, resolve_device
+from studio.engine.events import (
+    PROBE_COMMAND,
+    PROBES,
+    PROGRESS_SECONDS,
+    Activations,
+    Checkpoint,
+    DeadUnits,
+    Download,
+    Error,
+    Evaluation,
+    Event,
+    Finished,
+    Histograms,
+    Metrics,
+    Paused,
+    Predictions,
+    Preview,
+    ProbeSkipped,
+    Progress,
+    Restored,
+    Resumed,
+    Started,
+    Stats,
+)
 from studio.engine.loader import RESOURCES_DATA, load
 from studio.engine.naming import identifier
+from studio.engine.node_keys import node_key
 from studio.engine.probes import ActivationRecorder, ParameterStats, ProbeRates, histograms, parameter_nodes
-from studio.engine.trainer import TrainingError, explain, resolve_device, save_weights
+from studio.engine.weights import save_weights
 
 
 @dataclass
 class RunConfig:
+    """How to run a project: the one configuration of a run, whoever starts it (the editor,
+    ``studio train``, ``trainer.train_project``); it crosses to the worker as its fields."""
+
     steps: int | None = None
     epochs: int | None = None
     seed: int | None = None
@@ -81,7 +110,7 @@ class Stop(Exception):
 
 
 class Runner:
-    def __init__(self, project: Project, config: RunConfig, emit: Callable[[dict], None],
+    def __init__(self, project: Project, config: RunConfig, emit: Callable[[Event], None],
                  control: Control | None = None):
         self.project = project
         self.config = config
@@ -144,8 +173,7 @@ class Runner:
                 continue
             src = graph.nodes[scores.src]
             ports = len(node_ports(graph, src.id, "output"))
-            key = f"training/{src.id}"
-            return f"{key}:{scores.src_port}" if ports > 1 else key
+            return node_key(src.id, port=scores.src_port if ports > 1 else None)
         return None
 
     def fetch_data(self) -> None:
@@ -154,7 +182,7 @@ class Runner:
         from studio.engine.library.download import prepare_project
 
         def progress(label, done, total):
-            self.emit({"type": "download", "file": label, "done": done, "total": total})
+            self.emit(Download(label, done, total))
 
         try:
             prepare_project(self.project, progress=progress)
@@ -188,7 +216,7 @@ class Runner:
             self.fail(err)
             return {"status": "failed"}
         except Exception as err:  # noqa: BLE001 - codegen problems and the like
-            self.emit({"type": "error", "kind": "project", "message": str(err), "node": None})
+            self.emit(Error("project", str(err)))
             return {"status": "failed"}
         training = self.training
         position = checkpoint.Position()
@@ -196,17 +224,17 @@ class Runner:
             try:
                 position = checkpoint.restore(training, checkpoint.load(self.config.resume_from))
             except checkpoint.CheckpointError as err:
-                self.emit({"type": "error", "kind": "checkpoint", "message": str(err),
-                           "node": None})
+                self.emit(Error("checkpoint", str(err)))
                 return {"status": "failed"}
         total = training.total_steps
-        self.emit({"type": "started", "device": self.device, "total_steps": total,
-                   "batches_per_epoch": len(training.batches), "metrics": self.code.metric_names,
-                   "step": position.step, "seconds": time.perf_counter() - start_wall,
-                   "nodes": sorted(self.groups), "amp": self.project.training.settings["amp"]})
+        self.emit(Started(device=self.device, total_steps=total,
+                          batches_per_epoch=len(training.batches),
+                          metrics=self.code.metric_names, step=position.step,
+                          seconds=time.perf_counter() - start_wall, nodes=sorted(self.groups),
+                          amp=self.project.training.settings["amp"]))
         self.history = position.history
         if self.history:  # a continued run: its curves start with what was trained before
-            self.emit({"type": "metrics", "points": list(self.history), "lr": {}, "resumed": True})
+            self.emit(Metrics(list(self.history), {}, resumed=True))
         try:
             status = self.loop(position, total)
         except Stop:
@@ -220,8 +248,7 @@ class Runner:
         return self.finish(status, position)
 
     def fail(self, err: TrainingError) -> None:
-        self.emit({"type": "error", "kind": err.kind, "message": str(err),
-                   "node": list(err.node) if err.node else None})
+        self.emit(Error(err.kind, str(err), list(err.node) if err.node else None))
 
     def loop(self, position: checkpoint.Position, total: int) -> str:
         training = self.training
@@ -334,7 +361,7 @@ class Runner:
         self.emit(Progress(step=step, total=self.total, epoch=position.epoch + 1,
                            samples_per_second=rate, elapsed=elapsed,
                            eta=elapsed / max(step - first_step, 1) * (self.total - step),
-                           probe_seconds=self.probe_seconds).event())
+                           probe_seconds=self.probe_seconds))
         return elapsed
 
     def probe_due(self, probe: str, every: int, step: int) -> bool:
@@ -369,7 +396,7 @@ class Runner:
         next_step = min(step + later, max(self.total, step))
         if self.skip_announced.get(probe) != next_step:
             self.skip_announced[probe] = next_step
-            self.emit(ProbeSkipped(probe, step, next_step, float(self.rates.budget)).event())
+            self.emit(ProbeSkipped(probe, step, next_step, float(self.rates.budget)))
 
     def timed(self, fn, *args):
         start = time.perf_counter()
@@ -394,10 +421,10 @@ class Runner:
         kind = command[0]
         if kind == "pause" and not self.paused:
             self.paused = True
-            self.emit({"type": "paused", "step": position.step})
+            self.emit(Paused(position.step))
         elif kind == "resume" and self.paused:
             self.paused = False
-            self.emit({"type": "resumed", "step": position.step})
+            self.emit(Resumed(position.step))
         elif kind == "stop":
             self.stopping = True
         elif kind == "watch":
@@ -428,32 +455,32 @@ class Runner:
             bad = [k for k, v in zip(names, row) if not math.isfinite(v)]
             if bad:
                 self.history += points
-                self.emit({"type": "metrics", "points": points, "lr": lr})
+                self.emit(Metrics(points, lr))
                 node = self.loss_nodes.get(bad[0], bad[0])
                 then = ("training paused at the last good state; lower the learning rate or "
                         "check the data, then resume from that state or stop"
                         if self.config.pause_on_nan else
                         "training stopped and the last good checkpoint is kept; lower the "
                         "learning rate or check the data")
-                self.emit({"type": "error", "kind": "nan", "node": ["training", node],
-                           "message": f"training/{node}: the loss became "
-                                      f"{row[names.index(bad[0])]} at step {first + i}; {then}"})
+                self.emit(Error("nan", f"training/{node}: the loss became "
+                                       f"{row[names.index(bad[0])]} at step {first + i}; {then}",
+                                ["training", node]))
                 return False
         points[-1]["lr"] = lr
         self.history += points
-        self.emit({"type": "metrics", "points": points, "lr": lr})
+        self.emit(Metrics(points, lr))
         return True
 
     def nan_pause(self, position) -> None:
         self.paused = True
-        self.emit({"type": "paused", "step": position.step, "reason": "nan"})
+        self.emit(Paused(position.step, reason="nan"))
         self.handle_commands(position)  # waits for resume or stop
         state, history_length = self.last_good
         restored = checkpoint.restore(self.training, checkpoint.copy_state(state))
         position.step, position.epoch = restored.step, restored.epoch
         position.epoch_step, position.epoch_rng = restored.epoch_step, restored.epoch_rng
         del self.history[history_length:]
-        self.emit({"type": "restored", "step": position.step})
+        self.emit(Restored(position.step))
 
     GOOD_STATE_BUDGET = 0.005  # share of the time keeping the last good state may take
 
@@ -475,15 +502,14 @@ class Runner:
         position.history = self.history
         state = checkpoint.capture(self.training, position, dumps(self.project))
         checkpoint.save(state, path)
-        self.emit({"type": "checkpoint", "path": str(path), "step": position.step})
+        self.emit(Checkpoint(str(path), position.step))
 
     # probes ------------------------------------------------------------------------------------
     def send_stats(self, step: int, before) -> None:
-        self.emit({"type": "stats", "step": step,
-                   "nodes": ParameterStats.measure(self.groups, before)})
+        self.emit(Stats(step, ParameterStats.measure(self.groups, before)))
 
     def send_histograms(self, step: int) -> None:
-        self.emit({"type": "histograms", "step": step, "nodes": histograms(self.groups)})
+        self.emit(Histograms(step, histograms(self.groups)))
 
     def send_activations(self, step: int) -> None:
         if not (self.rates.activations_every or self.watch):
@@ -494,9 +520,9 @@ class Runner:
                 self.training.inspect, self.probe_batch, watch=self.watch,
                 sample=self.rates.sample, full=full)
         for key, image in images.items():
-            self.emit({"type": "activations", "step": step, "node": key, **image})
+            self.emit(Activations(step=step, node=key, **image))
         if dead:
-            self.emit({"type": "dead_units", "step": step, "nodes": dead})
+            self.emit(DeadUnits(step, dead))
         if self.scores_key in whole:
             self.send_predictions(step, whole[self.scores_key])
 
@@ -505,11 +531,9 @@ class Runner:
         probabilities = torch.softmax(scores.float(), dim=1)
         confidence, predicted = probabilities.max(dim=1)
         inputs, labels = self.probe_batch[0], self.probe_batch[1]
-        event = {"type": "predictions", "step": step, "labels": labels.cpu().numpy(),
-                 "predicted": predicted.cpu().numpy(), "confidence": confidence.cpu().numpy()}
-        if inputs.dim() == 4:
-            event["images"] = inputs.float().cpu().numpy()
-        self.emit(event)
+        self.emit(Predictions(step, labels.cpu().numpy(), predicted.cpu().numpy(),
+                              confidence.cpu().numpy(),
+                              inputs.float().cpu().numpy() if inputs.dim() == 4 else None))
 
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=_cuda_devices()):
@@ -518,18 +542,16 @@ class Runner:
         for name, images in previews.items():
             meta = self.module.PREVIEWS.get(name, {})
             data = images.detach().float().cpu()
-            event = {"type": "preview", "step": step, "name": name, "images": data.numpy(),
-                     "value_range": meta.get("value_range", (-1.0, 1.0)),
-                     "nrow": meta.get("nrow", 8)}
             upstream = sources.get(name, [])
+            shown_beside = None
             if any(is_data_source(n.block) for n in upstream) and inputs is not None and \
                     tuple(inputs.shape) == tuple(data.shape):
-                event["inputs"] = inputs  # reconstructions are shown beside what they rebuild
+                shown_beside = inputs  # reconstructions are shown beside what they rebuild
             drawn = [(role_of(n.block, "drawn"), n) for n in upstream]
             classes = [d.class_rows(Values(n.params)) for d, n in drawn if d and d.class_rows]
-            if classes:
-                event["classes"] = int(classes[0])
-            self.emit(event)
+            self.emit(Preview(step, name, data.numpy(), meta.get("value_range", (-1.0, 1.0)),
+                              meta.get("nrow", 8), shown_beside,
+                              int(classes[0]) if classes else None))
             if self.config.samples_dir:
                 suffix = f"_step{step:07d}" if step is not None else ""
                 self.module.save_image_grid(data, Path(self.config.samples_dir) /
@@ -586,12 +608,8 @@ class Runner:
         self.evaluation_seconds += cost
         self.last_evaluation = (self.active_seconds(), cost)
         scalars = {k: v for k, v in result.items() if isinstance(v, float)}
-        event = {"type": "evaluation", "step": position.step, "epoch": position.epoch,
-                 "metrics": scalars}
-        for k, v in result.items():
-            if k.startswith("confusion"):
-                event[k] = v
-        self.emit(event)
+        self.emit(Evaluation(position.step, position.epoch, scalars,
+                             {k: v for k, v in result.items() if k.startswith("confusion")}))
         return result
 
     def finish(self, status: str, position) -> dict:
@@ -603,7 +621,7 @@ class Runner:
         if status == "nan":  # keep the last good checkpoint and weights, write nothing newer
             result = {"status": "failed", "steps": position.step, "evaluation": {},
                       "probe_seconds": self.probe_seconds}
-            self.emit({"type": "finished", **result})
+            self.emit(Finished(**result))
             return result
         if self.config.checkpoint_path:
             self.write_checkpoint(position)
@@ -612,7 +630,7 @@ class Runner:
         result = {"status": status, "steps": position.step,
                   "evaluation": {k: v for k, v in evaluation.items() if isinstance(v, float)},
                   "probe_seconds": self.probe_seconds}
-        self.emit({"type": "finished", **result})
+        self.emit(Finished(**result))
         return result
 
 

@@ -1,8 +1,9 @@
 """A training session as the editor and the CLI see it: a worker process, controlled by
-start / pause / resume / stop / watch, reporting a stream of plain-data events.
+start / pause / resume / stop / watch, reporting a stream of events (``events.py``).
 
 A reader thread drains the worker's pipe as fast as it sends, so a slow consumer never slows
-training; pending images coalesce (the newest wins) and every metric point is kept.
+training; unread events coalesce as ``events.py`` declares (the newest image wins) and every
+metric point is kept.
 
 The worker is not a daemon (its data loaders start processes of their own), so it is ended
 here when the program exits without stopping it; and it ends itself if this process is killed.
@@ -11,19 +12,26 @@ here when the program exits without stopping it; and it ends itself if this proc
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import multiprocessing.util
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 from studio.core.fileformat import dumps
 from studio.core.project import Project
-from studio.engine.events import PROBE_COMMAND
+from studio.engine.events import (
+    PROBE_COMMAND,
+    Error,
+    Event,
+    Finished,
+    Paused,
+    Pending,
+    Restored,
+    Resumed,
+    Started,
+)
 from studio.engine.runner import RunConfig
-from studio.engine.worker import image_key, worker_main
+from studio.engine.standby import Spare, open_worker
 
 STOP_GRACE_SECONDS = 1.0
 
@@ -37,16 +45,6 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def end_worker(process) -> None:
-    """Terminate a worker nobody stopped (the program exits, or its session was dropped)."""
-    if process.is_alive():
-        process.terminate()
-        process.join(2.0)
-    if process.is_alive():
-        process.kill()
-        process.join(2.0)
-
-
 class TrainingSession:
     """One run of a project in its own process."""
 
@@ -56,14 +54,14 @@ class TrainingSession:
         self.config = config or RunConfig()
         self.threads = threads or usable_cores()
         self.state = "idle"
-        self._events: deque = deque()
-        self._latest: dict = {}
+        self._events = Pending()
         self._lock = threading.Condition()
         self._process = None
+        self._worker = None
         self._end_worker = None
         self._reader = None
         self._commands = None
-        self.final: dict | None = None
+        self.final: Finished | None = None
         self.started_at = None
         self._stopping = False
         # Called (with no arguments, on the reader thread) after each batch of events arrives
@@ -72,26 +70,22 @@ class TrainingSession:
         self.on_arrival: Callable[[], None] | None = None
 
     # control -------------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, spare: Spare | None = None) -> None:
+        """Start training in ``spare`` (a process started ahead, see standby.py) or, without
+        one, in a process started now."""
         if self.state != "idle":
             raise RuntimeError("a session starts once; make a new one to train again")
-        ctx = multiprocessing.get_context("spawn")
-        events_recv, events_send = ctx.Pipe(duplex=False)
-        commands_recv, commands_send = ctx.Pipe(duplex=False)
-        config = dataclasses.asdict(self.config)
-        self._process = ctx.Process(target=worker_main, name="studio-training", daemon=False,
-                                    args=(self.project_text, config, commands_recv, events_send,
-                                          self.threads))
+        worker = spare or open_worker()
         self.started_at = time.perf_counter()
-        self._process.start()
+        worker.job.send((self.project_text, dataclasses.asdict(self.config), self.threads))
+        worker.job.close()
+        self._worker = worker  # dropping the session ends its process (worker.finalizer)
+        self._process = worker.process
         # Runs when this session is dropped, or at exit before multiprocessing joins its
         # (non-daemon) children, which would otherwise wait for the whole run to finish.
-        self._end_worker = multiprocessing.util.Finalize(self, end_worker, (self._process,),
-                                                         exitpriority=10)
-        events_send.close()
-        commands_recv.close()
-        self._commands = commands_send
-        self._connection = events_recv
+        self._end_worker = worker.finalizer
+        self._commands = worker.commands
+        self._connection = worker.events
         self.state = "starting"
         self._reader = threading.Thread(target=self._read, name="studio-session", daemon=True)
         self._reader.start()
@@ -174,7 +168,7 @@ class TrainingSession:
             except (EOFError, OSError):
                 break
             for event in batch:
-                finished = finished or event.get("type") == "finished"
+                finished = finished or isinstance(event, Finished)
                 self._add(event)
             self._announce()
         if self._process is not None:
@@ -183,9 +177,8 @@ class TrainingSession:
         if not finished and not self._stopping and self.state not in ("failed", "stopped"):
             reason = (f"killed by signal {-code}" if code is not None and code < 0 else
                       f"exit code {code}")
-            self._add({"type": "error", "kind": "crash", "node": None,
-                       "message": f"the training process ended unexpectedly ({reason}); the "
-                                  "project and the plots so far are kept"})
+            self._add(Error("crash", f"the training process ended unexpectedly ({reason}); "
+                                     "the project and the plots so far are kept"))
         with self._lock:
             self._lock.notify_all()
         self._announce()
@@ -198,31 +191,22 @@ class TrainingSession:
             except Exception:  # noqa: BLE001 - a listener that went away must not stop reading
                 self.on_arrival = None
 
-    def _add(self, event: dict) -> None:
-        kind = event.get("type")
+    def _add(self, event: Event) -> None:
         with self._lock:
-            if kind == "started":
+            if isinstance(event, Started):
                 self.state = "running"
-                event["startup_seconds"] = time.perf_counter() - self.started_at
-            elif kind == "paused":
+                event = dataclasses.replace(
+                    event, startup_seconds=time.perf_counter() - self.started_at)
+            elif isinstance(event, Paused):
                 self.state = "paused"
-            elif kind in ("resumed", "restored"):
+            elif isinstance(event, (Resumed, Restored)):
                 self.state = "running"
-            elif kind == "finished":
-                self.state = "finished" if event.get("status") == "finished" else "stopped"
+            elif isinstance(event, Finished):
+                self.state = "finished" if event.status == "finished" else "stopped"
                 self.final = event
-            elif kind == "error" and event.get("kind") != "nan":
+            elif isinstance(event, Error) and event.kind != "nan":
                 self.state = "failed"
-            key = image_key(event)
-            if key is not None:
-                previous = self._latest.get(key)
-                if previous is not None:
-                    try:
-                        self._events.remove(previous)
-                    except ValueError:
-                        pass
-                self._latest[key] = event
-            self._events.append(event)
+            self._events.put(event)
             self._lock.notify_all()
 
     def events(self, timeout: float = 0.0) -> list:
@@ -230,10 +214,7 @@ class TrainingSession:
         with self._lock:
             if not self._events and timeout:
                 self._lock.wait(timeout)
-            out = list(self._events)
-            self._events.clear()
-            self._latest.clear()
-        return out
+            return self._events.take()
 
     def wait(self, timeout: float | None = None, collect: list | None = None) -> bool:
         """Wait until the worker ends (True) or ``timeout`` passes (False); events go to

@@ -2,9 +2,9 @@
 runs it, sending events back through a pipe.
 
 Started with ``spawn`` (never fork) so it shares no state with the editor. A sender thread
-batches events every 100 ms (answers to commands and errors at once) and coalesces images
-(the newest feature map of a node, the newest preview of a name, replace older unsent ones)
-while every metric point is kept.
+batches events every 100 ms (answers to commands and errors at once) and coalesces them as
+``events.py`` declares (the newest feature map of a node, the newest preview of a name, replace
+older unsent ones) while every metric point is kept.
 
 It is not a daemon process, because its data loaders start worker processes of their own (image
 folders are decoded in parallel), which a daemon may not. It ends itself when the editor goes,
@@ -22,54 +22,34 @@ import threading
 import time
 import traceback
 
+from studio.engine.events import Error, Event, Pending
+
 FLUSH_SECONDS = 0.1  # the dashboard draws at most a few frames a second per view
 COMMAND_SECONDS = 0.02  # pause and stop are answered within this and one step
 
 
-def image_key(event: dict):
-    """Events where only the newest matters; None for events that must all arrive."""
-    kind = event.get("type")
-    if kind == "activations":
-        return ("activations", event["node"])
-    if kind == "preview":
-        return ("preview", event["name"])
-    if kind in ("histograms", "progress"):
-        return (kind,)
-    return None
-
-
-# Answers to the user's commands and changes of state go out at once, not with the next flush:
-# the Pause button shows "paused" as soon as training has stopped.
-PROMPT = frozenset({"started", "paused", "resumed", "restored", "error", "finished"})
-
-
 class Outbox:
+    """Events on their way to the editor: batched every FLUSH_SECONDS, prompt ones at once."""
+
     def __init__(self, connection):
         self.connection = connection
         self.lock = threading.Lock()
-        self.ordered: list = []
-        self.latest: dict = {}
+        self.pending = Pending()
         self.closed = False
         self.broken = False
         self.wake = threading.Event()
         self.thread = threading.Thread(target=self._run, name="studio-events", daemon=True)
         self.thread.start()
 
-    def put(self, event: dict) -> None:
-        key = image_key(event)
+    def put(self, event: Event) -> None:
         with self.lock:
-            if key is None:
-                self.ordered.append(event)
-            else:
-                self.latest[key] = event
-        if event.get("type") in PROMPT:
+            self.pending.put(event)
+        if event.prompt:
             self.wake.set()
 
     def _take(self) -> list:
         with self.lock:
-            batch = list(self.latest.values()) + self.ordered  # 'finished' stays last
-            self.ordered, self.latest = [], {}
-        return batch
+            return self.pending.take()  # in the order they came: 'finished' is last
 
     def _run(self) -> None:
         while True:
@@ -166,14 +146,46 @@ def runner_for(project):
     return Runner if project.training.settings["deterministic"] else paced(Runner)
 
 
-def worker_main(project_text: str, config: dict, commands, events, threads: int | None = None):
+def warm_up() -> None:
+    """Do the slow first-time work every run needs, while no one waits: import torch and the
+    engine, and make an optimizer (its first construction imports torch._dynamo, seconds on a
+    busy machine) and a convolution step (the math kernels' set-up). Touches no random state."""
+    import torch
+
+    import studio.engine.runner  # noqa: F401
+
+    weight = torch.ones(2, 1, 3, 3, requires_grad=True)
+    torch.optim.SGD([weight], lr=0.0)
+    torch.nn.functional.conv2d(torch.ones(1, 1, 8, 8), weight).sum().backward()
+
+
+def standby_main(job, commands, events) -> None:
+    """A training process's life: import torch and the engine, wait for the job (project text,
+    run configuration, thread count) on ``job``, run it, exit. Started ahead of need by
+    ``standby.Standby`` or at Train; either way the same path."""
     end_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the editor or the CLI to answer
-    outbox = Outbox(events)
+    failure = None
     try:
         from studio.engine.allocator import keep_freed_memory
 
         keep_freed_memory()  # before torch allocates: every step reuses the last one's buffers
+        warm_up()
+    except BaseException:  # noqa: BLE001 - told to the editor once there is a job to fail
+        failure = traceback.format_exc()
+    try:
+        project_text, config, threads = job.recv()
+    except (EOFError, OSError):
+        os._exit(0)  # nobody will send a job: the editor closed or discarded this process
+    run_job(project_text, config, commands, events, threads, failure)
+
+
+def run_job(project_text: str, config: dict, commands, events, threads: int | None,
+            failure: str | None = None) -> None:
+    outbox = Outbox(events)
+    try:
+        if failure:
+            raise RuntimeError(f"the engine could not be imported:\n{failure}")
         import torch
 
         threads = threads or torch.get_num_threads()
@@ -197,9 +209,8 @@ def worker_main(project_text: str, config: dict, commands, events, threads: int 
         runner_class(project, RunConfig(**config), outbox.put, Control(_commands(commands)),
                      **extra).run()
     except BaseException as err:  # noqa: BLE001 - the editor must hear about anything
-        outbox.put({"type": "error", "kind": "internal", "node": None,
-                    "message": f"the training process failed: {type(err).__name__}: {err}",
-                    "traceback": traceback.format_exc()})
+        outbox.put(Error("internal", f"the training process failed: {type(err).__name__}: {err}",
+                         traceback=traceback.format_exc()))
     finally:
         outbox.close()
         events.close()

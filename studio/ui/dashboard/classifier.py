@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine.events import Predictions
 from studio.ui import theme
 from studio.ui.dashboard import images
 from studio.ui.dashboard.picture import fit_scale, qimage
@@ -218,12 +219,12 @@ class PredictionGrid(QWidget):
         self.setMinimumSize(200, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def set_predictions(self, event: dict) -> None:
-        self.labels = np.asarray(event["labels"]).reshape(-1)
-        self.predicted = np.asarray(event["predicted"]).reshape(-1)
-        self.confidence = np.asarray(event.get("confidence", np.full(len(self.labels), np.nan)))
+    def set_predictions(self, event: Predictions) -> None:
+        self.labels = np.asarray(event.labels).reshape(-1)
+        self.predicted = np.asarray(event.predicted).reshape(-1)
+        self.confidence = np.asarray(event.confidence)
         self.marked = [bool(p != y) for p, y in zip(self.predicted.tolist(), self.labels.tolist())]
-        pictures = event.get("images")
+        pictures = event.images
         self._images, self._layout_cache = [], (None, None)
         if pictures is not None and np.asarray(pictures).ndim == 4:
             data = np.asarray(pictures, dtype=np.float32)
@@ -485,7 +486,7 @@ class ClassifierView(QWidget):
         self.summary.setText(f"<b>Accuracy {overall}</b> ({right:,} of {total:,} held-out "
                              f"samples) \u00b7 evaluation at step {run.confusion_step}")
 
-    def _draw_predictions(self, event) -> None:
+    def _draw_predictions(self, event: Predictions | None) -> None:
         if event is None:
             return
         self.grid.set_predictions(event)
@@ -499,4 +500,4 @@ class ClassifierView(QWidget):
             f"<b>{n - wrong} of {n} right</b>"
             + (f", <span style='color:{theme.current().error.name()}'>{wrong} wrong "
                f"(marked)</span>" if wrong else "")
-            + f" \u00b7 step {event.get('step')}{levels}")
+            + f" \u00b7 step {event.step}{levels}")

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
+from studio.engine.events import Checkpoint, Error
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.store import Run, RunStore
 
@@ -44,7 +45,7 @@ class TrainingController(QObject):
     updated = Signal(object)  # the set of RunStore topics that changed this frame
     _arrived = Signal()  # emitted on the session's reader thread; poll runs on the UI thread
     state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
-    failed = Signal(dict)  # an error event: kind, message, node (graph, id) or None
+    failed = Signal(object)  # an events.Error: kind, message, node (graph, id) or None
 
     def __init__(self, editing_session, parent=None):
         super().__init__(parent)
@@ -68,6 +69,13 @@ class TrainingController(QObject):
         self.timer.timeout.connect(self.poll)
         self._poll_posted = False  # a poll is queued already: arrivals need not queue another
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
+        self.standby = None  # keeps a training process waiting, so Train starts at once
+
+    def keep_spare_worker(self, standby) -> None:
+        """Have ``standby`` (engine.standby.Standby) keep a training process ready from now on
+        and after each run; the running app does, tests that only edit do not."""
+        self.standby = standby
+        standby.prepare()
 
     # what the panel asks ----------------------------------------------------------------------
     @property
@@ -138,7 +146,7 @@ class TrainingController(QObject):
         self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
         self._stop_deadline = None
-        self.session.start()
+        self.session.start(self.standby.take() if self.standby is not None else None)
         self._set_state("starting")
         self.timer.start()
         self.updated.emit({"all"})
@@ -256,15 +264,14 @@ class TrainingController(QObject):
         events = session.events()
         topics = self.store.apply(events) if events else set()
         for event in events:
-            kind = event.get("type")
-            if kind == "checkpoint" and event.get("path"):
-                self._checkpoint = Path(event["path"])
+            if isinstance(event, Checkpoint) and event.path:
+                self._checkpoint = Path(event.path)
                 if self._pending_fit is not None:
                     self.fit.remember(self._pending_fit)
                     self._pending_fit = None
-            elif kind == "error":
-                if event.get("kind") == "checkpoint":
-                    self._refusal = str(event.get("message", ""))
+            elif isinstance(event, Error):
+                if event.kind == "checkpoint":
+                    self._refusal = str(event.message)
                 self.failed.emit(event)
         state = self._session_state()
         if state != self.state:
@@ -288,7 +295,9 @@ class TrainingController(QObject):
     def _set_state(self, state: str) -> None:
         self.state = state
         run = self.store.current
-        if run is not None and state in ("stopped", "finished", "failed") and \
-                run.state not in ("finished", "failed"):
+        ended = state in ("stopped", "finished", "failed")
+        if run is not None and ended and run.state not in ("finished", "failed"):
             run.state = state
+        if ended and self.standby is not None:
+            self.standby.prepare()  # the next Train starts at once too
         self.state_changed.emit(state)

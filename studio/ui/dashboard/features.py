@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine.events import Activations
+from studio.engine.node_keys import NodeKey
 from studio.ui import theme
 from studio.ui.dashboard import images
 from studio.ui.dashboard.picture import ImageCanvas, qimage, rgb_of
@@ -37,8 +39,10 @@ LEVEL_RULE = ("Levels are symmetric about 0 for data with negative values and 0 
 
 
 def short_name(key: str) -> str:
-    """``training/conv1`` -> ``conv1``: the node's name as the canvas shows it."""
-    return key.rsplit("/", 1)[-1]
+    """``training/conv1`` -> ``conv1``: the node's name as the canvas shows it (with the port
+    of a multi-output node: ``mean`` of ``training/vae:mean`` is ``vae:mean``)."""
+    parsed = NodeKey.parse(key)
+    return f"{parsed.node}:{parsed.port}" if parsed.port else parsed.node
 
 
 def _size(shape) -> str:
@@ -244,7 +248,7 @@ class FeatureMapsView(QWidget):
         event = run.activations.get(self.node) if run is not None and self.node else None
         self._shown = event
         self.reset_button.setVisible(event is not None)
-        vector = event is not None and event.get("kind") == "vector"
+        vector = event is not None and event.kind == "vector"
         self.bars_button.setVisible(vector)
         self.heat_button.setVisible(vector)
         if event is None:
@@ -257,14 +261,14 @@ class FeatureMapsView(QWidget):
             self.legend.hide()
             self.stack.setCurrentWidget(self.message)
             return
-        data = np.asarray(event["data"], dtype=np.float32)
-        value_range = event.get("range") or _finite_range(data)
+        data = np.asarray(event.data, dtype=np.float32)
+        value_range = event.range or _finite_range(data)
         self.levels = images.activation_levels(value_range, self.levels)
         lut = images.colour_map_for(self.levels)
         self.legend.set_levels(self.levels, lut)
         self.legend.show()
         self.rule.show()
-        if event.get("kind") == "maps" and data.ndim == 3:
+        if event.kind == "maps" and data.ndim == 3:
             self.mode = "maps"
             self._draw_maps(event, data, lut)
         else:
@@ -279,10 +283,10 @@ class FeatureMapsView(QWidget):
         lo, hi = self.levels
         return f"levels {images.format_level(lo)} \u2026 {images.format_level(hi)}"
 
-    def _draw_maps(self, event: dict, data: np.ndarray, lut: np.ndarray) -> None:
+    def _draw_maps(self, event: Activations, data: np.ndarray, lut: np.ndarray) -> None:
         c, h, w = data.shape
         name = short_name(self.node)
-        step = f" \u00b7 step {event['step']}" if event.get("step") is not None else ""
+        step = f" \u00b7 step {event.step}" if event.step is not None else ""
         if self.focus is not None and self.focus >= c:
             self.focus = None
         if self.focus is not None:
@@ -298,7 +302,7 @@ class FeatureMapsView(QWidget):
             mosaic, columns = images.channels_grid(data, columns=columns)
             shown = f"{c} channel{'s' if c != 1 else ''} of {_size((h, w))}"
             grid = (-(-c // columns), columns, h, w, 1, c)
-        original = tuple(event.get("shape") or data.shape)
+        original = tuple(event.shape or data.shape)
         if len(original) == 3 and original[0] > c:
             shown = shown.replace(f"{c} channels", f"first {c} of {original[0]} channels")
         if len(original) == 3 and tuple(original[1:]) != (h, w):
@@ -309,11 +313,11 @@ class FeatureMapsView(QWidget):
         self.canvas.set_pixels(images.colourize(mosaic, self.levels, lut, self._gap()), grid)
         self.stack.setCurrentWidget(self.canvas)
 
-    def _draw_vector(self, event: dict, values: np.ndarray, lut: np.ndarray) -> None:
+    def _draw_vector(self, event: Activations, values: np.ndarray, lut: np.ndarray) -> None:
         n = len(values)
         name = short_name(self.node)
-        step = f" \u00b7 step {event['step']}" if event.get("step") is not None else ""
-        original = tuple(event.get("shape") or (n,))
+        step = f" \u00b7 step {event.step}" if event.step is not None else ""
+        original = tuple(event.shape or (n,))
         total = int(np.prod(original)) if original else n
         shown = f"{n} values" if total == n else f"first {n} of {total} values"
         if len(original) > 1:
@@ -353,7 +357,7 @@ class FeatureMapsView(QWidget):
         event = self._shown
         if event is None:
             return ""
-        data = np.asarray(event["data"])
+        data = np.asarray(event.data)
         if self.mode == "vector":
             return f"unit {index}: {float(data.reshape(-1)[index]):.4g}"
         channel = self.focus if self.focus is not None else index

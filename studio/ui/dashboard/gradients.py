@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine.node_keys import NodeKey
 from studio.ui import theme
 from studio.ui.dashboard.curves import COLOURS, metric_colour, mix, new_plot, series_mark, style_plot
 from studio.ui.dashboard.health import DEAD_FRACTION, EXPLODING_RATIO, VANISHING_GRAD, VANISHING_RATIO
@@ -57,7 +58,7 @@ NO_NODE_TEXT = "Select a node on the canvas to see histograms of its weights and
 
 def short_name(key: str) -> str:
     """``training/generator/up1`` -> ``generator/up1``: the path under the training graph."""
-    return key[len("training/"):] if key.startswith("training/") else key
+    return NodeKey.parse(key).label
 
 
 def _sci(value: float) -> str:

@@ -26,6 +26,8 @@ import math
 from dataclasses import dataclass
 
 from studio.core.project import INSTANCE
+from studio.engine.events import Error
+from studio.engine.node_keys import ROOT, NodeKey
 
 VANISHING_RATIO = 1e-6
 EXPLODING_RATIO = 1e-1
@@ -108,12 +110,12 @@ def classify(stats: dict | None, dead_fraction: float | None = None) -> Health |
     return Health(level, " \u00b7 ".join(parts), grad, ratio, dead)
 
 
-def error_health(error: dict) -> Health:
+def error_health(error: Error) -> Health:
     """A node where the run failed (or the loss became nan)."""
-    kind = str(error.get("kind") or "error")
-    message = str(error.get("message") or "").strip().splitlines()
+    kind = str(error.kind or "error")
+    message = str(error.message or "").strip().splitlines()
     message = message[0] if message else ""
-    node = error.get("node")
+    node = error.node
     if node and message.startswith(f"{node[0]}/{node[1]}: "):
         message = message[len(f"{node[0]}/{node[1]}: "):]
     if kind == "nan":
@@ -142,8 +144,7 @@ def _resolve(project, key: str):
     """A node path -> ((graph key, node id) of the node it names, [(graph key, instance id,
     path inside that instance)] for the instances on the way); None if the project has no such
     node (an edit since the run started)."""
-    parts = key.split("/")
-    parts[-1] = parts[-1].split(":")[0]  # "training/vae:mean": one output of a multi-output node
+    parts = [ROOT, *NodeKey.parse(key).path]  # the port, if any, is one output of the node
     if len(parts) < 2 or not all(parts):
         return None
     graph_key = parts[0]
@@ -223,7 +224,7 @@ def health_by_graph(project, run) -> dict:
                 table[(graph_key, node.id)] = shared if own is None or \
                     original.rank > own.rank else own
     error = run.error
-    node = error.get("node") if isinstance(error, dict) else None
+    node = error.node if error is not None else None
     if node and len(node) == 2 and _graph(project, node[0]) is not None \
             and node[1] in _graph(project, node[0]).nodes:
         bad = error_health(error)

@@ -1,4 +1,5 @@
-"""What the dashboard knows about training runs, built from the session's events alone.
+"""What the dashboard knows about training runs, built from the session's events alone
+(``engine/events.py``).
 
 Plain Python and numpy (no Qt), so the bookkeeping is tested without a window. Curves live in
 growable arrays (amortized doubling: appending 100,000 points costs about as much as copying
@@ -12,6 +13,28 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from studio.engine.events import (
+    Activations,
+    Checkpoint,
+    DeadUnits,
+    Download,
+    Error,
+    Evaluation,
+    Event,
+    Finished,
+    Histograms,
+    Metrics,
+    Paused,
+    Predictions,
+    Preview,
+    ProbeSkipped,
+    Progress,
+    Restored,
+    Resumed,
+    Started,
+    Stats,
+)
 
 # the topic a view listens to for each probe (``events.PROBES``), so a skipped one's note shows
 PROBE_TOPICS = {"stats": "stats", "histograms": "histograms", "activations": "activations",
@@ -111,19 +134,21 @@ class Run:
     latest_stats: dict = field(default_factory=dict)  # node key -> {grad_norm, weight_norm, ...}
     histograms: dict = field(default_factory=dict)  # node key -> {"weights": (counts, edges), ...}
     histograms_step: int = 0
-    activations: dict = field(default_factory=dict)  # node key -> newest activations event
+    activations: dict = field(default_factory=dict)  # node key -> newest Activations
     dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
-    predictions: dict | None = None
+    predictions: Predictions | None = None
     confusion: np.ndarray | None = None
     confusion_step: int = 0
-    previews: dict = field(default_factory=dict)  # name -> newest preview event
-    skipped: dict = field(default_factory=dict)  # probe -> its newest probe_skipped event
+    previews: dict = field(default_factory=dict)  # name -> newest Preview
+    skipped: dict = field(default_factory=dict)  # probe -> its newest ProbeSkipped
+    # The newest Progress's fields, {} before the first: views outside this change read it as
+    # a mapping that may be empty (dashboard.py's trained_seconds, panel.py, ui/files.py).
     progress: dict = field(default_factory=dict)
-    error: dict | None = None
+    error: Error | None = None
     nodes: list = field(default_factory=list)  # trainable node keys
     step: int = 0
     checkpoints: list = field(default_factory=list)  # (step, path)
-    final: dict | None = None
+    final: Finished | None = None
 
     @property
     def title(self) -> str:
@@ -135,8 +160,8 @@ class Run:
         skipped = self.skipped.get(probe)
         if not skipped:
             return ""
-        return (f"Next {what} at about step {skipped['next_step']:,} (probes kept to "
-                f"{skipped['budget']:.0%} of training time)")
+        return (f"Next {what} at about step {skipped.next_step:,} (probes kept to "
+                f"{skipped.budget:.0%} of training time)")
 
     @property
     def per_class_accuracy(self) -> np.ndarray | None:
@@ -165,7 +190,7 @@ class RunStore:
         self.max_runs = max_runs
         self.runs: list[Run] = []
         self._numbers = 0
-        self.download: dict | None = None
+        self.download: Download | None = None
 
     @property
     def current(self) -> Run | None:
@@ -186,13 +211,13 @@ class RunStore:
         self.runs.clear()
         self._numbers = 0
 
-    def apply(self, events) -> set:
+    def apply(self, events: list[Event]) -> set:
         changed: set = set()
         run = self.current
         if run is None:
             return changed
         for event in events:
-            handler = getattr(self, "_on_" + str(event.get("type")), None)
+            handler = getattr(self, "_on_" + event.type, None)
             if handler is not None:
                 topic = handler(run, event)
                 if isinstance(topic, str):
@@ -201,119 +226,115 @@ class RunStore:
         return changed
 
     # one handler per event type ---------------------------------------------------------------
-    def _on_started(self, run: Run, e: dict) -> str:
+    def _on_started(self, run: Run, e: Started) -> str:
         run.state = "running"
-        run.device = str(e.get("device", ""))
-        run.amp = str(e.get("amp", "off"))
-        run.total_steps = int(e.get("total_steps", 0))
-        run.metric_names = list(e.get("metrics", []))
-        run.nodes = list(e.get("nodes", []))
-        run.step = int(e.get("step", 0))
+        run.device = str(e.device)
+        run.amp = str(e.amp)
+        run.total_steps = int(e.total_steps)
+        run.metric_names = list(e.metrics)
+        run.nodes = list(e.nodes)
+        run.step = int(e.step)
         return "state"
 
-    def _on_metrics(self, run: Run, e: dict) -> str:
-        points = e.get("points", [])
+    def _on_metrics(self, run: Run, e: Metrics) -> str:
+        points = e.points
         if not points:
             return ""
         steps = [p["step"] for p in points]
         names = [k for k in points[0] if k not in ("step", "epoch", "lr")]
         for name in names:
             _series(run.metrics, name).extend(steps, [p.get(name, math.nan) for p in points])
-        for opt, value in (e.get("lr") or {}).items():
+        for opt, value in e.lr.items():
             _series(run.lr, opt).append(steps[-1], value)
         run.step = max(run.step, steps[-1])
         return "metrics"
 
-    def _on_evaluation(self, run: Run, e: dict) -> str:
-        step = e.get("step", run.step)
-        for name, value in (e.get("metrics") or {}).items():
-            _series(run.evaluation, name).append(step, value)
-        if e.get("confusion") is not None:
-            run.confusion = np.asarray(e["confusion"], dtype=np.int64)
-            run.confusion_step = step
+    def _on_evaluation(self, run: Run, e: Evaluation) -> str:
+        for name, value in e.metrics.items():
+            _series(run.evaluation, name).append(e.step, value)
+        if e.confusions.get("confusion") is not None:
+            run.confusion = np.asarray(e.confusions["confusion"], dtype=np.int64)
+            run.confusion_step = e.step
         return "evaluation"
 
-    def _on_progress(self, run: Run, e: dict) -> str:
-        run.progress = dict(e)
-        run.step = max(run.step, int(e.get("step", 0)))
+    def _on_progress(self, run: Run, e: Progress) -> str:
+        run.progress = dict(vars(e))
+        run.step = max(run.step, int(e.step))
         return "progress"
 
-    def _on_stats(self, run: Run, e: dict) -> str:
-        step = e["step"]
-        for key, values in e.get("nodes", {}).items():
+    def _on_stats(self, run: Run, e: Stats) -> str:
+        for key, values in e.nodes.items():
             run.latest_stats[key] = values
             for name, table in (("grad_norm", run.grad_norm), ("weight_norm", run.weight_norm),
                                 ("update_ratio", run.update_ratio)):
                 if name in values:
-                    _series(table, key).append(step, values[name])
+                    _series(table, key).append(e.step, values[name])
         return "stats"
 
-    def _on_histograms(self, run: Run, e: dict) -> str:
+    def _on_histograms(self, run: Run, e: Histograms) -> str:
         run.skipped.pop("histograms", None)
-        run.histograms = dict(e.get("nodes", {}))
-        run.histograms_step = e.get("step", run.step)
+        run.histograms = dict(e.nodes)
+        run.histograms_step = e.step
         return "histograms"
 
-    def _on_activations(self, run: Run, e: dict) -> str:
-        run.activations[e["node"]] = e
+    def _on_activations(self, run: Run, e: Activations) -> str:
+        run.activations[e.node] = e
         return "activations"
 
-    def _on_dead_units(self, run: Run, e: dict) -> str:
-        run.dead_units.update(e.get("nodes", {}))
+    def _on_dead_units(self, run: Run, e: DeadUnits) -> str:
+        run.dead_units.update(e.nodes)
         return "dead_units"
 
-    def _on_predictions(self, run: Run, e: dict) -> str:
+    def _on_predictions(self, run: Run, e: Predictions) -> str:
         run.predictions = e
         return "predictions"
 
-    def _on_preview(self, run: Run, e: dict) -> str:
-        run.previews[e["name"]] = e
+    def _on_preview(self, run: Run, e: Preview) -> str:
+        run.previews[e.name] = e
         run.skipped.pop("previews", None)
         return "previews"
 
-    def _on_probe_skipped(self, run: Run, e: dict) -> str:
-        run.skipped[e["probe"]] = dict(e)
-        return PROBE_TOPICS.get(e["probe"], "")
+    def _on_probe_skipped(self, run: Run, e: ProbeSkipped) -> str:
+        run.skipped[e.probe] = e
+        return PROBE_TOPICS.get(e.probe, "")
 
-    def _on_paused(self, run: Run, e: dict) -> str:
+    def _on_paused(self, run: Run, e: Paused) -> str:
         run.state = "paused"
         return "state"
 
-    def _on_resumed(self, run: Run, e: dict) -> str:
+    def _on_resumed(self, run: Run, e: Resumed) -> str:
         run.state = "running"
         return "state"
 
-    def _on_restored(self, run: Run, e: dict) -> tuple:
+    def _on_restored(self, run: Run, e: Restored) -> tuple:
         """After a NaN the run goes back to its last good state: drop the curves past it (and
         the NaN's mark: the state it complained about is gone)."""
         run.state = "running"
-        if run.error and run.error.get("kind") == "nan":
+        if run.error and run.error.kind == "nan":
             run.error = None
-        step = e.get("step", 0)
         for table in (run.metrics, run.lr, run.grad_norm, run.weight_norm, run.update_ratio,
                       run.evaluation):
             for s in table.values():
-                s.truncate_after(step)
-        run.step = step
+                s.truncate_after(e.step)
+        run.step = e.step
         return ("metrics", "stats", "evaluation", "error", "state")
 
-    def _on_checkpoint(self, run: Run, e: dict) -> str:
-        run.checkpoints.append((e.get("step", run.step), e.get("path")))
+    def _on_checkpoint(self, run: Run, e: Checkpoint) -> str:
+        run.checkpoints.append((e.step, e.path))
         return "state"
 
-    def _on_error(self, run: Run, e: dict) -> str:
-        run.error = dict(e)
-        if e.get("kind") != "nan":
+    def _on_error(self, run: Run, e: Error) -> str:
+        run.error = e
+        if e.kind != "nan":
             run.state = "failed"
         return "error"
 
-    def _on_download(self, run: Run, e: dict) -> str:
-        self.download = dict(e)
+    def _on_download(self, run: Run, e: Download) -> str:
+        self.download = e
         return "download"
 
-    def _on_finished(self, run: Run, e: dict) -> str:
-        run.final = dict(e)
-        status = e.get("status")
-        run.state = "finished" if status == "finished" else "failed" if status == "failed" \
+    def _on_finished(self, run: Run, e: Finished) -> str:
+        run.final = e
+        run.state = "finished" if e.status == "finished" else "failed" if e.status == "failed" \
             else "stopped"
         return "state"
