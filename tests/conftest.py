@@ -2,6 +2,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 if os.environ["QT_QPA_PLATFORM"] == "offscreen":  # the screen the issue describes, not 800x800
@@ -12,3 +14,20 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A shown main window with its own settings and recovery folder under tmp_path; closing it
+    at the end of the test asks nothing (``studio.ui.testing.open_window``)."""
+    from studio.ui.testing import open_window
+
+    return open_window(qtbot, tmp_path)
+
+
+@pytest.fixture
+def lenet(window):
+    """The window with the LeNet example open, and active (so shortcuts reach it)."""
+    assert window.open_path(ROOT / "examples" / "lenet.studio", ask=False)
+    window.activateWindow()
+    return window

@@ -266,10 +266,8 @@ def test_the_dot_keeps_clear_of_the_problem_badge_and_the_header_text():
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    from studio.ui.testing import open_window
-
-    window = open_window(qtbot, tmp_path)
+def window(window):
+    """The shared window (tests/conftest.py) with the DCGAN example open."""
     assert window.open_path(str(EXAMPLES / "dcgan.studio"), ask=False)
     return window
 

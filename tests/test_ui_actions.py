@@ -6,24 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMenu
 
-from studio.ui.main_window import EXAMPLES
-from studio.ui.testing import click_node, open_window
+from studio.ui.testing import click_node
 
 UI = Path(__file__).resolve().parents[1] / "studio" / "ui"
-
-
-@pytest.fixture
-def lenet(qtbot, tmp_path):
-    window = open_window(qtbot, tmp_path)
-    assert window.open_path(EXAMPLES / "lenet.studio", ask=False)
-    window.activateWindow()
-    return window
 
 
 def _name_the_network(name: str) -> None:

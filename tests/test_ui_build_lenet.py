@@ -4,21 +4,13 @@ compare with examples/lenet.studio, undo everything back to empty and redo it al
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QPointF
 
 from studio.core.fileformat import dumps, load
 from studio.core.inference import topological_order
 from studio.core.project import Project
-from studio.ui.main_window import EXAMPLES
-from studio.ui.testing import drag_wire, drop_block, open_window, type_into
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = open_window(qtbot, tmp_path)
-    yield w
-    w.session.doc.mark_saved()  # closing asks nothing
+from studio.ui.testing import drag_wire, drop_block, type_into
+from tests.helpers import EXAMPLES
 
 
 def canonical(project: Project) -> dict:
@@ -90,7 +82,7 @@ def test_build_lenet_like_a_user(window, qtbot, tmp_path):
     assert window.session.analysis.total_params == 61_706
 
     path = tmp_path / "lenet.studio"
-    assert window.save_to(path)
+    assert window.files.save_to(path)
     assert not doc.modified and "lenet.studio" in window.windowTitle()
     built = canonical(load(path))
     assert built == canonical(load(EXAMPLES / "lenet.studio"))

@@ -14,19 +14,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.core.fileformat import dumps, load
 from studio.ui import theme
-from studio.ui.main_window import EXAMPLES
 from studio.ui.testing import click_node, drag_wire, drop_block, mouse_drag, open_window, type_into
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    return open_window(qtbot, tmp_path)
-
-
-@pytest.fixture
-def lenet(window):
-    assert window.open_path(EXAMPLES / "lenet.studio", ask=False)
-    return window
+from tests.helpers import EXAMPLES
 
 
 def _answer_box(button_text: str):
@@ -100,7 +89,7 @@ def test_make_network_and_explode(lenet):
     before = dumps(doc.project)
     params = lenet.session.analysis.total_params
     lenet.scene().select_nodes(["conv1", "tanh1", "pool1"])
-    instance = lenet.make_network("Stem")
+    instance = lenet.commands.make_network("Stem")
     assert instance is not None
     assert "Stem" in lenet.views and lenet.tabs.count() == 2
     assert lenet.session.analysis.total_params == params
@@ -247,7 +236,7 @@ def test_every_example_opens_from_the_menu(window):
 
 
 def test_new_from_a_template(window):
-    assert window.new_project("gan")
+    assert window.files.new_project("gan")
     assert {"Generator", "Discriminator"} <= set(window.views)
     assert window.session.analysis.problems == []
     assert not window.session.doc.modified
@@ -279,7 +268,7 @@ def test_closing_with_unsaved_changes_asks(qtbot, tmp_path):
 
 
 def test_export_writes_the_code_studio_trains(lenet, tmp_path):
-    assert lenet.export_code(tmp_path / "out")
+    assert lenet.exporter.export_code(tmp_path / "out")
     code = lenet.session.ensure_code()
     assert (tmp_path / "out" / "model.py").read_text() == code.model_source
     assert (tmp_path / "out" / "train.py").read_text() == code.train_source
@@ -288,9 +277,9 @@ def test_export_writes_the_code_studio_trains(lenet, tmp_path):
 
 def test_save_as_round_trips(lenet, tmp_path):
     path = tmp_path / "copy.studio"
-    assert lenet.save_to(path)
+    assert lenet.files.save_to(path)
     assert dumps(load(path)) == dumps(lenet.session.project)
-    assert str(path.resolve()) in lenet.recent_files()
+    assert str(path.resolve()) in lenet.files.recent_files()
 
 
 def test_standard_shortcuts_and_tooltips(window):
@@ -385,7 +374,7 @@ def test_align_and_auto_layout(lenet):
     lenet.actions.align_top.trigger()
     assert graph.nodes["fc2"].pos[1] == graph.nodes["fc1"].pos[1]
     lenet.editor.move("training", {"fc2": (2300.0, 250.0)})
-    assert lenet.auto_layout()
+    assert lenet.commands.auto_layout()
     assert graph.nodes["fc2"].pos == laid_out
 
 
@@ -393,7 +382,7 @@ def test_export_onnx_says_what_it_needs(lenet, tmp_path):
     import importlib.util
 
     target = tmp_path / "lenet.onnx"
-    done = lenet.export_onnx(target)
+    done = lenet.exporter.export_onnx(target)
     if importlib.util.find_spec("onnx") is None:
         assert not done and "pip install onnx" in lenet.last_error
     else:

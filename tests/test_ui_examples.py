@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from studio.ui.canvas.wire_item import WireItem
-from studio.ui.main_window import EXAMPLES
 from studio.ui.testing import open_window
+from tests.helpers import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.studio"))
 

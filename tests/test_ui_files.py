@@ -56,7 +56,7 @@ def answer_file_dialog(path):
 
 def trained_lenet(qtbot, tmp_path):
     window = open_window(qtbot, tmp_path)
-    assert window.open_example(EXAMPLES / "lenet.studio")
+    assert window.files.open_example(EXAMPLES / "lenet.studio")
     window.editor.set_settings({"steps": 30})
     window.dashboard.panel.train_action.trigger()
     controller = window.dashboard.controller
@@ -71,7 +71,7 @@ def test_trained_weights_are_not_thrown_away_without_asking(qtbot, tmp_path):
     controller = window.dashboard.controller
     run = controller.run
     box = BoxAnswer("Cancel")
-    assert not window.open_example(EXAMPLES / "dcgan.studio")
+    assert not window.files.open_example(EXAMPLES / "dcgan.studio")
     assert "trained weights from the last run (2 epochs)" in box.text
     assert "unsaved changes" not in box.text
     # Cancel keeps everything: the project, its run and its weights
@@ -82,7 +82,7 @@ def test_trained_weights_are_not_thrown_away_without_asking(qtbot, tmp_path):
     target.parent.mkdir()
     box = BoxAnswer("Save")
     answer_file_dialog(target)
-    assert window.open_example(EXAMPLES / "dcgan.studio")
+    assert window.files.open_example(EXAMPLES / "dcgan.studio")
     assert target.exists() and (tmp_path / "mine" / "lenet.ckpt").exists()
     assert window.session.project.name == "DCGAN"
 
@@ -142,15 +142,15 @@ print("exit", main(["examples/lenet.studio"]))
 
 def test_a_new_project_takes_its_name_from_the_file_it_is_saved_as(qtbot, tmp_path):
     window = open_window(qtbot, tmp_path)
-    assert window.new_project("classifier")
+    assert window.files.new_project("classifier")
     assert window.session.project.name == "Classifier"
-    assert window.save_to(tmp_path / "tiny.studio")
+    assert window.files.save_to(tmp_path / "tiny.studio")
     assert window.session.project.name == "tiny"
     assert load(tmp_path / "tiny.studio").name == "tiny"
     assert "class Tiny" in window.session.ensure_code().model_source
     assert "tiny.studio" in window.windowTitle()
     # once saved, the name is the user's: Save As elsewhere keeps it
-    assert window.save_to(tmp_path / "other.studio")
+    assert window.files.save_to(tmp_path / "other.studio")
     assert load(tmp_path / "other.studio").name == "tiny"
 
 
@@ -187,11 +187,11 @@ def test_export_asks_before_replacing_files_there(qtbot, tmp_path):
     out.mkdir()
     (out / "train.py").write_text("# my own edits")
     box = BoxAnswer("Cancel")
-    assert not window.export_code(out)
+    assert not window.exporter.export_code(out)
     assert "train.py" in box.text
     assert (out / "train.py").read_text() == "# my own edits"
     BoxAnswer("Yes")
-    assert window.export_code(out)
+    assert window.exporter.export_code(out)
     assert (out / "train.py").read_text() == window.session.ensure_code().train_source
     assert dumps(window.session.project)  # the project itself is untouched by exporting
 
@@ -205,7 +205,7 @@ def test_export_from_the_window_carries_the_trained_weights_into_onnx(qtbot, tmp
     checkpoint = window.dashboard.controller.trained_checkpoint()
     trained = torch.load(checkpoint, weights_only=True)["networks"]["lenet"]
     out = tmp_path / "export"
-    assert window.export_code(out, weights=True, onnx=True)
+    assert window.exporter.export_code(out, weights=True, onnx=True)
     message = window.statusBar().currentMessage()
     for name in ("model.py", "train.py", "data/digits.npz", "weights.pt", "model.onnx"):
         assert name in message

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication
@@ -16,11 +15,6 @@ from studio.core.registry import all_blocks
 from studio.ui import theme
 from studio.ui.help import guide_path, shortcut_text
 from studio.ui.testing import open_window
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    return open_window(qtbot, tmp_path)
 
 
 def test_shortcuts_list_every_key_as_typed_with_the_training_keys(window, qtbot):

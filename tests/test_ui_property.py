@@ -12,8 +12,8 @@ from PySide6.QtCore import QPointF
 from studio.core.document import Document
 from studio.core.fileformat import dumps, load
 from studio.core.inference import node_ports
-from studio.ui.main_window import EXAMPLES
 from studio.ui.testing import open_window
+from tests.helpers import EXAMPLES
 
 BLOCKS = ["Conv2d", "ReLU", "Linear", "Flatten", "BatchNorm2d", "Add", "Tanh", "MaxPool2d"]
 OPS = ["drop", "drop_on_wire", "wire", "move", "param", "title", "delete", "delete_reconnect",

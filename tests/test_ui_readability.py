@@ -12,19 +12,18 @@ from PySide6.QtWidgets import QApplication
 from studio.core.fileformat import load
 from studio.core.layout import band_width, layout_graph
 from studio.ui.canvas.node_item import MAX_WIDTH, MIN_TEXT_PX, detail_zoom
-from studio.ui.main_window import EXAMPLES
-from studio.ui.testing import open_window
+from tests.helpers import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.studio"))
 SLACK = 1e-3
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = open_window(qtbot, tmp_path)
-    w.resize(1400, 900)
+def window(window):
+    """The shared window (tests/conftest.py) at 1400x900."""
+    window.resize(1400, 900)
     QApplication.processEvents()
-    return w
+    return window
 
 
 def _open(window, path):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from studio.core import recovery
 from studio.core.fileformat import dumps
-from studio.ui.main_window import RecoveryDialog
+from studio.ui.autosave import RecoveryDialog
 from studio.ui.testing import open_window
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ app, window = build(project, settings=settings,
 view = window.view("training")
 node = view.drop_block("ReLU", QPointF(400, 300))
 window.editor.set_params("training", "fc1", {"out_features": 99})
-window.autosave()
+window.autosaver.autosave()
 with open(os.path.join(folder, "expected.studio"), "w") as f:
     from studio.core.fileformat import dumps
     f.write(dumps(window.session.project))
@@ -69,7 +69,7 @@ def test_recovery_after_a_crash(qtbot, tmp_path):
     assert window.session.analysis.result("training", "fc1").outputs["out"].shape == (99,)
     # saving makes it safe: the recovery file goes
     target = tmp_path / "recovered.studio"
-    assert window.save_to(target)
+    assert window.files.save_to(target)
     assert recovery.pending(tmp_path / "recovery") == []
     assert not (tmp_path / "recovery").exists() or not list((tmp_path / "recovery").iterdir())
 
@@ -87,11 +87,11 @@ def test_discarding_recovery_files(qtbot, tmp_path):
 
 def test_autosave_writes_only_with_unsaved_changes_and_close_cleans_up(qtbot, tmp_path):
     window = open_window(qtbot, tmp_path)
-    assert window.autosave() is None
+    assert window.autosaver.autosave() is None
     window.editor.add_block("training", "Dataset", (0, 0))
-    path = window.autosave()
+    path = window.autosaver.autosave()
     assert path is not None and path.exists()
-    assert window.autosave_timer.interval() == 60_000 and window.autosave_timer.isActive()
+    assert window.autosaver.timer.interval() == 60_000 and window.autosaver.timer.isActive()
     window.session.doc.mark_saved()
     window.close()
     assert not path.exists()

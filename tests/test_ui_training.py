@@ -147,7 +147,7 @@ def test_settings_are_edited_in_the_panel_and_saved_in_the_project(qtbot, tmp_pa
     settings = window.session.project.training.settings
     assert (settings["batch_size"], settings["seed"], settings["amp"]) == (32, 7, "bf16")
     path = tmp_path / "mine.studio"
-    assert window.save_to(path)
+    assert window.files.save_to(path)
     again = load(path).training.settings
     assert (again["batch_size"], again["seed"], again["amp"]) == (32, 7, "bf16")
     window.session.undo()  # the amp edit is one undo step, and the panel follows it
@@ -167,11 +167,11 @@ def test_weights_saved_with_the_project_exported_and_continued(qtbot, tmp_path):
     assert dash.controller.state == "finished"
     accuracy = dash.store.current.final.evaluation["test_accuracy"]
     project_file = tmp_path / "lenet_trained.studio"
-    assert window.save_to(project_file)  # saving the project saves its weights beside it
+    assert window.files.save_to(project_file)  # saving the project saves its weights beside it
     weights = tmp_path / "lenet_trained.ckpt"
     assert weights.exists()
     out = tmp_path / "export"
-    assert window.export_code(out)
+    assert window.exporter.export_code(out)
     assert (out / "weights.pt").exists()
     # the exported script starts from the trained weights
     result = subprocess.run([sys.executable, "train.py", "--weights", "weights.pt", "--steps", "1",

@@ -3,26 +3,14 @@ apply, and why a value is refused, as a user drives them (typing, choosing)."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
 from studio.cli import main
 from studio.core.fileformat import save
-from studio.ui.main_window import EXAMPLES
-from studio.ui.testing import click_node, open_window, type_into
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    return open_window(qtbot, tmp_path)
-
-
-@pytest.fixture
-def lenet(window):
-    assert window.open_path(EXAMPLES / "lenet.studio", ask=False)
-    return window
+from studio.ui.testing import click_node, type_into
+from tests.helpers import EXAMPLES
 
 
 def choose(combo, text: str) -> None:

@@ -5,20 +5,11 @@ chosen one is added and wired in one undo step."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from studio.core.fileformat import dumps
-from studio.ui.main_window import EXAMPLES
-from studio.ui.testing import drag_wire, drag_wire_to_canvas, open_window
-
-
-@pytest.fixture
-def lenet(qtbot, tmp_path):
-    window = open_window(qtbot, tmp_path)
-    assert window.open_path(EXAMPLES / "lenet.studio", ask=False)
-    return window
+from studio.ui.testing import drag_wire, drag_wire_to_canvas
 
 
 def _state(window):

@@ -3,17 +3,9 @@ bar), and nothing changes; dropping a block on a wire inserts it; a taken input 
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from studio.ui.testing import drag_wire, drop_block, open_window
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = open_window(qtbot, tmp_path)
-    yield w
-    w.session.doc.mark_saved()
+from studio.ui.testing import drag_wire, drop_block
 
 
 def _blocks(window, *blocks):

@@ -27,9 +27,9 @@ AUTOSAVE_MS = 60_000
 class Autosave(QObject):
     """The window's autosave timer and its offer to recover after a crash."""
 
-    def __init__(self, window, interval_ms: int = AUTOSAVE_MS):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, bench, interval_ms: int = AUTOSAVE_MS):
+        super().__init__(bench.dialog_parent)
+        self.bench = bench  # ui/workbench.py: what autosave may use of the window
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.autosave)
@@ -38,17 +38,17 @@ class Autosave(QObject):
     def autosave(self):
         """Write the recovery file when there are unsaved changes (the timer calls this)."""
         try:
-            return recovery.autosave(self.window.session.doc, self.window.recovery_folder)
+            return recovery.autosave(self.bench.session.doc, self.bench.recovery_folder)
         except (OSError, ValueError) as err:
-            self.window.statusBar().showMessage(f"Autosave failed: {err}", 8000)
+            self.bench.status(f"Autosave failed: {err}", 8000)
             return None
 
     def offer_recovery(self) -> bool:
         """At start-up: offer the documents a crashed session left; True if one was opened."""
-        entries = recovery.pending(self.window.recovery_folder)
+        entries = recovery.pending(self.bench.recovery_folder)
         if not entries:
             return False
-        dialog = RecoveryDialog(entries, self.window)
+        dialog = RecoveryDialog(entries, self.bench.dialog_parent)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         for entry in dialog.discarded:
@@ -61,10 +61,10 @@ class Autosave(QObject):
         try:
             doc = recovery.recover(entry)
         except ProjectError as err:
-            self.window.show_error("Cannot recover", str(err))
+            self.bench.show_error("Cannot recover", str(err))
             return False
-        self.window.set_document(doc)
-        self.window.statusBar().showMessage(f"Recovered {entry.title}; save it to keep it", 10000)
+        self.bench.set_document(doc)
+        self.bench.status(f"Recovered {entry.title}; save it to keep it", 10000)
         return True
 
 

@@ -11,12 +11,14 @@ come from ``studio.engine.dataset_preview`` as plain data: the editor never impo
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.registry import is_data_source, nodes_with
 from studio.engine import dataset_preview
 from studio.ui import theme
 
@@ -45,6 +48,34 @@ def _one_line(err: BaseException) -> str:
     if isinstance(err, (ValueError, OSError, ImportError)):
         return text
     return f"{type(err).__name__}: {text}"
+
+
+def open_dataset_view(parent, session, selected, status):
+    """Graph > View Dataset: a dialog on the selected Dataset block of the training graph (else
+    the first one), its data loading in the background so the editor stays responsive; None
+    (and a word in the status bar) when the training graph has none. ``selected`` is the graph
+    in front and its selected node ids; ``status(text, ms)`` writes the status bar."""
+    graph = session.project.training
+    key, ids = selected
+    chosen = [i for i in ids if key == "training" and is_data_source(graph.nodes[i].block)]
+    chosen = chosen or [n.id for n in nodes_with(graph, "data")]
+    if not chosen:
+        status("The training graph has no Dataset block to view", 5000)
+        return None
+    node = graph.nodes[chosen[0]]
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(f"Dataset: {node.title or node.id}")
+    dialog.resize(1000, 640)
+    layout = QVBoxLayout(dialog)
+    view = DatasetView(dialog)
+    layout.addWidget(view)
+    path = getattr(session.doc, "path", None)
+    root = str(Path(path).resolve().parent) if path else None
+    view.load(dict(node.params), root=root)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    dialog.dataset_view = view
+    return dialog
 
 
 class DatasetView(QWidget):

@@ -126,20 +126,20 @@ class ExportDialog(QDialog):
 class Exporter(QObject):
     """The window's Export PyTorch Code and Export ONNX commands."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, bench):
+        super().__init__(bench.dialog_parent)
+        self.bench = bench  # ui/workbench.py: what these commands may use of the window
         self.dialog: ExportDialog | None = None
 
     def _checkpoint(self):
-        return self.window.dashboard.controller.trained_checkpoint()
+        return self.bench.controller.trained_checkpoint()
 
     def export_code_dialog(self) -> ExportDialog:
         """Open the export dialog (window-modal); exporting happens when it is accepted."""
-        doc = self.window.session.doc
-        last = self.window.settings.value("export/last_parent", "") or ""
-        start = suggested_folder(doc.path, self.window.session.project.name, str(last))
-        self.dialog = ExportDialog(start, self._checkpoint() is not None, self.window)
+        doc = self.bench.session.doc
+        last = self.bench.settings.value("export/last_parent", "") or ""
+        start = suggested_folder(doc.path, self.bench.session.project.name, str(last))
+        self.dialog = ExportDialog(start, self._checkpoint() is not None, self.bench.dialog_parent)
         self.dialog.accepted.connect(self._dialog_accepted)
         self.dialog.open()
         return self.dialog
@@ -159,23 +159,23 @@ class Exporter(QObject):
         checkpoint = self._checkpoint() if weights else None
         if not self._may_replace(out):
             return False
-        project = self.window.session.project
+        project = self.bench.session.project
         try:
             written = write_export(project, out, checkpoint=checkpoint)
         except CodegenError as err:
-            self.window.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
+            self.bench.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
                 str(p) for p in err.problems[:8]))
             return False
         except (OSError, ExportError) as err:
-            self.window.show_error("Cannot export", str(err))
+            self.bench.show_error("Cannot export", str(err))
             return False
         if onnx:
             onnx_files = self._onnx(out / "model.onnx", checkpoint)
             if onnx_files is None:
                 return False
             written += onnx_files
-        self.window.settings.setValue("export/last_parent", str(out.resolve().parent))
-        self.window.statusBar().showMessage(f"Exported {describe_written(out, written)}", 15000)
+        self.bench.settings.setValue("export/last_parent", str(out.resolve().parent))
+        self.bench.status(f"Exported {describe_written(out, written)}", 15000)
         return True
 
     def _may_replace(self, out: Path) -> bool:
@@ -185,15 +185,15 @@ class Exporter(QObject):
         box = QMessageBox(QMessageBox.Icon.Question, "Replace exported files?",
                           f"{out} already holds {', '.join(existing)}. Replace them?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self.window)
+                          self.bench.dialog_parent)
         box.setObjectName("replace_export_box")
         box.setInformativeText("Changes you made to them there will be lost.")
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def export_onnx_dialog(self) -> None:
-        doc = self.window.session.doc
+        doc = self.bench.session.doc
         folder = Path(doc.path).resolve().parent if doc.path else Path.home()
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export ONNX",
+        path, _ = QFileDialog.getSaveFileName(self.bench.dialog_parent, "Export ONNX",
                                               str(folder / "model.onnx"), "ONNX models (*.onnx)")
         if path:
             self.export_onnx(path)
@@ -204,7 +204,7 @@ class Exporter(QObject):
         written = self._onnx(Path(path), self._checkpoint())
         if written is None:
             return False
-        self.window.statusBar().showMessage("Wrote " + ", ".join(str(p) for p in written), 10000)
+        self.bench.status("Wrote " + ", ".join(str(p) for p in written), 10000)
         return True
 
     def _onnx(self, path: Path, checkpoint):
@@ -212,9 +212,9 @@ class Exporter(QObject):
 
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            return export_onnx(self.window.session.project, path, checkpoint=checkpoint)
+            return export_onnx(self.bench.session.project, path, checkpoint=checkpoint)
         except OnnxExportError as err:
-            self.window.show_error("Cannot export ONNX", str(err))
+            self.bench.show_error("Cannot export ONNX", str(err))
             return None
         finally:
             QApplication.restoreOverrideCursor()

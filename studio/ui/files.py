@@ -64,20 +64,14 @@ def is_example(path) -> bool:
 class ProjectFiles(QObject):
     """Opening and saving the window's project; asking before anything is lost."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-
-    @property
-    def session(self):
-        return self.window.session
-
-    @property
-    def settings(self):
-        return self.window.settings
+    def __init__(self, bench):
+        super().__init__(bench.dialog_parent)
+        self.bench = bench  # ui/workbench.py: what these commands may use of the window
+        self.session = bench.session
+        self.settings = bench.settings
 
     def _status(self, text: str, ms: int = 6000) -> None:
-        self.window.statusBar().showMessage(text, ms)
+        self.bench.status(text, ms)
 
     # what would be lost -----------------------------------------------------------------------
     def doc_name(self) -> str:
@@ -96,7 +90,7 @@ class ProjectFiles(QObject):
 
     def unsaved_weights(self) -> str | None:
         """"trained weights from the last run (12 epochs)" when they are saved nowhere."""
-        controller = self.window.dashboard.controller
+        controller = self.bench.controller
         if not controller.weights_unsaved:
             return None
         run = controller.run
@@ -113,13 +107,13 @@ class ProjectFiles(QObject):
     def maybe_save(self, doing: str = "closing the project", include_running: bool = True) -> bool:
         """Before the project is replaced (or the window closes): True to go on. Asks only when
         something would be lost; Save keeps the project and its trained weights."""
-        controller = self.window.dashboard.controller
+        controller = self.bench.controller
         if include_running and controller.running and not self._confirm_stop(doing):
             return False
         lost = self.unsaved_work()
         if not lost:
             return True
-        box = QMessageBox(self.window)
+        box = QMessageBox(self.bench.dialog_parent)
         box.setObjectName("unsaved_box")
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Save your work?")
@@ -142,7 +136,7 @@ class ProjectFiles(QObject):
         box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
                           f"Stop training before {doing}? The weights trained so far are not "
                           "saved.", QMessageBox.StandardButton.Yes |
-                          QMessageBox.StandardButton.Cancel, self.window)
+                          QMessageBox.StandardButton.Cancel, self.bench.dialog_parent)
         box.setObjectName("stop_training_box")
         return box.exec() == QMessageBox.StandardButton.Yes
 
@@ -150,12 +144,12 @@ class ProjectFiles(QObject):
     def new_project(self, template: str = "blank") -> bool:
         if not self.maybe_save("starting a new project"):
             return False
-        self.window.set_document(templates.new_from_template(template))
+        self.bench.set_document(templates.new_from_template(template))
         self._status(f"New project from the {template} template", 5000)
         return True
 
     def new_dialog(self) -> None:
-        dialog = NewDialog(self.window)
+        dialog = NewDialog(self.bench.dialog_parent)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.choice:
             self.new_project(dialog.choice)
 
@@ -163,7 +157,7 @@ class ProjectFiles(QObject):
         doc = self.session.doc
         start = str(Path(doc.path).parent) if doc.path else \
             str(self.settings.value("files/last_folder", "") or package_files.examples_folder())
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start,
+        path, _ = QFileDialog.getOpenFileName(self.bench.dialog_parent, "Open project", start,
                                               "Studio projects (*.studio);;All files (*)")
         if path:
             self.open_path(path)
@@ -179,12 +173,12 @@ class ProjectFiles(QObject):
         try:
             project, issues = fileformat.load_lenient(path)
         except (fileformat.FileFormatError, OSError, ProjectError) as err:
-            self.window.show_error("Cannot open the file", f"{path}: {err}")
+            self.bench.show_error("Cannot open the file", f"{path}: {err}")
             return False
         doc = Document(project, path=str(path))
         if issues:
             doc.mark_modified()
-        self.window.set_document(doc, issues)
+        self.bench.set_document(doc, issues)
         self.add_recent(str(path))
         message = f"Opened {Path(path).name}"
         if issues:
@@ -199,9 +193,9 @@ class ProjectFiles(QObject):
         try:
             project = fileformat.load(path)
         except (fileformat.FileFormatError, OSError, ProjectError) as err:
-            self.window.show_error("Cannot open the example", f"{path}: {err}")
+            self.bench.show_error("Cannot open the example", f"{path}: {err}")
             return False
-        self.window.set_document(Document(project))
+        self.bench.set_document(Document(project))
         self._status(f"Opened a copy of the example {Path(path).name}: Save asks where to keep "
                      "it", 8000)
         return True
@@ -217,7 +211,7 @@ class ProjectFiles(QObject):
         doc = self.session.doc
         folder = self.settings.value("files/last_folder", "") or str(Path.home())
         start = doc.path or str(Path(folder) / f"{self.session.project.name}{fileformat.SUFFIX}")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start,
+        path, _ = QFileDialog.getSaveFileName(self.bench.dialog_parent, "Save project", start,
                                               "Studio projects (*.studio)")
         if not path:
             return False
@@ -234,22 +228,22 @@ class ProjectFiles(QObject):
         except (OSError, ProjectError, ValueError) as err:
             if renamed:
                 self.session.project.name = renamed
-            self.window.show_error("Cannot save", f"{path}: {err}")
+            self.bench.show_error("Cannot save", f"{path}: {err}")
             return False
         doc.mark_saved(str(path))
-        recovery.forget(doc, self.window.recovery_folder)
+        recovery.forget(doc, self.bench.recovery_folder)
         if renamed:
             self.session.reanalyze()
             self.session.regenerate()
-        controller = self.window.dashboard.controller
+        controller = self.bench.controller
         if controller.weights_unsaved and not controller.running:
             try:
                 controller.save_weights()
             except OSError as err:
-                self.window.show_error("Cannot save the weights", f"{path}: {err}")
+                self.bench.show_error("Cannot save the weights", f"{path}: {err}")
         self.add_recent(str(path))
         self.settings.setValue("files/last_folder", str(Path(path).resolve().parent))
-        self.window._update_title()
+        self.bench.title_changed()
         self._status(f"Saved {path}", 5000)
         return True
 

@@ -254,7 +254,7 @@ class WindowLayouts(QObject):
         return [dash.docks[a] for a in order]
 
     def _docks(self) -> list:
-        return self.window._all_docks()
+        return self.window.all_docks()
 
 
 def _areas():

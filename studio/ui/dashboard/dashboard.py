@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
 from studio.core.project import INSTANCE, ProjectError
+from studio.core.registry import is_preview, measures_accuracy
 from studio.ui.dashboard.classifier import ClassifierView
-from studio.ui.dashboard.controller import TrainingController
 from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.gradients import GradientsView
@@ -75,12 +75,17 @@ def _instance_path(project, graph_key: str, target: str, seen: set) -> str | Non
 
 
 class Dashboard(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.controller = TrainingController(window.session, self)
+    """The training panel and the plot views, as docks; everything it needs of the window comes
+    through the ``Workbench`` (``ui/workbench.py``): its docks are added there and arranged by
+    the window's layouts."""
+
+    def __init__(self, bench):
+        super().__init__(bench.dialog_parent)
+        self.bench = bench
+        self.session = bench.session
+        self.controller = bench.controller
         self.store = self.controller.store
-        self.panel = TrainingPanel(self.controller, window.editor)
+        self.panel = TrainingPanel(self.controller, bench.editor)
         self.views: dict = {}
         self.docks: dict = {}
         self.pending: dict = {}
@@ -95,50 +100,43 @@ class Dashboard(QObject):
         self.frame = QTimer(self)  # set for when the next frame is due; idle otherwise
         self.frame.setSingleShot(True)
         self.frame.timeout.connect(self.draw_frame)
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.panel_dock = window._dock("Training", "training_dock", self.panel, right,
-                                       "Train the project and follow its progress")
-        window.splitDockWidget(window.inspector_dock, self.panel_dock, Qt.Orientation.Vertical)
-        previous = window.code_dock
+        self.panel_dock = bench.add_dock("Training", "training_dock", self.panel,
+                                         Qt.DockWidgetArea.RightDockWidgetArea,
+                                         "Train the project and follow its progress")
         for attr, title, name, cls, tip in VIEWS:
             view = cls(self.store)
-            dock = window._dock(title, name, view, Qt.DockWidgetArea.BottomDockWidgetArea, tip)
-            window.tabifyDockWidget(previous, dock)
-            previous = dock
+            dock = bench.add_dock(title, name, view, Qt.DockWidgetArea.BottomDockWidgetArea, tip)
             # a dock brought to the front catches up with the news it missed while hidden
             dock.visibilityChanged.connect(lambda visible, a=attr: self._shown(a, visible))
             self.views[attr] = view
             self.docks[attr] = dock
             self.pending[attr] = {"all"}
             setattr(self, attr, view)
-        window.code_dock.raise_()
         self.features.sample_chosen.connect(self.controller.choose_sample)
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
         self.controller.updated.connect(self.on_updated)
         self.controller.state_changed.connect(self._state_changed)
-        self.panel.show_node.connect(window.select_node)
-        window.session.selection_changed.connect(self._selection_changed)
-        window.session.replaced.connect(self.project_replaced)
-        window.session.changed.connect(self._edited)
+        self.panel.show_node.connect(bench.select_node)
+        self.session.selection_changed.connect(self._selection_changed)
+        self.session.replaced.connect(self.project_replaced)
+        self.session.changed.connect(self._edited)
 
     def relevant_views(self) -> list[str]:
         """The views this project has something for: samples need a Preview output, the
         classifier view a loss that measures accuracy."""
-        from studio.core.registry import get_block
-
-        blocks = {n.block for n in self.window.session.project.training.nodes.values()}
+        blocks = {n.block for n in self.session.project.training.nodes.values()}
         names = ["curves", "features", "gradients"]
-        if "Preview" in blocks:
+        if any(is_preview(b) for b in blocks):
             names.append("samples")
-        if any(_measures_accuracy(get_block, b) for b in blocks):
+        if any(measures_accuracy(b) for b in blocks):
             names.append("classifier")
         return names
 
     def tile_views(self) -> None:
         """View > Tile Training Plots: every plot the project has at once, tiled under the
         canvas (the window's Analysis layout, sized for the screen)."""
-        self.window.layouts.apply("analysis")
+        self.bench.arrange("analysis")
 
     @property
     def all_docks(self) -> list[QDockWidget]:
@@ -265,9 +263,8 @@ class Dashboard(QObject):
         self._health_at = time.perf_counter()
         self._health_due = False
         run = self.store.current
-        healths = health_by_graph(self.window.session.project, run) if run is not None else {}
-        for key, view in self.window.views.items():
-            view.scene().show_health(healths.get(key, {}))
+        self.bench.show_health(health_by_graph(self.session.project, run) if run is not None
+                               else {})
 
     # the user -------------------------------------------------------------------------------
     def _state_changed(self, state: str) -> None:
@@ -277,12 +274,12 @@ class Dashboard(QObject):
             self.show_health()
 
     def _selection_changed(self) -> None:
-        picked = self.window.session.selected_node
+        picked = self.session.selected_node
         key = None
         if picked is not None:
             graph_key, node = picked
             try:
-                key = node_key(self.window.session.project, graph_key, node.id)
+                key = node_key(self.session.project, graph_key, node.id)
             except ProjectError:
                 key = None
         if key is None and self.controller.watched and picked is None:
@@ -305,8 +302,7 @@ class Dashboard(QObject):
     def _edited(self, change) -> None:
         """After an edit the last run's health marks may not fit the graph; drop them."""
         if not self.controller.running and (change.wires or change.structure):
-            for view in self.window.views.values():
-                view.scene().show_health(None)
+            self.bench.show_health(None)
 
 
 def settle_plots(widget) -> None:
@@ -316,10 +312,3 @@ def settle_plots(widget) -> None:
     for plot in widget.findChildren(pg.GraphicsView):
         if plot.isVisible():
             plot.scene().prepareForPaint()
-
-
-def _measures_accuracy(get_block, block: str) -> bool:
-    try:
-        return bool(get_block(block).extra.get("accuracy"))
-    except KeyError:
-        return False
