@@ -1,17 +1,24 @@
-"""Canvas speed: open a 1,000-node graph in the editor, then zoom and pan it.
+"""Canvas speed: open a 1,000-node and a 3,000-node graph in the editor, zoom, pan, drag, edit.
 
-    python bench/bench_canvas.py      # goals: opens (scene + first paint) < 1 s; frames < 33 ms
+    python bench/bench_canvas.py              # both sizes
+    python bench/bench_canvas.py --nodes 1000 # one
+    goals (1,000 nodes): opens (scene + first paint) < 1 s; zoom/pan frames < 33 ms;
+    a parameter edit and a drag step < 16 ms; panning ahead of ComfyUI's canvas (below)
 
-The graph is eight residual branches off one dataset (conv, batch norm, ReLU, add: 124 nodes
-each), their losses summed: 1,000 nodes, 1,254 wires, many of them skip connections routed
-around nodes. "Open" is what File > Open does after reading the file: the analysis, building
-every item, routing every wire, placing every label, then the first paint of the view. Then 60
-zoom and pan steps, each repainted, at three zoom levels (the whole graph, half size, full size).
-Runs offscreen: the figures are painting into an image, as the window does.
+The graph is residual branches off one dataset (conv, batch norm, ReLU, add: 124 nodes each;
+8 or 24 of them), their losses summed: 1,000 nodes and 1,254 wires, or 3,000 and 3,766, many
+of them skip connections routed around nodes. "Open" is what File > Open does after reading the
+file: the analysis, building every item, routing every wire, placing every label, then the first
+paint of the view. Then 60 zoom and pan steps, each repainted, at three zoom levels (the whole
+graph, half size, full size); then panning alone at 60% and with the whole graph fitted, as
+ComfyUI's canvas was measured (1,000 nodes: 10.1 ms a frame at 0.6 zoom, 37.2 ms fitted; 3,000
+nodes: 27.3 / 126.5 ms). Runs offscreen: the figures are painting into an image, as the window
+does.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -22,23 +29,26 @@ from common import ROOT  # noqa: F401  (puts the repository on sys.path)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-BRANCHES = 8
 BLOCKS_PER_BRANCH = 30
+NODES_PER_BRANCH = 4 * BLOCKS_PER_BRANCH + 4  # stem, blocks, flatten, linear, loss
+COMFYUI_PAN_MS = {1000: (10.1, 37.2), 3000: (27.3, 126.5)}  # at 0.6 zoom, fitted
 
 
-def project():
+def project(nodes: int = 1000):
     from studio.core.layout import layout_project
     from studio.core.project import Project
 
+    branches = (nodes - 3) // NODES_PER_BRANCH  # besides: the dataset, the sum, the optimizer
     p = Project("Canvas bench")
     t = p.training
     data = t.add("Dataset", id="data", dataset="digits", size=16)
     losses = []
-    for b in range(BRANCHES):
+    for b in range(branches):
         x = t.add("Conv2d", id=f"stem{b}", out_channels=8, kernel_size=3, padding=1)
         t.connect(data["image"], x)
-        if b == 0:  # five more nodes make it a round thousand
-            x = t.stack(x, *[("Dropout", f"drop{k}", dict(p=0.1)) for k in range(5)])
+        if b == 0:  # a few more nodes make it a round number
+            extra = nodes - 3 - branches * NODES_PER_BRANCH
+            x = t.stack(x, *[("Dropout", f"drop{k}", dict(p=0.1)) for k in range(extra)])
         for k in range(BLOCKS_PER_BRANCH):
             body = t.stack(x, ("Conv2d", f"conv{b}_{k}", dict(out_channels=8, kernel_size=3,
                                                              padding=1)),
@@ -61,6 +71,18 @@ def project():
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 3000],
+                        help="graph sizes to measure (default: 1000 3000)")
+    sizes = parser.parse_args().nodes
+    ok = True
+    for n in sizes:
+        ok &= measure(n)
+    return 0 if ok else 1
+
+
+def measure(size: int) -> bool:
+    """Measure one graph size and print the figures; True when the goals are met."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -71,7 +93,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply_theme(app, dark=False)
-    p = project()
+    p = project(size)
     nodes, wires = len(p.training.nodes), len(p.training.edges)
     start = time.perf_counter()
     analysis = analyze(p)
@@ -98,7 +120,7 @@ def main() -> int:
 
     def frames(zoom: float, steps: int = 20) -> list[float]:
         view.set_zoom(zoom)
-        view.centerOn(view.scene().itemsBoundingRect().center())
+        view.centerOn(view.scene().content_rect().center())
         out = []
         for i in range(steps):
             begin = time.perf_counter()
@@ -110,11 +132,27 @@ def main() -> int:
             out.append(time.perf_counter() - begin)
         return out
 
-    fit = view.scene().itemsBoundingRect()
+    def pans(zoom: float, steps: int = 20) -> list[float]:
+        """Panning alone (ComfyUI's figures are for that): each frame moves and repaints."""
+        view.set_zoom(zoom)
+        view.centerOn(view.scene().content_rect().center())
+        view.viewport().grab()
+        out = []
+        for i in range(steps):
+            begin = time.perf_counter()
+            view.pan_by(37 if i % 4 < 2 else -37, -21 if i % 4 < 2 else 21)
+            view.viewport().grab()
+            out.append(time.perf_counter() - begin)
+        return out
+
+    fit = view.scene().content_rect()
     vp = view.viewport().rect()
     whole = min(vp.width() / fit.width(), vp.height() / fit.height())
     levels = {f"whole graph ({whole:.0%})": whole, "half size (50%)": 0.5, "full size (100%)": 1.0}
     results = {name: frames(z) for name, z in levels.items()}
+    view.fit_all()
+    fitted = view.zoom()
+    panned = {"60%": pans(0.6), f"fitted ({fitted:.0%})": pans(fitted)}
 
     # dragging a node: one merged move command per mouse step, wires rerouted around it
     scene = view.scene()
@@ -136,7 +174,7 @@ def main() -> int:
         view.viewport().grab()
         edits.append(time.perf_counter() - begin)
 
-    print(f"{nodes:,} nodes, {wires:,} wires; viewport {vp.width()}x{vp.height()}")
+    print(f"\n{nodes:,} nodes, {wires:,} wires; viewport {vp.width()}x{vp.height()}")
     print(f"analysis           {t_analyze * 1000:7.1f} ms")
     print(f"build the scene    {t_build * 1000:7.1f} ms  (items, wire routing, labels, analysis)")
     print(f"first paint        {t_paint * 1000:7.1f} ms")
@@ -148,13 +186,20 @@ def main() -> int:
               f"worst {max(times) * 1000:6.1f} ms")
     print(f"60 zoom/pan steps  {sum(all_frames) * 1000:7.1f} ms in all, "
           f"median {statistics.median(all_frames) * 1000:.1f} ms per frame (goal < 33 ms)")
-    print(f"drag a node        median {statistics.median(drags) * 1000:6.1f} ms per mouse step")
+    anchors = COMFYUI_PAN_MS.get(nodes)
+    for (name, times), anchor in zip(panned.items(), anchors or (None, None)):
+        versus = f" (ComfyUI: {anchor} ms)" if anchor else ""
+        print(f"pan frames at {name:<14} median {statistics.median(times) * 1000:6.1f} ms, "
+              f"worst {max(times) * 1000:6.1f} ms{versus}")
+    print(f"drag a node        median {statistics.median(drags) * 1000:6.1f} ms per mouse step "
+          "(goal < 16 ms)")
     print(f"edit a parameter   median {statistics.median(edits) * 1000:6.1f} ms (analysis, "
-          "labels, repaint)")
+          "labels, repaint; goal < 16 ms)")
     window.session.doc.mark_saved()
     window.close()
-    ok = t_build + t_paint < 1.0 and statistics.median(all_frames) < 0.033
-    return 0 if ok else 1
+    if size != 1000:
+        return True  # the goals are set for a thousand nodes
+    return t_build + t_paint < 1.0 and statistics.median(all_frames) < 0.033
 
 
 if __name__ == "__main__":

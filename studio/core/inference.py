@@ -653,14 +653,19 @@ def _training_broken(graph: Graph, reuse: Record | None, record: Record) -> list
     """``broken_wires`` of the training graph, taking a source node's output names from
     ``reuse`` when the node's analysis is reused (its ports are the same)."""
     out = []
-    known = record.outputs
+    known, nodes = record.outputs, graph.nodes
     for e in graph.edges:
-        if e.src in graph.nodes and e.src not in known:
-            if reuse is not None and e.src in reuse.segments and e.src in reuse.outputs:
-                known[e.src] = reuse.outputs[e.src]
-            else:
-                known[e.src] = _output_names(graph, e.src)
-        why = _wire_break(graph, e, known.get(e.src))
+        src = e.src
+        if src in nodes:
+            if src not in known:
+                if reuse is not None and src in reuse.segments and src in reuse.outputs:
+                    known[src] = reuse.outputs[src]
+                else:
+                    known[src] = _output_names(graph, src)
+            names = known[src]
+            if names is None or e.src_port in names:
+                continue  # sound (the common case, checked without a call)
+        why = _wire_break(graph, e, known.get(src))
         if why is not None:
             out.append((e, why))
     return out

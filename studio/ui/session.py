@@ -1,9 +1,10 @@
 """The editing session: one document, its latest analysis and generated code, and the selection.
 
 Every view talks to the project through a ``Session``: it pushes commands (never touching the
-project itself) and redraws when ``changed`` fires. Shapes and costs are recomputed right after
-each edit (inference is about a millisecond per hundred nodes); the generated code is refreshed
-a moment after the last edit, so a burst of typing regenerates it once.
+project itself) and redraws when ``changed`` fires. Shapes and costs are brought up to date right
+after each edit, re-analysing only the nodes it can change (``core.incremental``); the generated
+code is refreshed a moment after the last edit, from that same analysis, so a burst of typing
+regenerates it once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.core.document import Change, Command, Document, MoveNodes
-from studio.core.inference import Analysis, analyze, broken_wires
+from studio.core.incremental import Analyzer
+from studio.core.inference import Analysis
 from studio.core.project import ProjectError
 from studio.core.verdict import Verdict, judge
 
@@ -30,9 +32,10 @@ class Session(QObject):
         super().__init__(parent)
         self.doc = document or Document()
         self._unsubscribe = self.doc.subscribe(self._on_change)
-        self.analysis: Analysis = analyze(self.doc.project)
+        self._analyzer = Analyzer(self.doc.project)
+        self.analysis: Analysis = self._analyzer.analysis
         self.verdict: Verdict = judge(self.doc.project, self.analysis)
-        self._broken = self._broken_wires()
+        self._broken = self.analysis.broken_wires
         self.code = None
         self.code_error = None
         self._code_dirty = True
@@ -55,9 +58,10 @@ class Session(QObject):
         self.doc = document
         self._unsubscribe = self.doc.subscribe(self._on_change)
         self.selection = ("training", [])
-        self.analysis = analyze(self.doc.project)
+        self._analyzer = Analyzer(self.doc.project)
+        self.analysis = self._analyzer.analysis
         self.verdict = judge(self.doc.project, self.analysis)
-        self._broken = self._broken_wires()
+        self._broken = self.analysis.broken_wires
         self._code_dirty = True
         self.replaced.emit()
         self.analyzed.emit()
@@ -96,7 +100,7 @@ class Session(QObject):
         self._prune_selection()
         self.changed.emit(change)
         if not moved_only:
-            self.reanalyze()
+            self.reanalyze(change)
             self._code_dirty = True
             self._code_timer.start()
 
@@ -114,20 +118,18 @@ class Session(QObject):
             self.selection_changed.emit()
 
     # derived views ----------------------------------------------------------------------------
-    def reanalyze(self) -> None:
-        """The one analysis of an edit, and the verdict every view shows from it."""
-        self.analysis = analyze(self.doc.project)
+    def reanalyze(self, change: Change | None = None) -> None:
+        """The one analysis of an edit (of ``change``; None: of the whole project), and the
+        verdict every view shows from it."""
+        self.analysis = self._analyzer.update(change)
         self.verdict = judge(self.doc.project, self.analysis)
         self.analyzed.emit()
         self._tell_broken_wires()
 
-    def _broken_wires(self) -> dict:
-        return {(key, e): why for key, g in self.doc.project.graphs() for e, why in broken_wires(g)}
-
     def _tell_broken_wires(self) -> None:
         """An edit that took away an output a wire starts from (a Dataset switched from digits
         to csv) keeps the wire, marked as a problem; the status bar says so at once."""
-        now = self._broken_wires()
+        now = self.analysis.broken_wires
         new = [(key, e) for key, e in now if (key, e) not in self._broken]
         self._broken = now
         if new:
@@ -144,7 +146,7 @@ class Session(QObject):
         self._code_timer.stop()
         self._code_dirty = False
         try:
-            self.code, self.code_error = generate(self.doc.project), None
+            self.code, self.code_error = generate(self.doc.project, self.analysis), None
         except CodegenError as err:
             self.code, self.code_error = None, err
         except (ValueError, KeyError, TypeError, ArithmeticError) as err:

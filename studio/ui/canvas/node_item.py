@@ -149,7 +149,11 @@ class NodeItem(QGraphicsItem):
         self._health_look = None  # (level, note): what the drawing depends on
         self.height = node_height(0, 0)
         self.width = WIDTH
+        self.ports_drawn = True
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        # drawn once per zoom into a pixmap, which panning and dragging only move: a frame
+        # repaints a node only after it changed or the zoom did
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
         self.sync(node, graph)
@@ -177,9 +181,11 @@ class NodeItem(QGraphicsItem):
         self.params_summary = self._summary(node)
         self.width = self._needed_width()
         self._sync_ports(graph, node.id)
+        # room for the badge and error ring (asked for thousands of times a frame: kept)
+        self._bounds = QRectF(-5, -8, self.width + 13, self.height + 13)
         self.setPos(QPointF(*node.pos))
         self._layout_text()
-        self._update_tooltip()
+        self._tooltip_stale = True
         self.update()
 
     def _summary(self, node) -> str:
@@ -216,6 +222,7 @@ class NodeItem(QGraphicsItem):
                 for p in ports:
                     store[p.name] = PortItem(self, p.name, side, p.kind, p.multi, p.optional,
                                              p.help)
+                    store[p.name].set_drawn(self.ports_drawn)
         for i, item in enumerate(self.inputs.values()):
             item.setPos(0.0, port_y(i))
         for i, item in enumerate(self.outputs.values()):
@@ -297,7 +304,7 @@ class NodeItem(QGraphicsItem):
         self.row = row
         self.shape_label, self.params_label, self.problems = shape, params, list(problems)
         self._footer()
-        self._update_tooltip()
+        self._tooltip_stale = True
         self.update()
         return True
 
@@ -316,8 +323,23 @@ class NodeItem(QGraphicsItem):
             else:
                 self._footer()
             self.update()
-        self._update_tooltip()
+        self._tooltip_stale = True
         return True
+
+    def toolTip(self) -> str:  # noqa: N802 (Qt's name)
+        self._refresh_tooltip()
+        return super().toolTip()
+
+    def hoverEnterEvent(self, event):
+        self._refresh_tooltip()  # before the view asks for the tooltip
+        super().hoverEnterEvent(event)
+
+    def _refresh_tooltip(self) -> None:
+        """The tooltip is written when it may be read (hovering, or asked), not on each edit
+        of hundreds of nodes."""
+        if self._tooltip_stale:
+            self._tooltip_stale = False
+            self._update_tooltip()
 
     def _update_tooltip(self) -> None:
         kind = self.block if self.block != INSTANCE else f"network {self.block_label}"
@@ -339,12 +361,19 @@ class NodeItem(QGraphicsItem):
                          f"{_html(self.health.text)}")
         self.setToolTip("<br>".join(lines))
 
+    def show_ports(self, drawn: bool) -> None:
+        """Whether the ports draw themselves (``port_item.DRAWN_FROM``)."""
+        if drawn != self.ports_drawn:
+            self.ports_drawn = drawn
+            for p in list(self.inputs.values()) + list(self.outputs.values()):
+                p.set_drawn(drawn)
+
     # geometry ---------------------------------------------------------------------------------
     def rect(self) -> QRectF:
         return QRectF(0, 0, self.width, self.height)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-5, -8, self.width + 13, self.height + 13)  # room for the badge and error ring
+        return self._bounds
 
     def shape(self):
         path = QPainterPath()

@@ -10,6 +10,7 @@ from studio.ui import theme
 
 RADIUS = 5.0
 HIT = 9.0  # hit area radius: easier to grab than to see
+DRAWN_FROM = 0.45  # the zoom from which ports are drawn (below it they are too small to see)
 
 
 class PortItem(QGraphicsItem):
@@ -25,6 +26,7 @@ class PortItem(QGraphicsItem):
         self.drag_state = None  # while a wire is dragged: "open" (would take it) or "refused"
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # panning blits it
         self.setCursor(Qt.CursorShape.CrossCursor)
         what = "input" if side == "input" else "output"
         extra = []
@@ -46,7 +48,7 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter, option: QStyleOptionGraphicsItem, widget=None):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.45:
+        if lod < DRAWN_FROM:
             return
         t = theme.current()
         color = t.wire_loss if self.kind == "loss" else t.category(self.node_item.category)
@@ -67,6 +69,11 @@ class PortItem(QGraphicsItem):
             painter.setPen(QPen(t.selected, 1.4))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(QRectF(-r - 3, -r - 3, 2 * r + 6, 2 * r + 6))
+
+    def set_drawn(self, drawn: bool) -> None:
+        """Zoomed out, a port draws nothing: marking it so spares the view asking it to paint
+        (thousands of calls a frame); it can still be hit."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not drawn)
 
     def set_drag_state(self, state: str | None) -> None:
         """Mark the port while a wire is dragged: a port that would refuse it is dimmed, one

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
@@ -17,9 +18,11 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleText
 from studio.core import wiring
 from studio.core.project import INSTANCE
 from studio.ui import theme
-from studio.ui.canvas.node_item import Fonts, NodeItem, shape_text
-from studio.ui.canvas.port_item import PortItem
+from studio.ui.canvas.node_item import BOX_ZOOM, LOD_SLACK, Fonts, NodeItem, shape_text
+from studio.ui.canvas.port_item import DRAWN_FROM, PortItem
+from studio.ui.canvas.rect_grid import RectGrid
 from studio.ui.canvas.wire_item import DragWire, WireItem, route
+from studio.ui.canvas.wire_overview import WireOverview
 
 GRID = 10.0
 DRAG_START = 4.0  # pixels the mouse moves before a press becomes a drag
@@ -98,10 +101,17 @@ class GraphScene(QGraphicsScene):
         self._bubble_timer = QTimer(self)
         self._bubble_timer.setSingleShot(True)
         self._bubble_timer.timeout.connect(self._hide_bubble)
-        # Items move all the time (every drag step is an edit); a BSP index would be rebuilt on
-        # each. Routing asks our own grid of node rectangles instead (``_obstacles``).
-        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
-        self._grid = None
+        # Qt's index of items (a BSP tree) finds what a paint or a query needs among thousands
+        # of items; an item that moves is indexed again by itself. Routing and label placement
+        # ask grids of their own: the node rectangles and the wire labels, each kept up to date
+        # rectangle by rectangle.
+        self._grid: RectGrid | None = None  # node id -> its rectangle
+        self._label_grid: RectGrid | None = None  # id(wire) -> its label's rectangle
+        self._shown = None  # the serial of the analysis the items show
+        self._ports_drawn = True
+        self._wires_drawn = True  # False zoomed out: the WireOverview draws them
+        self._overview: WireOverview | None = None
+        self.selectionChanged.connect(self._selection_drawn)
         self.rebuild()
 
     @property
@@ -117,15 +127,16 @@ class GraphScene(QGraphicsScene):
         """Drop every item and build the graph again (a new document, a replaced graph)."""
         self._drag = None
         self._bubble = None
+        self._label_grid = None
         self.clear()
         self.nodes.clear()
         self.wires.clear()
+        self._overview = WireOverview(lambda: self.wires)
+        self._overview.set_items_draw(self._wires_drawn)
+        self.addItem(self._overview)
         graph = self.graph
         for node in graph.nodes.values():
-            item = NodeItem(self.graph_key, node, graph)
-            item.set_health(self.healths.get(node.id))
-            self.addItem(item)
-            self.nodes[node.id] = item
+            self._add_node(node, graph)
         self._sync_wires()
         self.show_analysis(self.session.analysis)
         self.fit_scene_rect()
@@ -136,7 +147,7 @@ class GraphScene(QGraphicsScene):
         graph = self.graph
         moved_rects = []
         touched = [n for g, n in change.nodes if g == self.graph_key]
-        self._grid = None
+        grid = self._node_grid()
         for node_id in touched:
             node = graph.nodes.get(node_id)
             item = self.nodes.get(node_id)
@@ -145,26 +156,62 @@ class GraphScene(QGraphicsScene):
                     moved_rects.append(item.scene_rect())
                     self.removeItem(item)
                     del self.nodes[node_id]
+                    grid.drop(node_id)
                 continue
             if item is None:
-                item = NodeItem(self.graph_key, node, graph)
-                item.set_health(self.healths.get(node_id))
-                self.addItem(item)
-                self.nodes[node_id] = item
+                item = self._add_node(node, graph)
                 moved_rects.append(item.scene_rect())
+                grid.put(node_id, item.scene_rect())
                 continue
             old = item.scene_rect()
             item.sync(node, graph)
             if old != item.scene_rect():
                 moved_rects += [old, item.scene_rect()]
+                grid.put(node_id, item.scene_rect())
+        ids = set(touched)
         ports_replaced = any(w.src_port.parentItem() is None or w.dst_port.parentItem() is None
-                             for w in self.wires)  # a parameter changed a node's ports
+                             for w in self.wires if w.edge.src in ids or w.edge.dst in ids)
         if change.wires or ports_replaced or any(n not in self.nodes for n in touched) or set(
                 self.nodes) != set(graph.nodes):
             self._sync_wires()
-        else:
-            self._reroute(set(touched), moved_rects)
-        self.grow_scene_rect()
+            self.grow_scene_rect()
+            return
+        rerouted = self._reroute(ids, moved_rects)
+        area = QRectF()
+        for r in moved_rects:
+            area = area.united(r)
+        for w in rerouted:
+            area = area.united(w.sceneBoundingRect())
+        self.grow_scene_rect(area)
+
+    def _add_node(self, node, graph) -> NodeItem:
+        item = NodeItem(self.graph_key, node, graph)
+        item.set_health(self.healths.get(node.id))
+        item.show_ports(self._ports_drawn)
+        self.addItem(item)
+        self.nodes[node.id] = item
+        return item
+
+    def _selection_drawn(self) -> None:
+        """A selected wire is drawn in the selection's colour, zoomed out too."""
+        if self._overview is not None and shiboken6.isValid(self._overview):
+            self._overview.invalidate()
+
+    def set_view_zoom(self, zoom: float) -> None:
+        """The view's zoom changed: ports draw themselves only from ``DRAWN_FROM`` up, wires
+        from ``BOX_ZOOM`` up (below it the ``WireOverview`` draws them all at once)."""
+        drawn = zoom >= DRAWN_FROM - LOD_SLACK
+        if drawn != self._ports_drawn:
+            self._ports_drawn = drawn
+            for item in self.nodes.values():
+                item.show_ports(drawn)
+        drawn = zoom >= BOX_ZOOM
+        if drawn != self._wires_drawn:
+            self._wires_drawn = drawn
+            for w in self.wires:
+                w.set_drawn(drawn)
+            self._overview.set_items_draw(drawn)
+            self._overview.invalidate()
 
     def _sync_wires(self) -> None:
         """Make the wire items match the graph's edges (one item per edge, in order)."""
@@ -173,10 +220,7 @@ class GraphScene(QGraphicsScene):
             self.removeItem(self.nodes.pop(node_id))
         for node_id, node in graph.nodes.items():
             if node_id not in self.nodes:
-                item = NodeItem(self.graph_key, node, graph)
-                item.set_health(self.healths.get(node_id))
-                self.addItem(item)
-                self.nodes[node_id] = item
+                self._add_node(node, graph)
         self._grid = None
         pool: dict = {}
         for w in self.wires:
@@ -193,6 +237,7 @@ class GraphScene(QGraphicsScene):
                 w = reuse.pop(0)
             else:
                 w = WireItem(edge, sp, dp)
+                w.set_drawn(self._wires_drawn)
                 new.append(w)
             wires.append(w)
         for rest in pool.values():
@@ -212,27 +257,16 @@ class GraphScene(QGraphicsScene):
 
     CELL = 256.0
 
-    def _obstacles(self, area: QRectF, exclude=()) -> list[QRectF]:
-        """Rectangles of the nodes meeting ``area`` (but those in ``exclude``), from a grid of
-        node rectangles rebuilt when nodes have moved."""
+    def _node_grid(self) -> RectGrid:
         if self._grid is None:
-            grid: dict = {}
-            c = self.CELL
+            self._grid = RectGrid(self.CELL)
             for node_id, item in self.nodes.items():
-                r = item.scene_rect()
-                for gx in range(int(r.left() // c), int(r.right() // c) + 1):
-                    for gy in range(int(r.top() // c), int(r.bottom() // c) + 1):
-                        grid.setdefault((gx, gy), []).append((node_id, r))
-            self._grid = grid
-        c = self.CELL
-        seen, out = set(exclude), []
-        for gx in range(int(area.left() // c), int(area.right() // c) + 1):
-            for gy in range(int(area.top() // c), int(area.bottom() // c) + 1):
-                for node_id, r in self._grid.get((gx, gy), ()):
-                    if node_id not in seen and r.intersects(area):
-                        seen.add(node_id)
-                        out.append(r)
-        return out
+                self._grid.put(node_id, item.scene_rect())
+        return self._grid
+
+    def _obstacles(self, area: QRectF, exclude=()) -> list[QRectF]:
+        """Rectangles of the nodes meeting ``area`` (but those in ``exclude``)."""
+        return self._node_grid().meeting(area, exclude)
 
     def _route(self, wire: WireItem, lanes) -> None:
         p0, p1 = wire.endpoints()
@@ -254,57 +288,64 @@ class GraphScene(QGraphicsScene):
             if w.lane is not None:
                 lanes.append(w.lane)
         self._place_labels(wires)
+        self._overview.invalidate()
 
     def _place_labels(self, wires) -> None:
-        """Put each label where it covers no node and no other label."""
-        cell = 200.0
-        grid: dict = {}
-
-        def add(rect):
-            for gx in range(int(rect.left() // cell), int(rect.right() // cell) + 1):
-                for gy in range(int(rect.top() // cell), int(rect.bottom() // cell) + 1):
-                    grid.setdefault((gx, gy), []).append(rect)
+        """Put each label of ``wires`` where it covers no node and no other label (the other
+        wires' labels stay where they are)."""
+        labels = self._label_grid
+        if labels is None or len(wires) == len(self.wires):
+            labels = self._label_grid = RectGrid(200.0)
+            moving = set(map(id, wires))
+            for w in self.wires:
+                if id(w) not in moving and w.label:
+                    labels.put(id(w), w.label_rect())
+        for w in wires:
+            labels.drop(id(w))
+        nodes = self._node_grid()
 
         def taken(rect):
-            for gx in range(int(rect.left() // cell), int(rect.right() // cell) + 1):
-                for gy in range(int(rect.top() // cell), int(rect.bottom() // cell) + 1):
-                    for r in grid.get((gx, gy), ()):
-                        if r.intersects(rect):
-                            return True
-            return False
+            return labels.meets(rect) or nodes.meets(rect.adjusted(-2, -2, 2, 2))
 
-        for item in self.nodes.values():
-            add(item.scene_rect().adjusted(-2, -2, 2, 2))
-        moving = set(map(id, wires))
-        for w in self.wires:
-            if id(w) not in moving and w.label:
-                add(w.label_rect())
         for w in wires:
             if w.label:
-                add(w.place_label(taken))
+                labels.put(id(w), w.place_label(taken))
 
-    def _reroute(self, node_ids: set, rects) -> None:
+    def _reroute(self, node_ids: set, rects) -> list:
+        """Route again the wires of ``node_ids`` and those passing where nodes were or are now
+        (``rects``); returns them."""
         todo = {id(w): w for w in self.wires
                 if w.edge.src in node_ids or w.edge.dst in node_ids}
         for r in rects:
             for it in self.items(r.adjusted(-20, -20, 20, 20)):
                 if isinstance(it, WireItem):
                     todo[id(it)] = it
-        self._route_wires(list(todo.values()))
+        wires = list(todo.values())
+        self._route_wires(wires)
+        return wires
 
     def show_analysis(self, analysis) -> None:
-        """Shapes, costs and problem badges from the latest analysis."""
+        """Shapes, costs and problem badges from the latest analysis: on the nodes it names as
+        changed when it follows the analysis shown last (an edit), else on every node."""
+        follows = analysis.changed is not None and analysis.follows == self._shown
+        self._shown = analysis.serial
+        ids = {n for g, n in analysis.changed if g == self.graph_key} if follows else None
+        if ids is not None and not ids:
+            return
         problems: dict = {}
         for p in analysis.problems:
-            if p.graph == self.graph_key and p.node:
+            if p.graph == self.graph_key and p.node and (ids is None or p.node in ids):
                 problems.setdefault(p.node, []).append(p)
         rows = {}
         for row in analysis.rows:
-            if row.graph == self.graph_key and row.node.id not in rows:
+            if row.graph == self.graph_key and row.node.id not in rows and (
+                    ids is None or row.node.id in ids):
                 rows[row.node.id] = row
-        for node_id, item in self.nodes.items():
-            item.set_result(rows.get(node_id), problems.get(node_id, []))
-        self._label_wires(analysis, rows)
+        for node_id in self.nodes if ids is None else ids:
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.set_result(rows.get(node_id), problems.get(node_id, []))
+        self._label_wires(analysis, rows, sources=ids)
 
     def show_health(self, healths: dict | None) -> int:
         """Training health per node id (None or {}: clear every indicator). Cheap enough for a
@@ -315,26 +356,34 @@ class GraphScene(QGraphicsScene):
             changed += item.set_health(self.healths.get(node_id))
         return changed
 
-    def _label_wires(self, analysis, rows=None, place: bool = True) -> None:
+    def _label_wires(self, analysis, rows=None, place: bool = True, sources=None) -> None:
+        """Label the wires with the shapes they carry (``sources``: only the wires from those
+        nodes; their labels are then placed among the others, which stay where they are)."""
         if rows is None:
             rows = {}
             for row in analysis.rows:
                 if row.graph == self.graph_key and row.node.id not in rows:
                     rows[row.node.id] = row
-        changed = False
+        changed = []
         for w in self.wires:
+            if sources is not None and w.edge.src not in sources:
+                continue
             row = rows.get(w.edge.src)
             t = row.outputs.get(w.edge.src_port) if row is not None else None
-            changed |= w.set_label(shape_text(t) if t is not None else "",
-                                   t is not None and t.kind == "loss")
+            if w.set_label(shape_text(t) if t is not None else "",
+                           t is not None and t.kind == "loss"):
+                changed.append(w)
+        if changed:
+            self._overview.invalidate()  # a wire may have become a loss's, or stopped being
         if place and changed:
-            self._place_labels(self.wires)
+            self._place_labels(self.wires if sources is None else changed)
 
     def fit_scene_rect(self) -> None:
-        r = self.itemsBoundingRect()
+        r = self.content_rect()
         if r.isNull():
             r = QRectF(-400, -300, 800, 600)
         self.setSceneRect(r.adjusted(-1500, -1000, 1500, 1000))
+        self._overview.cover(self.sceneRect())
 
     def content_rect(self) -> QRectF:
         """What the graph covers: its nodes and wires (not a note or a wire being dragged)."""
@@ -355,10 +404,12 @@ class GraphScene(QGraphicsScene):
         if shown:
             bubble.show()
 
-    def grow_scene_rect(self) -> None:
-        r = self.itemsBoundingRect().adjusted(-600, -400, 600, 400)
+    def grow_scene_rect(self, area: QRectF | None = None) -> None:
+        """Make room around the items (``area``: only around that part, which changed)."""
+        r = (self.content_rect() if area is None else area).adjusted(-600, -400, 600, 400)
         if not self.sceneRect().contains(r):
             self.setSceneRect(self.sceneRect().united(r))
+            self._overview.cover(self.sceneRect())
 
     # lookups --------------------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:

@@ -3,7 +3,7 @@ drops from the palette, fit to view, a grid background and a minimap for large g
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
@@ -46,6 +46,7 @@ class GraphView(QGraphicsView):
         self.minimap = Minimap(self)
         self.minimap.attach(scene)
         self.zoom_changed.connect(lambda _z: self.minimap.refresh_soon())
+        self.zoom_changed.connect(lambda z: self.scene().set_view_zoom(z))
 
     @property
     def graph_key(self) -> str:
@@ -286,16 +287,15 @@ class GraphView(QGraphicsView):
         while y < rect.bottom():
             (major if int(round(y / step)) % 5 == 0 else minor).append((y, False))
             y += step
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # level lines: crisp
         for lines, color in ((minor, t.grid_minor), (major, t.grid_major)):
             if z < 0.6 and lines is minor:
                 continue
-            pen = QPen(color, 0)
-            painter.setPen(pen)
-            for v, vertical in lines:
-                if vertical:
-                    painter.drawLine(QPointF(v, rect.top()), QPointF(v, rect.bottom()))
-                else:
-                    painter.drawLine(QPointF(rect.left(), v), QPointF(rect.right(), v))
+            painter.setPen(QPen(color, 0))
+            painter.drawLines([QLineF(v, rect.top(), v, rect.bottom()) if vertical else
+                               QLineF(rect.left(), v, rect.right(), v) for v, vertical in lines])
+        painter.restore()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.ui import theme
-from studio.ui.canvas.node_item import LOD_SLACK, Fonts, detail_zoom
+from studio.ui.canvas.node_item import BOX_ZOOM, LOD_SLACK, Fonts, detail_zoom
 
 LANE_GAP = 16.0  # distance kept from a node's edge by a routed wire
+NO_BRUSH = QBrush(Qt.BrushStyle.NoBrush)
 TURN = 46.0  # horizontal room a routed wire takes to change lanes
 
 
@@ -143,6 +144,9 @@ class WireItem(QGraphicsItem):
         self._label_rect = QRectF()
         self._bounds = QRectF()
         self.hovered = False
+        self._look = None  # what the pen was made for
+        self._pen_made = None
+        self._label_zoom = detail_zoom() - LOD_SLACK
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -223,24 +227,41 @@ class WireItem(QGraphicsItem):
         the zoom where it is readable (``detail_zoom``); zoomed out further it is left out."""
         return [Fonts.get()["label"]] if self.label and lod >= detail_zoom() - LOD_SLACK else []
 
+    def _pen(self, t) -> tuple[QPen, QColor]:
+        """The wire's pen and colour, made again only when its look changes (a paint of
+        hundreds of wires should not build a pen each)."""
+        selected = self.isSelected()
+        look = (t, self.kind, selected, self.hovered)
+        if look != self._look:
+            color = t.wire_loss if self.kind == "loss" else t.wire
+            width = 1.6
+            if selected:
+                color, width = t.selected, 2.6
+            elif self.hovered:
+                width = 2.4
+            pen = QPen(color, width)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            self._look, self._pen_made = look, (pen, color)
+        return self._pen_made
+
+    def path(self) -> QPainterPath:
+        return self._path
+
+    def set_drawn(self, drawn: bool) -> None:
+        """Zoomed out the scene's ``WireOverview`` draws every wire at once; the item, still
+        hit and selected, is not asked to paint."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not drawn)
+
     def paint(self, painter, option: QStyleOptionGraphicsItem, widget=None):
-        t = theme.current()
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        color = t.wire_loss if self.kind == "loss" else t.wire
-        width = 1.6
-        if self.isSelected():
-            color, width = t.selected, 2.6
-        elif self.hovered:
-            width = 2.4
-        pen = QPen(color, width)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        if lod < 0.22:
-            pen.setCosmetic(True)
-            pen.setWidthF(1.0)
+        if lod < BOX_ZOOM:
+            return  # drawn by the scene's WireOverview
+        t = theme.current()
+        pen, color = self._pen(t)
         painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setBrush(NO_BRUSH)
         painter.drawPath(self._path)
-        if self.fonts_drawn(lod):  # never text under MIN_TEXT_PX on screen
+        if self.label and lod >= self._label_zoom:  # never text under MIN_TEXT_PX on screen
             bg = QColor(t.label_bg)
             bg.setAlpha(235)
             painter.setBrush(bg)
