@@ -1,7 +1,9 @@
 """Project -> Python source: ``model.py`` (one nn.Module class per network) and ``train.py``.
 
 This is the only translation of a project into code. Studio trains by executing exactly this
-source (see ``loader``), and Export writes it to disk, so the two cannot drift. The module imports
+source (see ``loader``), and Export writes it to disk, so the two cannot drift; the one part
+Export leaves out is the pass Studio's probes watch, written after the script's end
+(``GeneratedCode.exported_train_source``). The module imports
 no torch: the editor's code view can run it while torch is still loading.
 """
 
@@ -29,7 +31,7 @@ from studio.engine.forward_code import (
 )
 from studio.engine.naming import RESERVED, Namer, class_name, identifier
 from studio.engine.render import call, shape_comment, value
-from studio.engine.training_code import write_training
+from studio.engine.training_code import STUDIO_ONLY, write_training
 
 __all__ = ["CodegenError", "GeneratedCode", "generate", "lower"]
 
@@ -46,6 +48,12 @@ class GeneratedCode:
     # (file, 1-based line) -> (graph key, node id): which node wrote a line
     line_map: dict = field(default_factory=dict)
     metric_names: list = field(default_factory=list)
+
+    @property
+    def exported_train_source(self) -> str:
+        """train.py as Export writes it: without the Studio-only tail (``Training.inspect``)."""
+        head, _, _ = self.train_source.partition(STUDIO_ONLY)
+        return head.rstrip() + "\n"
 
     def node_lines(self, graph: str, node_id: str) -> dict:
         """{file: [line, ...]} of the lines generated for a node."""

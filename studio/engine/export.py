@@ -59,7 +59,7 @@ def write_export(project: Project, folder, checkpoint=None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "model.py", out / "train.py"]
     written[0].write_text(code.model_source, encoding="utf-8")
-    written[1].write_text(code.train_source, encoding="utf-8")
+    written[1].write_text(code.exported_train_source, encoding="utf-8")
     if code.data_files:
         (out / "data").mkdir(exist_ok=True)
         for name in code.data_files:

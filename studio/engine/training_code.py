@@ -54,6 +54,7 @@ class _TrainingWriter:
                                f"{', '.join(datasets)} are several")
         self.dataset = datasets[0] if datasets else None
         self.metric_names: list[str] = []
+        self.shows_confusion = False  # evaluation returns confusion matrices (main prints them)
 
     def role(self, node_id: str) -> str:
         node = self.graph.nodes[node_id]
@@ -117,7 +118,8 @@ class _TrainingWriter:
     def write(self) -> list[str]:
         gen = self.gen
         settings = self.graph.settings
-        helpers = ["TensorBatches", "save_image_grid"]
+        previews = self.by_role.get("output", [])
+        helpers = ["TensorBatches"] + (["save_image_grid"] if previews else [])
         if self.dataset:
             helpers.insert(0, self.load_call().func)
         for n in self.order:
@@ -126,7 +128,6 @@ class _TrainingWriter:
         if augment is not None:
             helpers.append(augment.func)
         body = self.src = SourceLines("train.py")
-        previews = self.by_role.get("output", [])
         body.add('DATA_DIR = Path(__file__).resolve().parent / "data"')
         run_only = ("device", "amp", "channels_last", "compile")  # written as code instead
         kept = {p.name: settings[p.name] for p in TRAINING_SETTINGS if p.name not in run_only}
@@ -134,7 +135,8 @@ class _TrainingWriter:
         for k, v in kept.items():
             body.add(f"    {k!r}: {value(v)},")
         body.add("}")
-        body.add(f"PREVIEWS = {value_dict({self.var_name(p): self.preview_meta(p) for p in previews})}")
+        if previews:
+            body.add(f"PREVIEWS = {value_dict({self.var_name(p): self.preview_meta(p) for p in previews})}")
         body.add("")
         body.add("")
         body.add(library.source_of(helpers).rstrip())
@@ -142,6 +144,7 @@ class _TrainingWriter:
         body.add("")
         self.write_class()
         self.write_main()
+        self.write_studio_only()
         # imports last, from what the text uses, so none is unused
         text = "\n".join(body.lines)
         header = gen.train
@@ -291,7 +294,6 @@ class _TrainingWriter:
         src.add("network.train(mode)", indent=3)
         src.add("")
         self.write_step()
-        self.write_inspect()
         self.write_evaluate()
         self.write_previews()
 
@@ -345,7 +347,6 @@ class _TrainingWriter:
         src = self.src
         previews = self.by_role.get("output", [])
         if not previews:
-            src.add("self.preview_count = 0", indent=b)
             return
         count = 'SETTINGS["preview_count"]'
         if self.dataset:
@@ -518,27 +519,33 @@ class _TrainingWriter:
                 indent=2)
         src.add("")
 
-    def write_inspect(self) -> None:
-        """``inspect(batch)``: the whole graph once, in eval mode, with no gradient and no update.
-        Studio's activation probes watch this pass (so they see exactly this code run)."""
+    def write_studio_only(self) -> None:
+        """``Training.inspect(batch)``, after the script's end and never exported: the whole
+        graph once, in eval mode, with no gradient and no update. Studio's activation probes
+        and the ONNX export watch this pass (so they see exactly this code run)."""
         src = self.src
         opts = self.optimizers()
         needed = ancestors(self.graph, opts)
-        src.add("@torch.no_grad()", indent=1)
-        src.add("def inspect(self, batch):", indent=1)
+        src.add("")
+        src.add("")
+        src.add(STUDIO_ONLY)
+        src.add("@torch.no_grad()")
+        src.add("def inspect(self, batch):")
         src.add('"""Every value of the graph for one batch, in eval mode, changing nothing; '
-                'returns the losses."""', indent=2)
+                'returns the losses."""', indent=1)
         vars_ = VariableNames(self.graph, needed)
-        src.add("self.set_train(False)", indent=2)
-        self.bind_batch(vars_, "batch", 2, needs_n=self.draws(needed))
-        self.write_channels_last(vars_, 2)
+        src.add("self.set_train(False)", indent=1)
+        self.bind_batch(vars_, "batch", 1, needs_n=self.draws(needed))
+        self.write_channels_last(vars_, 1)
         region = [n for n in self.order if n in needed]
-        self.forward_block(region, vars_, "inspect", 2)
-        src.add("self.set_train(True)", indent=2)
+        self.forward_block(region, vars_, "inspect", 1)
+        src.add("self.set_train(True)", indent=1)
         losses = [n for n in region if self.role(n) == "loss"]
         src.add("return {" + ", ".join(f"{self.var_name(n)!r}: {vars_.read((n, 'loss'))}"
-                                       for n in losses) + "}", indent=2)
+                                       for n in losses) + "}", indent=1)
         src.add("")
+        src.add("")
+        src.add("Training.inspect = inspect")
 
     def rebind_batch(self, vars_: VariableNames) -> None:
         if self.dataset:
@@ -581,6 +588,7 @@ class _TrainingWriter:
         # accuracy reads the scores wired into the loss: keep them alive until then
         acc_losses = [n for n in losses if self.measures_accuracy(n)]
         if acc_losses:
+            self.shows_confusion = True
             src.add("confusion = {}", indent=2)
         src.add('for batch in TensorBatches(self.data.test, SETTINGS["batch_size"], '
                 'shuffle=False):', indent=2)
@@ -670,8 +678,13 @@ class _TrainingWriter:
 
     def write_main(self) -> None:
         src = self.src
+        text = MAIN
+        if self.shows_confusion:
+            text = text.replace(PRINT_EVALUATION, PRINT_EVALUATION_WITH_MATRIX)
+        if not self.by_role.get("output"):
+            text = text.replace(SAVE_PREVIEWS, "\n")
         src.add("")
-        src.add(MAIN.strip("\n"))
+        src.add(text.strip("\n"))
         src.add("")
         src.add("")
         src.add('if __name__ == "__main__":')
@@ -740,13 +753,35 @@ def main():
             if step >= training.total_steps:
                 break
     for name, result in training.evaluate().items():
-        print(f"{name}: {result:.4f}" if isinstance(result, float) else f"{name}: {result}")
+        print(f"{name}: {result:.4f}")
     for name, images in training.previews().items():
         save_image_grid(images, out / f"{name}.png", **PREVIEWS[name])
     weights = {f"{net}.{k}": v for net, m in training.networks.items()
                for k, v in m.state_dict().items()}
     torch.save(weights, out / "weights.pt")
 '''
+
+
+# the line that starts what only Studio runs (never exported): see GeneratedCode
+STUDIO_ONLY = "# Studio only, never exported: the pass its activation probes watch."
+PRINT_EVALUATION = """
+    for name, result in training.evaluate().items():
+        print(f"{name}: {result:.4f}")
+"""
+PRINT_EVALUATION_WITH_MATRIX = """
+    for name, result in training.evaluate().items():
+        if isinstance(result, float):
+            print(f"{name}: {result:.4f}")
+            continue
+        print(f"{name} (a row per true class, a column per predicted class):")
+        width = len(str(max(max(row) for row in result)))
+        for row in result:
+            print("   " + " ".join(f"{count:>{width}}" for count in row))
+"""
+SAVE_PREVIEWS = """
+    for name, images in training.previews().items():
+        save_image_grid(images, out / f"{name}.png", **PREVIEWS[name])
+"""
 
 
 def write_training(gen) -> list[str]:
