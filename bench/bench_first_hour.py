@@ -5,10 +5,12 @@
    launch has fresh settings (its own home folder).
 2. First plot: LeNet opened from File > Examples, F5 pressed through the X server; from the
    Train action firing to the first step drawn on the Curves view; goal under 3 s on a quiet
-   machine. Each round is a fresh app process, so the training process starts cold, as a
-   user's first Train does.
+   machine. Each round is a fresh app process. The app starts a training process when its
+   window is up and keeps it waiting (engine/standby.py); F5 comes as soon as the example is
+   open, before that process has finished importing torch, unless ``--reading S``: a user who
+   looks at the example for S seconds first (the time is said in the output).
 
-    python bench/bench_first_hour.py [--rounds N] [--busy K]
+    python bench/bench_first_hour.py [--rounds N] [--busy K] [--reading S]
 
 The two are measured in alternation (so drift of a shared machine hits both alike); median and
 range over the rounds. ``--busy K`` runs K CPU-burning processes beside it. Needs Xvfb and
@@ -81,7 +83,7 @@ def launch_seconds(display: str) -> tuple[float, float]:
         process.wait()
 
 
-def first_plot_seconds(display: str) -> tuple[float, float]:
+def first_plot_seconds(display: str, reading: float) -> tuple[float, float]:
     """A fresh app on ``display``: LeNet from the menu, F5; seconds from Train to the first
     plotted step, and to the training process's first report of running (measured inside the
     app, see ``inside``)."""
@@ -89,7 +91,8 @@ def first_plot_seconds(display: str) -> tuple[float, float]:
 
     home = Path(tempfile.mkdtemp(prefix="studio-bench-home-"))
     env = scenario_env(display, home)
-    done = subprocess.run([sys.executable, __file__, "--inside"], env=env, cwd=str(home),
+    done = subprocess.run([sys.executable, __file__, "--inside", f"--reading={reading}"], env=env,
+                          cwd=str(home),
                           capture_output=True, text=True, timeout=300, start_new_session=True)
     for line in done.stdout.splitlines():
         if line.startswith("FIRST_PLOT "):
@@ -98,7 +101,7 @@ def first_plot_seconds(display: str) -> tuple[float, float]:
                        f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
 
 
-def inside() -> None:
+def inside(reading: float) -> None:
     """The app side of the first-plot measurement (run on the X display by ``first_plot``)."""
     from PySide6.QtCore import QTimer
     from studio_steps import curve_points, focus_canvas, open_example
@@ -132,6 +135,8 @@ def inside() -> None:
 
         s.gui(arm)
         focus_canvas(s)
+        if reading:
+            time.sleep(reading)  # the user looks at the example before pressing Train
         s.step("F5 and the first plotted step", lambda: (s.key("F5"), s.wait_until(
             lambda: "first" in marks, "the first plotted step", 240)), needed=True)
         running = marks.get("running", marks["first"])
@@ -154,10 +159,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--busy", type=int, default=0, help="CPU-burning processes beside it")
+    parser.add_argument("--reading", type=float, default=0.0,
+                        help="seconds the user looks at the example before pressing Train")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        inside()
+        inside(args.reading)
         return
     from xserver import CpuBurners, XServer, missing_tools
 
@@ -167,13 +174,14 @@ def main() -> None:
     launches, launch_cpu, plots, started = [], [], [], []
     with XServer(*SCREEN) as x, CpuBurners(args.busy):
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start, "
-              f"{args.busy} busy processes, display {x.display} {SCREEN[0]}x{SCREEN[1]}",
+              f"{args.busy} busy processes, display {x.display} {SCREEN[0]}x{SCREEN[1]}, "
+              f"{args.reading:g} s between opening the example and Train",
               flush=True)
         for i in range(args.rounds):
             wall, cpu = launch_seconds(x.display)
             launches.append(wall)
             launch_cpu.append(cpu)
-            plot, running = first_plot_seconds(x.display)
+            plot, running = first_plot_seconds(x.display, args.reading)
             plots.append(plot)
             started.append(running)
             print(f"round {i + 1}: launch {wall:.2f} s ({cpu:.2f} s of CPU), Train -> first "

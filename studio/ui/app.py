@@ -13,8 +13,11 @@ from studio.core import package_files
 ICON = package_files.resource("icons", "studio.svg")
 
 
-def build(path=None, settings=None, recovery_folder=None, offer_recovery: bool = True):
-    """Create (or reuse) the QApplication and a shown main window; (app, window)."""
+def build(path=None, settings=None, recovery_folder=None, offer_recovery: bool = True,
+          spare_worker: bool = True):
+    """Create (or reuse) the QApplication and a shown main window; (app, window). With
+    ``spare_worker`` a training process is started once the window is up and kept waiting (it
+    imports torch meanwhile), so that Train starts at once."""
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -36,6 +39,10 @@ def build(path=None, settings=None, recovery_folder=None, offer_recovery: bool =
         window.open_path(str(path), ask=False)
     if offer_recovery:
         QTimer.singleShot(0, window.offer_recovery)
+    if spare_worker:
+        from studio.engine.standby import STANDBY
+
+        QTimer.singleShot(0, lambda: window.dashboard.controller.keep_spare_worker(STANDBY))
     return app, window
 
 
