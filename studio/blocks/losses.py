@@ -206,6 +206,42 @@ loss_block(
 )
 
 
+def _multi_margin_check(p, ins):
+    x, t = ins["input"], ins["target"]
+    require_float(x, "input")
+    if x.rank != 1:
+        raise ShapeError(f"expects one score per class for each sample but receives "
+                         f"{x.describe()}; put a Flatten before it", "input")
+    if t.dtype != "long" or t.rank != 0:
+        raise ShapeError(f"expects one class index per sample as target but receives "
+                         f"{t.describe()}; wire the dataset's label", "target")
+    if p.weight and len(p.weight) != x.shape[0]:
+        raise ShapeError(f"has {len(p.weight)} class weights but the input has {x.shape[0]} "
+                         "classes; give one weight per class or none", "weight")
+
+
+loss_block(
+    id="MultiMargin", title="Multi-class hinge",
+    help="Classification loss of a multi-class SVM on raw scores and class indices.",
+    explanation="For each wrong class, max(0, margin - score of the right class + its score), "
+                "raised to the power p and averaged over the classes: zero once the right "
+                "class leads every other by the margin, so confident samples stop pulling. "
+                "The hinge loss of a linear SVM, for any network that gives class scores.",
+    inputs=(Port("input", help="class scores (logits)"), Port("target", help="class indices")),
+    params=(
+        Param("p", Choice((1, 2)), 1, "1: hinge, 2: squared hinge", label="Power"),
+        Param("margin", Float(0.0, 1e6), 1.0, "lead the right class needs over the others"),
+        Param("weight", FloatList(min=0.0), (), "per-class weights (empty: all 1)"),
+        REDUCTION,
+    ),
+    check=_multi_margin_check,
+    module=lambda p, ins: Call("nn.MultiMarginLoss", (), _kwargs(
+        p, "p", "margin", "weight", "reduction", p=1, margin=1.0, reduction="mean")),
+    loss=LossRole(accuracy=True),
+    examples=({"input": TensorType((10,)), "target": TensorType((), "long")},),
+)
+
+
 def _bce_check(p, ins):
     _elementwise_check(p, ins)
     x = ins["input"]
