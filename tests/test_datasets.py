@@ -384,6 +384,7 @@ def test_each_public_name_runs_from_its_copied_source(tmp_path):
             "make_shapes",
             "make_toy_2d",
             "load_image_field",
+            "load_bundled",
             "TensorBatches",
             "save_image_grid",
             # standard sets, the user's files, streaming, augmentation (run from their copies in
@@ -411,6 +412,9 @@ def test_each_public_name_runs_from_its_copied_source(tmp_path):
     assert torch.equal(shapes.train[0], data.make_shapes(count=20, size=16, channels=3).train[0])
     for kind in ("moons", "circles", "spirals", "blobs"):
         assert torch.equal(_isolated("make_toy_2d")(kind).train[0], data.make_toy_2d(kind).train[0])
+    waves = _isolated("load_bundled")(DATA, "waves.npz", classes=3)
+    assert waves.train[0].shape == (800, 32) and waves.test[1].shape == (200,)
+    assert torch.equal(waves.train[0], data.load_bundled(DATA, "waves.npz", 3).train[0])
     field = _isolated("load_image_field")(DATA, size=16, channels=1)
     assert field.train[1].shape == (256, 1)
     split = _isolated("SplitData")((torch.zeros(2),), (torch.zeros(1),), ("x",), 0)

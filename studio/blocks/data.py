@@ -9,10 +9,32 @@ opened to check a graph.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from studio.blocks._common import Call, Param, Port, Raw, ShapeError, TensorType, declare
 from studio.core.params import Bool, Choice, FilePath, Float, Int, Name, Optional, ParamError
 from studio.core.registry import TRAINING, When
 from studio.core.roles import DataRole, DrawnRole
+
+@dataclass(frozen=True)
+class BundledSet:
+    """A data set of feature vectors shipped as ``resources/data/<file>`` (arrays x, y, x_test,
+    y_test, read by the runtime library's ``load_bundled``). One entry in BUNDLED and its file
+    add it to the Dataset block: its choice, ports, shape, classes, loader call and export."""
+
+    name: str
+    file: str
+    features: int
+    classes: int
+    about: str  # a sentence for the Dataset block's explanation
+
+
+BUNDLED = {s.name: s for s in (
+    BundledSet("waves", "waves.npz", features=32, classes=3,
+               about="waves: 1,000 noisy signals of 32 samples, each a sine, a square or a "
+                     "sawtooth wave of random frequency and phase (800 train, 200 held out), "
+                     "for MLPs and 1-D convolutions; made by scripts/make_waves.py."),
+)}
 
 IMAGE_SETS = ("digits", "shapes")
 TOY_SETS = ("moons", "circles", "spirals", "blobs")
@@ -28,7 +50,7 @@ _NPZ_IMAGES = When("dataset", "npz") & When("features", 0)
 _IMAGES = When("dataset", "digits", *_PICTURES) | _NPZ_IMAGES
 
 # files under resources/data the built-in sets read (an export copies them to data/)
-_FILES = {"digits": "digits.npz", "image": "siren.npz"}
+_FILES = {"digits": "digits.npz", "image": "siren.npz"} | {s.name: s.file for s in BUNDLED.values()}
 _LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_image_field",
             "idx": "load_idx", "npz": "load_arrays", "csv": "load_csv",
             "folder": "load_image_folder"}
@@ -36,7 +58,8 @@ _LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_ima
 
 def _vectors(p) -> bool:
     """Whether the dataset gives feature vectors x (rather than images)."""
-    return p.dataset in TOY_SETS or p.dataset == "csv" or (p.dataset == "npz" and p.features > 0)
+    return (p.dataset in TOY_SETS or p.dataset in BUNDLED or p.dataset == "csv"
+            or (p.dataset == "npz" and p.features > 0))
 
 
 def _dataset_ports(p):
@@ -52,6 +75,7 @@ def _dataset_ports(p):
 def dataset_classes(p) -> int:
     fixed = {"digits": 10, "shapes": 4, "moons": 2, "circles": 2}
     fixed.update(dict.fromkeys(STANDARD_SETS, 10))
+    fixed.update({s.name: s.classes for s in BUNDLED.values()})
     return fixed.get(p.dataset, p.classes)
 
 
@@ -60,6 +84,8 @@ def _dataset_shape(p, ins):
         return {"x": TensorType((2,)), "label": LABEL}
     if p.dataset in FIELD_SETS:
         return {"coords": TensorType((2,)), "pixel": TensorType((p.channels,))}
+    if p.dataset in BUNDLED:
+        return {"x": TensorType((BUNDLED[p.dataset].features,)), "label": LABEL}
     if _vectors(p):
         return {"x": TensorType((p.features,)), "label": LABEL}
     channels = 1 if p.dataset == "digits" else p.channels
@@ -123,6 +149,10 @@ def _load_call(p) -> Call:
         return Call("make_shapes", (), {"count": p.count, "size": p.size, "channels": p.channels,
                                         "seed": p.seed, "value_range": (lo, hi),
                                         "device": Raw("device")})
+    if p.dataset in BUNDLED:
+        bundled = BUNDLED[p.dataset]
+        return Call("load_bundled", (Raw("data_dir"), bundled.file),
+                    {"classes": bundled.classes, "device": Raw("device")})
     if p.dataset in TOY_SETS:
         return Call("make_toy_2d", (p.dataset,), {"count": p.count, "noise": p.noise,
                                                   "classes": p.classes, "seed": p.seed,
@@ -195,10 +225,12 @@ declare(
                 "$STUDIO_DATA_DIR, or path). idx, npz, csv, folder: your files (path; a "
                 "relative one starts at $STUDIO_DATA_ROOT, which Studio sets to the project's "
                 "folder, else the current folder). Images are resized to size and "
-                "converted to channels. Data too large for memory stream from disk.",
+                "converted to channels. Data too large for memory stream from disk. "
+                + " ".join(s.about for s in BUNDLED.values()),
     inputs=(), outputs=_dataset_ports,
     params=(
-        Param("dataset", Choice(IMAGE_SETS + TOY_SETS + FIELD_SETS + STANDARD_SETS + FILE_SETS),
+        Param("dataset", Choice(IMAGE_SETS + TOY_SETS + tuple(BUNDLED) + FIELD_SETS + STANDARD_SETS
+                                + FILE_SETS),
               "digits", "which data", label="Dataset"),
         Param("size", Int(4, 1024), 32, "image side in pixels (images are resized to it)",
               label="Image size (px)",

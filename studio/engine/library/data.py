@@ -12,7 +12,8 @@ same way and is optional. Annotations naming this module's classes are strings, 
 work in any order.
 
 Where data come from:
-- digits, image: files bundled with Studio, in `data_dir` (an export copies them to data/).
+- digits, image and the bundled sets of feature vectors (`load_bundled`): files shipped with
+  Studio, in `data_dir` (an export copies them to data/).
 - mnist, fashion_mnist, kmnist, cifar10: downloaded on first use from the mirrors in
   `DatasetSources` (checked against its checksums) into the cache folder: the `cache_dir`
   argument, else $STUDIO_DATA_DIR, else ~/.cache/studio/datasets; one sub-folder per set.
@@ -46,6 +47,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "_shape_coverage": (),
     "make_toy_2d": ("SplitData",),
     "load_image_field": ("SplitData",),
+    "load_bundled": ("SplitData",),
     "DatasetSources": (),
     "ProgressBar": (),
     "_cache_folder": (),
@@ -159,6 +161,22 @@ def load_digits(data_dir, size: int = 8, value_range=(0.0, 1.0), device="cpu") -
         classes=10,
         value_range=(low, high),
         fill=low,
+    )
+
+
+def load_bundled(data_dir, file: str, classes: int, device="cpu") -> "SplitData":
+    """A data set of feature vectors shipped with Studio: arrays x, y (the training split) and
+    x_test, y_test (the held-out split) in `data_dir`/`file`, with fixed splits so every run
+    measures on the same samples. Each is declared once, in the Dataset block's BUNDLED sets."""
+    with np.load(Path(data_dir) / file) as archive:
+        arrays = {k: archive[k] for k in ("x", "y", "x_test", "y_test")}
+
+    def split(x, y):
+        features = torch.from_numpy(x.astype(np.float32)).to(device)
+        return features, torch.from_numpy(y.astype(np.int64)).to(device)
+
+    return SplitData(
+        split(arrays["x"], arrays["y"]), split(arrays["x_test"], arrays["y_test"]), ("x", "label"), classes=classes
     )
 
 
