@@ -150,9 +150,11 @@ def export(args) -> int:
 
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
+    from studio.cli_history import start_recording
     from studio.engine.events import Activations, Error, Evaluation, Finished, Metrics, Progress, Started
     from studio.engine.node_keys import node_key
     from studio.engine.probes import ProbeRates
+    from studio.engine.run_history import STOPPED
     from studio.engine.runner import RunConfig
     from studio.engine.session import TrainingSession
     from studio.engine.trainer import ProgressLine
@@ -175,10 +177,13 @@ def train(args) -> int:
     latest: dict = {}
     errors: list = []
     started = None
+    recorder = start_recording(args, project, config)
     try:
         session.start()
         while True:
             for event in session.events(timeout=0.2):
+                if recorder:
+                    recorder.record(event)
                 if isinstance(event, Started):
                     started = event
                 elif isinstance(event, Metrics):
@@ -200,14 +205,21 @@ def train(args) -> int:
                     log.write(json.dumps({"event": "final", "steps": event.steps,
                                           "device": started.device if started else None,
                                           **event.evaluation}) + "\n")
+            if recorder:
+                recorder.flush_if_due()
             if not session.alive and session.wait(0):
                 break
     except KeyboardInterrupt:
         session.stop()
+        if recorder:
+            recorder.close(STOPPED)
         raise
     finally:
         if log:
             log.close()
+        if recorder:
+            recorder.close()
+            recorder.history.close()
     if errors:
         raise CliError(f"{args.file}: {errors[0].message}")
     final = session.final
@@ -215,6 +227,8 @@ def train(args) -> int:
     device = started.device if started else "?"
     print(f"trained {final.steps if final else 0} steps on {device}"
           + (f"; {summary}" if summary else ""))
+    if recorder:
+        print(f"recorded as run {recorder.number} in {recorder.history.path}")
     return 0
 
 
@@ -279,6 +293,8 @@ def examples(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from studio.cli_history import add_commands
+
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
                                      "neural networks by drawing them.")
     parser.add_argument("--version", action="version", version=f"studio {_version()}")
@@ -314,7 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision (GPU)")
     p.add_argument("--channels-last", action="store_true", help="NHWC layout for images")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--name", help="a name for the run in the project's run history")
+    p.add_argument("--no-record", action="store_true", help="keep no record of the run "
+                   "(`studio runs` lists the recorded ones)")
     p.set_defaults(run=train)
+    add_commands(sub)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=blocks)

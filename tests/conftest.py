@@ -31,3 +31,10 @@ def lenet(window):
     assert window.open_path(ROOT / "examples" / "lenet.studio", ask=False)
     window.activateWindow()
     return window
+
+
+@pytest.fixture(autouse=True, scope="session")
+def runs_recorded_elsewhere(tmp_path_factory):
+    """`studio train` records each run beside its project; tests train the examples of this
+    checkout, whose folder must stay as it is (subprocesses inherit the variable)."""
+    os.environ["STUDIO_RUNS_DIR"] = str(tmp_path_factory.mktemp("run-histories"))
