@@ -2,6 +2,7 @@
 each change's effect on shapes, parameters and multiply-adds; a project against itself is no
 change, and the listed changes, applied to the first project, give the second."""
 
+import contextlib
 import random
 
 from hypothesis import given, settings
@@ -190,12 +191,9 @@ def edited(make, seed: int, steps: int):
             _network_edit(rng, doc.project)
             continue
         command = random_edit(rng, doc)
-        if command is None:
-            continue
-        try:
-            doc.push(command)
-        except ProjectError:
-            continue
+        if command is not None:
+            with contextlib.suppress(ProjectError):  # an edit the document refuses
+                doc.push(command)
     if rng.random() < 0.2:
         doc.project.name = "Other"
     return doc.project
