@@ -192,7 +192,7 @@ def test_export_asks_before_replacing_files_there(qtbot, tmp_path):
     assert (out / "train.py").read_text() == "# my own edits"
     BoxAnswer("Yes")
     assert window.exporter.export_code(out)
-    assert (out / "train.py").read_text() == window.session.ensure_code().train_source
+    assert (out / "train.py").read_text() == window.session.ensure_code().exported_train_source
     assert dumps(window.session.project)  # the project itself is untouched by exporting
 
 

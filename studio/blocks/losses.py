@@ -207,17 +207,10 @@ loss_block(
 
 
 def _multi_margin_check(p, ins):
-    x, t = ins["input"], ins["target"]
-    require_float(x, "input")
-    if x.rank != 1:
+    if ins["input"].rank != 1:
         raise ShapeError(f"expects one score per class for each sample but receives "
-                         f"{x.describe()}; put a Flatten before it", "input")
-    if t.dtype != "long" or t.rank != 0:
-        raise ShapeError(f"expects one class index per sample as target but receives "
-                         f"{t.describe()}; wire the dataset's label", "target")
-    if p.weight and len(p.weight) != x.shape[0]:
-        raise ShapeError(f"has {len(p.weight)} class weights but the input has {x.shape[0]} "
-                         "classes; give one weight per class or none", "weight")
+                         f"{ins['input'].describe()}; put a Flatten before it", "input")
+    _nll_check(p, ins)  # float scores, one class index per sample, one weight per class
 
 
 loss_block(

@@ -253,12 +253,6 @@ class BlockSpec:
     plot: InspectorPlot | None = None
     dead_units: bool = False  # zero with zero gradient below 0 (ReLU): probes count dead units
 
-    @property
-    def extra(self) -> dict:
-        """Transitional, until dashboard.py asks ``measures_accuracy``: the one old hook still
-        read outside this package. Declarations use the typed roles above."""
-        return {"accuracy": bool(self.loss and self.loss.accuracy)}
-
     def input_ports(self, p: Values) -> tuple:
         return self.inputs(p) if callable(self.inputs) else self.inputs
 
