@@ -34,7 +34,7 @@ class Editor:
         try:
             return True, fn(self.doc, *args, **kwargs)
         except REFUSED as err:
-            reason = _sentence(err)
+            reason = refusal_text(err)
             self.session.message.emit(f"{what}: {reason}")
             return False, reason
 
@@ -43,7 +43,7 @@ class Editor:
         try:
             spec = get_block(block)
         except KeyError as err:
-            return False, _sentence(err)
+            return False, refusal_text(err)
         kind = self.graph(graph_key).kind
         if kind not in spec.where:
             place = "the training graph" if kind == TRAINING else "a network"
@@ -244,6 +244,10 @@ class Editor:
         return self._run("Not removed", edits.remove_network, name)[0]
 
 
-def _sentence(err: Exception) -> str:
+def refusal_text(err: Exception, capitalized: bool = False) -> str:
+    """Why an edit was refused, in words: the error's message (a KeyError's without the quotes
+    its str adds), with a capital when it starts a sentence."""
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    return text or "the edit was refused"
+    if not text:
+        return "the edit was refused"
+    return text[:1].upper() + text[1:] if capitalized else text

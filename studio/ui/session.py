@@ -16,6 +16,7 @@ from studio.core.incremental import Analyzer
 from studio.core.inference import Analysis
 from studio.core.project import ProjectError
 from studio.core.verdict import Verdict, judge
+from studio.ui.editing import refusal_text
 
 CODE_DELAY_MS = 250
 
@@ -74,7 +75,7 @@ class Session(QObject):
         try:
             self.doc.push(command, merge=merge)
         except (ProjectError, KeyError, ValueError) as err:
-            self.message.emit(f"Not done: {_sentence(err)}")
+            self.message.emit(f"Not done: {refusal_text(err, capitalized=True)}")
             return False
         finally:
             self._last_command = None
@@ -182,7 +183,3 @@ class Session(QObject):
             return None
         return (key, node) if node is not None else None
 
-
-def _sentence(err: Exception) -> str:
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    return text[:1].upper() + text[1:] if text else "the edit was refused"
