@@ -5,15 +5,17 @@ as a hand-written PyTorch loop in this process, with the CPU each got.
     BENCH_ROUNDS=3 BENCH_EPOCHS=5 BENCH_BURNERS=2 python bench/bench_busy.py
 
 "Busy" is BENCH_BURNERS processes spinning on the CPU (``while True: pass``), started before the
-run and killed after it. Each round trains the four variants (session and hand-written, quiet
-and busy) one after the other in a rotating order, so drift of the machine's speed falls on all
+run and killed after it. Each round trains the six variants (session, hand-written, and
+hand-written on one thread; quiet and busy) one after the other in a rotating order, so drift of the machine's speed falls on all
 alike; figures are medians over the rounds. Epochs per second are on the training clock (the
 session's own elapsed time, from its first step to its last; the loop's steps after a warm-up).
 The CPU share is the trainer's CPU time over that wall time over the cores it may use: what it
 got of the machine. The goal reads: the busy slowdown (quiet epochs/s over busy epochs/s) is no
 worse than the CPU share allows (quiet share over busy share): no CPU is wasted waiting for a
 core, so the work per CPU-second stays the same. The hand-written loop uses torch's default
-threads, as a script would; Studio's worker picks its thread count by timing its steps.
+threads, as a script would; Studio's worker picks its thread count by timing its steps. The
+one-thread loop never waits for another thread: the CPU per epoch it loses when busy is what
+the machine itself loses (caches; virtual cores sharing a physical one), the floor for all.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bench_lenet_step import HandLeNet
 from common import ROOT
 
 from studio.core.fileformat import load
+from studio.engine.events import Error, Finished, Progress, Started
 from studio.engine.library.data import TensorBatches, load_digits
 from studio.engine.loader import RESOURCES_DATA
 from studio.engine.probes import ProbeRates
@@ -84,26 +87,37 @@ def session_run(epochs: int) -> dict:
             batch = session.events(timeout=0.05)
             events += batch
             for event in batch:
-                if event["type"] == "progress" and cpu_first is None:
-                    cpu_first = (cpu_seconds(session.pid), event["elapsed"], event["step"])
-                if event["type"] == "error":
-                    raise SystemExit(f"the session failed: {event['message']}")
-            if any(e["type"] == "finished" for e in batch):
+                if isinstance(event, Progress) and cpu_first is None:
+                    cpu_first = (cpu_seconds(session.pid), event.elapsed, event.step)
+                if isinstance(event, Error):
+                    raise SystemExit(f"the session failed: {event.message}")
+            if any(isinstance(e, Finished) for e in batch):
                 cpu_last = cpu_seconds(session.pid)
                 break
             if not session.alive and not session.events_pending:
                 raise SystemExit(f"the session ended early: {events[-3:]}")
     finally:
         session.stop()
-    last = [e for e in events if e["type"] == "progress"][-1]
-    per_epoch = next(e for e in events if e["type"] == "started")["batches_per_epoch"]
-    steps = last["step"] - cpu_first[2]  # from the first progress event: past the first step
-    return {"seconds": last["elapsed"] - cpu_first[1], "cpu": cpu_last - cpu_first[0],
+    last = [e for e in events if isinstance(e, Progress)][-1]
+    per_epoch = next(e for e in events if isinstance(e, Started)).batches_per_epoch
+    steps = last.step - cpu_first[2]  # from the first progress event: past the first step
+    return {"seconds": last.elapsed - cpu_first[1], "cpu": cpu_last - cpu_first[0],
             "epochs": steps / per_epoch}
 
 
-def hand_run(epochs: int) -> dict:
-    """The same training written by hand, in this process, with torch's default threads."""
+def hand_run(epochs: int, threads: int | None = None) -> dict:
+    """The same training written by hand, in this process, with torch's default threads (or
+    ``threads``: one thread cannot wait for another, so its CPU per epoch shows what the
+    machine itself loses to the busy processes: caches, and cores that share a physical one)."""
+    default = torch.get_num_threads()
+    torch.set_num_threads(threads or default)
+    try:
+        return _hand_loop(epochs)
+    finally:
+        torch.set_num_threads(default)
+
+
+def _hand_loop(epochs: int) -> dict:
     torch.manual_seed(0)
     data = load_digits(RESOURCES_DATA, size=32)
     batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
@@ -136,17 +150,20 @@ def main() -> None:
     variants = {("session", False): lambda: session_run(EPOCHS),
                 ("session", True): lambda: session_run(EPOCHS),
                 ("hand", False): lambda: hand_run(EPOCHS),
-                ("hand", True): lambda: hand_run(EPOCHS)}
+                ("hand", True): lambda: hand_run(EPOCHS),
+                ("hand 1 thread", False): lambda: hand_run(EPOCHS, threads=1),
+                ("hand 1 thread", True): lambda: hand_run(EPOCHS, threads=1)}
     results: dict = {key: [] for key in variants}
     keys = list(variants)
     for round_ in range(ROUNDS):
-        for key in keys[round_ % 4:] + keys[:round_ % 4]:
+        turn = round_ % len(keys)
+        for key in keys[turn:] + keys[:turn]:
             if key[1]:
                 with Burners(BURNERS):
                     results[key].append(variants[key]())
             else:
                 results[key].append(variants[key]())
-    for who in ("session", "hand"):
+    for who in ("session", "hand", "hand 1 thread"):
         row = {}
         for busy in (False, True):
             runs = results[(who, busy)]
@@ -155,7 +172,7 @@ def main() -> None:
                          "cpu_per_epoch": statistics.median(r["cpu"] / r["epochs"] for r in runs)}
         slowdown = row[False]["rate"] / row[True]["rate"]
         allowed = row[False]["share"] / row[True]["share"]
-        print(f"{who:8s} quiet {row[False]['rate']:6.2f} epochs/s (CPU share "
+        print(f"{who:13s} quiet {row[False]['rate']:6.2f} epochs/s (CPU share "
               f"{row[False]['share']:.0%}, {row[False]['cpu_per_epoch']:.2f} CPU s/epoch); busy "
               f"{row[True]['rate']:6.2f} epochs/s (CPU share {row[True]['share']:.0%}, "
               f"{row[True]['cpu_per_epoch']:.2f} CPU s/epoch); slowdown {slowdown:.2f}x, the CPU "

@@ -5,7 +5,7 @@ The tuner is fed step times as the worker measures them; here they come from a t
 long a step takes at each thread count on the machine described (figures measured on 2 cores:
 LeNet 10 ms a step quiet, 550 ms with 2 threads and 34 ms with 1 beside busy processes)."""
 
-from studio.engine.threads import ThreadTuner
+from studio.engine.threads import IdleCores, ThreadTuner
 
 
 class Machine:
@@ -106,3 +106,14 @@ def test_a_deterministic_project_keeps_a_fixed_thread_count():
     assert runner_for(project) is not Runner  # tuned by default
     project.training.settings["deterministic"] = True
     assert runner_for(project) is Runner
+
+
+def test_idle_cores_count_what_others_use_now_not_this_process():
+    """Two looks at the CPU counters one second apart on 2 cores: 2 core-seconds passed, 0.5 of
+    them idle, 0.5 this process's own; the other 1.0 was other work, so one core is free."""
+    looks = iter([(100.0, 60.0, 3.0, 10.0), (102.0, 60.5, 3.5, 11.0),
+                  (104.0, 62.5, 3.5, 12.0)])
+    idle = IdleCores(2, look=lambda: next(looks))
+    assert idle(1) == 1.0
+    assert idle(1) == 2.0  # the next second all of it idle: both free
+

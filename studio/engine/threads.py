@@ -5,7 +5,8 @@ before the next operation starts. On a machine busy with other work, one of thos
 often waiting for a core while the others wait for it (OpenMP threads spin meanwhile, burning
 the core they hold): beside two busy processes on 2 cores, a LeNet step took 16x longer with 2
 threads than with 1. On a quiet machine more threads are faster, by a lot for bigger models. So
-the worker starts with the cores the load average leaves free, times its steps and now and then
+the worker starts with the cores other work left free while it built the run (``IdleCores``),
+times its steps and now and then
 trains a short window with half (or twice) the threads, keeping the other count only when it
 was clearly faster. Trials grow rarer while they lose, come at once when the steps suddenly
 slow down (the machine got busy), and more threads are tried only when some core looks idle.
@@ -15,10 +16,53 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from collections.abc import Callable
 
 
-def idle_cores(cores: int, own_threads: int) -> float | None:
+class IdleCores:
+    """Cores other work leaves free, measured between two looks at the machine's CPU counters
+    (``/proc/stat``) less this process's own use, so it says what the machine does now; the
+    1-minute load average lags by up to a minute (a quiet machine just after a busy minute
+    looks busy). Falls back to the load average where there are no counters or no time has
+    passed since the last look."""
+
+    SHORTEST = 0.05  # seconds between looks for a measurement worth trusting
+
+    def __init__(self, cores: int, look=None):
+        self.cores = cores
+        self._look = look or self.counters
+        self._last = self._look()
+
+    @staticmethod
+    def counters():
+        """(all cores' seconds, their idle seconds, this process's CPU seconds, a clock); None
+        where the machine has no /proc/stat."""
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + waiting for I/O
+        ticks = os.sysconf("SC_CLK_TCK")
+        own = os.times()
+        return sum(fields) / ticks, idle / ticks, own.user + own.system, time.monotonic()
+
+    def __call__(self, own_threads: int) -> float | None:
+        """Free cores since the last call (or since this was made)."""
+        now, last = self._look(), self._last
+        if now is None or last is None or now[3] - last[3] < self.SHORTEST:
+            return idle_cores_by_load(self.cores, own_threads)
+        self._last = now
+        total, idle, own = now[0] - last[0], now[1] - last[1], now[2] - last[2]
+        if total <= 0:
+            return idle_cores_by_load(self.cores, own_threads)
+        machine_cores = total / (now[3] - last[3])  # all the machine's cores, busy or not
+        others = (total - idle - own) / total * machine_cores
+        return max(0.0, min(self.cores, machine_cores - others))
+
+
+def idle_cores_by_load(cores: int, own_threads: int) -> float | None:
     """Cores left free by other work, from the 1-minute load average (None where unknown)."""
     try:
         load = os.getloadavg()[0]
@@ -29,7 +73,9 @@ def idle_cores(cores: int, own_threads: int) -> float | None:
 
 class ThreadTuner:
     """Fed the seconds of each training step; calls ``apply(n)`` to change the thread count.
-    ``idle(threads)`` says how many cores other work leaves free (None: unknown)."""
+    ``idle(threads)`` says how many cores other work leaves free (None: unknown); by default
+    an ``IdleCores`` made now, so the first count reflects the machine since the tuner's
+    owner was made (pass one made earlier to measure over a longer, recent span)."""
 
     WARMUP_STEPS = 1  # the first step pays for allocation and first calls
     WINDOW_SECONDS = 0.2  # of step time per measurement (and at least WINDOW_STEPS steps)
@@ -48,7 +94,7 @@ class ThreadTuner:
                  idle: Callable[[int], float | None] | None = None):
         self.most = max(1, int(most))
         self.apply = apply
-        self.idle = idle or (lambda threads: idle_cores(self.most, threads))
+        self.idle = idle or IdleCores(self.most)
         free = self.idle(0)
         self.threads = self.most if free is None else max(1, min(self.most, round(free)))
         self.trials = 0

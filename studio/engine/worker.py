@@ -115,15 +115,19 @@ def paced(runner_class):
     """``runner_class`` whose training steps are timed for a ThreadTuner (see threads.py)."""
     import torch
 
-    from studio.engine.threads import ThreadTuner
+    from studio.engine.threads import IdleCores, ThreadTuner
 
     class PacedRunner(runner_class):
-        def __init__(self, *args, threads: int, **kwargs):
+        def __init__(self, *args, threads: int, idle: IdleCores | None = None, **kwargs):
             super().__init__(*args, **kwargs)
-            self.tuner = ThreadTuner(threads, torch.set_num_threads)
+            self.threads = threads
+            self.idle = idle or IdleCores(threads)
 
         def build(self):
             super().build()
+            # Made after building, so that its first thread count rests on how busy the machine
+            # was while the code was generated and the data loaded (see IdleCores).
+            self.tuner = ThreadTuner(self.threads, torch.set_num_threads, self.idle)
             step, observe, clock = self.training.train_step, self.tuner.observe, time.perf_counter
 
             def timed_step(batch):
@@ -188,7 +192,10 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
             raise RuntimeError(f"the engine could not be imported:\n{failure}")
         import torch
 
+        from studio.engine.threads import IdleCores
+
         threads = threads or torch.get_num_threads()
+        idle = IdleCores(threads)  # looks at the machine now and again once the run is built
         torch.set_num_threads(threads)
         from studio.core.fileformat import loads
         from studio.engine.probes import ProbeRates
@@ -205,7 +212,7 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
         config["watch"] = tuple(config.get("watch", ()))
         project = loads(project_text)
         runner_class = runner_for(project)
-        extra = {} if runner_class is Runner else {"threads": threads}
+        extra = {} if runner_class is Runner else {"threads": threads, "idle": idle}
         runner_class(project, RunConfig(**config), outbox.put, Control(_commands(commands)),
                      **extra).run()
     except BaseException as err:  # noqa: BLE001 - the editor must hear about anything
