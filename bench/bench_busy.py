@@ -5,17 +5,18 @@ as a hand-written PyTorch loop in this process, with the CPU each got.
     BENCH_ROUNDS=3 BENCH_EPOCHS=5 BENCH_BURNERS=2 python bench/bench_busy.py
 
 "Busy" is BENCH_BURNERS processes spinning on the CPU (``while True: pass``), started before the
-run and killed after it. Each round trains the six variants (session, hand-written, and
-hand-written on one thread; quiet and busy) one after the other in a rotating order, so drift of the machine's speed falls on all
-alike; figures are medians over the rounds. Epochs per second are on the training clock (the
-session's own elapsed time, from its first step to its last; the loop's steps after a warm-up).
-The CPU share is the trainer's CPU time over that wall time over the cores it may use: what it
-got of the machine. The goal reads: the busy slowdown (quiet epochs/s over busy epochs/s) is no
-worse than the CPU share allows (quiet share over busy share): no CPU is wasted waiting for a
-core, so the work per CPU-second stays the same. The hand-written loop uses torch's default
-threads, as a script would; Studio's worker picks its thread count by timing its steps. The
-one-thread loop never waits for another thread: the CPU per epoch it loses when busy is what
-the machine itself loses (caches; virtual cores sharing a physical one), the floor for all.
+run and killed after it. Each round trains the six variants (session, hand-written, and hand-
+written on one thread; quiet and busy) one after the other in a rotating order, so drift of the
+machine's speed falls on all alike; figures are medians over the rounds. Epochs per second are
+on the training clock (the session's own elapsed time, from its first step to its last; the
+loop's steps after a warm-up). The CPU share is the trainer's CPU time over that wall time over
+the cores it may use: what it got of the machine. The goal reads: the busy slowdown (quiet
+epochs/s over busy epochs/s) is no worse than the CPU share allows (quiet share over busy
+share): no CPU is wasted waiting for a core, so the work per CPU-second stays the same. The
+hand-written loop uses torch's default threads, as a script would; Studio's worker picks its
+thread count by timing its steps. The one-thread loop never waits for another thread: the CPU
+per epoch it loses when busy is what the machine itself loses (caches; virtual cores sharing a
+physical one), the floor for all.
 """
 
 from __future__ import annotations
