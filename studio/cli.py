@@ -12,27 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from studio.core.fileformat import FileFormatError, load
+from studio.cli_common import EXIT_BAD_INPUT, CliError, open_project
 from studio.core.project import INSTANCE, Project, ProjectError
-
-EXIT_BAD_INPUT = 2
-
-
-class CliError(Exception):
-    """A problem to report in one line, exiting with status 2."""
-
-
-def _open(path: str) -> Project:
-    """Load a project file; a bare example name (``lenet``) that is no file here opens that
-    example (``studio examples`` lists them)."""
-    if "/" not in path and not path.endswith(".studio") and not Path(path).exists():
-        from studio.core import package_files
-
-        path = str(package_files.example_path(path) or path)
-    try:
-        return load(path)
-    except FileFormatError as err:
-        raise CliError(f"{path}: {err}") from None
 
 
 def _format_int(n: int) -> str:
@@ -40,7 +21,7 @@ def _format_int(n: int) -> str:
 
 
 def check(args) -> int:
-    project = _open(args.file)
+    project = open_project(args.file)
     analysis, verdict = _judge(project)
     rows = []
     for r in analysis.rows:
@@ -126,7 +107,7 @@ def _shape_json(row):
 
 def export(args) -> int:
     """Read and validate the file first: torch is imported only for --weights or --onnx."""
-    project = _open(args.file)
+    project = open_project(args.file)
     from studio.engine.codegen import CodegenError
     from studio.engine.export import ExportError, WeightsError, describe_written, write_export
 
@@ -159,7 +140,7 @@ def train(args) -> int:
     from studio.engine.session import TrainingSession
     from studio.engine.trainer import ProgressLine
 
-    project = _open(args.file)
+    project = open_project(args.file)
     if args.epochs is not None and args.steps is not None:
         raise CliError("give --epochs or --steps, not both")
     watch = tuple(w if "/" in w else node_key(w) for w in (args.watch or ()))
@@ -227,7 +208,7 @@ def train(args) -> int:
     device = started.device if started else "?"
     print(f"trained {final.steps if final else 0} steps on {device}"
           + (f"; {summary}" if summary else ""))
-    if recorder:
+    if recorder and not recorder.failed:
         print(f"recorded as run {recorder.number} in {recorder.history.path}")
     return 0
 

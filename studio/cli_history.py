@@ -7,14 +7,21 @@ takes a project file or a run on either side.
 from __future__ import annotations
 
 import json
+import sqlite3
+import sys
 import time
 from pathlib import Path
 
-from studio.cli import CliError, _open
+from studio.cli_common import CliError, open_project
 from studio.core.diff import as_json, diff_projects, lines, short_phrase
 from studio.core.fileformat import FileFormatError, loads
 from studio.core.project import TRAINING_SETTINGS, Project, ProjectError
-from studio.engine.run_history import RunHistory, RunHistoryError, history_path
+from studio.engine.run_history import (
+    RUNS_DIR_VARIABLE,
+    RunHistory,
+    RunHistoryError,
+    history_path,
+)
 
 RUN_MARK = "@"
 
@@ -40,21 +47,55 @@ def _history(file: str) -> RunHistory:
 # ---------------------------------------------------------------------------------------------
 
 def start_recording(args, project: Project, config):
-    """A recorder for ``studio train``'s run, its run begun (None with --no-record); the caller
+    """A recorder for ``studio train``'s run, its run begun (None with --no-record, or when no
+    history can be written there: said on stderr, and the run trains unrecorded); the caller
     closes it and its history when the session is over."""
     if args.no_record:
         return None
     from studio.engine.run_recorder import RunRecorder
 
+    history = None
     try:
         history = RunHistory(history_location(args.file))
-    except RunHistoryError as err:
-        raise CliError(str(err)) from None
-    try:
-        return RunRecorder(history, project, config, name=args.name)
-    except BaseException:
-        history.close()
-        raise
+        return KeptRecording(RunRecorder(history, project, config, name=args.name))
+    except (RunHistoryError, OSError, sqlite3.Error) as err:
+        if history is not None:
+            history.close()
+        _not_recorded(err)
+        return None
+
+
+def _not_recorded(err: Exception) -> None:
+    print(f"studio: this run is not recorded in the run history ({err}); training goes on "
+          f"(--no-record leaves the history out, {RUNS_DIR_VARIABLE} puts it elsewhere)",
+          file=sys.stderr)
+
+
+class KeptRecording:
+    """A recorder whose failure (a full disk, a folder gone) never stops training: it is said
+    once, and the rest of the run goes unrecorded."""
+
+    def __init__(self, recorder):
+        self.recorder, self.failed = recorder, False
+        self.number, self.history = recorder.number, recorder.history
+
+    def _guard(self, action, *args) -> None:
+        if self.failed:
+            return
+        try:
+            action(*args)
+        except (RunHistoryError, OSError, sqlite3.Error) as err:
+            self.failed = True
+            _not_recorded(err)
+
+    def record(self, event) -> None:
+        self._guard(self.recorder.record, event)
+
+    def flush_if_due(self) -> None:
+        self._guard(self.recorder.flush_if_due)
+
+    def close(self, status: str | None = None) -> None:
+        self._guard(self.recorder.close, status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +263,7 @@ def _side(spec: str) -> Project:
     """A project file, an example's name, or a run: FILE@N or FILE@last."""
     file, mark, which = spec.rpartition(RUN_MARK)
     if not mark or Path(spec).exists():
-        return _open(spec)
+        return open_project(spec)
     with _history(file) as history:
         return _run_project(history, _find(history, which))
 

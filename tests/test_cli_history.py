@@ -22,6 +22,16 @@ def project(tmp_path, monkeypatch):
     return path
 
 
+def test_a_history_that_cannot_be_written_never_stops_training(project, capsys):
+    """Where the history's folder cannot be made (a file stands in its place here), the run
+    trains, says on stderr that it is not recorded and why, and exits 0."""
+    (project.parent / "lenet.runs").write_text("not a folder")
+    assert main(["train", str(project), "--steps", "2", "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert "trained 2 steps" in out.out and "recorded as run" not in out.out
+    assert "not recorded in the run history" in out.err and "lenet.runs" in out.err
+
+
 def test_a_trained_run_is_listed_with_its_metrics(project, capsys):
     assert main(["train", str(project), "--steps", "12", "--seed", "3", "--quiet", "--name",
                  "first"]) == 0

@@ -56,6 +56,38 @@ def test_imports_point_one_way():
     assert not bad, bad
 
 
+def _module_names() -> dict:
+    """studio's modules by dotted name (a package by its own name) -> file."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _imported_modules(path: Path):
+    """_imports, plus each name a ``from package import name`` takes (it may be a module)."""
+    yield from _imports(path)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def test_no_import_circles():
+    """No two modules need each other, at the top or inside a function: a circle is two modules
+    that are one in truth, or a helper kept in the wrong one of them."""
+    import networkx
+
+    modules = _module_names()
+    graph = networkx.DiGraph()
+    for name, path in modules.items():
+        graph.add_node(name)
+        graph.add_edges_from((name, target) for target in _imported_modules(path)
+                             if target in modules and target != name)
+    circles = [sorted(c) for c in networkx.strongly_connected_components(graph) if len(c) > 1]
+    assert not circles, circles
+
+
 def test_checking_a_project_never_imports_torch():
     code = ("import sys; from studio.core.fileformat import load; from studio.core.inference "
             "import analyze; from studio.engine.codegen import generate; "
