@@ -1,6 +1,7 @@
 """Incremental analysis: after any sequence of edits (parameters, wires, nodes, links, networks,
 undo and redo) the analysis brought up to date edit by edit equals a fresh one, and names every
-node whose rows or problems changed."""
+node whose rows or problems changed; the verdict a kept ``Judge`` gives on it equals a fresh
+``judge``."""
 
 import random
 
@@ -20,12 +21,15 @@ from studio.core.incremental import Analyzer
 from studio.core.inference import analyze, node_ports
 from studio.core.package_files import examples_folder
 from studio.core.project import PortRef, ProjectError
+from studio.core.verdict import Judge, judge
 from tests.helpers import nested_blocks_project
 
 # values that keep a graph sound and values that break it (a kernel larger than the image,
-# a zero width, an argument no network declares)
+# a zero width, an argument no network declares, a dataset whose outputs the wires do not
+# start from)
 VALUES = {"out_channels": [1, 4, 8, 0], "kernel_size": [1, 3, 5, 31], "padding": [0, 1, 2],
-          "stride": [1, 2, 3], "out_features": [3, 10, 0], "p": [0.1, 0.5], "size": [8, 16]}
+          "stride": [1, 2, 3], "out_features": [3, 10, 0], "p": [0.1, 0.5], "size": [8, 16],
+          "dataset": ["digits", "digits", "csv"]}
 NEW_BLOCKS = ["ReLU", "Conv2d", "BatchNorm2d", "Flatten", "Linear", "Add", "MaxPool2d"]
 
 
@@ -115,10 +119,12 @@ def run_edits(project, seed: int, steps: int):
     rng = random.Random(seed)
     doc = Document(project)
     analyzer = Analyzer(doc.project)
+    kept_judge = Judge()
+    kept_judge(doc.project, analyzer.analysis)
     previous = [analyzer.analysis]
     doc.subscribe(lambda change: previous.append(analyzer.update(change)))
     incremental = 0
-    for _ in range(steps):
+    for step in range(steps):
         action = rng.random()
         before = analyzer.analysis
         if action < 0.12 and doc.can_undo:
@@ -134,7 +140,10 @@ def run_edits(project, seed: int, steps: int):
             except ProjectError:
                 continue
         after = analyzer.analysis
-        assert signature(after) == signature(analyze(doc.project)), (seed, type(command))
+        fresh = analyze(doc.project)
+        assert signature(after) == signature(fresh), (seed, type(command))
+        available = None if step % 2 else 50_000  # small: the memory warning comes and goes
+        assert kept_judge(doc.project, after, available) == judge(doc.project, fresh, available)
         if after.changed is not None:
             incremental += 1
             assert after.follows == before.serial

@@ -12,6 +12,9 @@ edit of a network, or of the set of networks, is analysed whole. The result equa
 
 from __future__ import annotations
 
+from itertools import chain, compress
+from operator import is_not
+
 from studio.core.document import Change
 from studio.core.inference import Analysis, Record, analyze_reusing
 from studio.core.project import Graph, Project
@@ -26,7 +29,7 @@ class Analyzer:
         self._record: Record | None = None
         self._nodes: dict = {}  # the training graph's node objects, as last analysed
         self._wiring = None  # (edges list, its length, node ids): to see if wires may differ
-        self._incoming: dict = {}  # training node id -> the wires into it, in order
+        self._wires = _Wires({})
         self.update()
 
     def update(self, change: Change | None = None) -> Analysis:
@@ -35,59 +38,75 @@ class Analyzer:
         wiring = (graph.edges, len(graph.edges), tuple(graph.nodes))
         rewired = change is None or change.wires or self._wiring is None or \
             wiring[0] is not self._wiring[0] or wiring[1:] != self._wiring[1:]
-        incoming = _incoming(graph) if rewired else self._incoming
-        dirty = self._dirty(change, graph, incoming)
+        wires = _Wires.of(graph) if rewired else self._wires
+        dirty = self._dirty(change, graph, wires)
         reuse = None
         if dirty is not None:
             old = self._record
-            unchanged = incoming == self._incoming and wiring[2] == self._wiring[2]
+            unchanged = wires.incoming == self._wires.incoming and wiring[2] == self._wiring[2]
             reuse = Record({n: s for n, s in old.segments.items() if n not in dirty},
-                           old.outputs, old.used, old.tail, old.order if unchanged else None)
+                           old.outputs, old.used, old.tail, old.order if unchanged else None,
+                           wires.incoming, wires.outgoing, old.broken)
         before, old_record = self.analysis, self._record
         self.analysis, self._record = analyze_reusing(self.project, reuse)
-        self._nodes, self._wiring, self._incoming = dict(graph.nodes), wiring, incoming
+        self._nodes, self._wiring, self._wires = dict(graph.nodes), wiring, wires
         if dirty is not None:
             self.analysis.follows = before.serial
             self.analysis.changed = frozenset(_changed(dirty, old_record, self._record, before,
                                                        self.analysis))
         return self.analysis
 
-    def _dirty(self, change, graph: Graph, incoming: dict) -> set | None:
+    def _dirty(self, change, graph: Graph, wires: _Wires) -> set | None:
         """The training nodes to analyse again, or None for all of the project."""
         if self._record is None or change is None or change.structure or \
                 change.graphs - {"training"}:
             return None
         seeds = {n for g, n in change.nodes if g == "training"}
-        seeds.update(n for n, node in graph.nodes.items() if self._nodes.get(n) is not node)
-        seeds.update(n for n in self._nodes if n not in graph.nodes)
-        if incoming is not self._incoming:
-            for node_id in incoming.keys() | self._incoming.keys():
-                if incoming.get(node_id) != self._incoming.get(node_id):
+        if list(graph.nodes) == list(self._nodes):  # the same ids in order: compare by pairs
+            seeds.update(compress(graph.nodes, map(is_not, graph.nodes.values(),
+                                                   self._nodes.values())))
+        else:
+            seeds.update(n for n, node in graph.nodes.items() if self._nodes.get(n) is not node)
+            seeds.update(n for n in self._nodes if n not in graph.nodes)
+        if wires is not self._wires:
+            for node_id in wires.incoming.keys() | self._wires.incoming.keys():
+                if wires.incoming.get(node_id) != self._wires.incoming.get(node_id):
                     seeds.add(node_id)
-        return _downstream(seeds, graph, incoming)
+        return _downstream(seeds, graph, wires.succ)
 
 
-def _incoming(graph: Graph) -> dict:
-    out: dict = {}
-    for e in graph.edges:
-        out.setdefault(e.dst, []).append(e)
-    return out
+class _Wires:
+    """The training graph's wires by node, worked out again only when the wiring changed."""
+
+    def __init__(self, incoming: dict):
+        self.incoming = incoming  # node id -> the wires into it, in order
+        self.outgoing: dict = {}  # node id -> the wires out of it, in order
+        self.succ: dict = {}  # node id -> the nodes it feeds
+        for wires in incoming.values():
+            for e in wires:
+                self.outgoing.setdefault(e.src, []).append(e)
+                self.succ.setdefault(e.src, set()).add(e.dst)
+
+    @classmethod
+    def of(cls, graph: Graph) -> _Wires:
+        incoming: dict = {}
+        for e in graph.edges:
+            incoming.setdefault(e.dst, []).append(e)
+        return cls(incoming)
 
 
-def _downstream(seeds: set, graph: Graph, incoming: dict) -> set:
+def _downstream(seeds: set, graph: Graph, succ: dict) -> set:
     """``seeds``, every node downstream of them, and every linked duplicate of any of those (it
     reads its original's parameters), closed under both. (A node that was downstream only by a
     wire now gone had that wire, or one on the way to it, go from its inputs: it is a seed.)"""
-    succ: dict = {}
-    for wires in incoming.values():
-        for e in wires:
-            succ.setdefault(e.src, set()).add(e.dst)
+    twins: dict = {}
     for node in graph.nodes.values():
         if node.shares:
-            succ.setdefault(node.shares, set()).add(node.id)
+            twins.setdefault(node.shares, set()).add(node.id)
     out, todo = set(seeds), list(seeds)
     while todo:
-        for nxt in succ.get(todo.pop(), ()):
+        n = todo.pop()
+        for nxt in chain(succ.get(n, ()), twins.get(n, ())):
             if nxt not in out:
                 out.add(nxt)
                 todo.append(nxt)

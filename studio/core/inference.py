@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from studio.core.params import Arg, ParamError
 from studio.core.project import INPUT, INSTANCE, Graph, Network, Node, Project, node_ports
-from studio.core.registry import LOSS, RF, ShapeError, TensorType, Values, get_block
+from studio.core.registry import LOSS, RF, ShapeError, TensorType, Values, get_block, spec_of
 from studio.core.symbolic import Sym
 
 ERROR = "error"  # the graph cannot become code nor train
@@ -179,6 +179,8 @@ def _wire_break(graph: Graph, e, names: list | None) -> str | None:
 def cycles(graph: Graph, candidates) -> list[list[str]]:
     """The loops among ``candidates`` (nodes a topological sort left over), each in wiring
     order: the nodes downstream of a loop are left over too, but are not part of it."""
+    if not candidates:
+        return []
     succ = {n: [] for n in candidates}
     for e in graph.edges:
         if e.src in succ and e.dst in succ and e.dst not in succ[e.src]:
@@ -283,6 +285,26 @@ class Record:
     used: frozenset = frozenset()  # the networks the training graph instantiates
     tail: tuple = ((), (), ())  # rows, problems and instances of the networks not used
     order: tuple | None = None  # the training graph's topological order (nodes, left over)
+    # given with ``order`` (the wiring is as before): training node id -> the wires into it,
+    # and -> the wires out of it
+    incoming: dict | None = None
+    outgoing: dict | None = None
+    broken: list | None = None  # the training graph's broken wires: (wire, why)
+
+
+class _Flows(dict):
+    """The flows leaving each node, by (node id, port); those of a reused node are read from
+    its Segment when asked, rather than copied for every node on each analysis."""
+
+    def __init__(self, reused: dict):
+        super().__init__()
+        self.reused = reused
+
+    def get(self, key, default=None):
+        if key in self:
+            return self[key]
+        kept = self.reused.get(key[0])
+        return kept.flows.get(key[1], default) if kept is not None else default
 
 
 class _Walker:
@@ -394,36 +416,43 @@ class _Walker:
 
     # walking ------------------------------------------------------------------------------------
     def walk(self, graph: Graph, key: str, path: str, depth: int, input_flows=None,
-             arg_values=None, stack=(), reuse=None, record=None, order=None) -> dict:
+             arg_values=None, stack=(), reuse=None, record=None, order=None,
+             incoming=None) -> dict:
         """Analyze one graph; returns the flows reaching its Output nodes (by node id).
         ``reuse``: node id -> Segment to take instead of visiting the node; ``record``: a dict
-        that receives each node's Segment; ``order``: the graph's topological order, if known."""
+        that receives each node's Segment; ``order``: the graph's topological order, if known;
+        ``incoming``: node id -> the wires into it, if known."""
         order, left = order or topological_order(graph)
         for loop in cycles(graph, left):
             names = " -> ".join(loop + [loop[0]])
             for n in loop:
                 self.problem(key, n, None, f"is part of a cycle ({names}); a network must flow "
                              "one way, remove one of the wires that loop back", path)
-        flows: dict[tuple, Flow] = {}
-        incoming: dict[str, list] = {n: [] for n in graph.nodes}
-        for e in graph.edges:
-            if e.dst in incoming:
-                incoming[e.dst].append(e)
+        flows = _Flows(reuse or {})
+        if incoming is None:
+            incoming = {n: [] for n in graph.nodes}
+            for e in graph.edges:
+                if e.dst in incoming:
+                    incoming[e.dst].append(e)
+        if reuse:
+            record.update(reuse)
         results = {}
         out = self.out
+        rows, problems, made = out.rows, out.problems, self.made
         for node_id in order:
-            kept = reuse.get(node_id) if reuse is not None else None
-            if kept is not None:
-                results[node_id] = self.replay(kept, node_id, flows)
-                record[node_id] = kept
+            kept = reuse.get(node_id) if reuse else None
+            if kept is not None:  # the same rows, problems and instances as last time
+                rows += kept.rows
+                problems += kept.problems
+                made += kept.instances
                 continue
             marks = (len(out.rows), len(out.problems), len(self.made))
             node = graph.nodes[node_id]
             row = NodeResult(key, path + node_id, node, depth)
             out.rows.append(row)
             results[node_id] = row
-            self.visit(graph, key, path, depth, node, row, incoming[node_id], flows, input_flows,
-                       arg_values, stack)
+            self.visit(graph, key, path, depth, node, row, incoming.get(node_id, ()), flows,
+                       input_flows, arg_values, stack)
             if record is not None:
                 record[node_id] = Segment(out.rows[marks[0]:], out.problems[marks[1]:],
                                           self.made[marks[2]:],
@@ -435,14 +464,6 @@ class _Walker:
                 row = results.get(out.id)
                 outputs[out.id] = flows.get((out.id, "out")) if row is not None else None
         return outputs
-
-    def replay(self, kept: Segment, node_id: str, flows: dict) -> NodeResult:
-        self.out.rows += kept.rows
-        self.out.problems += kept.problems
-        self.made += kept.instances
-        for port, flow in kept.flows.items():
-            flows[(node_id, port)] = flow
-        return kept.rows[0]
 
     def check_wire_ends(self, graph: Graph, key: str, path: str) -> None:
         """Wires from a node or an output port that no longer exists: a problem on the node the
@@ -623,11 +644,13 @@ def analyze_reusing(project: Project, reuse: Record | None = None) -> tuple[Anal
     checked that no network changed). Returns the analysis and what a next one may reuse."""
     walker = _Walker(project)
     graph = project.training
-    record = Record(order=reuse.order if reuse is not None and reuse.order else
-                    topological_order(graph))
-    walker._broken[id(graph)] = _training_broken(graph, reuse, record)
+    rewired = reuse is None or not reuse.order
+    record = Record(order=topological_order(graph) if rewired else reuse.order,
+                    incoming=None if rewired else reuse.incoming,
+                    outgoing=None if rewired else reuse.outgoing)
+    record.broken = walker._broken[id(graph)] = _training_broken(graph, reuse, record)
     walker.walk(graph, "training", "", 0, reuse=reuse.segments if reuse else None,
-                record=record.segments, order=record.order)
+                record=record.segments, order=record.order, incoming=record.incoming)
     record.used = frozenset(row.values.network for row in walker.out.rows
                             if row.node.block == INSTANCE and row.values is not None)
     out = walker.out
@@ -651,10 +674,19 @@ def analyze_reusing(project: Project, reuse: Record | None = None) -> tuple[Anal
 
 def _training_broken(graph: Graph, reuse: Record | None, record: Record) -> list:
     """``broken_wires`` of the training graph, taking a source node's output names from
-    ``reuse`` when the node's analysis is reused (its ports are the same)."""
-    out = []
+    ``reuse`` when the node's analysis is reused (its ports are the same). With the wiring as
+    before and no wire broken, only the wires from the nodes analysed again are checked."""
     known, nodes = record.outputs, graph.nodes
-    for e in graph.edges:
+    wires = graph.edges
+    if reuse is not None and reuse.order and reuse.outgoing is not None and \
+            reuse.broken == []:
+        redone = nodes.keys() - reuse.segments.keys()
+        known.update(reuse.outputs)
+        for node_id in redone:
+            known.pop(node_id, None)
+        wires = [e for node_id in redone for e in reuse.outgoing.get(node_id, ())]
+    out = []
+    for e in wires:
         src = e.src
         if src in nodes:
             if src not in known:
@@ -668,19 +700,22 @@ def _training_broken(graph: Graph, reuse: Record | None, record: Record) -> list
         why = _wire_break(graph, e, known.get(src))
         if why is not None:
             out.append((e, why))
+    if len(out) > 1 and wires is not graph.edges:
+        position = {id(e): i for i, e in enumerate(graph.edges)}
+        out.sort(key=lambda broken: position[id(broken[0])])  # in the wires' order
     return out
 
 
 def _check_training_roles(project: Project, walker: _Walker) -> None:
     """Problems that only the training graph as a whole shows: losses nobody optimizes."""
     graph = project.training
+    losses = {b for b in {n.block for n in graph.nodes.values()}
+              if getattr(spec_of(b), "category", None) == "loss"}
+    if not losses:
+        return
     consumers = {e.src for e in graph.edges}
     for node in graph.nodes.values():
-        try:
-            spec = get_block(node.block)
-        except KeyError:
-            continue
-        if spec.category == "loss" and node.id not in consumers:
+        if node.block in losses and node.id not in consumers:
             walker.problem("training", node.id, None, "this loss feeds no optimizer, so nothing "
                            "learns from it; wire it into an optimizer (or a loss sum)")
 

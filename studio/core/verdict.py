@@ -16,7 +16,7 @@ from functools import cache
 
 from studio.core.inference import ERROR, NOT_READY, WARNING, Analysis, Problem
 from studio.core.project import INPUT, INSTANCE, OUTPUT, Project
-from studio.core.registry import get_block
+from studio.core.registry import spec_of
 
 FLOAT_BYTES = 4  # weights, gradients and optimizer state are float32, also under mixed precision
 HALF_BYTES = 2  # activations under mixed precision (bf16, fp16)
@@ -100,27 +100,68 @@ def estimate_memory(project: Project, analysis: Analysis, available: int | None 
     ``available`` overrides the device's memory (tests); by default it is this machine's RAM
     for cpu, auto and mps, and unknown for cuda.
     """
+    return _memory(project, analysis, _RowTally(analysis, {}), available, {})
+
+
+class _RowTally:
+    """One pass over an analysis's rows: the training graph's top rows, the activation values
+    the rows hold, and which nodes of each counted graph have a known cost. What a row adds
+    is kept in ``memo`` (id -> (row, values, top)) for the next analysis, which reuses the
+    rows of every node an edit did not analyse again."""
+
+    def __init__(self, analysis: Analysis, memo: dict):
+        self.top: dict = {}  # training node id -> its row
+        self.values = 0
+        self.counted: dict[str, set] = {"training": set()}  # graph key -> nodes of known cost
+        self.memo: dict = {}
+        top, counted, kept_rows = self.top, self.counted, self.memo
+        for r in analysis.rows:
+            kept = memo.get(id(r))
+            if kept is None or kept[0] is not r:
+                kept = (r, _activation_values(r), r.graph == "training" and r.depth == 0)
+            kept_rows[id(r)] = kept
+            self.values += kept[1]
+            if kept[2]:
+                top[r.node.id] = r
+            if r.depth == 0:
+                ok = counted.setdefault(r.graph, set())
+                if r.ok:
+                    ok.add(r.node.id)
+
+
+def _activation_values(r) -> int:
+    """Values a row's outputs hold per sample (0 outside the training graph's networks, and for
+    the structure nodes, which hold none of their own)."""
+    if r.graph != "training" and r.depth == 0 or r.node.block in (INSTANCE, INPUT, OUTPUT):
+        return 0
+    return sum(_numel(t.shape) for t in r.outputs.values() if t.kind == "tensor")
+
+
+def _memory(project: Project, analysis: Analysis, tally: _RowTally, available: int | None,
+            upstream: dict) -> MemoryEstimate:
     settings = project.training.settings
     batch = int(settings.get("batch_size", 1))
     device = str(settings.get("device", "auto"))
     if available is None and device in RAM_DEVICES:
         available = machine_memory()
-    top = {r.node.id: r for r in analysis.rows if r.graph == "training" and r.depth == 0}
+    top = tally.top
     params = sum(r.params for r in top.values())
-    state = sum(_optimizer_state(project, top, r) for r in top.values())
+    optimizers = {b for b in {r.node.block for r in top.values()} if _optimizer_of(b)}
+    state = sum(_optimizer_state(project, top, r, upstream) for r in top.values()
+                if r.node.block in optimizers)
     act_bytes = HALF_BYTES if settings.get("amp", "off") != "off" else FLOAT_BYTES
-    values = 0
-    for r in analysis.rows:
-        inside_training = r.graph == "training" or r.depth > 0
-        if inside_training and r.node.block not in (INSTANCE, INPUT, OUTPUT):
-            values += sum(_numel(t.shape) for t in r.outputs.values() if t.kind == "tensor")
     largest = max(top.values(), key=lambda r: r.params, default=None)
     return MemoryEstimate(
         weights=params * FLOAT_BYTES, gradients=params * FLOAT_BYTES,
-        optimizer_state=state * FLOAT_BYTES, activations=values * batch * act_bytes,
+        optimizer_state=state * FLOAT_BYTES, activations=tally.values * batch * act_bytes,
         batch_size=batch, device=device, available=available,
         largest=largest.node.id if largest is not None and largest.params else None,
         largest_params=largest.params if largest is not None else 0)
+
+
+def _optimizer_of(block: str):
+    spec = spec_of(block)
+    return spec.optimizer if spec is not None else None
 
 
 def _numel(shape) -> int:
@@ -132,13 +173,14 @@ def _numel(shape) -> int:
     return n
 
 
-def _optimizer_state(project: Project, top: dict, row) -> int:
+def _optimizer_state(project: Project, top: dict, row, upstream: dict) -> int:
     """Values an optimizer keeps: its slots per parameter times the parameters it updates
-    (those it names, else every node upstream of its loss)."""
+    (those it names, else every node upstream of its loss). ``upstream`` keeps the nodes
+    upstream of each optimizer ("nodes") while the wires are the same ("wires")."""
     if row.values is None or row.node.block == INSTANCE:
         return 0
-    spec = get_block(row.node.block)
-    if spec.optimizer is None:
+    optimizer = _optimizer_of(row.node.block)
+    if optimizer is None:
         return 0
     graph = project.training
     names = tuple(getattr(row.values, "updates", ()) or ())
@@ -146,17 +188,27 @@ def _optimizer_state(project: Project, top: dict, row) -> int:
         chosen = [r for r in top.values() if {r.node.id, r.node.title,
                                               r.node.params.get("network")} & set(names)]
     else:
-        preds: dict[str, list] = {}
-        for e in graph.edges:
-            preds.setdefault(e.dst, []).append(e.src)
-        upstream, todo = set(), [row.node.id]
-        while todo:
-            for src in preds.get(todo.pop(), ()):
-                if src not in upstream:
-                    upstream.add(src)
-                    todo.append(src)
-        chosen = [top[n] for n in upstream if n in top]
-    return spec.optimizer.state_slots(row.values) * sum(r.params for r in chosen)
+        wires = tuple(graph.edges)
+        if upstream.get("wires") != wires:
+            upstream.update(wires=wires, nodes={})
+        nodes = upstream["nodes"]
+        if row.node.id not in nodes:
+            nodes[row.node.id] = _upstream_of(graph, row.node.id)
+        chosen = [top[n] for n in nodes[row.node.id] if n in top]
+    return optimizer.state_slots(row.values) * sum(r.params for r in chosen)
+
+
+def _upstream_of(graph, node_id: str) -> set:
+    preds: dict[str, list] = {}
+    for e in graph.edges:
+        preds.setdefault(e.dst, []).append(e.src)
+    upstream, todo = set(), [node_id]
+    while todo:
+        for src in preds.get(todo.pop(), ()):
+            if src not in upstream:
+                upstream.add(src)
+                todo.append(src)
+    return upstream
 
 
 @dataclass(frozen=True)
@@ -255,20 +307,40 @@ class Verdict:
 
 def judge(project: Project, analysis: Analysis, available: int | None = None) -> Verdict:
     """The verdict on ``project`` from its analysis (one per edit)."""
-    problems = [p for p in analysis.problems]
-    if not _has_loss(project):
-        problems.append(Problem("training", None, None, "the training graph has no loss to train: "
-                                "add a loss and an optimizer", severity=NOT_READY))
-    for name in _unused_networks(project):
-        problems.append(Problem(name, None, None, f"network {name} is used nowhere, so it is "
-                                "left out of the code: its layer sizes come from the shapes wired "
-                                "into an instance. Drag it into the training graph and wire it",
-                                severity=WARNING))
-    memory = estimate_memory(project, analysis, available)
-    if memory.exceeds:
-        problems.append(_memory_warning(memory))
-    return Verdict(tuple(problems), analysis.total_params, analysis.total_macs,
-                   _unknown(project, analysis), memory)
+    return Judge()(project, analysis, available)
+
+
+class Judge:
+    """Verdicts on the successive analyses of one project (the editor's session keeps one).
+
+    An analysis brought up to date after an edit reuses the rows of every node it did not
+    analyse again (``core.incremental``), so what a row adds to the memory estimate is worked
+    out once per row, and the nodes upstream of an optimizer once per wiring: a verdict then
+    costs a lookup per row besides what the edit changed. Equal to ``judge``
+    (``tests/test_incremental.py`` checks it on random edits)."""
+
+    def __init__(self):
+        self._rows: dict = {}  # id(row) -> (row, activation values, top): see _RowTally
+        self._upstream: dict = {}  # the nodes upstream of each optimizer: see _optimizer_state
+
+    def __call__(self, project: Project, analysis: Analysis, available: int | None = None
+                 ) -> Verdict:
+        tally = _RowTally(analysis, self._rows)
+        self._rows = tally.memo
+        problems = [p for p in analysis.problems]
+        if not _has_loss(project):
+            problems.append(Problem("training", None, None, "the training graph has no loss to "
+                                    "train: add a loss and an optimizer", severity=NOT_READY))
+        for name in _unused_networks(project):
+            problems.append(Problem(name, None, None, f"network {name} is used nowhere, so it "
+                                    "is left out of the code: its layer sizes come from the "
+                                    "shapes wired into an instance. Drag it into the training "
+                                    "graph and wire it", severity=WARNING))
+        memory = _memory(project, analysis, tally, available, self._upstream)
+        if memory.exceeds:
+            problems.append(_memory_warning(memory))
+        return Verdict(tuple(problems), analysis.total_params, analysis.total_macs,
+                       _unknown(project, tally), memory)
 
 
 def _unused_networks(project: Project) -> list[str]:
@@ -285,13 +357,8 @@ def _unused_networks(project: Project) -> list[str]:
 
 
 def _has_loss(project: Project) -> bool:
-    for node in project.training.nodes.values():
-        try:
-            if node.block != INSTANCE and get_block(node.block).category == "loss":
-                return True
-        except KeyError:
-            continue
-    return False
+    blocks = {node.block for node in project.training.nodes.values()} - {INSTANCE}
+    return any(spec.category == "loss" for spec in map(spec_of, blocks) if spec is not None)
 
 
 def _memory_warning(memory: MemoryEstimate) -> Problem:
@@ -305,21 +372,15 @@ def _memory_warning(memory: MemoryEstimate) -> Problem:
     return Problem("training", memory.largest, None, text, severity=WARNING)
 
 
-def _unknown(project: Project, analysis: Analysis) -> int:
+def _unknown(project: Project, tally: _RowTally) -> int:
     """Nodes of the graphs the totals count (the training graph, unused networks) whose cost
     could not be computed: they failed, or sit on or after a cycle or a failed node."""
-    counted: dict[str, set] = {"training": set()}
-    for r in analysis.rows:
-        if r.depth == 0:
-            counted.setdefault(r.graph, set())
-            if r.ok:
-                counted[r.graph].add(r.node.id)
     unknown = 0
-    for key, ok in counted.items():
+    for key, ok in tally.counted.items():
         graph = project.training if key == "training" else project.networks.get(key)
         if graph is not None:
-            unknown += len(set(graph.nodes) - ok)
+            unknown += len(graph.nodes.keys() - ok)
     return unknown
 
 
-__all__ = ["MemoryEstimate", "Verdict", "estimate_memory", "judge", "machine_memory", "size_text"]
+__all__ = ["Judge", "MemoryEstimate", "Verdict", "estimate_memory", "judge", "machine_memory", "size_text"]

@@ -15,7 +15,7 @@ from studio.core.document import Change, Command, Document, MoveNodes
 from studio.core.incremental import Analyzer
 from studio.core.inference import Analysis
 from studio.core.project import ProjectError
-from studio.core.verdict import Verdict, judge
+from studio.core.verdict import Judge, Verdict
 from studio.ui.editing import refusal_text
 
 CODE_DELAY_MS = 250
@@ -34,8 +34,9 @@ class Session(QObject):
         self.doc = document or Document()
         self._unsubscribe = self.doc.subscribe(self._on_change)
         self._analyzer = Analyzer(self.doc.project)
+        self._judge = Judge()
         self.analysis: Analysis = self._analyzer.analysis
-        self.verdict: Verdict = judge(self.doc.project, self.analysis)
+        self.verdict: Verdict = self._judge(self.doc.project, self.analysis)
         self._broken = self.analysis.broken_wires
         self.code = None
         self.code_error = None
@@ -60,8 +61,9 @@ class Session(QObject):
         self._unsubscribe = self.doc.subscribe(self._on_change)
         self.selection = ("training", [])
         self._analyzer = Analyzer(self.doc.project)
+        self._judge = Judge()
         self.analysis = self._analyzer.analysis
-        self.verdict = judge(self.doc.project, self.analysis)
+        self.verdict = self._judge(self.doc.project, self.analysis)
         self._broken = self.analysis.broken_wires
         self._code_dirty = True
         self.replaced.emit()
@@ -123,7 +125,7 @@ class Session(QObject):
         """The one analysis of an edit (of ``change``; None: of the whole project), and the
         verdict every view shows from it."""
         self.analysis = self._analyzer.update(change)
-        self.verdict = judge(self.doc.project, self.analysis)
+        self.verdict = self._judge(self.doc.project, self.analysis)
         self.analyzed.emit()
         self._tell_broken_wires()
 
