@@ -11,6 +11,8 @@ the footer when the node is sick: the user sees where a network is unwell withou
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
@@ -132,6 +134,27 @@ def _value_text(v) -> str:
     if v is None:
         return "none"
     return str(v)
+
+
+@lru_cache(maxsize=4096)
+def _footer_layout(width: float, summary: str, note: str, shape: str, params_label: str) -> tuple:
+    """(summary text, note width, right text, left text) of a node's footer: worked out once
+    for each of the few distinct combinations that hundreds of nodes show."""
+    f = Fonts.get()
+    m = f["m_small"]
+    summary_text = f["m_body"].elidedText(summary, Qt.TextElideMode.ElideRight, width - 20) \
+        if summary else ""
+    room = width - 16
+    note_w = m.horizontalAdvance(note) + 8 if note else 0
+    shape_w = m.horizontalAdvance(shape)
+    right = f"{params_label} params" if params_label else ""
+    if right and shape_w + m.horizontalAdvance(right) + note_w + 8 > room:
+        right = params_label
+    if right and note and shape_w + m.horizontalAdvance(right) + note_w + 8 > room:
+        right = ""  # a sick node's note wins the room; the tooltip keeps the count
+    right_w = m.horizontalAdvance(right) + 8 if right else 0
+    left = m.elidedText(shape, Qt.TextElideMode.ElideRight, room - right_w - note_w)
+    return summary_text, note_w, right, left
 
 
 class NodeItem(QGraphicsItem):
@@ -267,28 +290,12 @@ class NodeItem(QGraphicsItem):
     def _footer(self) -> None:
         """The output shape at the bottom left, the parameter count at the bottom right (just the
         number when the shape needs the room); the parameter summary on the free body row."""
-        f = Fonts.get()
-        m = f["m_small"]
-        self.row_right = ""
-        self.summary_text = ""
-        if not self.named_inputs and not self.named_outputs and self.params_summary:
-            self.summary_text = f["m_body"].elidedText(self.params_summary,
-                                                       Qt.TextElideMode.ElideRight, self.width - 20)
-        room = self.width - 16
+        summary = self.params_summary if not self.named_inputs and not self.named_outputs else ""
         note = self.health.note if self.health is not None else ""
-        note_w = m.horizontalAdvance(note) + 8 if note else 0
-        shape_w = m.horizontalAdvance(self.shape_label)
-        right = f"{self.params_label} params" if self.params_label else ""
-        if right and shape_w + m.horizontalAdvance(right) + note_w + 8 > room:
-            right = self.params_label
-        if right and note and shape_w + m.horizontalAdvance(right) + note_w + 8 > room:
-            right = ""  # a sick node's note wins the room; the tooltip keeps the count
-        right_w = m.horizontalAdvance(right) + 8 if right else 0
+        self.row_right = ""
         self.footer_note = note
-        self.footer_note_w = note_w
-        self.footer_right = right
-        self.footer_left = m.elidedText(self.shape_label, Qt.TextElideMode.ElideRight,
-                                        room - right_w - note_w)
+        self.summary_text, self.footer_note_w, self.footer_right, self.footer_left = \
+            _footer_layout(self.width, summary, note, self.shape_label, self.params_label)
 
     def set_result(self, row, problems) -> bool:
         """Show an analysis row (shapes, cost) and this node's problems; True if anything changed."""
@@ -297,15 +304,16 @@ class NodeItem(QGraphicsItem):
             shape = ""
         params = compact(row.params) if row is not None and row.params else ""
         texts = [str(p) for p in problems]
-        if (shape, params, texts, row is None) == (self.shape_label, self.params_label,
-                                                    [str(p) for p in self.problems], self.row is None) \
-                and row is self.row:
+        drawn_same = (shape, params, texts) == (self.shape_label, self.params_label,
+                                                [str(p) for p in self.problems])
+        if drawn_same and row is self.row:
             return False
         self.row = row
         self.shape_label, self.params_label, self.problems = shape, params, list(problems)
-        self._footer()
-        self._tooltip_stale = True
-        self.update()
+        self._tooltip_stale = True  # the tooltip has the row's costs in full
+        if not drawn_same:  # a new row that reads the same (an edit upstream) is not repainted
+            self._footer()
+            self.update()
         return True
 
     def set_health(self, health) -> bool:

@@ -92,6 +92,8 @@ class GraphScene(QGraphicsScene):
         self.graph_key = graph_key
         self.nodes: dict[str, NodeItem] = {}
         self.wires: list[WireItem] = []
+        self._wires_at: dict = {}  # node id -> its wires (in and out), in self.wires's order
+        self._position: dict = {}  # id(wire) -> its place in self.wires
         self.healths: dict = {}  # node id -> Health shown, kept for items made later
         self.snap = True
         self.last_refusal = ""
@@ -131,6 +133,7 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.wires.clear()
+        self._index_wires()
         self._overview = WireOverview(lambda: self.wires)
         self._overview.set_items_draw(self._wires_drawn)
         self.addItem(self._overview)
@@ -145,7 +148,7 @@ class GraphScene(QGraphicsScene):
         if self.graph_key not in change.graphs:
             return
         graph = self.graph
-        moved_rects = []
+        moved_rects, moved = [], set()
         touched = [n for g, n in change.nodes if g == self.graph_key]
         grid = self._node_grid()
         for node_id in touched:
@@ -167,16 +170,18 @@ class GraphScene(QGraphicsScene):
             item.sync(node, graph)
             if old != item.scene_rect():
                 moved_rects += [old, item.scene_rect()]
+                moved.add(node_id)
                 grid.put(node_id, item.scene_rect())
-        ids = set(touched)
         ports_replaced = any(w.src_port.parentItem() is None or w.dst_port.parentItem() is None
-                             for w in self.wires if w.edge.src in ids or w.edge.dst in ids)
-        if change.wires or ports_replaced or any(n not in self.nodes for n in touched) or set(
-                self.nodes) != set(graph.nodes):
+                             for w in self._wires_of(touched))
+        if change.wires or ports_replaced or any(n not in self.nodes for n in touched) or \
+                self.nodes.keys() != graph.nodes.keys():
             self._sync_wires()
             self.grow_scene_rect()
             return
-        rerouted = self._reroute(ids, moved_rects)
+        if not moved_rects:
+            return  # nothing moved nor changed size (a parameter): every wire's route holds
+        rerouted = self._reroute(moved, moved_rects)
         area = QRectF()
         for r in moved_rects:
             area = area.united(r)
@@ -244,6 +249,7 @@ class GraphScene(QGraphicsScene):
             for w in rest:
                 self.removeItem(w)
         self.wires = wires
+        self._index_wires()
         for item in self.nodes.values():
             for p in list(item.inputs.values()) + list(item.outputs.values()):
                 p.connected = False
@@ -254,6 +260,21 @@ class GraphScene(QGraphicsScene):
         self._route_wires(wires)
         for w in new:  # added once laid out: cheaper than moving items already in the scene
             self.addItem(w)
+
+    def _index_wires(self) -> None:
+        self._position = {id(w): i for i, w in enumerate(self.wires)}
+        self._wires_at = {}
+        for w in self.wires:
+            self._wires_at.setdefault(w.edge.src, []).append(w)
+            if w.edge.dst != w.edge.src:
+                self._wires_at.setdefault(w.edge.dst, []).append(w)
+
+    def _wires_of(self, node_ids, outgoing_only: bool = False) -> list[WireItem]:
+        """The wires of ``node_ids`` (``outgoing_only``: those leaving them), in the order of
+        ``self.wires``: looked up, not searched for among thousands."""
+        found = {id(w): w for n in node_ids for w in self._wires_at.get(n, ())
+                 if not outgoing_only or w.edge.src == n}
+        return sorted(found.values(), key=lambda w: self._position[id(w)])
 
     CELL = 256.0
 
@@ -314,8 +335,7 @@ class GraphScene(QGraphicsScene):
     def _reroute(self, node_ids: set, rects) -> list:
         """Route again the wires of ``node_ids`` and those passing where nodes were or are now
         (``rects``); returns them."""
-        todo = {id(w): w for w in self.wires
-                if w.edge.src in node_ids or w.edge.dst in node_ids}
+        todo = {id(w): w for w in self._wires_of(node_ids)}
         for r in rects:
             for it in self.items(r.adjusted(-20, -20, 20, 20)):
                 if isinstance(it, WireItem):
@@ -365,9 +385,7 @@ class GraphScene(QGraphicsScene):
                 if row.graph == self.graph_key and row.node.id not in rows:
                     rows[row.node.id] = row
         changed = []
-        for w in self.wires:
-            if sources is not None and w.edge.src not in sources:
-                continue
+        for w in self.wires if sources is None else self._wires_of(sources, outgoing_only=True):
             row = rows.get(w.edge.src)
             t = row.outputs.get(w.edge.src_port) if row is not None else None
             if w.set_label(shape_text(t) if t is not None else "",

@@ -7,6 +7,7 @@ it, and back. ``route`` is plain geometry, so it is testable without a scene.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -127,6 +128,13 @@ def _free_lane(rects, y0: float, y1: float, lanes=()) -> float:
     return min((y for y in candidates if free(y)), key=lambda y: (abs(y - y0) + abs(y - y1), y))
 
 
+@lru_cache(maxsize=4096)
+def _label_size(text: str) -> tuple[float, float]:
+    """A shape label's box (a few dozen distinct shapes label thousands of wires)."""
+    m = Fonts.get()["m_label"]
+    return (m.horizontalAdvance(text) + 6, m.height() + 2)
+
+
 class WireItem(QGraphicsItem):
     """One edge of the document. ``label`` is the shape it carries (set from the analysis)."""
 
@@ -150,8 +158,7 @@ class WireItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
-        self.setToolTip(f"{edge.src}.{edge.src_port} \u2192 {edge.dst}.{edge.dst_port}\n"
-                        "Click to select; Delete removes the wire.")
+        self._tooltip_stale = True
 
     def endpoints(self) -> tuple[QPointF, QPointF]:
         return self.src_port.scenePos(), self.dst_port.scenePos()
@@ -168,10 +175,7 @@ class WireItem(QGraphicsItem):
         self._layout_label()
 
     def label_size(self) -> tuple[float, float]:
-        if not self.label:
-            return (0.0, 0.0)
-        m = Fonts.get()["m_label"]
-        return (m.horizontalAdvance(self.label) + 6, m.height() + 2)
+        return _label_size(self.label) if self.label else (0.0, 0.0)
 
     def place_label(self, taken) -> QRectF:
         """Put the label on the first of its places that ``taken(rect)`` says is free (else the
@@ -196,12 +200,24 @@ class WireItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.label = text
         self.kind = "loss" if loss else "tensor"
-        self.setToolTip(f"{self.edge.src}.{self.edge.src_port} \u2192 {self.edge.dst}."
-                        f"{self.edge.dst_port}" + (f": {text}" if text else "") +
-                        "\nClick to select; Delete removes the wire.")
+        self._tooltip_stale = True
         self._layout_label()
         self.update()
         return True
+
+    def toolTip(self) -> str:  # noqa: N802 (Qt's name)
+        self._refresh_tooltip()
+        return super().toolTip()
+
+    def _refresh_tooltip(self) -> None:
+        """Written when it may be read (hovering, or asked), not on each edit of hundreds of
+        wires' labels."""
+        if self._tooltip_stale:
+            self._tooltip_stale = False
+            e = self.edge
+            self.setToolTip(f"{e.src}.{e.src_port} \u2192 {e.dst}.{e.dst_port}" +
+                            (f": {self.label}" if self.label else "") +
+                            "\nClick to select; Delete removes the wire.")
 
     def _layout_label(self) -> None:
         if self.label:
@@ -272,6 +288,7 @@ class WireItem(QGraphicsItem):
             painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self.label)
 
     def hoverEnterEvent(self, event):
+        self._refresh_tooltip()  # before the view asks for the tooltip
         self.hovered = True
         self.update()
 
