@@ -10,9 +10,10 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from studio.core.fileformat import dumps, load
+from studio.core.registry import get_block
 from studio.ui import theme
 from studio.ui.testing import click_node, drag_wire, drop_block, mouse_drag, open_window, type_into
 from tests.helpers import EXAMPLES
@@ -194,8 +195,8 @@ def test_activation_plot_shows_the_function_and_its_derivative(lenet):
     assert np.allclose(y, np.tanh(x))
     inner = slice(2, -2)
     assert np.allclose(dy[inner], 1 - np.tanh(dx[inner]) ** 2, atol=1e-3)
-    assert "tanh" in lenet.inspector.widget().findChild(type(lenet.inspector._info),
-                                                       "explanation").text().lower() or True
+    explanation = lenet.inspector.widget().findChild(QLabel, "explanation")
+    assert explanation.text() == get_block("Tanh").explanation
 
 
 def test_code_view_highlights_the_selected_nodes_lines(lenet):
