@@ -109,9 +109,9 @@ class WindowRun:
 
     def _record(self, topics) -> None:
         run = self.window.dashboard.store.current
-        if run is not None and "progress" in topics and run.progress:
-            if not self.progress or self.progress[-1]["step"] != run.progress["step"]:
-                self.progress.append(dict(run.progress))
+        if run is not None and "progress" in topics and run.progress is not None:
+            if not self.progress or self.progress[-1].step != run.progress.step:
+                self.progress.append(run.progress)
 
     def _on_tick(self) -> None:
         now = self.clock.nsecsElapsed()
@@ -163,10 +163,9 @@ class WindowRun:
         print(f"    ({self.name}: the UI process used {self.cpu:.2f} s of CPU while the window's "
               f"run trained (drawing while paused left out), {len(self.progress)} progress "
               f"reports drawn)")
-        warm = next(p for p in self.progress if p["step"] >= WARMUP)
+        warm = next(p for p in self.progress if p.step >= WARMUP)
         last = self.progress[-1]
-        seconds = (last["elapsed"] - warm["elapsed"]) * (self.steps - WARMUP) / \
-            (last["step"] - warm["step"])
+        seconds = (last.elapsed - warm.elapsed) * (self.steps - WARMUP) / (last.step - warm.step)
         return seconds, np.array(self.lateness), draw_ms
 
 

@@ -32,6 +32,7 @@ from common import ROOT, set_threads
 
 from studio.core.fileformat import load
 from studio.engine.allocator import keep_freed_memory
+from studio.engine.events import Error, Finished, Metrics, Paused, Progress, Started
 from studio.engine.library.data import TensorBatches, load_digits
 from studio.engine.loader import RESOURCES_DATA
 from studio.engine.probes import ProbeRates
@@ -159,10 +160,10 @@ class SessionRun:
         self.events: list = []
         self.session.start()
         self.session.pause()  # answered before the first step
-        self._wait_for("paused")
+        self._wait_for(Paused)
 
-    def _wait_for(self, kind: str) -> None:
-        while not any(e["type"] in (kind, "finished", "error") for e in self._collect(0.05)):
+    def _wait_for(self, kind: type) -> None:
+        while not any(isinstance(e, (kind, Finished, Error)) for e in self._collect(0.05)):
             if not self.session.alive and not self.session.events_pending:
                 raise SystemExit(f"the session ended early: {self.events[-3:]}")
 
@@ -173,7 +174,7 @@ class SessionRun:
 
     @property
     def finished(self) -> bool:
-        return any(e["type"] == "finished" for e in self.events)
+        return any(isinstance(e, Finished) for e in self.events)
 
     def train_slice(self, seconds: float) -> None:
         self.session.resume()
@@ -182,20 +183,20 @@ class SessionRun:
             self._collect(left)  # reads events as they arrive, as the editor does
         if not self.finished:
             self.session.pause()
-            self._wait_for("paused")
+            self._wait_for(Paused)
 
     def result(self) -> tuple[float, float]:
         """Steady seconds for the steps after the warm-up, and the probes' share of them."""
         self.session.wait(collect=self.events)
-        errors = [e for e in self.events if e["type"] == "error"]
+        errors = [e for e in self.events if isinstance(e, Error)]
         if errors:
-            raise SystemExit(f"the session failed: {errors[0]['message']}")
-        progress = [e for e in self.events if e["type"] == "progress"]
-        warm = next(e for e in progress if e["step"] >= WARMUP)
+            raise SystemExit(f"the session failed: {errors[0].message}")
+        progress = [e for e in self.events if isinstance(e, Progress)]
+        warm = next(e for e in progress if e.step >= WARMUP)
         last = progress[-1]
-        scale = (self.steps - WARMUP) / (last["step"] - warm["step"])
-        seconds = (last["elapsed"] - warm["elapsed"]) * scale
-        return seconds, (last["probe_seconds"] - warm["probe_seconds"]) * scale / seconds
+        scale = (self.steps - WARMUP) / (last.step - warm.step)
+        seconds = (last.elapsed - warm.elapsed) * scale
+        return seconds, (last.probe_seconds - warm.probe_seconds) * scale / seconds
 
 
 def side_by_side(name: str) -> dict:
@@ -226,9 +227,9 @@ def start_and_stop(name: str) -> dict:
     while first_log is None:
         batch = session.events(timeout=0.01)
         events += batch
-        if any(e["type"] == "metrics" for e in batch):
+        if any(isinstance(e, Metrics) for e in batch):
             first_log = time.perf_counter() - begin
-    ready = next(e for e in events if e["type"] == "started")["startup_seconds"]
+    ready = next(e for e in events if isinstance(e, Started)).startup_seconds
     time.sleep(0.5)
     stop_begin = time.perf_counter()
     session.stop()

@@ -95,7 +95,7 @@ def test_a_gan_shows_sample_grids(qtbot, tmp_path):
     qtbot.waitUntil(lambda: "samples" in dash.store.current.previews, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: finished(window), timeout=WAIT_MS)
     assert dash.controller.state == "finished"
-    images = dash.store.current.previews["samples"]["images"]
+    images = dash.store.current.previews["samples"].images
     assert images.shape == (64, 1, 16, 16)
     qtbot.waitUntil(lambda: "samples" in dash.samples.panels, timeout=5000)
     assert set(dash.store.current.metrics) == {"loss_d", "loss_g"}
@@ -214,7 +214,13 @@ def give_one_frame_of_credit(dash) -> None:
     dash._cpu_credit = 0.001
 
 
-def test_a_frame_draws_one_view_within_the_drawing_budget(qtbot, tmp_path):
+def as_if_training(monkeypatch, controller) -> None:
+    """The controller says a run is training, as if the events the test applies came from one
+    (drawing is free while nothing trains)."""
+    monkeypatch.setattr(type(controller), "state", property(lambda self: "running"))
+
+
+def test_a_frame_draws_one_view_within_the_drawing_budget(qtbot, tmp_path, monkeypatch):
     from studio.engine.runner import RunConfig, Runner
 
     window = open_example(qtbot, tmp_path, "lenet")
@@ -224,8 +230,7 @@ def test_a_frame_draws_one_view_within_the_drawing_budget(qtbot, tmp_path):
     Runner(load(EXAMPLES / "lenet.studio"), RunConfig(steps=40), events.append).run()
     dash.store.new_run()
     dash.frame.stop()
-    dash.controller.state = "running"  # as if these events came from a run (drawing is free
-    # while nothing trains)
+    as_if_training(monkeypatch, dash.controller)
     drawn: list = []
     for attr, view in dash.views.items():
         original = view.refresh
@@ -249,7 +254,8 @@ def test_a_frame_draws_one_view_within_the_drawing_budget(qtbot, tmp_path):
     assert set(drawn) == set(dash.relevant_views())  # in turn, every visible view catches up
 
 
-def test_drawing_earns_its_cpu_budget_from_training_time_not_from_the_clock(qtbot, tmp_path):
+def test_drawing_earns_its_cpu_budget_from_training_time_not_from_the_clock(qtbot, tmp_path,
+                                                                           monkeypatch):
     """The drawing budget is a share of training time: a run that is paused or held up earns
     the editor nothing, so it cannot spend the saved credit when training goes on; while
     nothing trains, drawing is free."""
@@ -264,7 +270,7 @@ def test_drawing_earns_its_cpu_budget_from_training_time_not_from_the_clock(qtbo
                           elapsed=1.0, probe_seconds=0.0)])
     assert dash.has_cpu_credit()  # idle: free
     qtbot.wait(300)  # the new window has painted
-    dash.controller.state = "running"
+    as_if_training(monkeypatch, dash.controller)
     dash._cpu_mark = (dash.trained_seconds(), time.process_time())
     dash._cpu_credit = -0.001
     time.sleep(0.3)  # wall time passes, training does not

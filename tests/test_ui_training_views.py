@@ -100,12 +100,12 @@ def test_samples_now_asks_the_worker_for_a_preview(qtbot, tmp_path):
     dash.docks["samples"].raise_()  # (Train brings the curves to the front)
     # the first samples come at once (the run's first step), whatever the budget
     qtbot.waitUntil(lambda: "samples" in dash.store.current.previews, timeout=WAIT_MS)
-    assert dash.store.current.previews["samples"]["step"] == 1
+    assert dash.store.current.previews["samples"].step == 1
     qtbot.waitUntil(lambda: dash.store.current.step >= 3, timeout=WAIT_MS)
     button = dash.samples.request_button
     qtbot.waitUntil(button.isEnabled, timeout=WAIT_MS)
     button.click()
-    qtbot.waitUntil(lambda: dash.store.current.previews["samples"]["step"] not in (1, 4000),
+    qtbot.waitUntil(lambda: dash.store.current.previews["samples"].step not in (1, 4000),
                     timeout=WAIT_MS)
     dash.panel.stop_action.trigger()
     qtbot.waitUntil(lambda: dash.controller.state in ("stopped", "finished"), timeout=WAIT_MS)

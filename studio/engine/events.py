@@ -314,6 +314,29 @@ class ProbeSkipped(Event):
     budget: float  # the share of the training time probes may take
 
 
+# ---------------------------------------------------------------------------------------------
+# a run's state, as its events tell it
+# ---------------------------------------------------------------------------------------------
+
+ACTIVE_STATES = ("starting", "running", "paused")  # a run in one of these may still train
+ENDED_STATES = ("finished", "stopped", "failed")
+
+
+def state_after(state: str, event: Event) -> str:
+    """A run's state once ``event`` has arrived: the one rule by which the session, the
+    dashboard's runs and the training controller follow a run (starting, running, paused,
+    finished, stopped, failed). A NaN's error leaves the run paused at its last good state."""
+    if isinstance(event, (Started, Resumed, Restored)):
+        return "running"
+    if isinstance(event, Paused):
+        return "paused"
+    if isinstance(event, Finished):
+        return event.status
+    if isinstance(event, Error) and event.kind != "nan":
+        return "failed"
+    return state
+
+
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished, Metrics,
          Progress, Evaluation, Stats, Histograms, Activations, DeadUnits, Predictions, Preview,
          ProbeSkipped)

@@ -24,11 +24,9 @@ from studio.engine.events import (
     Error,
     Event,
     Finished,
-    Paused,
     Pending,
-    Restored,
-    Resumed,
     Started,
+    state_after,
 )
 from studio.engine.runner import RunConfig
 from studio.engine.standby import Spare, open_worker
@@ -194,18 +192,11 @@ class TrainingSession:
     def _add(self, event: Event) -> None:
         with self._lock:
             if isinstance(event, Started):
-                self.state = "running"
                 event = dataclasses.replace(
                     event, startup_seconds=time.perf_counter() - self.started_at)
-            elif isinstance(event, Paused):
-                self.state = "paused"
-            elif isinstance(event, (Resumed, Restored)):
-                self.state = "running"
             elif isinstance(event, Finished):
-                self.state = "finished" if event.status == "finished" else "stopped"
                 self.final = event
-            elif isinstance(event, Error) and event.kind != "nan":
-                self.state = "failed"
+            self.state = state_after(self.state, event)
             self._events.put(event)
             self._lock.notify_all()
 

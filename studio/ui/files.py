@@ -96,8 +96,8 @@ class ProjectFiles(QObject):
         run = controller.run
         if run is None:
             return "trained weights from the last run"
-        epoch = int((run.progress or {}).get("epoch") or 0)
-        steps = int((run.final or {}).get("steps") or run.step or 0)
+        epoch = run.progress.epoch if run.progress is not None else 0
+        steps = (run.final.steps if run.final is not None else 0) or run.step
         if epoch:
             length = f"{epoch} epoch{'s' if epoch != 1 else ''}"
         else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
+from studio.engine.events import Error
+
 
 class TrainingPrompts(QObject):
     def __init__(self, bench, save_as, parent=None):
@@ -28,11 +30,11 @@ class TrainingPrompts(QObject):
         self.bench.status(f"Saved the trained weights to {path}", 8000)
         return True
 
-    def training_failed(self, event: dict) -> None:
+    def training_failed(self, event: Error) -> None:
         """Say what went wrong in the status bar and show the node at fault; the graph and the
         plots so far are kept."""
-        self.bench.status(f"Training: {event.get('message', '')}", 15000)
-        node = event.get("node")
+        self.bench.status(f"Training: {event.message}", 15000)
+        node = event.node
         project = self.bench.session.project
         if node and (node[0] == "training" or node[0] in project.networks) \
                 and node[1] in self.bench.session.doc.graph(node[0]).nodes:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
-from studio.engine.events import Checkpoint, Error
+from studio.engine.events import ACTIVE_STATES, ENDED_STATES, Checkpoint, Error
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.store import Run, RunStore
 
@@ -52,7 +52,8 @@ class TrainingController(QObject):
         self.editing = editing_session
         self.store = RunStore()
         self.session = None
-        self.state = "idle"
+        self._stopping = False  # Stop was pressed: the run is "stopping" until it ends
+        self._told = "idle"  # the state last announced by state_changed
         self.watched: str | None = None
         self.sample = 0
         self._scratch_folder: Path | None = None  # made when the first run starts
@@ -79,9 +80,21 @@ class TrainingController(QObject):
 
     # what the panel asks ----------------------------------------------------------------------
     @property
+    def state(self) -> str:
+        """idle (no run), stopping (Stop was pressed and the run has not ended yet), or the
+        current run's state, which the store follows from the events read so far (by
+        ``events.state_after``, as the session does): what the views show, never ahead of
+        them."""
+        run = self.store.current
+        if self.session is None or run is None:
+            return "idle"
+        if self._stopping and run.state in ACTIVE_STATES:
+            return "stopping"
+        return run.state
+
+    @property
     def running(self) -> bool:
-        return self.session is not None and self.state in ("starting", "running", "paused",
-                                                           "stopping")
+        return self.session is not None and self.state in (*ACTIVE_STATES, "stopping")
 
     @property
     def run(self) -> Run | None:
@@ -146,8 +159,9 @@ class TrainingController(QObject):
         self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
         self._stop_deadline = None
+        self._stopping = False
         self.session.start(self.standby.take() if self.standby is not None else None)
-        self._set_state("starting")
+        self._announce_state()
         self.timer.start()
         self.updated.emit({"all"})
         return None
@@ -167,7 +181,8 @@ class TrainingController(QObject):
             return
         self.session.request_stop()
         self._stop_deadline = time.perf_counter() + STOP_GRACE_SECONDS
-        self._set_state("stopping")
+        self._stopping = True
+        self._announce_state()
 
     def watch(self, key: str | None) -> None:
         """Follow the node selected on the canvas (``training/conv1``)."""
@@ -196,8 +211,7 @@ class TrainingController(QObject):
         if self.session is not None:
             self.session.on_arrival = None
             self.session.stop(timeout=1.0)
-            if self.running:
-                self.state = "stopped"
+            self.store.end_current("stopped")
         if self._scratch_folder is not None:
             shutil.rmtree(self._scratch_folder, ignore_errors=True)
             self._scratch_folder = None
@@ -236,6 +250,7 @@ class TrainingController(QObject):
             self.session = None
         self.timer.stop()
         self._stop_deadline = None
+        self._stopping = False
         self.store.clear()
         self.store.download = None
         self._checkpoint = self._saved_checkpoint = None
@@ -244,7 +259,7 @@ class TrainingController(QObject):
         self.fit.remember(self.editing.project if self.trained_checkpoint() else None)
         self.watched = None
         self.sample = 0
-        self._set_state("idle")
+        self._announce_state()
         self.updated.emit({"all"})
 
     # the frame --------------------------------------------------------------------------------
@@ -273,31 +288,23 @@ class TrainingController(QObject):
                 if event.kind == "checkpoint":
                     self._refusal = str(event.message)
                 self.failed.emit(event)
-        state = self._session_state()
-        if state != self.state:
-            self._set_state(state)
+        self._announce_state()
         if self._stop_deadline is not None and session.alive and \
                 time.perf_counter() > self._stop_deadline:
             session.stop(timeout=0.5)  # terminate a worker that did not stop in time
         if topics:
             self.updated.emit(topics)
         if not session.alive and not session.events_pending:
-            if state in ("running", "starting", "paused", "stopping"):
-                self._set_state("stopped")
+            self.store.end_current("stopped")  # ended without saying how: it was stopped
+            self._announce_state()
             self.timer.stop()
 
-    def _session_state(self) -> str:
-        s = self.session.state
-        if self.state == "stopping" and s in ("running", "paused", "starting"):
-            return "stopping"
-        return s
-
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        run = self.store.current
-        ended = state in ("stopped", "finished", "failed")
-        if run is not None and ended and run.state not in ("finished", "failed"):
-            run.state = state
-        if ended and self.standby is not None:
+    def _announce_state(self) -> None:
+        """Say when ``state`` changed since last said (once per change)."""
+        state = self.state
+        if state == self._told:
+            return
+        self._told = state
+        if state in ENDED_STATES and self.standby is not None:
             self.standby.prepare()  # the next Train starts at once too
         self.state_changed.emit(state)

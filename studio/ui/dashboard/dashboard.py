@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from studio.core.project import INSTANCE, ProjectError
 from studio.core.registry import is_preview, measures_accuracy
+from studio.engine.node_keys import node_key
 from studio.ui.dashboard.classifier import ClassifierView
 from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
@@ -49,16 +50,18 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
 )
 
 
-def node_key(project, graph_key: str, node_id: str) -> str | None:
-    """The path the probes use for a node: ``training/conv1``; for a node of a network, through
-    the first instance of that network (``training/generator/relu1``); None if unused."""
+def probe_key(project, graph_key: str, node_id: str) -> str | None:
+    """The key the probes use for a node (``node_keys.py``): ``training/conv1``; for a node of
+    a network, through the first instance of that network (``training/generator/relu1``);
+    None if unused."""
     if graph_key == "training":
-        return f"training/{node_id}"
+        return node_key(node_id)
     path = _instance_path(project, "training", graph_key, set())
-    return f"training/{path}/{node_id}" if path else None
+    return node_key(*path, node_id) if path else None
 
 
-def _instance_path(project, graph_key: str, target: str, seen: set) -> str | None:
+def _instance_path(project, graph_key: str, target: str, seen: set) -> tuple | None:
+    """The instance node ids from ``graph_key`` down to the first instance of ``target``."""
     graph = project.training if graph_key == "training" else project.networks.get(graph_key)
     if graph is None or graph_key in seen:
         return None
@@ -66,11 +69,11 @@ def _instance_path(project, graph_key: str, target: str, seen: set) -> str | Non
     instances = [n for n in graph.nodes.values() if n.block == INSTANCE]
     for node in instances:
         if node.params.get("network") == target:
-            return node.id
+            return (node.id,)
     for node in instances:
         inner = _instance_path(project, node.params.get("network"), target, seen)
         if inner:
-            return f"{node.id}/{inner}"
+            return (node.id, *inner)
     return None
 
 
@@ -223,7 +226,7 @@ class Dashboard(QObject):
     def trained_seconds(self) -> float:
         """How long the current run has trained, paused time left out (its last report)."""
         run = self.store.current
-        return float(run.progress.get("elapsed", 0.0)) if run is not None else 0.0
+        return run.progress.elapsed if run is not None and run.progress is not None else 0.0
 
     SEEN_SECONDS = 0.25  # how long whether a view is on screen is taken as known
 
@@ -279,7 +282,7 @@ class Dashboard(QObject):
         if picked is not None:
             graph_key, node = picked
             try:
-                key = node_key(self.session.project, graph_key, node.id)
+                key = probe_key(self.session.project, graph_key, node.id)
             except ProjectError:
                 key = None
         if key is None and self.controller.watched and picked is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from studio.engine.events import (
+    ACTIVE_STATES,
     Activations,
     Checkpoint,
     DeadUnits,
@@ -34,6 +35,7 @@ from studio.engine.events import (
     Resumed,
     Started,
     Stats,
+    state_after,
 )
 
 # the topic a view listens to for each probe (``events.PROBES``), so a skipped one's note shows
@@ -120,7 +122,7 @@ class Run:
     number: int
     label: str = ""
     started: float = field(default_factory=time.time)
-    state: str = "starting"  # starting, running, paused, finished, stopped, failed
+    state: str = "starting"  # events.state_after's: starting, running, paused, finished, ...
     device: str = ""
     amp: str = "off"
     total_steps: int = 0
@@ -141,9 +143,7 @@ class Run:
     confusion_step: int = 0
     previews: dict = field(default_factory=dict)  # name -> newest Preview
     skipped: dict = field(default_factory=dict)  # probe -> its newest ProbeSkipped
-    # The newest Progress's fields, {} before the first: views outside this change read it as
-    # a mapping that may be empty (dashboard.py's trained_seconds, panel.py, ui/files.py).
-    progress: dict = field(default_factory=dict)
+    progress: Progress | None = None  # the newest, None before the first
     error: Error | None = None
     nodes: list = field(default_factory=list)  # trainable node keys
     step: int = 0
@@ -207,6 +207,13 @@ class RunStore:
         del self.runs[: -self.max_runs]
         return run
 
+    def end_current(self, state: str) -> None:
+        """The current run's process went away without saying how its run ended (stopped,
+        or the window closed while it trained): its state is ``state`` unless it had ended."""
+        run = self.current
+        if run is not None and run.state in ACTIVE_STATES:
+            run.state = state
+
     def clear(self) -> None:
         self.runs.clear()
         self._numbers = 0
@@ -217,6 +224,7 @@ class RunStore:
         if run is None:
             return changed
         for event in events:
+            run.state = state_after(run.state, event)
             handler = getattr(self, "_on_" + event.type, None)
             if handler is not None:
                 topic = handler(run, event)
@@ -227,7 +235,6 @@ class RunStore:
 
     # one handler per event type ---------------------------------------------------------------
     def _on_started(self, run: Run, e: Started) -> str:
-        run.state = "running"
         run.device = str(e.device)
         run.amp = str(e.amp)
         run.total_steps = int(e.total_steps)
@@ -258,7 +265,7 @@ class RunStore:
         return "evaluation"
 
     def _on_progress(self, run: Run, e: Progress) -> str:
-        run.progress = dict(vars(e))
+        run.progress = e
         run.step = max(run.step, int(e.step))
         return "progress"
 
@@ -299,17 +306,14 @@ class RunStore:
         return PROBE_TOPICS.get(e.probe, "")
 
     def _on_paused(self, run: Run, e: Paused) -> str:
-        run.state = "paused"
         return "state"
 
     def _on_resumed(self, run: Run, e: Resumed) -> str:
-        run.state = "running"
         return "state"
 
     def _on_restored(self, run: Run, e: Restored) -> tuple:
         """After a NaN the run goes back to its last good state: drop the curves past it (and
         the NaN's mark: the state it complained about is gone)."""
-        run.state = "running"
         if run.error and run.error.kind == "nan":
             run.error = None
         for table in (run.metrics, run.lr, run.grad_norm, run.weight_norm, run.update_ratio,
@@ -325,8 +329,6 @@ class RunStore:
 
     def _on_error(self, run: Run, e: Error) -> str:
         run.error = e
-        if e.kind != "nan":
-            run.state = "failed"
         return "error"
 
     def _on_download(self, run: Run, e: Download) -> str:
@@ -335,6 +337,4 @@ class RunStore:
 
     def _on_finished(self, run: Run, e: Finished) -> str:
         run.final = e
-        run.state = "finished" if e.status == "finished" else "failed" if e.status == "failed" \
-            else "stopped"
         return "state"
