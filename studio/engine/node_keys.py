@@ -20,9 +20,11 @@ def node_key(*path: str, port: str | None = None) -> str:
     return f"{key}:{port}" if port else key
 
 
-def within(instance_key: str, node_id: str) -> str:
-    """The key of ``node_id`` of the network that the instance at ``instance_key`` runs."""
-    return f"{instance_key}/{node_id}"
+def within(instance_key: str, node_id: str, port: str | None = None) -> str:
+    """The key of ``node_id`` of the network that the instance at ``instance_key`` runs (or of
+    its output ``port``)."""
+    key = f"{instance_key}/{node_id}"
+    return f"{key}:{port}" if port else key
 
 
 @dataclass(frozen=True)

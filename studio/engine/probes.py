@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from studio.core.project import Project
 from studio.core.registry import spec_of
 from studio.engine.codegen import GeneratedCode
+from studio.engine.node_keys import ROOT, node_key, within
 
 MAX_CHANNELS = 64
 MAX_SIDE = 64
@@ -48,12 +49,6 @@ class ProbeRates:
         return cls(0, 0, 0)
 
 
-def node_key(graph: str, node: str, prefix: str = "") -> str:
-    """A node's path: ``training/conv1``, or ``training/resnet18/layer1_0/conv1`` inside
-    network instances."""
-    return f"{prefix}{node}" if prefix else f"{graph}/{node}"
-
-
 class _LineIndex:
     """For each generated line: the node that wrote it and the names it assigns."""
 
@@ -79,10 +74,10 @@ class ActivationRecorder:
         self.files = {"model.py": module.model_module.__file__, "train.py": module.__file__}
         self.index = _LineIndex(code, self.files)
         self.project = project
-        self._dead_units_cache: dict[str, bool] = {}
+        self._dead_units_cache: dict[tuple, bool] = {}
 
     def is_relu_family(self, graph: str, node_id: str) -> bool:
-        key = f"{graph}/{node_id}"
+        key = (graph, node_id)
         if key not in self._dead_units_cache:
             g = self.project.training if graph == "training" else \
                 self.project.networks.get(graph)
@@ -98,7 +93,8 @@ class ActivationRecorder:
         watch = shown | set(full)
         captured: dict[str, torch.Tensor] = {}
         dead: dict[str, float] = {}
-        prefixes: dict[int, str] = {}
+        # a frame running a network -> the key of the instance that runs it (node_keys.py)
+        instance_keys: dict[int, str] = {}
         pending: dict[int, int] = {}
         files = set(self.index.by_file)
 
@@ -113,10 +109,8 @@ class ActivationRecorder:
             for port, value in zip(ports, values):
                 if not isinstance(value, torch.Tensor):
                     continue
-                key = node_key(graph, node_id, "" if graph == "training" else
-                               prefixes.get(id(frame), f"{graph}/"))
-                if port is not None and len(names) > 1:
-                    key = f"{key}:{port}"
+                key = node_key(node_id, port=port) if graph == ROOT else \
+                    within(instance_keys.get(id(frame), graph), node_id, port)
                 if key in watch and key not in captured:
                     captured[key] = value.detach()
                 if self.is_relu_family(graph, node_id) and key not in dead:
@@ -131,7 +125,7 @@ class ActivationRecorder:
             elif event == "return":
                 if fid in pending:
                     take(frame, pending.pop(fid))
-                prefixes.pop(fid, None)
+                instance_keys.pop(fid, None)
             return local
 
         def tracer(frame, event, arg):
@@ -144,11 +138,8 @@ class ActivationRecorder:
                 entry = self.index.by_file[caller.f_code.co_filename].get(caller.f_lineno)
                 if entry is not None:
                     (graph, node_id), _ = entry
-                    base = prefixes.get(id(caller), "training/" if graph == "training"
-                                        else f"{graph}/")
-                    if graph == "training":
-                        base = "training/"
-                    prefixes[id(frame)] = f"{base}{node_id}/"
+                    instance_keys[id(frame)] = node_key(node_id) if graph == ROOT else \
+                        within(instance_keys.get(id(caller), graph), node_id)
             return local
 
         old = sys.gettrace()
@@ -219,16 +210,16 @@ def parameter_nodes(training, code: GeneratedCode) -> dict:
     found: dict[str, list] = {}
     seen: set[int] = set()
 
-    def visit(module, cls_name: str, prefix: str):
+    def visit(module, cls_name: str, instance_key: str):
         for attr, child in module.named_children():
             origin = origins.get((cls_name, attr))
             if origin is None:
                 continue
             graph, node_id = origin
-            key = f"training/{node_id}" if graph == "training" else f"{prefix}{node_id}"
+            key = node_key(node_id) if graph == ROOT else within(instance_key, node_id)
             child_cls = type(child).__name__
             if any((child_cls, a) in origins for a, _ in child.named_children()):
-                visit(child, child_cls, f"{key}/")
+                visit(child, child_cls, key)
             elif id(child) not in seen and any(True for _ in child.parameters()):
                 seen.add(id(child))
                 found.setdefault(key, []).append(child)
@@ -238,10 +229,10 @@ def parameter_nodes(training, code: GeneratedCode) -> dict:
         origin = origins.get(("Training", attr))
         if origin is None:
             continue
-        key = f"training/{origin[1]}"
+        key = node_key(origin[1])
         cls_name = type(network).__name__
         if any((cls_name, a) in origins for a, _ in network.named_children()):
-            visit(network, cls_name, f"{key}/")
+            visit(network, cls_name, key)
         elif any(True for _ in network.parameters()):
             found.setdefault(key, []).append(network)
     return found
