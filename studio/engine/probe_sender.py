@@ -1,0 +1,154 @@
+"""What a run's probes measure and send (``events.py``): gradient statistics and histograms,
+a watched node's output and dead units on a fixed probe batch, a classifier's predictions on
+it, and the preview outputs' images. When they run is ``probe_schedule.py``'s business.
+
+Every probe that draws random numbers does so on a forked generator, so a run with probes
+trains the same weights as one without.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from studio.core.inference import node_ports
+from studio.core.registry import Values, is_data_source, is_preview, measures_accuracy, role_of
+from studio.engine.events import Activations, DeadUnits, Histograms, Predictions, Preview, Stats
+from studio.engine.naming import identifier
+from studio.engine.node_keys import node_key
+from studio.engine.probes import ActivationRecorder, ParameterStats, histograms, parameter_nodes
+
+
+class ProbeSender:
+    """The probes of one built run: its ``Training``, the generated code and module."""
+
+    def __init__(self, project, code, module, training, rates, emit, watch=(),
+                 samples_dir: str | None = None):
+        self.project = project
+        self.module = module
+        self.training = training
+        self.rates = rates  # shared with the runner: the "sample" command changes it
+        self.emit = emit
+        self.watch = set(watch)
+        self.samples_dir = samples_dir
+        self.groups = parameter_nodes(training, code)
+        self.recorder = ActivationRecorder(code, module, project)
+        self.probe_batch = self._probe_batch()
+        self.scores_key = classifier_scores(project)
+        self.preview_inputs = self._preview_inputs()  # fixed for the run: read once
+        self.preview_sources = preview_sources(project)
+
+    def _probe_batch(self):
+        data = self.training.data
+        if data is None:
+            return ()
+        split = data.test if len(data.test[0]) else data.train
+        return tuple(t[: self.rates.probe_count or 16] for t in split)
+
+    def _preview_inputs(self):
+        """The dataset images the previews were computed from (None without image data)."""
+        batch = getattr(self.training, "preview_batch", None)
+        if not batch or not torch.is_tensor(batch[0]) or batch[0].dim() != 4:
+            return None
+        return batch[0].detach().float().cpu().numpy()
+
+    # ------------------------------------------------------------------------------------------
+    def snapshot(self):
+        """The parameters before a step, for the update-to-weight ratios ``send_stats`` sends."""
+        return ParameterStats.snapshot(self.groups)
+
+    def send_stats(self, step: int, before) -> None:
+        self.emit(Stats(step, ParameterStats.measure(self.groups, before)))
+
+    def send_histograms(self, step: int) -> None:
+        self.emit(Histograms(step, histograms(self.groups)))
+
+    def send_activations(self, step: int) -> None:
+        if not (self.rates.activations_every or self.watch):
+            return
+        full = (self.scores_key,) if self.scores_key else ()
+        with torch.random.fork_rng(devices=cuda_devices()):
+            _, images, dead, whole = self.recorder.run(
+                self.training.inspect, self.probe_batch, watch=self.watch,
+                sample=self.rates.sample, full=full)
+        for key, image in images.items():
+            self.emit(Activations(step=step, node=key, **image))
+        if dead:
+            self.emit(DeadUnits(step, dead))
+        if self.scores_key in whole:
+            self.send_predictions(step, whole[self.scores_key])
+
+    def send_predictions(self, step: int, scores: torch.Tensor) -> None:
+        """The probe batch with true and predicted classes: the dashboard marks the wrong ones."""
+        probabilities = torch.softmax(scores.float(), dim=1)
+        confidence, predicted = probabilities.max(dim=1)
+        inputs, labels = self.probe_batch[0], self.probe_batch[1]
+        self.emit(Predictions(step, labels.cpu().numpy(), predicted.cpu().numpy(),
+                              confidence.cpu().numpy(),
+                              inputs.float().cpu().numpy() if inputs.dim() == 4 else None))
+
+    def send_previews(self, step: int | None) -> None:
+        with torch.random.fork_rng(devices=cuda_devices()):
+            previews = self.training.previews()
+        inputs, sources = self.preview_inputs, self.preview_sources
+        for name, images in previews.items():
+            meta = self.module.PREVIEWS.get(name, {})
+            data = images.detach().float().cpu()
+            upstream = sources.get(name, [])
+            shown_beside = None
+            if any(is_data_source(n.block) for n in upstream) and inputs is not None and \
+                    tuple(inputs.shape) == tuple(data.shape):
+                shown_beside = inputs  # reconstructions are shown beside what they rebuild
+            drawn = [(role_of(n.block, "drawn"), n) for n in upstream]
+            classes = [d.class_rows(Values(n.params)) for d, n in drawn if d and d.class_rows]
+            self.emit(Preview(step, name, data.numpy(), meta.get("value_range", (-1.0, 1.0)),
+                              meta.get("nrow", 8), shown_beside,
+                              int(classes[0]) if classes else None))
+            if self.samples_dir:
+                suffix = f"_step{step:07d}" if step is not None else ""
+                self.module.save_image_grid(data, Path(self.samples_dir) /
+                                            f"{name}{suffix}.png", **meta)
+
+
+def classifier_scores(project) -> str | None:
+    """The node key of the class scores a classifier's loss reads (for the predictions grid),
+    when the project has a loss that measures accuracy on dataset labels."""
+    graph = project.training
+    for node in graph.nodes.values():
+        if not measures_accuracy(node.block):
+            continue
+        wires = {e.dst_port: e for e in graph.edges if e.dst == node.id}
+        scores, target = wires.get("input"), wires.get("target")
+        if scores is None or target is None or not is_data_source(graph.nodes[target.src].block):
+            continue
+        src = graph.nodes[scores.src]
+        ports = len(node_ports(graph, src.id, "output"))
+        return node_key(src.id, port=scores.src_port if ports > 1 else None)
+    return None
+
+
+def preview_sources(project) -> dict:
+    """For each preview output, the nodes upstream of it: a preview that reads the dataset
+    shows reconstructions (sent with their inputs); one fed by Class labels has a row per
+    class (sent with the class count, so the dashboard labels the rows)."""
+    graph = project.training
+    upstream: dict = {}
+    for e in graph.edges:
+        upstream.setdefault(e.dst, set()).add(e.src)
+    sources = {}
+    for node in graph.nodes.values():
+        if not is_preview(node.block):
+            continue
+        seen, todo = set(), [node.id]
+        while todo:
+            for src in upstream.get(todo.pop(), ()):
+                if src not in seen:
+                    seen.add(src)
+                    todo.append(src)
+        sources[identifier(node.title or node.id)] = [graph.nodes[n] for n in seen]
+    return sources
+
+
+def cuda_devices() -> list:
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
