@@ -482,9 +482,8 @@ class _Walker:
             return
         row.values = values
         # gather inputs ------------------------------------------------------------------------
-        ports = node_ports(graph, node.id, "input")
-        if node.block != INSTANCE:
-            ports = spec.input_ports(values)
+        ports = node_ports(graph, node.id, "input") if node.block == INSTANCE else \
+            spec.input_ports(values)
         port_names = {p.name for p in ports}
         for e in edges:
             if e.dst_port not in port_names:

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
+from operator import attrgetter
 
 from studio.core.inference import ERROR, NOT_READY, WARNING, Analysis, Problem
 from studio.core.project import INPUT, INSTANCE, OUTPUT, Project
@@ -100,33 +101,77 @@ def estimate_memory(project: Project, analysis: Analysis, available: int | None 
     ``available`` overrides the device's memory (tests); by default it is this machine's RAM
     for cpu, auto and mps, and unknown for cuda.
     """
-    return _memory(project, analysis, _RowTally(analysis, {}), available, {})
+    tally = _RowTally()
+    tally.update(analysis)
+    return _memory(project, analysis, tally, available, {})
 
 
 class _RowTally:
-    """One pass over an analysis's rows: the training graph's top rows, the activation values
-    the rows hold, and which nodes of each counted graph have a known cost. What a row adds
-    is kept in ``memo`` (id -> (row, values, top)) for the next analysis, which reuses the
-    rows of every node an edit did not analyse again."""
+    """What the memory estimate and the unknown count read from an analysis's rows: the
+    training graph's top rows, the activation values the rows hold, and which nodes of each
+    counted graph have a known cost. Kept up to date from one analysis to the next: an edit's
+    analysis reuses the row objects of every node it did not analyse again, so only the rows
+    that came or went (compared by identity) are looked at."""
 
-    def __init__(self, analysis: Analysis, memo: dict):
-        self.top: dict = {}  # training node id -> its row
+    def __init__(self):
+        self.rows: dict | None = {}  # id(row) -> (row, its activation values)
         self.values = 0
-        self.counted: dict[str, set] = {"training": set()}  # graph key -> nodes of known cost
-        self.memo: dict = {}
-        top, counted, kept_rows = self.top, self.counted, self.memo
-        for r in analysis.rows:
-            kept = memo.get(id(r))
-            if kept is None or kept[0] is not r:
-                kept = (r, _activation_values(r), r.graph == "training" and r.depth == 0)
-            kept_rows[id(r)] = kept
-            self.values += kept[1]
-            if kept[2]:
-                top[r.node.id] = r
-            if r.depth == 0:
-                ok = counted.setdefault(r.graph, set())
-                if r.ok:
-                    ok.add(r.node.id)
+        self.top: dict = {}  # training node id -> its row
+        self.params = 0  # of the top rows
+        self.blocks: dict[str, int] = {}  # block type -> top rows of it
+        self._ok: dict[str, set] = {"training": set()}  # graph key -> nodes of known cost
+        self._depth0: dict[str, int] = {}  # graph key -> its top rows
+
+    def update(self, analysis: Analysis) -> None:
+        now = dict(zip(map(id, analysis.rows), analysis.rows))
+        if len(now) != len(analysis.rows) or self.rows is None:
+            self.__init__()  # counted from nothing
+            if len(now) != len(analysis.rows):  # a row listed twice: counted as often
+                for r in analysis.rows:
+                    self._add(r)
+                self.rows = None  # not comparable with the next analysis's rows
+                return
+        for key in self.rows.keys() - now.keys():
+            self._drop(*self.rows.pop(key))
+        for key in now.keys() - self.rows.keys():
+            self.rows[key] = (now[key], self._add(now[key]))
+
+    def _add(self, r) -> int:
+        values = _activation_values(r)
+        self.values += values
+        if r.depth == 0:
+            if r.graph == "training":
+                self.top[r.node.id] = r
+                self.params += r.params
+                self.blocks[r.node.block] = self.blocks.get(r.node.block, 0) + 1
+            self._depth0[r.graph] = self._depth0.get(r.graph, 0) + 1
+            if r.ok:
+                self._ok.setdefault(r.graph, set()).add(r.node.id)
+        return values
+
+    def _drop(self, r, values: int) -> None:
+        self.values -= values
+        if r.depth == 0:
+            if r.graph == "training" and self.top.get(r.node.id) is r:
+                del self.top[r.node.id]
+                self.params -= r.params
+                self.blocks[r.node.block] -= 1
+            self._depth0[r.graph] -= 1
+            if r.ok:
+                self._ok[r.graph].discard(r.node.id)
+
+    def counted(self) -> dict[str, set]:
+        """Graph key -> the nodes of known cost, for each graph the totals count."""
+        return {key: ok for key, ok in self._ok.items()
+                if key == "training" or self._depth0.get(key)}
+
+    def largest(self, rows: list):
+        """The training graph's top row with the most parameters (the first such)."""
+        most = max(map(attrgetter("params"), self.top.values()), default=None)
+        if most is None:
+            return None
+        return next(r for r in rows if r.params == most and r.depth == 0 and
+                    r.graph == "training")
 
 
 def _activation_values(r) -> int:
@@ -145,12 +190,12 @@ def _memory(project: Project, analysis: Analysis, tally: _RowTally, available: i
     if available is None and device in RAM_DEVICES:
         available = machine_memory()
     top = tally.top
-    params = sum(r.params for r in top.values())
-    optimizers = {b for b in {r.node.block for r in top.values()} if _optimizer_of(b)}
+    params = tally.params
+    optimizers = {b for b, n in tally.blocks.items() if n and _optimizer_of(b)}
     state = sum(_optimizer_state(project, top, r, upstream) for r in top.values()
                 if r.node.block in optimizers)
     act_bytes = HALF_BYTES if settings.get("amp", "off") != "off" else FLOAT_BYTES
-    largest = max(top.values(), key=lambda r: r.params, default=None)
+    largest = tally.largest(analysis.rows)
     return MemoryEstimate(
         weights=params * FLOAT_BYTES, gradients=params * FLOAT_BYTES,
         optimizer_state=state * FLOAT_BYTES, activations=tally.values * batch * act_bytes,
@@ -194,8 +239,8 @@ def _optimizer_state(project: Project, top: dict, row, upstream: dict) -> int:
         nodes = upstream["nodes"]
         if row.node.id not in nodes:
             nodes[row.node.id] = _upstream_of(graph, row.node.id)
-        chosen = [top[n] for n in nodes[row.node.id] if n in top]
-    return optimizer.state_slots(row.values) * sum(r.params for r in chosen)
+        chosen = filter(None, map(top.get, nodes[row.node.id]))
+    return optimizer.state_slots(row.values) * sum(map(attrgetter("params"), chosen))
 
 
 def _upstream_of(graph, node_id: str) -> set:
@@ -320,13 +365,13 @@ class Judge:
     (``tests/test_incremental.py`` checks it on random edits)."""
 
     def __init__(self):
-        self._rows: dict = {}  # id(row) -> (row, activation values, top): see _RowTally
+        self._tally = _RowTally()
         self._upstream: dict = {}  # the nodes upstream of each optimizer: see _optimizer_state
 
     def __call__(self, project: Project, analysis: Analysis, available: int | None = None
                  ) -> Verdict:
-        tally = _RowTally(analysis, self._rows)
-        self._rows = tally.memo
+        tally = self._tally
+        tally.update(analysis)
         problems = [p for p in analysis.problems]
         if not _has_loss(project):
             problems.append(Problem("training", None, None, "the training graph has no loss to "
@@ -345,6 +390,8 @@ class Judge:
 
 def _unused_networks(project: Project) -> list[str]:
     """Networks no instance reaches from the training graph (directly or through networks)."""
+    if not project.networks:
+        return []
     used: set[str] = set()
     graphs = [project.training]
     while graphs:
@@ -376,7 +423,7 @@ def _unknown(project: Project, tally: _RowTally) -> int:
     """Nodes of the graphs the totals count (the training graph, unused networks) whose cost
     could not be computed: they failed, or sit on or after a cycle or a failed node."""
     unknown = 0
-    for key, ok in tally.counted.items():
+    for key, ok in tally.counted().items():
         graph = project.training if key == "training" else project.networks.get(key)
         if graph is not None:
             unknown += len(graph.nodes.keys() - ok)

@@ -40,6 +40,7 @@ class ProblemsList(QWidget):
         layout.addWidget(self.list)
         self.list.itemActivated.connect(self._activated)
         self.extra: list[str] = []  # issues from loading a file, shown above the problems
+        self._listed = None  # what the list shows, to rebuild it only when that changes
         session.analyzed.connect(self.refresh)
         self.refresh()
 
@@ -49,6 +50,11 @@ class ProblemsList(QWidget):
 
     def refresh(self) -> None:
         problems = self.session.verdict.problems
+        listed = (tuple(self.extra), tuple((p.severity, str(p), p.message, p.graph, p.node,
+                                            p.field) for p in problems))
+        if listed == self._listed:
+            return  # an edit that changed no problem leaves the list (and its selection) be
+        self._listed = listed
         self.list.clear()
         style = self.style()
         icons = {ERROR: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),

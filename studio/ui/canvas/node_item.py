@@ -120,7 +120,9 @@ def compact(n: int) -> str:
     return str(n)
 
 
+@lru_cache(maxsize=4096)
 def shape_text(t) -> str:
+    """Hundreds of wires and nodes show the same few shapes: each is written once."""
     return t.describe().replace(" x ", "\u00d7")
 
 

@@ -13,11 +13,11 @@ class RectGrid:
         self._cells: dict = {}  # (column, row) -> {key: rect}
         self._rects: dict = {}  # key -> rect
 
-    def _span(self, rect: QRectF):
+    def _span(self, rect: QRectF) -> list:
         c = self.cell
-        for gx in range(int(rect.left() // c), int(rect.right() // c) + 1):
-            for gy in range(int(rect.top() // c), int(rect.bottom() // c) + 1):
-                yield gx, gy
+        rows = range(int(rect.top() // c), int(rect.bottom() // c) + 1)
+        return [(gx, gy) for gx in range(int(rect.left() // c), int(rect.right() // c) + 1)
+                for gy in rows]
 
     def put(self, key, rect: QRectF) -> None:
         self.drop(key)
@@ -42,8 +42,6 @@ class RectGrid:
         return out
 
     def meets(self, area: QRectF) -> bool:
-        for cell in self._span(area):
-            for rect in self._cells.get(cell, {}).values():
-                if rect.intersects(area):
-                    return True
-        return False
+        cells = self._cells
+        return any(rect.intersects(area) for cell in self._span(area) if cell in cells
+                   for rect in cells[cell].values())

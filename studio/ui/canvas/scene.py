@@ -389,7 +389,7 @@ class GraphScene(QGraphicsScene):
             row = rows.get(w.edge.src)
             t = row.outputs.get(w.edge.src_port) if row is not None else None
             if w.set_label(shape_text(t) if t is not None else "",
-                           t is not None and t.kind == "loss"):
+                           t is not None and t.kind == "loss", placed_next=place):
                 changed.append(w)
         if changed:
             self._overview.invalidate()  # a wire may have become a loss's, or stopped being

@@ -3,7 +3,7 @@ drops from the palette, fit to view, a grid background and a minimap for large g
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
@@ -24,6 +24,9 @@ class GraphView(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        # the grid is drawn once into a pixmap the size of the view (again when the zoom or the
+        # theme changes): a repaint after an edit or a pan copies it rather than drawing lines
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
@@ -296,6 +299,11 @@ class GraphView(QGraphicsView):
             painter.drawLines([QLineF(v, rect.top(), v, rect.bottom()) if vertical else
                                QLineF(rect.left(), v, rect.right(), v) for v, vertical in lines])
         painter.restore()
+
+    def changeEvent(self, event):  # noqa: N802 (Qt's name)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.resetCachedContent()  # the theme changed: the grid's colours with it
+        super().changeEvent(event)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -135,6 +135,13 @@ def _label_size(text: str) -> tuple[float, float]:
     return (m.horizontalAdvance(text) + 6, m.height() + 2)
 
 
+def _reaches_device(painter, rect: QRectF) -> bool:
+    """Whether ``rect`` (with its border) shows on what is painted: a long wire reaches into
+    the view far from its label, whose text is not laid out for nothing."""
+    shown = painter.worldTransform().mapRect(rect.adjusted(-1, -1, 1, 1))
+    return shown.intersects(QRectF(painter.viewport()))
+
+
 class WireItem(QGraphicsItem):
     """One edge of the document. ``label`` is the shape it carries (set from the analysis)."""
 
@@ -151,6 +158,7 @@ class WireItem(QGraphicsItem):
         self.lane = None
         self._label_rect = QRectF()
         self._bounds = QRectF()
+        self._path_bounds = QRectF(-3, -3, 6, 6)  # the path's, with room for its pen
         self.hovered = False
         self._look = None  # what the pen was made for
         self._pen_made = None
@@ -172,6 +180,7 @@ class WireItem(QGraphicsItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(10)
         self._shape = stroker.createStroke(r.path)
+        self._path_bounds = r.path.boundingRect().adjusted(-3, -3, 3, 3)
         self._layout_label()
 
     def label_size(self) -> tuple[float, float]:
@@ -187,21 +196,27 @@ class WireItem(QGraphicsItem):
             if not taken(rect):
                 chosen = pt
                 break
-        self.prepareGeometryChange()
-        self._label_at = chosen if chosen is not None else (
+        at = chosen if chosen is not None else (
             self.label_places[0] if self.label_places else self._label_at)
+        if QRectF(at.x() - w / 2, at.y() - h / 2, w, h) != self._label_rect:
+            self.prepareGeometryChange()  # else the bounds stay (the same size, same place)
+        self._label_at = at
         self._layout_label()
         return self._label_rect
 
-    def set_label(self, text: str, loss: bool = False) -> bool:
-        """Show ``text`` (a shape) on the wire; True if it changed."""
+    def set_label(self, text: str, loss: bool = False, placed_next: bool = False) -> bool:
+        """Show ``text`` (a shape) on the wire; True if it changed. ``placed_next``: the caller
+        places the label next (``place_label``), which lays it out."""
         if text == self.label and (self.kind == "loss") == loss:
             return False
-        self.prepareGeometryChange()
+        laid_out_now = not (placed_next and text)  # else place_label lays it out
+        if laid_out_now:
+            self.prepareGeometryChange()
         self.label = text
         self.kind = "loss" if loss else "tensor"
         self._tooltip_stale = True
-        self._layout_label()
+        if laid_out_now:
+            self._layout_label()
         self.update()
         return True
 
@@ -225,8 +240,8 @@ class WireItem(QGraphicsItem):
             self._label_rect = QRectF(self._label_at.x() - w / 2, self._label_at.y() - h / 2, w, h)
         else:
             self._label_rect = QRectF()
-        self._bounds = self._path.boundingRect().adjusted(-3, -3, 3, 3).united(
-            self._label_rect.adjusted(-1, -1, 1, 1) if self.label else QRectF())
+        self._bounds = self._path_bounds.united(self._label_rect.adjusted(-1, -1, 1, 1)) \
+            if self.label else QRectF(self._path_bounds)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -277,7 +292,8 @@ class WireItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(NO_BRUSH)
         painter.drawPath(self._path)
-        if self.label and lod >= self._label_zoom:  # never text under MIN_TEXT_PX on screen
+        # never text under MIN_TEXT_PX on screen, nor a label out of sight
+        if self.label and lod >= self._label_zoom and _reaches_device(painter, self._label_rect):
             bg = QColor(t.label_bg)
             bg.setAlpha(235)
             painter.setBrush(bg)
