@@ -93,6 +93,20 @@ def test_a_shape_error_says_the_same_everywhere(lenet, tmp_path, capsys):
     assert reason.isVisible() and "30" in reason.text()
 
 
+def test_the_problems_list_is_rebuilt_only_when_its_problems_change(lenet):
+    lenet.editor.set_params("training", "conv2", {"kernel_size": 30}, merge=False)
+    listed = lenet.problems.list
+    listed.setCurrentRow(0)
+    first = listed.item(0)
+    lenet.editor.set_params("training", "fc1", {"out_features": 100}, merge=False)
+    # another edit, the same problems: the entry the user picked stays, picked
+    assert listed.item(0) is first and listed.currentRow() == 0
+    lenet.editor.set_params("training", "conv2", {"kernel_size": 31}, merge=False)
+    assert listed.item(0) is not first and "31" in lenet.problems.messages()[0]
+    lenet.editor.set_params("training", "conv2", {"kernel_size": 5}, merge=False)
+    assert lenet.problems.count() == 0 and lenet.problems.empty.isVisibleTo(lenet.problems)
+
+
 def test_a_dangling_wire_after_switching_the_dataset_says_the_same_everywhere(lenet, tmp_path,
                                                                                capsys):
     view = lenet.view()
