@@ -7,8 +7,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
+from studio.ui.canvas.minimap import SETTLE_MS
 from studio.ui.canvas.node_item import BOX_ZOOM
 from studio.ui.canvas.port_item import DRAWN_FROM
 from studio.ui.canvas.scene import GraphScene
@@ -93,3 +94,27 @@ def test_a_node_added_while_zoomed_out_follows_the_zoom(lenet):
     assert all(p.flags() & NO_CONTENTS for p in item.inputs.values())
     view.set_zoom(1.0)
     assert not any(p.flags() & NO_CONTENTS for p in item.inputs.values())
+
+
+def test_the_minimap_is_drawn_again_once_edits_settle_and_never_for_a_pan(lenet, qtbot):
+    view, scene = lenet.view(), lenet.scene()
+    minimap = view.minimap
+    view.set_zoom(3.0)  # the graph no longer fits: the minimap shows it
+    qtbot.waitUntil(lambda: minimap.isVisible() and minimap._pixmap is not None)
+    minimap._settling.stop()
+    drawn, measured = [], []
+    draw, measure = minimap._render, scene.content_rect
+    minimap._render = lambda *args: (drawn.append(1), draw(*args))
+    scene.content_rect = lambda: (measured.append(1), measure())[1]
+    view.pan_by(40, 20)
+    minimap.refresh()  # what the view's move asks for
+    assert not drawn and not measured  # a pan moves the outline only
+    for width in (3, 4, 5):  # a burst of edits: each one puts the drawing off again
+        lenet.editor.set_params("training", "fc2", {"out_features": width}, merge=False)
+        QApplication.processEvents()  # the scene tells of its change
+        assert minimap._settling.isActive()
+        minimap.refresh()
+    assert not drawn and not measured
+    minimap._settling.stop()  # the scene settled
+    minimap.refresh()
+    assert len(drawn) == 1 and len(measured) == 1

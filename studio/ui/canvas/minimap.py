@@ -1,7 +1,9 @@
 """A minimap in the canvas corner: the whole graph in small, the visible part outlined.
 
 It appears when the graph does not fit in the view. Clicking or dragging on it moves the view
-there. The picture is redrawn a moment after the scene changes, at low detail (coloured boxes).
+there. The picture is redrawn at low detail (coloured boxes) once the scene has stopped changing
+for a moment: drawing a thousand nodes takes tens of milliseconds, which a drag or a burst of
+typing should not pay at each step. Moving the view only moves the outline.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from studio.ui import theme
 SIZE = (190, 118)  # at most; on a small canvas a fifth of its width
 MARGIN = 12
 SHARE = 0.2
+SETTLE_MS = 300  # the scene unchanged this long: its picture is drawn again
 
 
 class Minimap(QWidget):
@@ -30,7 +33,12 @@ class Minimap(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(120)
         self._timer.timeout.connect(self.refresh)
+        self._settling = QTimer(self)  # restarted by each change of the scene
+        self._settling.setSingleShot(True)
+        self._settling.setInterval(SETTLE_MS)
+        self._settling.timeout.connect(self.refresh)
         self._dirty = True
+        self._bounds: QRectF | None = None  # what the graph covers, measured when drawn
         self.hide()
 
     def attach(self, scene) -> None:
@@ -38,7 +46,7 @@ class Minimap(QWidget):
 
     def _scene_changed(self, _regions) -> None:
         self._dirty = True
-        self.refresh_soon()
+        self._settling.start()
 
     def refresh_soon(self) -> None:
         if not self._timer.isActive():
@@ -66,11 +74,14 @@ class Minimap(QWidget):
         scene = self.view.scene()
         if scene is None:
             return
-        bounds = scene.content_rect()
+        settled = not self._settling.isActive()
+        if self._bounds is None or self._dirty and settled:
+            self._bounds = scene.content_rect()
+        bounds = self._bounds
         if not self._needed(bounds):
             self.hide()
             return
-        if self._dirty or self._pixmap is None:
+        if self._dirty and settled or self._pixmap is None:
             self._render(scene, bounds.adjusted(-40, -40, 40, 40))
         self.place()
         self.show()
