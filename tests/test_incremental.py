@@ -8,6 +8,7 @@ import random
 import pytest
 
 from studio.core.document import (
+    Change,
     AddNode,
     Connect,
     Disconnect,
@@ -186,3 +187,15 @@ def test_an_edit_of_a_network_is_analysed_whole():
     doc.push(SetParams("Block", "conv", {"kernel_size": 5}))
     assert analyzer.analysis.changed is None
     assert signature(analyzer.analysis) == signature(analyze(doc.project))
+
+
+def test_a_value_equal_to_the_last_but_of_another_type_is_validated_again():
+    project = residual_project()
+    analyzer = Analyzer(project)
+    project.training.nodes["rconv"].params["out_channels"] = 1.0  # a whole float: taken as 1
+    after = analyzer.update(Change({"training"}, {("training", "rconv")}))
+    assert signature(after) == signature(analyze(project))
+    project.training.nodes["rconv"].params["out_channels"] = True  # equal to 1, not a number
+    after = analyzer.update(Change({"training"}, {("training", "rconv")}))
+    assert signature(after) == signature(analyze(project))
+    assert any(p.node == "rconv" and p.field == "out_channels" for p in after.problems)

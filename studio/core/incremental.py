@@ -46,7 +46,7 @@ class Analyzer:
             unchanged = wires.incoming == self._wires.incoming and wiring[2] == self._wiring[2]
             reuse = Record({n: s for n, s in old.segments.items() if n not in dirty},
                            old.outputs, old.used, old.tail, old.order if unchanged else None,
-                           wires.incoming, wires.outgoing, old.broken)
+                           old.resolved, wires.incoming, wires.outgoing, old.broken)
         before, old_record = self.analysis, self._record
         self.analysis, self._record = analyze_reusing(self.project, reuse)
         self._nodes, self._wiring, self._wires = dict(graph.nodes), wiring, wires

@@ -285,6 +285,7 @@ class Record:
     used: frozenset = frozenset()  # the networks the training graph instantiates
     tail: tuple = ((), (), ())  # rows, problems and instances of the networks not used
     order: tuple | None = None  # the training graph's topological order (nodes, left over)
+    resolved: dict = field(default_factory=dict)  # see _Walker.resolved
     # given with ``order`` (the wiring is as before): training node id -> the wires into it,
     # and -> the wires out of it
     incoming: dict | None = None
@@ -317,6 +318,8 @@ class _Walker:
         self.out = Analysis()
         self.made: list = []  # (network name, signature) of each instance, in order
         self._broken: dict = {}  # id(graph) -> broken_wires(graph), worked out once per graph
+        # training node id -> (its block and raw parameter values, the Values they resolved to)
+        self.resolved: dict = {}
 
     def problem(self, graph_key, node_id, fieldname, message, path=""):
         self.out.problems.append(Problem(graph_key, node_id, fieldname, message, path))
@@ -357,6 +360,13 @@ class _Walker:
                 self.problem(key, node.id, "shares", f"links to {src.id}, a {src.block}, but this "
                              f"node is a {node.block}; a linked duplicate has the same block", path)
                 return None
+        memo = self.resolved if key == "training" and not self.symbolic else None
+        if memo is not None:  # the same block and raw values as last time: the same Values
+            raw = (spec.id, tuple((type(v), v) for v in
+                                  (src.params.get(prm.name, prm.default) for prm in spec.params)))
+            kept = memo.get(node.id)
+            if kept is not None and kept[0] == raw:
+                return kept[1]
         values = {}
         for prm in spec.params:
             value = src.params.get(prm.name, prm.default)
@@ -384,6 +394,8 @@ class _Walker:
                 else:
                     self.problem(key, node.id, None, msg, path)
                 return None
+        if memo is not None:
+            memo[node.id] = (raw, vals)
         return vals
 
     def instance_args(self, key, node: Node, net: Network, arg_values, path):
@@ -643,11 +655,14 @@ def analyze_reusing(project: Project, reuse: Record | None = None) -> tuple[Anal
     checked that no network changed). Returns the analysis and what a next one may reuse."""
     walker = _Walker(project)
     graph = project.training
+    if reuse is not None:
+        walker.resolved = reuse.resolved
     rewired = reuse is None or not reuse.order
     record = Record(order=topological_order(graph) if rewired else reuse.order,
                     incoming=None if rewired else reuse.incoming,
                     outgoing=None if rewired else reuse.outgoing)
     record.broken = walker._broken[id(graph)] = _training_broken(graph, reuse, record)
+    record.resolved = walker.resolved
     walker.walk(graph, "training", "", 0, reuse=reuse.segments if reuse else None,
                 record=record.segments, order=record.order, incoming=record.incoming)
     record.used = frozenset(row.values.network for row in walker.out.rows
