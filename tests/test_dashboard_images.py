@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
 from studio.core import fileformat
+from studio.engine.events import Preview
 from studio.engine.runner import RunConfig, Runner
 from studio.ui import theme
 from studio.ui.dashboard import images
@@ -268,12 +269,15 @@ def test_a_conditional_models_rows_are_labelled_with_their_classes(qtbot, cvae):
 
 def test_row_labels_follow_the_classes_the_engine_names():
     images_ = np.zeros((100, 1, 2, 2), np.float32)
-    assert class_rows({"images": images_, "nrow": 10, "classes": 10}) == (
-        [str(k) for k in range(10)], True)
-    two_rows_each = class_rows({"images": images_, "nrow": 10, "classes": 5})
+
+    def preview(images, nrow, classes=None):
+        return Preview(1, "samples", images, (0.0, 1.0), nrow, classes=classes)
+
+    assert class_rows(preview(images_, 10, classes=10)) == ([str(k) for k in range(10)], True)
+    two_rows_each = class_rows(preview(images_, 10, classes=5))
     assert two_rows_each == ([str(k // 2) for k in range(10)], True)
-    assert class_rows({"images": images_, "nrow": 10, "classes": 3}) is None  # rows mix classes
-    assert class_rows({"images": images_[:64], "nrow": 8}) is None
+    assert class_rows(preview(images_, 10, classes=3)) is None  # rows mix classes
+    assert class_rows(preview(images_[:64], 8)) is None
 
 
 def test_panels_are_reused_when_new_previews_arrive(qtbot, dcgan):

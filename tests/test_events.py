@@ -31,6 +31,7 @@ from studio.engine.events import (
     Started,
     Stats,
     coalescing_key,
+    state_after,
 )
 from studio.engine.node_keys import NodeKey, node_key, within
 from tests.helpers import started_event
@@ -148,12 +149,28 @@ def test_pending_keeps_every_metric_and_the_newest_image_of_each_node_in_order()
     assert taken[3] is newer and not pending.take()
 
 
-def test_events_read_by_name_for_views_written_for_dicts():
+def test_events_are_read_by_field_only():
+    """No reading as a dict: a reader written for dicts fails at once rather than getting a
+    default that hides a misspelt or renamed field."""
     error = EXAMPLES[Error]
-    assert error["kind"] == error.get("kind") == "internal"
-    assert error.get("missing", 7) == 7
-    with pytest.raises(KeyError):
-        error["missing"]
+    assert error.kind == "internal"
+    assert not hasattr(error, "get")
+    with pytest.raises(TypeError):
+        error["kind"]
+
+
+def test_a_runs_state_follows_its_events_by_one_rule():
+    steps = [(started_event(), "running"), (Paused(5), "paused"), (Resumed(5), "running"),
+             (Error("nan", "the loss became nan", ["training", "loss"]), "running"),
+             (Paused(6, reason="nan"), "paused"), (Restored(4), "running"),
+             (Progress(7, 10, 1, 1.0, 1.0, 1.0, 0.0), "running")]
+    state = "starting"
+    for event, expected in steps:
+        state = state_after(state, event)
+        assert state == expected, event
+    for status in ("finished", "stopped", "failed"):
+        assert state_after("running", Finished(status, 7, {}, 0.0)) == status
+    assert state_after("paused", Error("crash", "gone")) == "failed"
 
 
 def test_node_keys_read_back_what_they_were_made_from():

@@ -47,17 +47,6 @@ class Event:
 
     __hash__ = None
 
-    def get(self, name: str, default=None):
-        """A field by name, for readers written when events were dicts (``panel.py``,
-        ``samples.py``, ``dashboard.py``, ``ui/files.py``, ``main_window.py``, the benches)."""
-        return getattr(self, name, default)
-
-    def __getitem__(self, name: str):
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
 
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):

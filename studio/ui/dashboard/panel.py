@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.project import RUN_SETTINGS, TRAINING_SETTINGS
 from studio.core.registry import get_block, nodes_with
+from studio.engine.events import Error
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
@@ -255,12 +256,12 @@ class TrainingPanel(QWidget):
         text = STATE_TEXT.get(state, state.capitalize())
         if state == "idle":
             text = self.editing.verdict.training_status  # the verdict Problems shows
-        if state == "paused" and run is not None and run.error and run.error.get("kind") == "nan":
+        if state == "paused" and run is not None and run.error and run.error.kind == "nan":
             text = "Paused at a NaN loss: Resume goes back to the last good state"
         if state == "finished" and run is not None and run.final:
             scores = ", ".join(f"{k.replace('_', ' ')} {v:.4g}"
-                               for k, v in run.final.get("evaluation", {}).items())
-            text += f" after {run.final.get('steps', 0):,} steps" + (f": {scores}" if scores else "")
+                               for k, v in run.final.evaluation.items())
+            text += f" after {run.final.steps:,} steps" + (f": {scores}" if scores else "")
         self.state_label.setText(text)
         if self._refused and state == "idle":
             self._follow_verdict()
@@ -295,9 +296,9 @@ class TrainingPanel(QWidget):
             self._progress_later.start(max(1, int(wait * 1000)))
         if "download" in topics and self.controller.store.download:
             d = self.controller.store.download
-            total = d.get("total") or 0
-            done = d.get("done", 0)
-            self.progress_label.setText(f"Downloading {d.get('file')}: {done / 1e6:.1f}"
+            total = d.total or 0
+            done = d.done
+            self.progress_label.setText(f"Downloading {d.file}: {done / 1e6:.1f}"
                                         + (f" of {total / 1e6:.1f} MB" if total else " MB"))
 
     def _redraw_progress(self) -> None:
@@ -318,27 +319,27 @@ class TrainingPanel(QWidget):
         self.progress.setValue(min(run.step, total))
         p = run.progress
         parts = [f"step {run.step:,} / {run.total_steps:,}" if run.total_steps else ""]
-        if p:
-            parts.append(f"epoch {p.get('epoch', 1)}")
-            parts.append(f"{p.get('samples_per_second', 0):,.0f} samples/s")
+        if p is not None:
+            parts.append(f"epoch {p.epoch}")
+            parts.append(f"{p.samples_per_second:,.0f} samples/s")
             if self.controller.state in ("running", "paused"):
-                parts.append(f"ETA {duration(p.get('eta', float('nan')))}")
-            parts.append(f"elapsed {duration(p.get('elapsed', 0.0))}")
+                parts.append(f"ETA {duration(p.eta)}")
+            parts.append(f"elapsed {duration(p.elapsed)}")
         self.progress_label.setText(" \u00b7 ".join(x for x in parts if x))
         if run.device:
             amp = f", {run.amp} mixed precision" if run.amp not in ("", "off") else ""
             self.device_label.setText(f"using: {run.device}{amp}")
 
-    def _failed(self, event: dict) -> None:
-        node = event.get("node")
+    def _failed(self, event: Error) -> None:
+        node = event.node
         self.error_node = tuple(node) if node else None
         kind = {"nan": "The loss is not a number", "oom": "Out of memory",
                 "crash": "The training process crashed", "shape": "A shape does not fit",
                 "data": "The data could not be loaded", "checkpoint": "Cannot continue"}.get(
-                    event.get("kind"), "Training failed")
-        self._show_error(f"<b>{kind}</b>: {_escape(event.get('message', ''))}"
+                    event.kind, "Training failed")
+        self._show_error(f"<b>{kind}</b>: {_escape(event.message)}"
                          + (f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""))
-        self.error_label.setToolTip(f"{kind}: {event.get('message', '')}")  # the whole text
+        self.error_label.setToolTip(f"{kind}: {event.message}")  # the whole text
 
     def _show_error(self, html: str) -> None:
         color = theme.current().error.name()

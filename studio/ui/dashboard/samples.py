@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine.events import Preview
 from studio.ui import theme
 from studio.ui.dashboard import images
 from studio.ui.dashboard.picture import ImageCanvas, rgb_of
@@ -41,7 +42,7 @@ def preview_default_nrow() -> int:
     return int(spec.preview.meta(Values(spec.defaults()))["nrow"])
 
 
-def class_rows(event: dict) -> tuple[list[str], bool] | None:
+def class_rows(event: Preview) -> tuple[list[str], bool] | None:
     """Labels for the rows of a preview grid that holds one class per row, and whether the
     engine said so (True) or it was inferred (False); None when the rows are not classes.
 
@@ -52,13 +53,13 @@ def class_rows(event: dict) -> tuple[list[str], bool] | None:
     conditional model's author asks for "a row per class" (the cvae example: 100 samples, 10 to
     a row, 10 classes), while a plain GAN's 64 samples at the default 8 to a row stay unlabelled.
     Reconstructions (with ``inputs``) follow the dataset's order and are never labelled."""
-    if event.get("inputs") is not None:
+    if event.inputs is not None:
         return None
-    count, nrow = len(event["images"]), int(event.get("nrow") or 8)
+    count, nrow = len(event.images), int(event.nrow or 8)
     if count < 2 or nrow < 1:
         return None
     rows = -(-count // nrow)
-    classes = event.get("classes")
+    classes = event.classes
     if classes:
         k = int(classes)
         labels = []
@@ -133,14 +134,14 @@ class PreviewPanel(QFrame):
         shown = [self.inputs] if self.inputs.isVisibleTo(self) else []
         return [g.canvas for g in shown + [self.outputs]]
 
-    def show_event(self, event: dict) -> None:
+    def show_event(self, event: Preview) -> None:
         self.preview = event
-        data = np.asarray(event["images"], dtype=np.float32)
+        data = np.asarray(event.images, dtype=np.float32)
         if data.ndim == 3:  # a batch of single-channel images without the channel axis
             data = data[:, None]
         n, c, h, w = data.shape
-        nrow = max(1, int(event.get("nrow") or 8))
-        lo, hi = (float(v) for v in event.get("value_range", (-1.0, 1.0)))
+        nrow = max(1, int(event.nrow or 8))
+        lo, hi = (float(v) for v in event.value_range)
         gap = rgb_of(self.palette().color(QPalette.ColorRole.Window))
         rows, columns = images.grid_size(n, nrow)
         grid = (rows, columns, h, w, 1, n)
@@ -149,7 +150,7 @@ class PreviewPanel(QFrame):
 
         self.outputs.canvas.set_pixels(
             images.rgb_grid(data, nrow, (lo, hi), gap), grid, self.row_labels)
-        inputs = event.get("inputs")
+        inputs = event.inputs
         if inputs is not None:
             inputs = np.asarray(inputs, dtype=np.float32).reshape(data.shape)
             self.inputs.canvas.set_pixels(
@@ -158,7 +159,7 @@ class PreviewPanel(QFrame):
         self.outputs.title.setText(self.name.replace("_", " ").capitalize())
         self.outputs.title.setVisible(inputs is not None)
 
-        step = event.get("step")
+        step = event.step
         when = "at the end of training" if step is None else f"step {step}"
         self.title.setText(f"{self.name.replace('_', ' ')} \u00b7 {when}")
         colour = "colour" if c == 3 else "grey" if c == 1 else f"channel 0 of {c}, grey"
