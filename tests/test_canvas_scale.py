@@ -9,7 +9,6 @@ import random
 import pytest
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
-from studio.ui.canvas.minimap import SETTLE_MS
 from studio.ui.canvas.node_item import BOX_ZOOM
 from studio.ui.canvas.port_item import DRAWN_FROM
 from studio.ui.canvas.scene import GraphScene

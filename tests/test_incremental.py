@@ -8,8 +8,8 @@ import random
 import pytest
 
 from studio.core.document import (
-    Change,
     AddNode,
+    Change,
     Connect,
     Disconnect,
     Document,

@@ -16,6 +16,7 @@ from studio.core.params import Bool, Choice, FilePath, Float, Int, Name, Optiona
 from studio.core.registry import TRAINING, When
 from studio.core.roles import DataRole, DrawnRole
 
+
 @dataclass(frozen=True)
 class BundledSet:
     """A data set of feature vectors shipped as ``resources/data/<file>`` (arrays x, y, x_test,

@@ -1,8 +1,9 @@
 """The block registry: one declaration per block type, read by everything else.
 
 A declaration holds the block's ports, parameters, explanation, shape rule, cost rule,
-receptive-field rule, how it becomes code and its roles in training (``core.roles``). Shape and cost rules are plain integer arithmetic
-(no torch), so the editor can check a graph without importing torch.
+receptive-field rule, how it becomes code and its roles in training (``core.roles``). Shape and
+cost rules are plain integer arithmetic (no torch), so the editor can check a graph without
+importing torch.
 """
 
 from __future__ import annotations

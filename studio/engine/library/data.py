@@ -175,9 +175,8 @@ def load_bundled(data_dir, file: str, classes: int, device="cpu") -> "SplitData"
         features = torch.from_numpy(x.astype(np.float32)).to(device)
         return features, torch.from_numpy(y.astype(np.int64)).to(device)
 
-    return SplitData(
-        split(arrays["x"], arrays["y"]), split(arrays["x_test"], arrays["y_test"]), ("x", "label"), classes=classes
-    )
+    return SplitData(split(arrays["x"], arrays["y"]), split(arrays["x_test"], arrays["y_test"]),
+                     ("x", "label"), classes=classes)
 
 
 def _shape_coverage(labels, radius, cx, cy, angle, size):
