@@ -28,14 +28,11 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
-from bench_lenet_step import HandLeNet
+from bench_lenet_step import lenet_steps
 from common import ROOT
 
 from studio.core.fileformat import load
 from studio.engine.events import Error, Finished, Progress, Started
-from studio.engine.library.data import TensorBatches, load_digits
-from studio.engine.loader import RESOURCES_DATA
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession, usable_cores
@@ -119,28 +116,15 @@ def hand_run(epochs: int, threads: int | None = None) -> dict:
 
 
 def _hand_loop(epochs: int) -> dict:
-    torch.manual_seed(0)
-    data = load_digits(RESOURCES_DATA, size=32)
-    batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
-    model, criterion = HandLeNet(), nn.CrossEntropyLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    per_epoch = len(batches)
     done, start, cpu = 0, None, 0.0
-    for _ in range(epochs + 1):
-        for image, label in batches:
-            if done == WARMUP:
-                start, cpu = time.perf_counter(), time.process_time()
-            loss = criterion(model(image), label)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            done += 1
-            if done % 10 == 0:
-                loss.item()
-            if done == WARMUP + epochs * per_epoch:
-                return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-                        "epochs": epochs}
-    raise AssertionError("ran out of epochs")
+    for per_epoch in lenet_steps():
+        done += 1
+        if done == WARMUP:
+            start, cpu = time.perf_counter(), time.process_time()
+        if done == WARMUP + epochs * per_epoch:
+            return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                    "epochs": epochs}
+    raise AssertionError("the loop ended")
 
 
 def main() -> None:

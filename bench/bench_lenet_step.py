@@ -40,6 +40,29 @@ class HandLeNet(nn.Module):
         return self.fc3(x)
 
 
+def lenet_steps():
+    """The hand-written LeNet training loop on digits (Adam, batches of 64), one step per
+    ``next()``, forever; each yields the number of batches in an epoch."""
+    from studio.engine.library.data import TensorBatches, load_digits
+
+    torch.manual_seed(0)
+    data = load_digits(RESOURCES_DATA, size=32)
+    batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
+    model, criterion = HandLeNet(), nn.CrossEntropyLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    done = 0
+    while True:
+        for image, label in batches:
+            loss = criterion(model(image), label)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            done += 1
+            if done % 10 == 0:
+                loss.item()  # the session reads losses every log interval too
+            yield len(batches)
+
+
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 31  # read here: other benches import
     threads = set_threads()

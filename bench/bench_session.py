@@ -27,7 +27,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from bench_lenet_step import HandLeNet
+from bench_lenet_step import lenet_steps
 from common import ROOT, set_threads
 
 from studio.core.fileformat import load
@@ -43,26 +43,6 @@ STEPS = {"lenet": 1440, "dcgan": 480}  # a few seconds of LeNet's quick steps
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 WARMUP = 50  # steps before timing starts, on both sides: steady-state throughput is compared
 SLICE_SECONDS = float(os.environ.get("BENCH_SLICE", 0.15))  # shorter: follows drift more closely
-
-
-def lenet_steps():
-    """The hand-written LeNet loop, yielding after every step (forever)."""
-    torch.manual_seed(0)
-    data = load_digits(RESOURCES_DATA, size=32)
-    batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
-    model, criterion = HandLeNet(), nn.CrossEntropyLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    done = 0
-    while True:
-        for image, label in batches:
-            loss = criterion(model(image), label)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            done += 1
-            if done % 10 == 0:
-                loss.item()  # the session reads losses every log interval too
-            yield
 
 
 class G(nn.Module):
