@@ -29,7 +29,7 @@ from studio.engine.events import (
     state_after,
 )
 from studio.engine.runner import RunConfig
-from studio.engine.standby import Spare, open_worker
+from studio.engine.standby import Spare, end_worker, open_worker
 
 STOP_GRACE_SECONDS = 1.0
 
@@ -56,7 +56,6 @@ class TrainingSession:
         self._lock = threading.Condition()
         self._process = None
         self._worker = None
-        self._end_worker = None
         self._reader = None
         self._commands = None
         self.final: Finished | None = None
@@ -77,11 +76,11 @@ class TrainingSession:
         self.started_at = time.perf_counter()
         worker.job.send((self.project_text, dataclasses.asdict(self.config), self.threads))
         worker.job.close()
-        self._worker = worker  # dropping the session ends its process (worker.finalizer)
+        # Its finalizer ends the process when this session is dropped, or at exit before
+        # multiprocessing joins its (non-daemon) children, which would otherwise wait for the
+        # whole run to finish.
+        self._worker = worker
         self._process = worker.process
-        # Runs when this session is dropped, or at exit before multiprocessing joins its
-        # (non-daemon) children, which would otherwise wait for the whole run to finish.
-        self._end_worker = worker.finalizer
         self._commands = worker.commands
         self._connection = worker.events
         self.state = "starting"
@@ -129,13 +128,8 @@ class TrainingSession:
         self._stopping = True
         self._send("stop")
         self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(1.0)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(1.0)
-        self._end_worker()  # the worker is gone: nothing is left for the exit to end
+        end_worker(self._process, wait=1.0)
+        self._worker.finalizer()  # the worker is gone: nothing is left for the exit to end
         if self._reader is not None:
             self._reader.join(2.0)
         if self.state not in ("finished", "failed"):

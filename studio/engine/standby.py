@@ -29,14 +29,15 @@ class Spare:
     finalizer: multiprocessing.util.Finalize | None = None
 
 
-def end_worker(process) -> None:
-    """Terminate a worker nobody stopped (the program exits, or its session was dropped)."""
+def end_worker(process, wait: float = 2.0) -> None:
+    """Terminate a worker still running (nobody stopped it, or it did not stop when asked);
+    kill it if it has not ended ``wait`` seconds later."""
     if process.is_alive():
         process.terminate()
-        process.join(2.0)
+        process.join(wait)
     if process.is_alive():
         process.kill()
-        process.join(2.0)
+        process.join(wait)
 
 
 def open_worker() -> Spare:
@@ -87,21 +88,10 @@ class Standby:
         return spare
 
     @property
-    def waiting(self) -> bool:
-        return self.pid is not None
-
-    @property
     def pid(self) -> int | None:
         """The waiting process's id, or None when none waits."""
         with self._lock:
             alive = self._spare is not None and self._spare.process.is_alive()
             return self._spare.process.pid if alive else None
-
-    def discard(self) -> None:
-        """End the waiting process (the editor is closing, or training will not be used)."""
-        spare = self.take()
-        if spare is not None:
-            spare.finalizer()
-
 
 STANDBY = Standby()
