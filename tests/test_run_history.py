@@ -3,6 +3,7 @@ second, that a reader reads while a run writes, that stores each graph once, and
 version is checked before anything is written."""
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from studio.engine.run_history import (
     FAILED,
     FINISHED,
     INTERRUPTED,
+    PRUNED,
     RUNNING,
     STOPPED,
     RunHistory,
@@ -170,7 +172,7 @@ def test_a_newer_history_is_refused_and_left_unchanged(tmp_path):
     db.execute("PRAGMA user_version = 99")
     db.close()
     before = path.read_bytes()
-    with pytest.raises(RunHistoryError, match="newer Studio.*version 99.*reads up to 1"):
+    with pytest.raises(RunHistoryError, match="newer Studio.*version 99.*reads up to 2"):
         RunHistory(path)
     assert path.read_bytes() == before
 
@@ -195,13 +197,43 @@ def test_an_older_history_is_migrated_in_one_transaction(tmp_path, monkeypatch):
     def add_tags(db):
         db.execute("ALTER TABLE runs ADD COLUMN tags TEXT DEFAULT ''")
 
-    monkeypatch.setattr(run_history, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(run_history, "MIGRATIONS", {1: add_tags})
+    newer = run_history.SCHEMA_VERSION + 1
+    monkeypatch.setattr(run_history, "SCHEMA_VERSION", newer)
+    monkeypatch.setattr(run_history, "MIGRATIONS", {newer - 1: add_tags})
     with RunHistory(path) as history:
         assert len(history.runs()) == 1
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == newer
     assert "tags" in [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    db.close()
+
+
+def test_a_version_1_history_keeps_its_runs_and_metrics_and_gains_sweeps(tmp_path):
+    """tests/data/runs_v1 was written by the first run history (kept forever, like the project
+    files of tests/data/format_vN): its runs and metric series survive the rebuild of the runs
+    table that adds sweeps and the 'pruned' status, and new runs number on from them."""
+    path = tmp_path / "history.sqlite"
+    shutil.copyfile(ROOT / "tests" / "data" / "runs_v1" / "history.sqlite", path)
+    with RunHistory(path) as history:
+        runs = history.runs()
+        assert [(r.number, r.name, r.status, r.sweep, r.trial) for r in runs] == [
+            (1, "finished run", FINISHED, None, None), (2, "stopped run", STOPPED, None, None)]
+        assert runs[0].evaluation == {"test_loss": 0.5, "test_accuracy": 0.75}
+        assert [p[2] for p in history.series(1)[("train", "loss")]] == [1.0, 0.5, 1.0 / 3]
+        assert history.integrity() == "ok"
+        sweep = history.begin_sweep({"vary": ["conv1.out_channels=4,8"]})
+        recorder = RunRecorder(history, load(LENET), sweep=sweep, trial=0,
+                               trial_values={"conv1.out_channels": 4})
+        recorder.close(PRUNED, "pruned at step 5")
+        added = history.run(recorder.number)
+        assert (added.number, added.status, added.message, added.sweep, added.trial,
+                added.trial_values) == (3, PRUNED, "pruned at step 5", sweep, 0,
+                                        {"conv1.out_channels": 4})
+        assert [s.spec for s in history.sweeps()] == [{"vary": ["conv1.out_channels=4,8"]}]
+        history.delete(1)
+        assert ("train", "loss") not in history.series(1)  # foreign keys are on again
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == run_history.SCHEMA_VERSION
     db.close()
 
 

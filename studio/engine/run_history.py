@@ -16,7 +16,9 @@ without waiting.
 
 Graphs are stored once by the SHA-256 of their project text: a hundred runs of one graph hold
 one copy. A run keeps its graph, settings, seed, device, versions, times, status, metric series,
-final evaluation and checkpoint.
+final evaluation and checkpoint; a run made by a sweep (``engine/sweep.py``) also names its
+sweep, its trial number and the values the trial set (the ``sweeps`` table keeps what each
+sweep varied and how it searched).
 
 The schema is versioned by ``PRAGMA user_version``: an older file is migrated in one
 transaction (``MIGRATIONS``), a newer one is refused before anything is written to it.
@@ -24,7 +26,7 @@ transaction (``MIGRATIONS``), a newer one is refused before anything is written 
 API for the app's training controller (the CLI's ``studio train`` uses the same):
 ``RunHistory.beside(project_path)`` opens or creates the store; ``run_recorder.RunRecorder``
 records one run from its events. To read: ``runs()``, ``run(number)``, ``series(number)``,
-``graph_text(number)``; to edit: ``rename``, ``annotate``, ``delete``.
+``graph_text(number)``, ``sweeps()``; to edit: ``rename``, ``annotate``, ``delete``.
 """
 
 from __future__ import annotations
@@ -37,17 +39,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x53545244  # "STRD": a Studio run database, so another app's file is refused
 FOLDER_SUFFIX = ".runs"
 FILE_NAME = "history.sqlite"
 RUNS_DIR_VARIABLE = "STUDIO_RUNS_DIR"
 BUSY_SECONDS = 10.0  # a second writer (the window and a CLI run at once) waits this long
 INTERRUPTED_AFTER = 30.0  # a "running" run silent this long was killed (its writer beats every 5 s)
-RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = (
-    "running", "finished", "stopped", "failed", "interrupted")
+RUNNING, FINISHED, STOPPED, FAILED, PRUNED, INTERRUPTED = (
+    "running", "finished", "stopped", "failed", "pruned", "interrupted")
 
 _SCHEMA = """
+CREATE TABLE sweeps (
+    number INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    spec TEXT NOT NULL                  -- JSON: what varied, the method, the metric
+);
 CREATE TABLE graphs (
     hash TEXT PRIMARY KEY,              -- SHA-256 of the text
     text TEXT NOT NULL                  -- the project file's text, as trained
@@ -65,14 +72,18 @@ CREATE TABLE runs (
     started REAL NOT NULL,              -- seconds since the epoch
     ended REAL,
     heartbeat REAL NOT NULL,            -- the writer's last commit
-    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed')),
-    message TEXT,                       -- why it failed
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed',
+                                           'pruned')),  -- pruned: a sweep stopped it early
+    message TEXT,                       -- why it failed, or why it was pruned
     steps INTEGER NOT NULL DEFAULT 0,
     evaluation TEXT,                    -- JSON: the final held-out metrics
     checkpoint TEXT,                    -- the last checkpoint written
     weights TEXT,                       -- the weights file saved at the end
     params INTEGER,
-    macs INTEGER
+    macs INTEGER,
+    sweep INTEGER REFERENCES sweeps(number),  -- the sweep that ran it, if one did
+    trial INTEGER,                      -- its trial number within that sweep (0 first)
+    trial_values TEXT                   -- JSON: what the trial set ("conv1.out_channels": 8)
 );
 CREATE TABLE metrics (
     run INTEGER NOT NULL REFERENCES runs(number) ON DELETE CASCADE,
@@ -85,12 +96,40 @@ CREATE TABLE metrics (
 ) WITHOUT ROWID;
 """
 
+
+
+def _add_sweeps(db: sqlite3.Connection) -> None:
+    """Version 1 -> 2: the sweeps table, and a run's sweep, trial and trial values; 'pruned'
+    joins the statuses. SQLite cannot change a CHECK in place, so the runs table is rebuilt
+    as SQLite's documentation says: the new table made, filled, the old one dropped (foreign keys
+    are off while migrating, so the metrics stay) and the new one renamed."""
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(runs)"))
+    for statement in _statements():
+        if statement.startswith("CREATE TABLE sweeps"):
+            db.execute(statement)
+        elif statement.startswith("CREATE TABLE runs "):
+            db.execute(statement.replace("CREATE TABLE runs ", "CREATE TABLE runs_new ", 1))
+    db.execute(f"INSERT INTO runs_new ({columns}) SELECT {columns} FROM runs")
+    db.execute("DROP TABLE runs")
+    db.execute("ALTER TABLE runs_new RENAME TO runs")
+
+
 # schema version -> function upgrading a connection's tables from that version to the next
-MIGRATIONS: dict = {}
+MIGRATIONS: dict = {1: _add_sweeps}
 
 
 class RunHistoryError(Exception):
     """A run history Studio cannot use; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One sweep, as read: when it started and its specification (``engine/sweep.py`` writes
+    what varied, the method, the metric and its direction)."""
+
+    number: int
+    started: float
+    spec: dict
 
 
 @dataclass(frozen=True)
@@ -117,6 +156,9 @@ class Run:
     weights: str | None
     params: int | None
     macs: int | None
+    sweep: int | None = None  # the sweep that ran it (``sweeps()``), if one did
+    trial: int | None = None  # its trial number in that sweep, 0 first
+    trial_values: dict | None = None  # what the trial set: {"conv1.out_channels": 8, ...}
 
     @property
     def seconds(self) -> float:
@@ -171,19 +213,18 @@ class RunHistory:
                                   "Studio to read it. The file was not changed")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
         if not tables:
             with self.transaction():
                 for statement in _statements():
                     db.execute(statement)
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            return
-        if version < SCHEMA_VERSION:
-            with self.transaction():
+        elif version < SCHEMA_VERSION:
+            with self.transaction():  # foreign keys still off: a table may be rebuilt
                 for step in range(version, SCHEMA_VERSION):
                     MIGRATIONS[step](db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("PRAGMA foreign_keys=ON")
 
     def transaction(self):
         return _Transaction(self._db)
@@ -203,8 +244,11 @@ class RunHistory:
     # writing ------------------------------------------------------------------------------------
     def begin(self, *, project: str, text: str, settings: dict, seed: int | None,
               versions: dict, params: int | None, macs: int | None, name: str | None = None,
-              weights: str | None = None, started: float | None = None) -> int:
+              weights: str | None = None, started: float | None = None,
+              sweep: int | None = None, trial: int | None = None,
+              trial_values: dict | None = None) -> int:
         """A new run, status running; its graph stored unless an identical one already is.
+        A sweep's trial names its sweep (``begin_sweep``), trial number and values.
         Returns the run's number."""
         now = started if started is not None else time.time()
         digest = graph_hash(text)
@@ -213,10 +257,18 @@ class RunHistory:
                              (digest, text))
             cursor = self._db.execute(
                 "INSERT INTO runs (name, project, graph, settings, seed, versions, started, "
-                "heartbeat, status, params, macs, weights) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "heartbeat, status, params, macs, weights, sweep, trial, trial_values) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, project, digest, json.dumps(settings), seed, json.dumps(versions), now,
-                 now, RUNNING, params, macs, weights))
+                 now, RUNNING, params, macs, weights, sweep, trial,
+                 None if trial_values is None else json.dumps(trial_values)))
+        return cursor.lastrowid
+
+    def begin_sweep(self, spec: dict) -> int:
+        """A new sweep (its runs name it by the number returned); ``spec`` is JSON data."""
+        with self.transaction():
+            cursor = self._db.execute("INSERT INTO sweeps (started, spec) VALUES (?, ?)",
+                                      (time.time(), json.dumps(spec)))
         return cursor.lastrowid
 
     def write(self, number: int, metrics=(), **fields) -> None:
@@ -266,6 +318,11 @@ class RunHistory:
             raise RunHistoryError(f"{self.path}: no run {number}")
         return _run(row, now)
 
+    def sweeps(self) -> list[Sweep]:
+        """Every sweep, oldest first (``runs()`` says which runs were its trials)."""
+        rows = self._db.execute("SELECT number, started, spec FROM sweeps ORDER BY number")
+        return [Sweep(number, started, json.loads(spec)) for number, started, spec in rows]
+
     def graph_text(self, number: int) -> str:
         """The project text the run trained."""
         return self._db.execute("SELECT text FROM graphs JOIN runs ON graphs.hash = runs.graph "
@@ -290,7 +347,7 @@ class RunHistory:
 
 _COLUMNS = ("number, name, note, project, graph, settings, seed, device, versions, started, "
             "ended, heartbeat, status, message, steps, evaluation, checkpoint, weights, params, "
-            "macs")
+            "macs, sweep, trial, trial_values")
 
 
 def _run(row, now: float | None) -> Run:
@@ -298,6 +355,8 @@ def _run(row, now: float | None) -> Run:
     for name in ("settings", "versions"):
         values[name] = json.loads(values[name])
     values["evaluation"] = json.loads(values["evaluation"]) if values["evaluation"] else {}
+    if values["trial_values"] is not None:
+        values["trial_values"] = json.loads(values["trial_values"])
     now = time.time() if now is None else now
     if values["status"] == RUNNING and now - values["heartbeat"] > INTERRUPTED_AFTER:
         values["status"] = INTERRUPTED

@@ -75,14 +75,17 @@ class RunRecorder:
     """One run's writer: begins the run in the history when made."""
 
     def __init__(self, history: RunHistory, project: Project, config=None, *,
-                 name: str | None = None, clock=time.monotonic):
+                 name: str | None = None, clock=time.monotonic, sweep: int | None = None,
+                 trial: int | None = None, trial_values: dict | None = None):
+        """``sweep``, ``trial`` and ``trial_values`` mark a sweep's trial (``engine/sweep.py``)."""
         settings = effective_settings(project, config)
         analysis = analyze(project)
         self.history = history
         self.number = history.begin(
             project=project.name, text=dumps(project), settings=settings,
             seed=settings.get("seed"), versions=versions(), params=analysis.total_params,
-            macs=analysis.total_macs, name=name, weights=getattr(config, "save_weights", None))
+            macs=analysis.total_macs, name=name, weights=getattr(config, "save_weights", None),
+            sweep=sweep, trial=trial, trial_values=trial_values)
         self._clock = clock
         self._last_commit = clock()
         self._rows: list = []  # metric rows not yet committed
@@ -149,10 +152,14 @@ class RunRecorder:
         self.history.write(self.number, rows, **fields)
         self._last_commit = self._clock()
 
-    def close(self, status: str | None = None) -> None:
+    def close(self, status: str | None = None, message: str | None = None) -> None:
         """The session is over. A run that sent no ``finished`` ended as ``status`` (the caller
-        knows: stopped by the user) or, when it reported an error or nothing, failed."""
+        knows: stopped by the user, pruned by a sweep, refused before it could start) or, when
+        it reported an error or nothing, failed; ``message`` says why, where the events did
+        not."""
         if self.status is None:
+            if message is not None:
+                self._error = self._fields["message"] = message
             self._end(status or FAILED)
 
     def _end(self, status: str, **fields) -> None:
