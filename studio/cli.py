@@ -132,10 +132,10 @@ def export(args) -> int:
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
     from studio.cli_history import start_recording
-    from studio.engine.events import Activations, Error, Evaluation, Finished, Metrics, Progress, Started
+    from studio.engine.events import Activations, Evaluation, Finished, Metrics, Progress
     from studio.engine.node_keys import node_key
     from studio.engine.probes import ProbeRates
-    from studio.engine.run_history import STOPPED
+    from studio.engine.run_driver import drive_run
     from studio.engine.runner import RunConfig
     from studio.engine.session import TrainingSession
     from studio.engine.trainer import ProgressLine
@@ -156,51 +156,34 @@ def train(args) -> int:
     progress = ProgressLine(not args.quiet)
     log = open(args.log, "w", encoding="utf-8") if args.log else None
     latest: dict = {}
-    errors: list = []
-    started = None
+
+    def show(event, end) -> None:
+        if isinstance(event, Metrics):
+            for point in event.points:
+                latest.update({k: v for k, v in point.items() if k not in ("step", "epoch")})
+                if log:
+                    log.write(json.dumps(point) + "\n")
+        elif isinstance(event, Progress):
+            progress.update(event, latest, force=event.step == event.total)
+        elif isinstance(event, Activations) and args.probes:
+            _write_activation(Path(args.probes), event)
+        elif isinstance(event, Evaluation) and log:
+            log.write(json.dumps({"event": "evaluation", "step": event.step,
+                                  **event.metrics}) + "\n")
+        elif isinstance(event, Finished) and log and not end.errors:
+            log.write(json.dumps({"event": "final", "steps": event.steps,
+                                  "device": end.started.device if end.started else None,
+                                  **event.evaluation}) + "\n")
+
     recorder = start_recording(args, project, config)
     try:
-        session.start()
-        while True:
-            for event in session.events(timeout=0.2):
-                if recorder:
-                    recorder.record(event)
-                if isinstance(event, Started):
-                    started = event
-                elif isinstance(event, Metrics):
-                    for point in event.points:
-                        latest.update({k: v for k, v in point.items() if k not in ("step", "epoch")})
-                        if log:
-                            log.write(json.dumps(point) + "\n")
-                elif isinstance(event, Progress):
-                    progress.update(event, latest, force=event.step == event.total)
-                elif isinstance(event, Activations) and args.probes:
-                    _write_activation(Path(args.probes), event)
-                elif isinstance(event, Evaluation) and log:
-                    log.write(json.dumps({"event": "evaluation", "step": event.step,
-                                          **event.metrics}) + "\n")
-                elif isinstance(event, Error):
-                    errors.append(event)
-                    session.stop()
-                elif isinstance(event, Finished) and log and not errors:
-                    log.write(json.dumps({"event": "final", "steps": event.steps,
-                                          "device": started.device if started else None,
-                                          **event.evaluation}) + "\n")
-            if recorder:
-                recorder.flush_if_due()
-            if not session.alive and session.wait(0):
-                break
-    except KeyboardInterrupt:
-        session.stop()
-        if recorder:
-            recorder.close(STOPPED)
-        raise
+        end = drive_run(session, recorder, on_event=show)
     finally:
         if log:
             log.close()
         if recorder:
-            recorder.close()
             recorder.history.close()
+    errors, started = end.errors, end.started
     if errors:
         raise CliError(f"{args.file}: {errors[0].message}")
     final = session.final
@@ -275,6 +258,7 @@ def examples(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from studio.cli_history import add_commands
+    from studio.cli_lr_find import add_command as add_lr_find
 
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
                                      "neural networks by drawing them.")
@@ -316,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(`studio runs` lists the recorded ones)")
     p.set_defaults(run=train)
     add_commands(sub)
+    add_lr_find(sub)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=blocks)
