@@ -13,15 +13,16 @@ import time
 from pathlib import Path
 
 from studio.cli_common import CliError, open_project
-from studio.core.diff import as_json, diff_projects, lines, short_phrase
-from studio.core.fileformat import FileFormatError, loads
-from studio.core.project import TRAINING_SETTINGS, Project, ProjectError
+from studio.core.diff import as_json, diff_projects, lines
+from studio.core.project import Project
 from studio.engine.run_history import (
     RUNS_DIR_VARIABLE,
     RunHistory,
     RunHistoryError,
     history_path,
 )
+from studio.engine.run_projects import changes as run_changes
+from studio.engine.run_projects import run_project
 
 RUN_MARK = "@"
 
@@ -53,11 +54,13 @@ def start_recording(args, project: Project, config):
     if args.no_record:
         return None
     from studio.engine.run_recorder import RunRecorder
+    from studio.engine.run_writer import KeptRecording
 
     history = None
     try:
         history = RunHistory(history_location(args.file))
-        return KeptRecording(RunRecorder(history, project, config, name=args.name))
+        return KeptRecording(RunRecorder(history, project, config, name=args.name),
+                             _not_recorded)
     except (RunHistoryError, OSError, sqlite3.Error) as err:
         if history is not None:
             history.close()
@@ -69,33 +72,6 @@ def _not_recorded(err: Exception) -> None:
     print(f"studio: this run is not recorded in the run history ({err}); training goes on "
           f"(--no-record leaves the history out, {RUNS_DIR_VARIABLE} puts it elsewhere)",
           file=sys.stderr)
-
-
-class KeptRecording:
-    """A recorder whose failure (a full disk, a folder gone) never stops training: it is said
-    once, and the rest of the run goes unrecorded."""
-
-    def __init__(self, recorder):
-        self.recorder, self.failed = recorder, False
-        self.number, self.history = recorder.number, recorder.history
-
-    def _guard(self, action, *args) -> None:
-        if self.failed:
-            return
-        try:
-            action(*args)
-        except (RunHistoryError, OSError, sqlite3.Error) as err:
-            self.failed = True
-            _not_recorded(err)
-
-    def record(self, event) -> None:
-        self._guard(self.recorder.record, event)
-
-    def flush_if_due(self) -> None:
-        self._guard(self.recorder.flush_if_due)
-
-    def close(self, status: str | None = None) -> None:
-        self._guard(self.recorder.close, status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +91,7 @@ def runs(args) -> int:
             else:
                 _print_run(record, series)
             return 0
-        changes = _changes(history, records)
+        changes = run_changes(history, records)
         if args.json:
             print(json.dumps({"history": str(history.path), "runs": [
                 dict(_run_json(r, change), metrics=_series_summary(history.series(r.number)))
@@ -157,37 +133,11 @@ def _find(history: RunHistory, which: str):
         raise CliError(str(err)) from None
 
 
-def _changes(history: RunHistory, records: list) -> list[str]:
-    """Per run, what changed since the run before it, in a few words."""
-    projects: dict = {}
-
-    def project(record):
-        key = (record.graph, json.dumps(record.settings, sort_keys=True))
-        if key not in projects:
-            projects[key] = _run_project(history, record)
-        return projects[key]
-
-    out = []
-    for i, record in enumerate(records):
-        if i == 0:
-            out.append("first run")
-            continue
-        try:
-            out.append(short_phrase(diff_projects(project(records[i - 1]), project(record))))
-        except CliError:
-            out.append("?")
-    return out
-
-
 def _run_project(history: RunHistory, record) -> Project:
-    """The project a run trained, with the settings it trained with."""
     try:
-        project = loads(history.graph_text(record.number))
-        known = {p.name for p in TRAINING_SETTINGS}
-        project.training.configure(**{k: v for k, v in record.settings.items() if k in known})
-    except (FileFormatError, ProjectError) as err:
-        raise CliError(f"{history.path}: run {record.number}: {err}") from None
-    return project
+        return run_project(history, record)
+    except RunHistoryError as err:
+        raise CliError(str(err)) from None
 
 
 def _run_json(record, change: str | None) -> dict:

@@ -65,6 +65,9 @@ class TrainingSession:
         # and once when the worker has gone, so a UI can drain events when there are some
         # rather than poll; it must only hand the news over to its own thread.
         self.on_arrival: Callable[[], None] | None = None
+        # Called with every event as it is read, before any coalescing, on the reader thread
+        # (the app's run recording hands them to its writer thread); set before ``start``.
+        self.observer: Callable[[Event], None] | None = None
 
     # control -------------------------------------------------------------------------------------
     def start(self, spare: Spare | None = None) -> None:
@@ -193,6 +196,9 @@ class TrainingSession:
             self.state = state_after(self.state, event)
             self._events.put(event)
             self._lock.notify_all()
+        observer = self.observer
+        if observer is not None:
+            observer(event)
 
     def events(self, timeout: float = 0.0) -> list:
         """Everything that arrived since the last call (waits up to ``timeout`` for the first)."""
