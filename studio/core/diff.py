@@ -110,9 +110,13 @@ class ProjectDiff:
 # comparing
 # ---------------------------------------------------------------------------------------------
 
-def diff_projects(a: Project, b: Project) -> ProjectDiff:
-    """Everything that differs from ``a`` to ``b``, with the analysis of each side."""
-    analysis_a, analysis_b = analyze(a), analyze(b)
+def diff_projects(a: Project, b: Project, analyses: tuple | None = None) -> ProjectDiff:
+    """Everything that differs from ``a`` to ``b``, with the analysis of each side
+    (``analyses``: the two analyses, for a caller that keeps them up to date, as the app does
+    for the graph being edited; either may be None, to be analysed here)."""
+    analysis_a, analysis_b = analyses or (None, None)
+    analysis_a = analysis_a if analysis_a is not None else analyze(a)
+    analysis_b = analysis_b if analysis_b is not None else analyze(b)
     costs_a, costs_b = node_costs(analysis_a), node_costs(analysis_b)
     nodes, affected = [], []
     graphs_a, graphs_b = dict(a.graphs()), dict(b.graphs())
@@ -249,14 +253,15 @@ def _where(change) -> str:
 def node_summary(change: NodeDiff) -> str:
     """One line: 'conv1: out_channels 6 -> 16; params +104, multiply-adds +39,200,
     6 x 28 x 28 -> 16 x 28 x 28'; a node only moved by others: 'conv2: params +800'."""
-    what = _edits(change)
+    what = edits_text(change)
     effect = cost_summary(change.before, change.after)
     if not what:
         return f"{_where(change)}: {effect}" if effect else _where(change)
     return f"{_where(change)}: {what}" + (f"; {effect}" if effect else "")
 
 
-def _edits(change: NodeDiff) -> str:
+def edits_text(change: NodeDiff) -> str:
+    """What was done to the node, without its effect: 'out_channels 6 -> 16', 'added (ReLU)'."""
     if change.status == ADDED:
         return f"added ({change.block[1]})"
     if change.status == REMOVED:

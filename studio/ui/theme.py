@@ -24,6 +24,11 @@ HEALTH_HUES = {  # green healthy, blue vanishing (cold), red exploding (hot), am
     True: {"ok": "#4cc27a", "vanishing": "#5aa2ff", "exploding": "#ff5c5c", "dead": "#f2ad3d"},
 }
 
+DIFF_HUES = {  # a graph compared with another (core.diff's statuses): green, amber, red
+    False: {"added": "#1e9e4a", "changed": "#d98200", "removed": "#d93025"},
+    True: {"added": "#4cc27a", "changed": "#f2a93b", "removed": "#ff6b6b"},
+}
+
 
 @dataclass
 class Theme:
@@ -44,6 +49,7 @@ class Theme:
     port_border: QColor
     categories: dict = field(default_factory=dict)
     health: dict = field(default_factory=dict)  # training health level -> indicator colour
+    diff: dict = field(default_factory=dict)  # added, changed, removed -> the canvas mark's colour
 
     def category(self, name: str) -> QColor:
         return self.categories.get(name, self.categories["structure"])
@@ -54,19 +60,24 @@ class Theme:
             return self.error
         return self.health[level]
 
+    def diff_colour(self, status: str) -> QColor:
+        """The colour marking a node added, changed or removed (``ui/canvas/diff_marks.py``)."""
+        return self.diff[status]
+
 
 def _theme(dark: bool) -> Theme:
     c = QColor
     cats = {k: c(v) for k, v in CATEGORY_HUES.items()}
     health = {k: c(v) for k, v in HEALTH_HUES[dark].items()}
+    diff = {k: c(v) for k, v in DIFF_HUES[dark].items()}
     if dark:
         cats = {k: v.lighter(125) for k, v in cats.items()}
         return Theme(True, c("#1e1f22"), c("#26272b"), c("#2f3136"), c("#2b2d31"), c("#4a4d55"),
                      c("#4f9dff"), c("#e6e6e6"), c("#a0a4ab"), c("#8a8f98"), c("#e0a050"),
-                     c("#1e1f22"), c("#ff5c5c"), c("#c8ccd2"), c("#1e1f22"), cats, health)
+                     c("#1e1f22"), c("#ff5c5c"), c("#c8ccd2"), c("#1e1f22"), cats, health, diff)
     return Theme(False, c("#f4f5f7"), c("#e9ebef"), c("#dfe2e7"), c("#ffffff"), c("#b9bec7"),
                  c("#1f6fe0"), c("#1d1f23"), c("#5f6670"), c("#7a828e"), c("#b86e12"),
-                 c("#f4f5f7"), c("#d93025"), c("#ffffff"), c("#6d7480"), cats, health)
+                 c("#f4f5f7"), c("#d93025"), c("#ffffff"), c("#6d7480"), cats, health, diff)
 
 
 _current: Theme | None = None

@@ -7,6 +7,9 @@ or footer, below a quarter a coloured box.
 While training, ``set_health`` adds a small dot at the header's right end coloured by the node's
 gradient and dead-unit health (a ring around the node where the run failed), and a short note in
 the footer when the node is sick: the user sees where a network is unwell without a plot.
+
+While the graph is compared with another project, ``set_diff_mark`` rings the node added or
+changed since (``diff_marks.py`` draws it).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from studio.core.layout import NODE_WIDTH
 from studio.core.project import INSTANCE
 from studio.core.registry import Port, get_block
 from studio.ui import theme
+from studio.ui.canvas import diff_marks
 from studio.ui.canvas.port_item import PortItem
 
 WIDTH = 150.0  # a node's width, at least
@@ -172,6 +176,7 @@ class NodeItem(QGraphicsItem):
         self.row = None
         self.health = None
         self._health_look = None  # (level, note): what the drawing depends on
+        self.diff_mark = None  # diff_marks.Mark while the graph is compared with another
         self.height = node_height(0, 0)
         self.width = WIDTH
         self.ports_drawn = True
@@ -206,8 +211,7 @@ class NodeItem(QGraphicsItem):
         self.params_summary = self._summary(node)
         self.width = self._needed_width()
         self._sync_ports(graph, node.id)
-        # room for the badge and error ring (asked for thousands of times a frame: kept)
-        self._bounds = QRectF(-5, -8, self.width + 13, self.height + 13)
+        self._bounds = self._outer_bounds()
         self.setPos(QPointF(*node.pos))
         self._layout_text()
         self._tooltip_stale = True
@@ -336,6 +340,18 @@ class NodeItem(QGraphicsItem):
         self._tooltip_stale = True
         return True
 
+    def set_diff_mark(self, mark) -> bool:
+        """Mark the node as added or changed (a ``diff_marks.Mark``; None: unmarked). Repaints
+        only when the mark changes; True if it did."""
+        if mark == self.diff_mark:
+            return False
+        self.prepareGeometryChange()  # a mark takes room around the node
+        self.diff_mark = mark
+        self._bounds = self._outer_bounds()
+        self._tooltip_stale = True
+        self.update()
+        return True
+
     def toolTip(self) -> str:  # noqa: N802 (Qt's name)
         self._refresh_tooltip()
         return super().toolTip()
@@ -369,6 +385,11 @@ class NodeItem(QGraphicsItem):
             colour = theme.current().health_colour(self.health.level).name()
             lines.append(f"<span style='color:{colour}'>\u25cf</span> training: "
                          f"{_html(self.health.text)}")
+        if self.diff_mark is not None:
+            colour = theme.current().diff_colour(self.diff_mark.status).name()
+            lines.append(f"<span style='color:{colour}'>"
+                         f"{diff_marks.SYMBOLS[self.diff_mark.status]}</span> "
+                         f"{_html(self.diff_mark.note)}")
         self.setToolTip("<br>".join(lines))
 
     def show_ports(self, drawn: bool) -> None:
@@ -384,6 +405,14 @@ class NodeItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         return self._bounds
+
+    def _outer_bounds(self) -> QRectF:
+        """Room for the badge and error ring, and a diff mark's (asked for thousands of times
+        a frame: kept)."""
+        if self.diff_mark is not None:
+            m = diff_marks.MARGIN
+            return QRectF(-m, -m, self.width + 2 * m, self.height + 2 * m)
+        return QRectF(-5, -8, self.width + 13, self.height + 13)
 
     def shape(self):
         path = QPainterPath()
@@ -409,6 +438,7 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(cat if not self.problems else t.error)
             painter.drawRect(rect)
             self._health_dot(painter, t, lod)
+            self._diff_mark(painter, lod, box=True)
             return
         border = QPen(t.selected, 2.2) if selected else QPen(t.node_border, 1.0)
         if self.shares:
@@ -439,6 +469,7 @@ class NodeItem(QGraphicsItem):
                              metrics.elidedText(self.title, Qt.TextElideMode.ElideRight,
                                                 self.width - 12 - dot))
             self._health_dot(painter, t, lod)
+            self._diff_mark(painter, lod)
             self._badge(painter, t)
             return
         painter.setFont(f["title"])
@@ -492,6 +523,7 @@ class NodeItem(QGraphicsItem):
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                              self.footer_right)
         self._health_dot(painter, t, lod)
+        self._diff_mark(painter, lod)
         self._badge(painter, t)
 
     def fonts_drawn(self, lod: float) -> list:
@@ -538,6 +570,10 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(t.node, max(1.2, 1.2 / max(lod, 0.01)) if lod < 0.45 else 1.2))
         painter.setBrush(colour)
         painter.drawEllipse(center, r, r)
+
+    def _diff_mark(self, painter, lod: float, box: bool = False) -> None:
+        if self.diff_mark is not None:
+            diff_marks.paint_mark(painter, self.rect(), self.diff_mark.status, lod, RADIUS, box)
 
     def _badge(self, painter, t) -> None:
         if not self.problems:

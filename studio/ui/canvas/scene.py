@@ -3,7 +3,7 @@
 The scene never changes the project. Mouse gestures become editor calls (which push commands),
 and the items follow the document's change events: ``apply_change`` adds, removes and refreshes
 items; ``show_analysis`` puts shapes, costs and problem badges on them; ``show_health`` puts
-training health indicators on them.
+training health indicators on them; ``show_diff`` marks what differs from another project.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleText
 from studio.core import wiring
 from studio.core.project import INSTANCE
 from studio.ui import theme
+from studio.ui.canvas.ghost_item import GhostItem
 from studio.ui.canvas.node_item import BOX_ZOOM, LOD_SLACK, Fonts, NodeItem, shape_text
 from studio.ui.canvas.port_item import DRAWN_FROM, PortItem
 from studio.ui.canvas.rect_grid import RectGrid
@@ -95,6 +96,9 @@ class GraphScene(QGraphicsScene):
         self._wires_at: dict = {}  # node id -> its wires (in and out), in self.wires's order
         self._position: dict = {}  # id(wire) -> its place in self.wires
         self.healths: dict = {}  # node id -> Health shown, kept for items made later
+        self.diff_marks: dict = {}  # node id -> diff_marks.Mark shown, kept for items made later
+        self.ghosts: dict[str, GhostItem] = {}  # node id -> a removed node's ghost
+        self._ghost_list: tuple = ()  # the diff_marks.Ghost records the ghosts show
         self.snap = True
         self.last_refusal = ""
         self.hover_reason = ""  # why the port under a dragged wire would not take it
@@ -133,6 +137,7 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.wires.clear()
+        self.ghosts = {}
         self._index_wires()
         self._overview = WireOverview(lambda: self.wires)
         self._overview.set_items_draw(self._wires_drawn)
@@ -143,6 +148,7 @@ class GraphScene(QGraphicsScene):
         self._sync_wires()
         self.show_analysis(self.session.analysis)
         self.fit_scene_rect()
+        self._add_ghosts()
 
     def apply_change(self, change) -> None:
         if self.graph_key not in change.graphs:
@@ -192,6 +198,7 @@ class GraphScene(QGraphicsScene):
     def _add_node(self, node, graph) -> NodeItem:
         item = NodeItem(self.graph_key, node, graph)
         item.set_health(self.healths.get(node.id))
+        item.set_diff_mark(self.diff_marks.get(node.id))
         item.show_ports(self._ports_drawn)
         self.addItem(item)
         self.nodes[node.id] = item
@@ -375,6 +382,31 @@ class GraphScene(QGraphicsScene):
         for node_id, item in self.nodes.items():
             changed += item.set_health(self.healths.get(node_id))
         return changed
+
+    def show_diff(self, marks: dict, ghosts=()) -> int:
+        """Mark nodes added or changed since another project (node id -> ``diff_marks.Mark``)
+        and show ``ghosts`` (``diff_marks.Ghost``) where removed nodes stood; {} and () clear
+        them. Only the items whose mark changed repaint. Returns how many changed."""
+        self.diff_marks = dict(marks)
+        changed = 0
+        for node_id, item in self.nodes.items():
+            changed += item.set_diff_mark(self.diff_marks.get(node_id))
+        ghosts = tuple(ghosts)
+        if ghosts != self._ghost_list:
+            for item in self.ghosts.values():
+                self.removeItem(item)
+            self.ghosts = {}
+            self._ghost_list = ghosts
+            self._add_ghosts()
+            changed += 1
+        return changed
+
+    def _add_ghosts(self) -> None:
+        for ghost in self._ghost_list:
+            item = GhostItem(ghost)
+            self.addItem(item)
+            self.ghosts[ghost.node_id] = item
+            self.grow_scene_rect(item.scene_rect())  # the view can scroll to it
 
     def _label_wires(self, analysis, rows=None, place: bool = True, sources=None) -> None:
         """Label the wires with the shapes they carry (``sources``: only the wires from those
