@@ -16,7 +16,7 @@ from PIL import Image
 from studio.core.params import FilePath, ParamError
 from studio.core.project import Project
 from studio.core.registry import Values, get_block
-from studio.engine.library import data, download
+from studio.engine.library import data, download, with_dependencies
 from studio.engine.render import call
 from tests.helpers import ROOT
 
@@ -345,14 +345,18 @@ def test_streamed_splits_read_like_resident_ones(tmp_path):
     assert torch.equal(label[:5], resident.test[1][:5]) and torch.equal(label[3], resident.test[1][3])
     assert torch.allclose(streamed.mean, resident.mean) and torch.allclose(streamed.std, resident.std)
     # an epoch covers every sample once, in an order the generator fixes
-    batches = data.TensorBatches(streamed.train, 32, generator=torch.Generator().manual_seed(0))
+    def epoch():
+        return data.StreamableBatches(streamed.train, 32, generator=torch.Generator().manual_seed(0))
+
+    batches = epoch()
     assert len(batches) == 8
     first = [b[1] for b in batches]
     assert [len(b) for b in first] == [32] * 7 + [16]
-    again = [b[1] for b in data.TensorBatches(streamed.train, 32, generator=torch.Generator().manual_seed(0))]
+    again = [b[1] for b in epoch()]
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert sorted(torch.cat(first).tolist()) == sorted(resident.train[1].tolist())
-    ordered = torch.cat([b[0] for b in data.TensorBatches(streamed.test, 25, shuffle=False, drop_last=True)])
+    in_order = data.StreamableBatches(streamed.test, 25, shuffle=False, drop_last=True)
+    ordered = torch.cat([b[0] for b in in_order])
     assert torch.allclose(ordered, resident.test[0][:50], atol=1e-6)
 
 
@@ -366,7 +370,7 @@ def test_data_over_the_resident_limit_stream_by_themselves_through_workers(tmp_p
     )
     assert not resident.streamed and over.streamed
     assert over.train._worker_setup() == (2, None)  # the library's classes import in a fresh process
-    got = torch.cat([b[0] for b in data.TensorBatches(over.train, 4, shuffle=False)])
+    got = torch.cat([b[0] for b in data.StreamableBatches(over.train, 4, shuffle=False)])
     assert got.shape == (9, 3, 16, 16) and torch.allclose(got, resident.train[0])
 
 
@@ -376,7 +380,7 @@ def test_a_bad_image_met_while_streaming_names_the_file(tmp_path):
     split = data.load_image_folder(tmp_path, size=8, channels=1, classes=2, memory="stream", workers=0)
     with pytest.raises(ValueError, match="9.png: not a readable image"):
         for split_name in ("train", "test"):
-            list(data.TensorBatches(getattr(split, split_name), 2))
+            list(data.StreamableBatches(getattr(split, split_name), 2))
 
 
 def test_copied_loaders_run_alone_streaming_through_forked_workers(tmp_path):
@@ -388,7 +392,7 @@ def test_copied_loaders_run_alone_streaming_through_forked_workers(tmp_path):
     load_idx = _isolated("load_idx")
     copied = load_idx(tmp_path / "idx", size=16, classes=10, memory="stream", workers=2)
     assert type(copied.train).__module__ == "exported_training_script"
-    batches = list(_isolated("TensorBatches")(copied.train, 64, shuffle=False))
+    batches = list(_isolated("StreamableBatches")(copied.train, 64, shuffle=False))
     own = data.load_idx(tmp_path / "idx", size=16, classes=10)
     assert torch.allclose(torch.cat([b[0] for b in batches]), own.train[0])
     write_image_folder(tmp_path / "img", count=2, kinds=("circle", "cross"))
@@ -604,6 +608,23 @@ def test_existing_choices_generate_exactly_the_calls_they_did():
         c = DATASET.data.load(Values(DATASET.validate(params)))
         accepted = inspect.signature(getattr(data, c.func)).parameters
         assert set(c.kwargs) <= set(accepted), c
+
+
+def test_the_data_role_streams_exactly_where_the_loader_can_stream():
+    """The training script batches with StreamableBatches where ``streams`` says so; a loader
+    that can make a StreamSplit but were not declared streaming would export a script whose
+    plain TensorBatches read a streamed split whole, every epoch, instead of in batches."""
+    paths = {"idx": "d", "npz": "a", "csv": "t.csv", "folder": "imgs"}
+    for choice in DATASET.param("dataset").kind.options:
+        params = {"dataset": choice, "path": paths.get(choice, "")}
+        if choice == "csv":
+            params["features"] = 2
+        values = Values(DATASET.validate(params))
+        can_stream = "StreamSplit" in with_dependencies([DATASET.data.load(values).func])
+        assert DATASET.data.streams(values) == can_stream, choice
+        if can_stream:
+            resident = Values(DATASET.validate(dict(params, memory="resident")))
+            assert not DATASET.data.streams(resident), choice
 
 
 def test_a_file_dataset_trains_from_the_generated_code(tmp_path, monkeypatch):

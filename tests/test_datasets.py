@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from studio.engine.library import data
+from studio.engine.library import data, with_dependencies
 
 DATA = Path(__file__).resolve().parents[1] / "resources" / "data"
 ALLOWED_IMPORTS = (
@@ -362,13 +362,9 @@ def test_depends_is_complete_and_exact():
 
 
 def _isolated(name):
-    """Exec the source of `name` and everything it depends on, with only the allowed imports."""
-    needed, todo = [], [name]
-    while todo:
-        current = todo.pop()
-        if current not in needed:
-            needed.append(current)
-            todo.extend(data.DEPENDS[current])
+    """Exec the source of `name` and everything it depends on, with only the allowed imports,
+    in the order an export writes them (a base class before its subclass)."""
+    needed = with_dependencies([name])
     source = ALLOWED_IMPORTS + "\n\n" + "\n\n".join(inspect.getsource(getattr(data, n)) for n in needed)
     namespace = {"__name__": "exported_training_script"}
     exec(compile(source, f"<exported {name}>", "exec"), namespace)  # noqa: S102 - our own source, as export does
@@ -380,12 +376,14 @@ def test_each_public_name_runs_from_its_copied_source(tmp_path):
     assert public == sorted(
         [
             "SplitData",
+            "StreamableSplitData",
             "load_digits",
             "make_shapes",
             "make_toy_2d",
             "load_image_field",
             "load_bundled",
             "TensorBatches",
+            "StreamableBatches",
             "save_image_grid",
             # standard sets, the user's files, streaming, augmentation (run from their copies in
             # tests/test_data_files.py and tests/test_download.py)

@@ -30,7 +30,9 @@ class DataRole:
     under resources/data the loader reads (an export copies them); ``download(p)`` the standard
     set (name, cache folder or None) to fetch before training, or None; ``whole_image(p)``
     whether a batch is the pixels of one picture, so a preview shows the whole test split as
-    one image.
+    one image; ``streams(p)`` whether the loader may stream the data from disk rather than hold
+    them on the device, so the script batches them with the library's ``StreamableBatches``
+    (scripts of resident data carry only its plain base, ``TensorBatches``).
     """
 
     load: Callable
@@ -39,6 +41,7 @@ class DataRole:
     files: Callable = _nothing
     download: Callable = lambda p: None
     whole_image: Callable = _never
+    streams: Callable = _never
 
 
 @dataclass(frozen=True)

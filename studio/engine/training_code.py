@@ -84,9 +84,9 @@ class _TrainingWriter:
     def helpers(self) -> list[str]:
         """The runtime-library functions the script carries (``library.source_of``)."""
         g = self.graph
-        helpers = ["TensorBatches"] + (["save_image_grid"] if g.previews() else [])
+        helpers = ["save_image_grid"] if g.previews() else []
         if g.dataset:
-            helpers.insert(0, g.load_call().func)
+            helpers[:0] = [g.load_call().func, g.batches_class()]
         for n in g.order:
             helpers += [h for h in g.spec(n).helpers] if g.role(n) != "instance" else []
         augment = g.augment_call()

@@ -33,7 +33,7 @@ class EvaluationWriter:
         if acc_losses:
             self.shows_confusion = True
             src.add("confusion = {}", indent=2)
-        src.add('for batch in TensorBatches(self.data.test, SETTINGS["batch_size"], '
+        src.add(f'for batch in {g.batches_class()}(self.data.test, SETTINGS["batch_size"], '
                 'shuffle=False):', indent=2)
         # accuracy reads the scores wired into the loss: keep them alive until then
         for n in acc_losses:

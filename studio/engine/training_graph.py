@@ -120,6 +120,12 @@ class TrainingGraph:
             return None
         return self.data_role().augment(self.rows[self.dataset].values)
 
+    def batches_class(self) -> str:
+        """The runtime-library class that batches the dataset's splits: the one that also reads
+        streamed splits only where the dataset may stream."""
+        streams = self.data_role().streams(self.rows[self.dataset].values)
+        return "StreamableBatches" if streams else "TensorBatches"
+
     def whole_image(self) -> bool:
         """Whether the batches are the pixels of one picture (a coordinate network's data)."""
         return bool(self.dataset) and self.data_role().whole_image(self.rows[self.dataset].values)

@@ -50,8 +50,8 @@ class SetupWriter:
         g = self.graph
         if g.dataset:
             self.src.add(f"self.data = {call(g.load_call())}", g.origin(g.dataset), indent=BODY)
-            self.src.add('self.batches = TensorBatches(self.data.train, SETTINGS["batch_size"], '
-                         'generator=self.rng)', indent=BODY)
+            self.src.add(f'self.batches = {g.batches_class()}(self.data.train, '
+                         'SETTINGS["batch_size"], generator=self.rng)', indent=BODY)
         else:
             self.src.add("self.data = None", indent=BODY)
             self.src.add("self.batches = [()]  # no dataset: every step draws its own inputs",

@@ -24,7 +24,9 @@ Resident or streamed: data whose float32 tensors (all splits together) take at m
 `max_resident_mb` (2048 MB) live on the training device as whole tensors, and `TensorBatches`
 slices batches from them without a per-sample collate (see bench/bench_data_path.py). Larger
 data, or any with memory="stream", stay on disk or in host memory as a `StreamSplit`, read in
-batches by a torch DataLoader with background workers; `TensorBatches` takes either.
+batches by a torch DataLoader with background workers. Only the loaders that can stream
+(`_assemble`'s) make a `StreamableSplitData`, and only `StreamableBatches` takes a StreamSplit:
+their plain bases are all that a script of resident data carries.
 
 Bad data (a truncated or damaged file, wrong array shapes, labels out of range, an empty folder,
 an image that does not decode) raise ValueError with a message naming the file.
@@ -77,11 +79,13 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "load_arrays": ("_resolve_path", "_check_labels", "ArraySource", "_assemble"),
     "load_csv": ("_resolve_path", "_check_labels", "ArraySource", "_assemble"),
     "load_image_folder": ("_resolve_path", "ImageFileSource", "_assemble"),
-    "_assemble": ("SplitData", "StreamSplit", "_gather"),
+    "_assemble": ("StreamableSplitData", "StreamSplit", "_gather"),
+    "StreamableSplitData": ("SplitData",),
     "_gather": ("StreamSplit",),
     "StreamSplit": ("_StreamColumn",),
     "_StreamColumn": (),
     "TensorBatches": (),
+    "StreamableBatches": ("TensorBatches",),
     "augment_images": (),
     "save_image_grid": ("_write_png",),
     "_write_png": (),
@@ -89,11 +93,10 @@ DEPENDS: dict[str, tuple[str, ...]] = {
 
 
 class SplitData:
-    """Train, validation and test data of one dataset, on one device.
+    """Train, validation and test data of one dataset, resident on one device.
 
-    Each split is a tuple with one tensor per named port (resident: the tensors live on the
-    device) or a StreamSplit (streamed from disk in batches), which reads the same way; the
-    validation split is empty unless one was asked for. `class_names` names the label values.
+    Each split is a tuple with one tensor per named port, living on the device; the validation
+    split is empty unless one was asked for. `class_names` names the label values.
     `value_range` is the range image pixels were mapped to; `mean` and `std` (per channel or per
     feature) are set when the data were normalized with statistics of the training split;
     `fill` is the value a black pixel has after that mapping (what augmentation pads with).
@@ -112,20 +115,18 @@ class SplitData:
         std=None,
         fill=0.0,
     ):
-        # One tensor per named port, in the order of `names`, in every split.
-        self.train = train if hasattr(train, "loader") else tuple(train)
-        self.test = test if hasattr(test, "loader") else tuple(test)
-        self.validation = validation if hasattr(validation, "loader") else tuple(validation)
+        self.train, self.test, self.validation = (self._split(s) for s in (train, test, validation))
         self.names = tuple(names)
         self.classes = int(classes)
         self.class_names = tuple(class_names) or tuple(str(k) for k in range(self.classes))
         self.value_range = tuple(value_range)
         self.mean, self.std, self.fill = mean, std, fill
 
-    @property
-    def streamed(self) -> bool:
-        """Whether the splits are read from disk in batches rather than resident on the device."""
-        return hasattr(self.train, "loader")
+    streamed = False  # whether the splits are read from disk in batches
+
+    @staticmethod
+    def _split(part) -> tuple:  # one tensor per named port, in the order of `names`
+        return tuple(part)
 
     def __repr__(self):
         shapes = ", ".join(f"{name}={tuple(t.shape)}" for name, t in zip(self.names, self.train))
@@ -134,6 +135,19 @@ class SplitData:
         return (
             f"SplitData({shapes}, train={len(self.train[0])}{validation}, test={len(self.test[0])}{streamed})"
         )
+
+
+class StreamableSplitData(SplitData):
+    """SplitData whose splits may be StreamSplits (streamed from disk in batches), which read
+    like tuples of tensors; made by the loaders that stream data too large for the device."""
+
+    @staticmethod
+    def _split(part):
+        return part if hasattr(part, "loader") else tuple(part)
+
+    @property
+    def streamed(self) -> bool:
+        return hasattr(self.train, "loader")
 
 
 def load_digits(data_dir, size: int = 8, value_range=(0.0, 1.0), device="cpu") -> "SplitData":
@@ -1284,7 +1298,7 @@ def _assemble(
     workers: int | None = None,
     device="cpu",
     max_resident_mb: int = 2048,
-) -> "SplitData":
+) -> "StreamableSplitData":
     """SplitData from sample sources (`ArraySource`, `ImageFileSource`): splits, normalization,
     and the choice between resident and streamed.
 
@@ -1364,7 +1378,7 @@ def _assemble(
             parts[name] = (x.to(device), labels.to(device))
         else:
             parts[name] = StreamSplit(source, positions, device, scale, offset, workers)
-    return SplitData(
+    return StreamableSplitData(
         parts["train"],
         parts["test"],
         names,
@@ -1513,8 +1527,7 @@ class _StreamColumn:
 
 class TensorBatches:
     """Batches sliced from resident tensors: one shuffle per epoch, then contiguous slices
-    (no per-sample collate). Given a StreamSplit instead of tensors, it hands out the batches of
-    the split's DataLoader, with the same order, length and options."""
+    (no per-sample collate)."""
 
     def __init__(
         self,
@@ -1524,15 +1537,12 @@ class TensorBatches:
         drop_last: bool = False,
         generator: torch.Generator | None = None,
     ):
-        if hasattr(tensors, "loader"):  # a StreamSplit: read from disk in batches
-            self.tensors, self.count = tensors, tensors.count
-        else:
-            self.tensors = tuple(tensors)
-            if not self.tensors:
-                raise ValueError("TensorBatches needs at least one tensor")
-            self.count = len(self.tensors[0])
-            if any(len(t) != self.count for t in self.tensors):
-                raise ValueError(f"TensorBatches: tensors differ in length {[len(t) for t in self.tensors]}")
+        self.tensors = tuple(tensors)
+        if not self.tensors:
+            raise ValueError("TensorBatches needs at least one tensor")
+        self.count = len(self.tensors[0])
+        if any(len(t) != self.count for t in self.tensors):
+            raise ValueError(f"TensorBatches: tensors differ in length {[len(t) for t in self.tensors]}")
         if int(batch_size) < 1:
             raise ValueError(f"TensorBatches: batch_size must be at least 1, got {batch_size!r}")
         self.batch_size = int(batch_size)
@@ -1548,9 +1558,6 @@ class TensorBatches:
 
     def __iter__(self):
         tensors, count, size = self.tensors, self.count, self.batch_size
-        if hasattr(tensors, "loader"):
-            yield from tensors.loader(size, self.shuffle, self.drop_last, self.generator)
-            return
         if not self.shuffle and count <= size:
             # Full-batch training: hand out the tensors themselves, no gather and no slicing.
             if count == size or (count > 0 and not self.drop_last):
@@ -1563,6 +1570,21 @@ class TensorBatches:
         stop = count - count % size if self.drop_last else count
         for start in range(0, stop, size):
             yield tuple(t[start : start + size] for t in tensors)
+
+
+class StreamableBatches(TensorBatches):
+    """TensorBatches that also take a StreamSplit (data streamed from disk): then they hand out
+    the batches of the split's DataLoader, with the same order, length and options."""
+
+    def __init__(self, tensors, *args, **kwargs):
+        super().__init__(tensors, *args, **kwargs)  # a StreamSplit reads like its columns' tuple
+        if hasattr(tensors, "loader"):
+            self.tensors = tensors  # whole, for its loader
+
+    def __iter__(self):
+        if hasattr(self.tensors, "loader"):
+            return self.tensors.loader(self.batch_size, self.shuffle, self.drop_last, self.generator)
+        return super().__iter__()
 
 
 def augment_images(images, flip: bool = False, crop: int = 0, shift: int = 0, fill=0.0, generator=None):
