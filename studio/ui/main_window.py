@@ -6,7 +6,8 @@ graph tabs ``ui/graph_tabs.py``; the Edit and Graph commands ``ui/edit_commands.
 blocks (palette, quick add, context menu) ``ui/block_adding.py``; the menus and tool bar
 ``ui/menus.py``; files ``ui/files.py``; export ``ui/export_dialog.py``; autosave and recovery
 ``ui/autosave.py``; training prompts ``ui/training_prompts.py``; dock layouts ``ui/layouts.py``;
-help and the theme switch ``ui/help.py``; the training panel and plots ``ui/dashboard/``. The
+help and the theme switch ``ui/help.py``; the training panel and plots ``ui/dashboard/``;
+comparing with another project (the Diff panel and the canvas marks) ``ui/comparison.py``. The
 parts that need something of the window get a ``Workbench`` (``ui/workbench.py``), never the
 window. The dock layout is remembered in QSettings.
 """
@@ -24,6 +25,7 @@ from studio.ui.actions import Actions
 from studio.ui.autosave import Autosave
 from studio.ui.block_adding import BlockAdding
 from studio.ui.code_view import CodeView
+from studio.ui.comparison import Comparison
 from studio.ui.dashboard.controller import TrainingController
 from studio.ui.dashboard.dashboard import Dashboard
 from studio.ui.edit_commands import EditCommands
@@ -33,7 +35,7 @@ from studio.ui.files import ProjectFiles
 from studio.ui.graph_tabs import GraphTabs
 from studio.ui.help import Help
 from studio.ui.inspector import Inspector
-from studio.ui.layouts import WindowLayouts
+from studio.ui.layouts import WindowLayouts, make_scrollable
 from studio.ui.menus import Menus, build_toolbar
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
@@ -81,6 +83,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.code_dock], [330], Qt.Orientation.Vertical)
         self.resizeDocks([self.inspector_dock, self.dashboard.panel_dock], [430, 330],
                          Qt.Orientation.Vertical)
+        self.comparison = Comparison(self.session, self.tabs, self._diff_dock, self._status,
+                                     self.show_error, self)
         self.files = ProjectFiles(bench)
         self.exporter = Exporter(bench)
         self.training = TrainingPrompts(bench, self.files.save_as, self)
@@ -111,6 +115,7 @@ class MainWindow(QMainWindow):
             add_dock=self._add_view_dock, status=self._status, show_error=self.show_error,
             set_document=self.set_document, title_changed=self._update_title,
             select_node=self.select_node, show_health=self.tabs.show_health,
+            compare_with=self.compare_with,
             arrange=lambda name: self.layouts.apply(name))
 
     def _add_dock(self, title: str, name: str, widget, area, tip: str) -> QDockWidget:
@@ -158,6 +163,17 @@ class MainWindow(QMainWindow):
         else:
             self.tabifyDockWidget(self._last_tab, dock)
             self._last_tab = dock
+        return dock
+
+    def _diff_dock(self, panel) -> QDockWidget:
+        """The Diff panel's dock, made when a comparison first opens: under the canvas, in
+        front of the code (its rows are long)."""
+        dock = self._add_dock("Diff", "diff_dock", panel, Qt.DockWidgetArea.BottomDockWidgetArea,
+                              "What differs between the current graph and the project it is "
+                              "compared with; click a row to show the node")
+        make_scrollable(dock)
+        if self.code_dock.isVisible():
+            self.tabifyDockWidget(self.code_dock, dock)
         return dock
 
     def _build_status_bar(self) -> None:
@@ -226,6 +242,12 @@ class MainWindow(QMainWindow):
         self.session.select(key, self.scene(key).selected_ids())
         self._show_zoom(self.view(key).zoom())
         self.commands.update_actions()
+
+    def compare_with(self, project, title: str):
+        """Compare the current graph with another project (a run's graph, a file's), named
+        ``title`` ("run 3"): the Diff panel lists the changes and the canvas marks them until
+        the panel is closed (``ui/comparison.py``). Returns the ``core.diff.ProjectDiff``."""
+        return self.comparison.compare_with(project, title)
 
     def view_dataset(self):
         """Graph > View Dataset (``ui/dataset_view.py``, loaded when first asked for)."""

@@ -47,7 +47,7 @@ class Menus:
 
     def __init__(self, window):
         a, mb = window.actions, window.menuBar()
-        self._file(mb.addMenu("&File"), a, window.files)
+        self._file(mb.addMenu("&File"), a, window.files, window.comparison.action)
         self._edit(mb.addMenu("&Edit"), a)
         self._graph(mb.addMenu("&Graph"), a, window.commands, window.view_dataset)
         panel = window.dashboard.panel
@@ -72,7 +72,7 @@ class Menus:
         for menu in mb.findChildren(QMenu):
             menu.setToolTipsVisible(True)
 
-    def _file(self, m: QMenu, a, files) -> None:
+    def _file(self, m: QMenu, a, files, compare) -> None:
         m.addAction(a.new)
         self.templates = m.addMenu("New from &Template")
         for name in templates.TEMPLATES:
@@ -87,6 +87,7 @@ class Menus:
         self.examples = m.addMenu("E&xamples")
         self.examples.setToolTipsVisible(True)
         files.fill_examples(self.examples)
+        m.addAction(compare)
         m.addSeparator()
         m.addActions([a.save, a.save_as])
         m.addSeparator()

@@ -3,8 +3,9 @@
 The dashboard, the project files, export, autosave and the training prompts each get one
 ``Workbench`` instead of the window: the editing session, the training controller, the settings,
 and a few requests (add a dock, say something in the status bar, show an error, show a node,
-colour the canvas by health, arrange the docks). The window builds it and answers the requests;
-neither side depends on the other's insides, so either can change without the other.
+colour the canvas by health, arrange the docks, compare the graph with another project). The
+window builds it and answers the requests; neither side depends on the other's insides, so
+either can change without the other.
 """
 
 from __future__ import annotations
@@ -32,3 +33,4 @@ class Workbench:
     select_node: Callable  # (graph key, node id): show a node on the canvas
     show_health: Callable  # ({graph key: {node id: health}} or None to clear): canvas colours
     arrange: Callable  # (layout name): put the docks in a named layout
+    compare_with: Callable  # (Project, title such as "run 3"): the Diff panel and canvas marks
