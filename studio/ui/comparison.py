@@ -168,11 +168,10 @@ class Comparison(QObject):
 
     # stopping -----------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Close the Diff panel (which clears the marks)."""
-        if self.dock is not None and self.dock.isVisible():
+        """Close the Diff panel and clear the marks."""
+        if self.dock is not None:
             self.dock.close()
-        else:
-            self._clear()
+        self._clear()
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
         if obj is self.dock and event.type() == QEvent.Type.Close:

@@ -11,6 +11,8 @@ asks to show that node (``go_to``); ``ui/comparison.py`` keeps the panel up to d
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QFont, QFontMetrics
 from PySide6.QtWidgets import (
@@ -163,7 +165,7 @@ class DiffPanel(QWidget):
         def sign(status):
             return f"<b style='color:{t.diff_colour(status).name()}'>{SYMBOLS[status]}</b>"
 
-        other = _html(title)
+        other = escape(title, quote=False)
         return (f"<b>Current graph vs {other}</b>: {sign(ADDED)} only in current, "
                 f"{sign(REMOVED)} only in {other}, {sign('changed')} changed ({other} \u2192 "
                 "current)")
@@ -241,6 +243,3 @@ class DiffPanel(QWidget):
         if key is not None:
             self.go_to.emit(*key)
 
-
-def _html(text) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
