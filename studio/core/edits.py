@@ -460,6 +460,49 @@ def insert_on_wire(doc: Document, graph, edge: Edge, block: str, pos=(0.0, 0.0),
     return node_id
 
 
+def swap_block(doc: Document, graph, node_id: str, block: str) -> None:
+    """Put ``block`` in place of a node's block (MaxPool2d for BlurPool2d, ReLU for GELU): the
+    node keeps its id, title, place and wires, and of its parameters those the new block has
+    and accepts (the others take the new block's defaults); one undo step. Refused
+    (ProjectError) when a wired port has no namesake on the new block."""
+    key, g = _resolve(doc, graph)
+    node = g.nodes.get(node_id)
+    if node is None:
+        raise ProjectError(f"there is no node {node_id!r} in {_where(key)}")
+    if node.block == block:
+        return
+    try:
+        spec = get_block(block)
+    except KeyError:
+        raise ProjectError(f"unknown block type {block!r}") from None
+    if node.block == INSTANCE or node.shares:
+        what = "a network instance" if node.block == INSTANCE else "a linked duplicate"
+        raise ProjectError(f"{node_id} is {what}; its block cannot be swapped")
+    kept = {}
+    for prm in spec.params:
+        if prm.name in node.params:
+            value = node.params[prm.name]
+            try:
+                kept[prm.name] = value if isinstance(value, Arg) else prm.validate(value)
+            except ParamError:
+                pass  # the new block's default, where the old value means nothing to it
+    scratch = _scratch(g)
+    try:
+        scratch.add(block, title=node.title, id=node_id, pos=node.pos, **kept)
+    except ProjectError as err:
+        raise ProjectError(f"{node_id}: {err}") from None
+    for side, ends in (("input", [e.dst_port for e in g.incoming(node_id)]),
+                       ("output", [e.src_port for e in g.outgoing(node_id)])):
+        names = [p.name for p in _ports(scratch, node_id, side)]
+        for port in ends:
+            if port not in names:
+                raise ProjectError(
+                    f"{node_id}: {block} has no {side} {port!r} for the wire on {node.block}'s "
+                    f"{port!r} ({block}'s {side}s: {', '.join(names) or 'none'})")
+    nodes = {n: scratch.nodes[node_id] if n == node_id else other for n, other in g.nodes.items()}
+    doc.push(SetGraphContents(key, nodes, list(g.edges), f"swap {node.block} for {block}"))
+
+
 # ------------------------------------------------------------------------------------------------
 # clipboard, duplicates
 # ------------------------------------------------------------------------------------------------
