@@ -200,6 +200,15 @@ class ProjectFiles(QObject):
                      "it", 8000)
         return True
 
+    def open_copy(self, project, what: str) -> bool:
+        """Open ``project`` (the graph a recorded run trained) as a new unsaved project, after
+        asking to save what would be lost: Save asks where to keep it."""
+        if not self.maybe_save(f"opening the graph of {what}"):
+            return False
+        self.bench.set_document(Document(project))
+        self._status(f"Opened the graph of {what} as an unsaved project", 8000)
+        return True
+
     # saving -----------------------------------------------------------------------------------
     def save(self) -> bool:
         path = self.session.doc.path

@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self.inspector.open_network.connect(tabs.open_network)
         self.inspector.select_node.connect(self.select_node)
         self.dashboard.panel.save_weights_requested.connect(self.training.save_weights)
+        self.dashboard.runs.open_graph.connect(self.files.open_copy)
 
     # the graphs -----------------------------------------------------------------------------------
     def current_key(self) -> str:

@@ -4,6 +4,10 @@
 The worker process trains; this object only sends commands and drains events, so the editor
 stays responsive whatever training does. Each run writes its final state to a checkpoint in a
 scratch folder; Save Weights copies it beside the project, Continue resumes from it.
+
+Every run is recorded in the project's run history (``recording.py``) by a writer thread the
+session's reader thread feeds, so no commit ever waits on the UI thread; a history that cannot
+be written is said once (``history_failed``) and the run trains on unrecorded.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
 from studio.engine.events import ACTIVE_STATES, ENDED_STATES, Checkpoint, Error
+from studio.engine.run_history import STOPPED
 from studio.ui.dashboard.compat import TrainedStateFit
+from studio.ui.dashboard.recording import Recordings, history_location
 from studio.ui.dashboard.store import Run, RunStore
 
 # Events are read when the session says some arrived; this slower look catches the worker's
@@ -46,6 +52,8 @@ class TrainingController(QObject):
     _arrived = Signal()  # emitted on the session's reader thread; poll runs on the UI thread
     state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
     failed = Signal(object)  # an events.Error: kind, message, node (graph, id) or None
+    history_failed = Signal(str)  # a run is not recorded: why (once per run, any thread)
+    history_changed = Signal()  # a run began or ended in the run history (any thread)
 
     def __init__(self, editing_session, parent=None):
         super().__init__(parent)
@@ -71,6 +79,8 @@ class TrainingController(QObject):
         self._poll_posted = False  # a poll is queued already: arrivals need not queue another
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         self.standby = None  # keeps a training process waiting, so Train starts at once
+        self.recordings = Recordings(lambda err: self.history_failed.emit(str(err)),
+                                     self.history_changed.emit)
 
     def keep_spare_worker(self, standby) -> None:
         """Have ``standby`` (engine.standby.Standby) keep a training process ready from now on
@@ -120,6 +130,16 @@ class TrainingController(QObject):
             return None
         return self._refusal or self.fit.why_not(self.editing.analysis)
 
+    def history_location(self) -> Path:
+        """The run history the project's runs are recorded in (``recording.py``)."""
+        return history_location(self.editing.doc.path, self.editing.project.name)
+
+    @property
+    def recording_number(self) -> int | None:
+        """The number of the run being recorded now (once its writer has begun it), or None."""
+        writer = self.recordings.current
+        return writer.number if writer is not None and not writer.done else None
+
     def _edited(self, _change) -> None:
         self._refusal = None  # the edit may have undone what the worker refused
 
@@ -132,10 +152,6 @@ class TrainingController(QObject):
     def start(self, resume: bool = False) -> str | None:
         """Train the project as it is now (or continue from the trained state); returns why
         not, or None when started."""
-        from studio.engine.probes import ProbeRates
-        from studio.engine.runner import RunConfig
-        from studio.engine.session import TrainingSession
-
         if self.running:
             return "training is already running"
         why = self.blocking_problem()
@@ -146,9 +162,29 @@ class TrainingController(QObject):
             return "there is no trained state to continue from: train first"
         if resume and self.continue_blocker():
             return self.continue_blocker()
+        self._launch(resume_from)
+        return None
+
+    def continue_run(self, checkpoint, trained_project) -> str | None:
+        """Continue a recorded run (the Runs panel) from its kept checkpoint, when the project as
+        it is now can take its weights; returns why not, or None when started."""
+        if self.running:
+            return "training is already running"
+        why = self.blocking_problem() or recorded_fit_blocker(
+            checkpoint, trained_project, self.editing.analysis)
+        if why:
+            return why
+        self._launch(Path(checkpoint))
+        return None
+
+    def _launch(self, resume_from: Path | None) -> None:
+        from studio.engine.probes import ProbeRates
+        from studio.engine.runner import RunConfig
+        from studio.engine.session import TrainingSession
+
         self._pending_fit = self.editing.project
         run = self.store.new_run()
-        run.label = f"Run {run.number}" + (" (continued)" if resume else "")
+        run.label = f"Run {run.number}" + (" (continued)" if resume_from else "")
         checkpoint = self._scratch() / f"run{run.number}{WEIGHTS_SUFFIX}"
         folder = Path(self.editing.doc.path).resolve().parent if self.editing.doc.path else None
         config = RunConfig(
@@ -158,13 +194,14 @@ class TrainingController(QObject):
             data_root=str(folder) if folder else None)
         self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
+        self.session.observer = self.recordings.start(
+            self.history_location(), self.editing.project, config).put
         self._stop_deadline = None
         self._stopping = False
         self.session.start(self.standby.take() if self.standby is not None else None)
         self._announce_state()
         self.timer.start()
         self.updated.emit({"all"})
-        return None
 
     def pause(self) -> None:
         if self.session is not None and self.state == "running":
@@ -212,6 +249,7 @@ class TrainingController(QObject):
             self.session.on_arrival = None
             self.session.stop(timeout=1.0)
             self.store.end_current("stopped")
+        self.recordings.shutdown()
         if self._scratch_folder is not None:
             shutil.rmtree(self._scratch_folder, ignore_errors=True)
             self._scratch_folder = None
@@ -248,6 +286,7 @@ class TrainingController(QObject):
                 self.session.request_stop()
                 self._retired.append(self.session)
             self.session = None
+        self.recordings.retire_current()
         self.timer.stop()
         self._stop_deadline = None
         self._stopping = False
@@ -296,6 +335,8 @@ class TrainingController(QObject):
             self.updated.emit(topics)
         if not session.alive and not session.events_pending:
             self.store.end_current("stopped")  # ended without saying how: it was stopped
+            # a run that sent no "finished" was stopped (Stop) or died (its error recorded)
+            self.recordings.close_current(STOPPED if self._stopping else None)
             self._announce_state()
             self.timer.stop()
 
@@ -308,3 +349,13 @@ class TrainingController(QObject):
         if state in ENDED_STATES and self.standby is not None:
             self.standby.prepare()  # the next Train starts at once too
         self.state_changed.emit(state)
+
+
+def recorded_fit_blocker(checkpoint, trained_project, analysis) -> str | None:
+    """Why a recorded run cannot be continued in the project as ``analysis`` describes it: its
+    checkpoint is gone, or the weights no longer fit (``compat.py``); None when it can."""
+    if not checkpoint or not Path(checkpoint).exists():
+        return "this run kept no checkpoint to continue from"
+    fit = TrainedStateFit()
+    fit.remember(trained_project)
+    return fit.why_not(analysis)

@@ -5,7 +5,8 @@ exponential moving average as a bold one on top, so smoothing shows the trend wi
 hiding a spike. Held-out values (``test_loss``) are dots joined by a line in a darker shade of
 their train metric's colour. Accuracies (0 .. 1) get a plot of their own so they do not squash
 the losses; the learning rate of each optimizer sits in a thin plot below, all three sharing the
-step axis. Earlier runs of the project can be overlaid, smoothed, dashed and dimmer.
+step axis. Earlier runs of the project can be overlaid, smoothed, dashed and dimmer: this
+session's last few, or the recorded runs chosen in the Runs panel (``show_recorded``).
 
 The view redraws on the dashboard's ~30 fps timer and must stay cheap over 100,000 steps: plot
 items are made once and fed with ``setData``; pyqtgraph clips to the view and downsamples (peak
@@ -259,7 +260,8 @@ class CurvesView(QWidget):
         self._held_out_drawn: dict[str, tuple] = {}
         self._lr: dict[str, pg.PlotDataItem] = {}
         self._lr_drawn: dict[str, tuple] = {}
-        self._overlays: dict[tuple, tuple] = {}  # (run number, metric) -> (item, Smoothed)
+        self._overlays: dict[tuple, tuple] = {}  # (run key, metric) -> (item, Smoothed)
+        self._recorded: list[Run] = []  # runs from the run history, chosen in the Runs panel
         self._attached: dict = {}  # item -> the PlotWidget it is in
         self._layout: tuple | None = None  # what _show_plots set up last
 
@@ -355,9 +357,11 @@ class CurvesView(QWidget):
     def lr_curve(self, optimizer: str) -> pg.PlotDataItem | None:
         return self._lr.get(optimizer)
 
-    def overlay_curve(self, number: int, name: str) -> pg.PlotDataItem | None:
-        """Run ``number``'s smoothed ``name`` while it is drawn, else None."""
-        entry = self._overlays.get((number, name))
+    def overlay_curve(self, number: int, name: str,
+                      recorded: bool = False) -> pg.PlotDataItem | None:
+        """Run ``number``'s smoothed ``name`` (this session's run, or with ``recorded`` the
+        history's) while it is drawn, else None."""
+        entry = self._overlays.get((("recorded" if recorded else "session", number), name))
         return entry[0] if entry is not None and entry[0] in self._attached else None
 
     def plot_of(self, item) -> pg.PlotWidget | None:
@@ -397,6 +401,13 @@ class CurvesView(QWidget):
             self.log_check.setChecked(bool(on))  # comes back here through toggled
             return
         self.loss_plot.setLogMode(x=False, y=bool(on))
+
+    def show_recorded(self, runs: list[Run]) -> None:
+        """Overlay these runs of the run history (``store.Run``s holding their train metrics,
+        titled by number and name) in place of this session's earlier runs; [] goes back."""
+        self._recorded = list(runs)
+        self._draw_overlays()
+        self._show_plots()
 
     def set_overlay(self, on: bool) -> None:
         if self.overlay_check.isChecked() != bool(on):
@@ -544,20 +555,29 @@ class CurvesView(QWidget):
                 self.lr_plot.getAxis("left").setTicks(
                     [[(v, f"{v:.3g}") for v in (0.0, peak / 2, peak)], []])
 
+    def _overlay_runs(self) -> list[tuple]:
+        """(key, run) of each run to overlay, newest first: the recorded runs chosen in the
+        Runs panel, else this session's earlier runs while the overlay is on."""
+        if self._recorded:
+            return [(("recorded", run.number), run) for run in self._recorded]
+        if not self.overlay_check.isChecked():
+            return []
+        return [(("session", run.number), run) for run in reversed(self.store.previous)]
+
     def _draw_overlays(self) -> None:
-        """The earlier runs' smoothed train curves, or none when the overlay is off. Those runs
-        are over, so their lines change only with the smoothing weight."""
+        """The earlier (or chosen) runs' smoothed train curves. Those runs are over, so their
+        lines change only with the smoothing weight."""
         wanted = set()
-        if self.overlay_check.isChecked():
+        runs = self._overlay_runs()
+        if runs:
             background = self.palette().color(QPalette.ColorRole.Base)
-            previous = self.store.previous
-            for age, run in enumerate(reversed(previous)):
+            for age, (run_key, run) in enumerate(runs):
                 style = OVERLAY_STYLES[age % len(OVERLAY_STYLES)]
                 named: set = set()
                 for name, series in run.metrics.items():
                     if not len(series):
                         continue
-                    key = (run.number, name)
+                    key = (run_key, name)
                     wanted.add(key)
                     plot = self._plot_for(name)
                     entry = self._overlays.get(key)
@@ -577,11 +597,13 @@ class CurvesView(QWidget):
                     if (smoothed.weight, smoothed.size) != before or item not in self._attached:
                         self._attach(item, plot)
                         item.setData(series.x, y, antialias=len(series) <= ANTIALIAS_POINTS)
+        kept = {run_key for run_key, _ in runs} | {
+            ("session", r.number) for r in self.store.previous}
         for key in list(self._overlays):
             if key not in wanted:
                 item, _ = self._overlays[key]
                 self._detach(item)
-                if not any(r.number == key[0] for r in self.store.previous):
+                if key[0] not in kept:
                     del self._overlays[key]
 
     def _show_plots(self) -> None:

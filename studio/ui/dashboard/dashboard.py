@@ -24,6 +24,7 @@ from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
 from studio.ui.dashboard.panel import TrainingPanel
+from studio.ui.dashboard.runs import RunsView
 from studio.ui.dashboard.samples import SamplesView
 
 HEALTH_SECONDS = 0.5  # the canvas indicators refresh at most twice a second
@@ -33,7 +34,8 @@ FRAME_SECONDS = 1 / 30  # frames at most ~30 per second, each drawing at most on
 UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: everything it does
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
-VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2}
+VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
+            "runs": 0.5}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -48,6 +50,8 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
     ("classifier", "Classifier", "classifier_dock", ClassifierView,
      "Confusion matrix, per-class accuracy and predictions on the probe batch"),
 )
+RUNS_TIP = ("Every recorded run of the project: select runs to overlay their curves; open, "
+            "compare, continue, rename, annotate or delete one")
 
 
 def probe_key(project, graph_key: str, node_id: str) -> str | None:
@@ -107,14 +111,13 @@ class Dashboard(QObject):
                                          Qt.DockWidgetArea.RightDockWidgetArea,
                                          "Train the project and follow its progress")
         for attr, title, name, cls, tip in VIEWS:
-            view = cls(self.store)
-            dock = bench.add_dock(title, name, view, Qt.DockWidgetArea.BottomDockWidgetArea, tip)
-            # a dock brought to the front catches up with the news it missed while hidden
-            dock.visibilityChanged.connect(lambda visible, a=attr: self._shown(a, visible))
-            self.views[attr] = view
-            self.docks[attr] = dock
-            self.pending[attr] = {"all"}
-            setattr(self, attr, view)
+            self._add_view(attr, title, name, cls(self.store), tip)
+        self._add_view("runs", "Runs", "runs_dock",
+                       RunsView(self.controller, self.curves, bench), RUNS_TIP)
+        self.controller.history_changed.connect(lambda: self.on_updated({"history"}))
+        self.controller.history_failed.connect(
+            lambda why: bench.status(f"This run is not recorded in the run history: {why}. "
+                                     "Training goes on.", 15000))
         self.features.sample_chosen.connect(self.controller.choose_sample)
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
@@ -124,6 +127,15 @@ class Dashboard(QObject):
         self.session.selection_changed.connect(self._selection_changed)
         self.session.replaced.connect(self.project_replaced)
         self.session.changed.connect(self._edited)
+
+    def _add_view(self, attr: str, title: str, name: str, view, tip: str) -> None:
+        dock = self.bench.add_dock(title, name, view, Qt.DockWidgetArea.BottomDockWidgetArea, tip)
+        # a dock brought to the front catches up with the news it missed while hidden
+        dock.visibilityChanged.connect(lambda visible, a=attr: self._shown(a, visible))
+        self.views[attr] = view
+        self.docks[attr] = dock
+        self.pending[attr] = {"all"}
+        setattr(self, attr, view)
 
     def relevant_views(self) -> list[str]:
         """The views this project has something for: samples need a Preview output, the

@@ -1,0 +1,177 @@
+"""The app records every run in the project's run history, off the UI thread, and the Runs panel
+lists them: two LeNet widths appear with what changed, their curves overlay, rename, note and
+delete change the history, a stopped run reads stopped, and a recorded run continues from its
+kept checkpoint after the app has restarted."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from studio.core.document import Document
+from studio.core.fileformat import load
+from studio.engine.run_history import FINISHED, STOPPED, RunHistory
+from studio.ui.testing import open_window
+from tests.helpers import EXAMPLES
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "histories"
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(folder))
+    return folder
+
+
+def saved_lenet(qtbot, tmp_path, folder: str = "app", **settings):
+    window = open_window(qtbot, tmp_path / folder)
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(**settings)
+    window.set_document(Document(project))
+    assert window.files.save_to(tmp_path / "lenet.studio")
+    return window
+
+
+def train_to_end(qtbot, window) -> None:
+    dash = window.dashboard
+    assert dash.panel.train()
+    qtbot.waitUntil(lambda: dash.controller.state in ("finished", "stopped", "failed"),
+                    timeout=WAIT_MS)
+
+
+def shown_rows(view) -> list[dict]:
+    """The Runs table as shown: one dict per row, by column title."""
+    model = view.proxy
+    titles = [model.headerData(c, _horizontal()) for c in range(model.columnCount())]
+    return [{t: model.index(r, c).data() for c, t in enumerate(titles)}
+            for r in range(model.rowCount())]
+
+
+def _horizontal():
+    from PySide6.QtCore import Qt
+
+    return Qt.Orientation.Horizontal
+
+
+def wait_for_rows(qtbot, window, statuses: list[str]) -> list[dict]:
+    """The panel (in front, as a user looks at it) shows these statuses, newest first."""
+    view = window.dashboard.runs
+    window.dashboard.docks["runs"].raise_()  # Train brings the curves to the front
+    qtbot.waitUntil(lambda: [r["Status"] for r in shown_rows(view)] == statuses,
+                    timeout=WAIT_MS)
+    return shown_rows(view)
+
+
+def test_two_widths_are_listed_compared_overlaid_renamed_and_deleted(qtbot, tmp_path, runs_dir,
+                                                                     monkeypatch):
+    threads = set()
+    write = RunHistory.write
+
+    def spying(self, *args, **kwargs):
+        threads.add(threading.current_thread())
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunHistory, "write", spying)
+    window = saved_lenet(qtbot, tmp_path, steps=20)
+    dash, view = window.dashboard, window.dashboard.runs
+    dash.docks["runs"].raise_()
+    train_to_end(qtbot, window)
+    window.editor.set_params("training", "conv1", {"out_channels": 12})  # an undoable edit
+    train_to_end(qtbot, window)
+    rows = wait_for_rows(qtbot, window, [FINISHED, FINISHED])
+    assert [r["Run"] for r in rows] == ["2", "1"]
+    assert rows[1]["Changed"] == "first run" and "conv1" in rows[0]["Changed"]
+    assert rows[0]["Parameters"] != rows[1]["Parameters"]
+    assert "test_accuracy" in view.columns and rows[0]["test_accuracy"]
+    # the history was written by the runs' writer threads, never the window's
+    assert threads and threading.main_thread() not in threads
+    # the narrower run cannot continue in the wider graph; the wider one can
+    view.select([1])
+    assert not view.actions_of["continue"].isEnabled()
+    assert "conv1" in view.actions_of["continue"].toolTip()
+    view.select([2])
+    assert view.actions_of["continue"].isEnabled()
+    # both selected: both curves overlay the Curves view, labelled by run
+    view.select([1, 2])
+    curves = dash.curves
+    for number in (1, 2):
+        item = curves.overlay_curve(number, "loss", recorded=True)
+        assert item is not None and len(item.yData) == 20
+    assert "run 1" in [label.text for _, label in curves.loss_plot.getPlotItem().legend.items]
+    # compare the current graph with run 1's: the Diff panel names conv1
+    view.select([1])
+    view.actions_of["compare"].trigger()
+    assert [c.node for c in window.comparison.diff.nodes] == ["conv1"]
+    # rename and note through the panel's actions
+    view.select([2])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("wide", True))
+    view.actions_of["rename"].trigger()
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("12 filters", True))
+    view.actions_of["note"].trigger()
+    history = RunHistory(view.history.path, create=False)
+    assert (history.run(2).name, history.run(2).note) == ("wide", "12 filters")
+    assert shown_rows(view)[0]["Name"] == "wide"
+    view.filter.setText("12 FILTERS")  # the filter matches any column, case aside
+    assert [r["Run"] for r in shown_rows(view)] == ["2"]
+    view.filter.clear()
+    # delete both, confirmed: the runs and their kept checkpoints are gone
+    kept = [view.history.path.parent / f"run-{n}.ckpt" for n in (1, 2)]
+    assert all(path.exists() for path in kept)
+    view.select([1, 2])
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Yes)
+    view.actions_of["delete"].trigger()
+    assert history.runs() == [] and shown_rows(view) == []
+    assert not any(path.exists() for path in kept)
+    assert curves.overlay_curve(2, "loss", recorded=True) is None
+    history.close()
+
+
+def test_a_stopped_run_is_recorded_stopped(qtbot, tmp_path, runs_dir):
+    window = saved_lenet(qtbot, tmp_path, epochs=50)
+    dash = window.dashboard
+    dash.docks["runs"].raise_()
+    assert dash.panel.train()
+    qtbot.waitUntil(lambda: dash.store.current.step >= 5, timeout=WAIT_MS)
+    rows = wait_for_rows(qtbot, window, ["running"])
+    assert rows[0]["Run"] == "1"
+    dash.runs.select([1])  # a run being recorded can be neither deleted nor continued
+    assert not dash.runs.actions_of["delete"].isEnabled()
+    assert not dash.runs.actions_of["continue"].isEnabled()
+    dash.panel.stop_action.trigger()
+    wait_for_rows(qtbot, window, [STOPPED])
+
+
+def test_a_recorded_run_continues_after_a_restart_and_opens(qtbot, tmp_path, runs_dir,
+                                                              monkeypatch):
+    window = saved_lenet(qtbot, tmp_path, steps=20)
+    train_to_end(qtbot, window)
+    wait_for_rows(qtbot, window, [FINISHED])
+    window.dashboard.controller.shutdown()  # the app closes: its scratch folder goes
+    later = open_window(qtbot, tmp_path / "later")
+    assert later.open_path(tmp_path / "lenet.studio", ask=False)
+    later.editor.set_settings({"steps": 40})
+    view = later.dashboard.runs
+    later.dashboard.docks["runs"].raise_()
+    wait_for_rows(qtbot, later, [FINISHED])
+    view.select([1])
+    assert view.actions_of["continue"].isEnabled()
+    view.actions_of["continue"].trigger()
+    controller = later.dashboard.controller
+    qtbot.waitUntil(lambda: controller.state in ("finished", "stopped", "failed"),
+                    timeout=WAIT_MS)
+    run = later.dashboard.store.current
+    assert controller.state == "finished" and run.label.endswith("(continued)")
+    assert run.final.steps == 40 and run.metrics["loss"].x[0] == 1  # its history came along
+    rows = wait_for_rows(qtbot, later, [FINISHED, FINISHED])
+    assert rows[0]["Steps"] == "40"
+    # open run 1's graph as it was (its settings too), as an unsaved project, after asking
+    asked = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: asked.append(self.text()) or
+                        QMessageBox.StandardButton.Discard)
+    view.select([1])
+    view.actions_of["open"].trigger()
+    assert asked and later.session.doc.path is None
+    assert later.session.project.training.settings["steps"] == 20
