@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from studio.cli_common import EXIT_BAD_INPUT, CliError, open_project
+from studio.cli_common import positive as _positive
+from studio.cli_common import positive_or_zero as _positive_or_zero
 from studio.core.project import INSTANCE, Project, ProjectError
 
 
@@ -259,6 +261,7 @@ def examples(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from studio.cli_history import add_commands
     from studio.cli_lr_find import add_command as add_lr_find
+    from studio.cli_sweep import add_command as add_sweep
 
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
                                      "neural networks by drawing them.")
@@ -301,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=train)
     add_commands(sub)
     add_lr_find(sub)
+    add_sweep(sub)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=blocks)
@@ -318,23 +322,6 @@ def _version() -> str:
         return version("studio")
     except PackageNotFoundError:  # run from a checkout that was never installed
         return "(not installed)"
-
-
-def _positive(text: str) -> int:
-    value = _positive_or_zero(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _positive_or_zero(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
 
 
 def _editor(argv) -> int | None:

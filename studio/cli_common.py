@@ -3,6 +3,7 @@ example name (kept apart so that the command modules need not import each other)
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from studio.core.fileformat import FileFormatError, load
@@ -26,3 +27,34 @@ def open_project(path: str) -> Project:
         return load(path)
     except FileFormatError as err:
         raise CliError(f"{path}: {err}") from None
+
+
+def positive(text: str) -> int:
+    """An argument that must be a whole number of at least 1."""
+    value = positive_or_zero(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def positive_or_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def table_lines(headers, rows, right=()) -> list[str]:
+    """A text table: columns as wide as their widest cell, those in ``right`` right-aligned,
+    a rule under the headers."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+
+    def line(cells) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)]
