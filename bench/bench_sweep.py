@@ -1,0 +1,102 @@
+"""A sweep's overhead per trial against the same trials run as separate `studio train` commands,
+in the same session of this process: LeNet, width x pooling (2x2), each trial STEPS steps.
+
+    python bench/bench_sweep.py            # goal: sweep overhead below 10% of a trial's time
+    BENCH_STEPS=600 BENCH_ROUNDS=3 python bench/bench_sweep.py
+
+A trial's time is its training, on the worker's own clock (``Progress.elapsed``, in the sweep).
+A trial's overhead is what its wall-clock time adds to that: for the sweep, the sweep's wall
+time over its trials less their training (starting each trial's process or taking the one
+started during the trial before, building, the final evaluation, recording, Optuna); for the
+commands, each `studio train FILE --steps N` command's wall time less the same trial's
+training (a new interpreter, importing torch twice: the command's and its worker's). Rounds
+alternate the sweep and the commands, so a change in the machine's speed falls on both alike;
+figures are medians over the rounds. Every run is recorded in a temporary run history.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT
+
+from studio.core.fileformat import load, save
+from studio.core.sweep import SweepSpace
+from studio.engine.run_history import RUNS_DIR_VARIABLE, RunHistory
+from studio.engine.sweep import SweepOptions, run_sweep
+
+STEPS = int(os.environ.get("BENCH_STEPS", 800))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
+VARY = ["conv1.out_channels=4,8", "pool1.block=MaxPool2d,BlurPool2d"]
+GOAL = 0.10
+
+
+def sweep_round(folder: Path, project, space) -> tuple[float, list]:
+    """The sweep's wall seconds and its trials (each with its training seconds)."""
+    with RunHistory(folder / "sweep.sqlite") as history:
+        start = time.perf_counter()
+        result = run_sweep(project, space, history, SweepOptions(steps=STEPS))
+        wall = time.perf_counter() - start
+    bad = [t for t in result.trials if t.status != "finished"]
+    if bad:
+        raise SystemExit(f"trial {bad[0].number} {bad[0].status}: {bad[0].message}")
+    return wall, result.trials
+
+
+def command_round(folder: Path, space, trials) -> list[float]:
+    """Each trial's values trained by its own `studio train` command: wall seconds each."""
+    times = []
+    env = dict(os.environ, **{RUNS_DIR_VARIABLE: str(folder)})
+    for trial in trials:
+        path = folder / f"trial{trial.number}.studio"
+        save(space.apply(trial.values), path)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "studio.cli", "train", str(path), "--steps",
+                        str(STEPS), "--quiet"], check=True, cwd=ROOT, env=env,
+                       stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    project = load(ROOT / "examples" / "lenet.studio")
+    space = SweepSpace(project, VARY)
+    sweep_overheads, command_overheads, trainings, sweep_walls, command_walls = [], [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ[RUNS_DIR_VARIABLE] = tmp
+        for index in range(ROUNDS):
+            folder = Path(tmp) / f"round{index}"
+            folder.mkdir()
+            wall, trials = sweep_round(folder, project, space)
+            commands = command_round(folder, space, trials)
+            training = [t.train_seconds for t in trials]
+            trainings.append(statistics.mean(training))
+            sweep_walls.append(wall / len(trials))
+            command_walls.append(statistics.mean(commands))
+            sweep_overheads.append((wall - sum(training)) / len(trials))
+            command_overheads.append(statistics.mean(c - t for c, t in zip(commands, training)))
+            print(f"round {index}: sweep {wall:.1f} s for {len(trials)} trials; commands "
+                  f"{sum(commands):.1f} s; training {sum(training):.1f} s", flush=True)
+    train = statistics.median(trainings)
+    sweep_over, command_over = statistics.median(sweep_overheads), statistics.median(
+        command_overheads)
+    print(f"\nLeNet 2x2 ({', '.join(VARY)}), {STEPS} steps a trial, {ROUNDS} rounds, medians:")
+    print(f"  a trial's training          {train:6.2f} s")
+    print(f"  sweep, per trial            {statistics.median(sweep_walls):6.2f} s wall, "
+          f"overhead {sweep_over:5.2f} s = {sweep_over / train:5.1%} of the training "
+          f"(goal < {GOAL:.0%})")
+    print(f"  studio train, per command   {statistics.median(command_walls):6.2f} s wall, "
+          f"overhead {command_over:5.2f} s = {command_over / train:5.1%} of the training")
+    print(f"  sweep overhead / commands' overhead: {sweep_over / command_over:.2f}; "
+          f"commands' wall / sweep's wall: "
+          f"{statistics.median(command_walls) / statistics.median(sweep_walls):.2f}")
+
+
+if __name__ == "__main__":
+    main()
