@@ -88,21 +88,27 @@ def test_two_widths_are_listed_compared_overlaid_renamed_and_deleted(qtbot, tmp_
     assert "test_accuracy" in view.columns and rows[0]["test_accuracy"]
     # the history was written by the runs' writer threads, never the window's
     assert threads and threading.main_thread() not in threads
+    # the current run is drawn live: selected, it is not drawn again
+    view.select([2])
+    curves = dash.curves
+    assert curves.overlay_curve(2, "loss", recorded=True) is None
     # the narrower run cannot continue in the wider graph; the wider one can
     view.select([1])
     assert not view.actions_of["continue"].isEnabled()
     assert "conv1" in view.actions_of["continue"].toolTip()
     view.select([2])
     assert view.actions_of["continue"].isEnabled()
-    # both selected: both curves overlay the Curves view, labelled by run
+    # open the file again (as saved: 6 filters): both runs are listed, and both selected
+    # overlay their curves in the Curves view, labelled by run
+    assert window.open_path(tmp_path / "lenet.studio", ask=False)
+    rows = wait_for_rows(qtbot, window, [FINISHED, FINISHED])
     view.select([1, 2])
-    curves = dash.curves
     for number in (1, 2):
         item = curves.overlay_curve(number, "loss", recorded=True)
         assert item is not None and len(item.yData) == 20
     assert "run 1" in [label.text for _, label in curves.loss_plot.getPlotItem().legend.items]
-    # compare the current graph with run 1's: the Diff panel names conv1
-    view.select([1])
+    # compare the current graph with run 2's: the Diff panel names conv1
+    view.select([2])
     view.actions_of["compare"].trigger()
     assert [c.node for c in window.comparison.diff.nodes] == ["conv1"]
     # rename and note through the panel's actions
@@ -175,3 +181,19 @@ def test_a_recorded_run_continues_after_a_restart_and_opens(qtbot, tmp_path, run
     view.actions_of["open"].trigger()
     assert asked and later.session.doc.path is None
     assert later.session.project.training.settings["steps"] == 20
+
+
+def test_a_history_that_cannot_be_written_is_said_once_and_training_goes_on(qtbot, tmp_path,
+                                                                          monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(blocker))
+    window = saved_lenet(qtbot, tmp_path, steps=10)
+    said = []
+    window.statusBar().messageChanged.connect(
+        lambda text: said.append(text) if "not recorded" in text else None)
+    train_to_end(qtbot, window)
+    qtbot.waitUntil(lambda: bool(said), timeout=5000)
+    qtbot.wait(200)
+    assert window.dashboard.controller.state == "finished" and len(said) == 1
+    assert str(blocker) in said[0]

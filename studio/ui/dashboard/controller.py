@@ -135,10 +135,11 @@ class TrainingController(QObject):
         return history_location(self.editing.doc.path, self.editing.project.name)
 
     @property
-    def recording_number(self) -> int | None:
-        """The number of the run being recorded now (once its writer has begun it), or None."""
+    def recorded_number(self) -> int | None:
+        """The current run's number in the run history (the run the views show live), once
+        its writer has begun it; None before."""
         writer = self.recordings.current
-        return writer.number if writer is not None and not writer.done else None
+        return writer.number if writer is not None else None
 
     def _edited(self, _change) -> None:
         self._refusal = None  # the edit may have undone what the worker refused

@@ -47,6 +47,7 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
            "#17becf", "#7f7f7f", "#bcbd22")
 LR_COLOURS = ("#9467bd", "#8c564b", "#bcbd22")  # after the first optimizer's grey
 HELD_OUT_PREFIXES = ("test_", "val_", "valid_", "eval_")
+LEGEND_ROWS = 3  # entries a legend lists in one column; more go in two
 OVERLAY_STYLES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 
 
@@ -610,6 +611,7 @@ class CurvesView(QWidget):
         """The plots once there is something to draw; the accuracy and learning-rate plots
         only while they hold a curve; the step axis labelled under the lowest one. Touches the
         widgets only when that changes: relabelling an axis repaints it."""
+        self._fit_legends()
         used = set(self._attached.values())
         shown = (self.loss_plot in used or self.accuracy_plot not in used,
                  self.accuracy_plot in used, self.lr_plot in used)
@@ -625,6 +627,15 @@ class CurvesView(QWidget):
             axis.showLabel(i == lowest)
             axis.setStyle(showValues=i == lowest)
         self.stack.setCurrentIndex(1 if used else 0)
+
+    def _fit_legends(self) -> None:
+        """More than three entries (earlier runs overlaid) go in two columns: a short plot (on
+        a 1280x800 screen) would clip a tall legend."""
+        for plot in (self.loss_plot, self.accuracy_plot):
+            legend = plot.getPlotItem().legend
+            columns = 2 if len(legend.items) > LEGEND_ROWS else 1
+            if legend.columnCount != columns:
+                legend.setColumnCount(columns)
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Follow a switch between the light and dark themes."""

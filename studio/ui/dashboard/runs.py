@@ -43,14 +43,18 @@ from studio.engine.run_projects import changes as run_changes
 from studio.engine.run_projects import run_project
 from studio.engine.run_writer import HISTORY_ERRORS, delete_run, recorded_checkpoint
 from studio.ui import theme
+from studio.ui.canvas.node_item import compact
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.panel import duration
 from studio.ui.dashboard.store import Run, Series
 
 RELEVANT = {"all", "state", "progress", "history"}
-HEAD_COLUMNS = ("Run", "Name", "Status", "Started", "Duration", "Steps")
-TAIL_COLUMNS = ("Parameters", "Mult-adds", "Changed", "Note")
-NUMERIC = {"Run", "Duration", "Steps", "Parameters", "Mult-adds"}
+# what a comparison reads first (what changed, and what it did to the metrics) on the left;
+# the final metrics' columns come between these two groups
+HEAD_COLUMNS = ("Run", "Name", "Status", "Changed")
+TAIL_COLUMNS = ("Parameters", "Mult-adds", "Steps", "Duration", "Started", "Note")
+TEXT_COLUMNS = {"Name", "Status", "Changed", "Started", "Note"}  # the rest align right
+WIDEST = {"Changed": 260, "Note": 220, "Name": 160}  # pixels, before the user widens them
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 NUMBER_ROLE = Qt.ItemDataRole.UserRole + 2
 EMPTY_TEXT = "No runs recorded yet: every training run of this project is listed here"
@@ -72,20 +76,35 @@ def recorded_curves(history: RunHistory, record) -> Run:
     return run
 
 
+def when(seconds: float, now: float | None = None) -> str:
+    """A start time as short as is clear: the time today, the day this year, else the date."""
+    moment, today = time.localtime(seconds), time.localtime(now)
+    if moment[:3] == today[:3]:
+        return time.strftime("%H:%M", moment)
+    return time.strftime("%d %b %H:%M" if moment[0] == today[0] else "%Y-%m-%d", moment)
+
+
+def _count(n: int | None) -> tuple:
+    return (compact(n), n, f"{n:,}") if n is not None else ("", -1, None)
+
+
 def _cells(record, change: str, metrics: list) -> list[tuple]:
-    """(text, sort value) per column of one run."""
-    ended = record.status != RUNNING
-    cells = [(str(record.number), record.number), (record.name or "", record.name or ""),
-             (record.status, record.status),
-             (time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started)), record.started),
-             (duration(record.seconds), record.seconds if ended else math.inf),
-             (f"{record.steps:,}", record.steps)]
+    """(text, sort value, tooltip or None) per column of one run."""
+    status_tip = f"{record.status}: {record.message}" if record.message else None
+    cells = [(str(record.number), record.number, None),
+             (record.name or "", record.name or "", record.name),
+             (record.status, record.status, status_tip), (change, change, change)]
     for name in metrics:
         value = record.evaluation.get(name)
-        cells.append((f"{value:.4g}", value) if value is not None else ("", -math.inf))
-    cells += [(f"{record.params:,}" if record.params is not None else "", record.params or 0),
-              (f"{record.macs:,}" if record.macs is not None else "", record.macs or 0),
-              (change, change), (record.note or "", record.note or "")]
+        cells.append((f"{value:.4g}", value, repr(value)) if value is not None else
+                     ("", -math.inf, None))
+    ended = record.status != RUNNING
+    cells += [_count(record.params), _count(record.macs),
+              (f"{record.steps:,}", record.steps, None),
+              (duration(record.seconds), record.seconds if ended else math.inf, None),
+              (when(record.started), record.started,
+               time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started))),
+              (record.note or "", record.note or "", record.note)]
     return cells
 
 
@@ -232,7 +251,7 @@ class RunsView(QWidget):
             for row, (record, cells) in enumerate(zip(records, rows)):
                 if record != self.records[row]:
                     for column, cell in enumerate(cells):
-                        self._fill(self.model.item(row, column), cell, record)
+                        self._fill(self.model.item(row, column), cell)
         self.records = records
         self._say_where(records)
         self._update_actions()
@@ -247,27 +266,27 @@ class RunsView(QWidget):
             for column, cell in zip(columns, cells):
                 item = QStandardItem()
                 item.setData(record.number, NUMBER_ROLE)
-                if column in NUMERIC or column not in (*HEAD_COLUMNS, *TAIL_COLUMNS):
+                if column not in TEXT_COLUMNS:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight |
                                           Qt.AlignmentFlag.AlignVCenter)
-                self._fill(item, cell, record)
+                self._fill(item, cell)
                 items.append(item)
             self.model.appendRow(items)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.resizeColumnsToContents()
-        for name, most in (("Changed", 260), ("Note", 200), ("Name", 160)):
+        for name, most in WIDEST.items():
             index = columns.index(name)
             header.resizeSection(index, min(header.sectionSize(index), most))
         header.setStretchLastSection(True)
         self.select(sorted(chosen & {r.number for r in records}))
 
-    def _fill(self, item: QStandardItem, cell: tuple, record) -> None:
-        text, key = cell
+    @staticmethod
+    def _fill(item: QStandardItem, cell: tuple) -> None:
+        text, key, tip = cell
         item.setText(text)
         item.setData(key, SORT_ROLE)
-        if len(text) > 30 or (text == record.status and record.message):
-            item.setToolTip(f"{text}: {record.message}" if text == record.status else text)
+        item.setToolTip(tip or "")
 
     def _say_where(self, records: list) -> None:
         if self._problem:
@@ -319,9 +338,9 @@ class RunsView(QWidget):
         self._overlay()
 
     def _overlay(self) -> None:
-        """The selected runs' curves in the Curves view (the one being recorded is drawn live
-        there already)."""
-        live = self.controller.recording_number
+        """The selected runs' curves in the Curves view (but the current run's, which is drawn
+        live there already)."""
+        live = self.controller.recorded_number
         runs = []
         for record in self.selected_records():
             if record.number == live or self.history is None:
@@ -340,11 +359,11 @@ class RunsView(QWidget):
     def _update_actions(self) -> None:
         chosen = self.selected_records()
         one = len(chosen) == 1
-        live = self.controller.recording_number
         for key in ("open", "compare", "rename", "note"):
             self.actions_of[key].setEnabled(one)
+        # a run still recording (here or by `studio train`) is deleted once it has ended
         self.actions_of["delete"].setEnabled(bool(chosen) and all(
-            r.number != live and r.status != RUNNING for r in chosen))
+            r.status != RUNNING for r in chosen))
         why = self.continue_blocker(chosen[0]) if one else "select one run to continue it"
         act = self.actions_of["continue"]
         act.setEnabled(why is None)
