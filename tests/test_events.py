@@ -26,6 +26,8 @@ from studio.engine.events import (
     Preview,
     ProbeSkipped,
     Progress,
+    RangePoint,
+    RangeResult,
     Restored,
     Resumed,
     Started,
@@ -69,6 +71,8 @@ EXAMPLES = {
                      (-1.0, 1.0), 8, inputs=RNG.random((64, 1, 16, 16)).astype(np.float32),
                      classes=10),
     ProbeSkipped: ProbeSkipped("histograms", 40, 200, 0.01),
+    RangePoint: RangePoint(83, 0.35, float("inf"), float("nan")),
+    RangeResult: RangeResult(0.012, "steepest", "diverged", ["training", "adam"]),
 }
 
 

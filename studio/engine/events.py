@@ -303,6 +303,29 @@ class ProbeSkipped(Event):
     budget: float  # the share of the training time probes may take
 
 
+@_event
+class RangePoint(Event):
+    """One step of a learning-rate range test (``lr_finder.py``): its rate and loss."""
+
+    type = "range_point"
+    step: int  # 1-based
+    lr: float
+    loss: float
+    smoothed: float  # the moving average with bias correction
+
+
+@_event
+class RangeResult(Event):
+    """A learning-rate range test's end: the suggested rate (None without points), the rule
+    that chose it and why the test ended (``lr_finder.RULES``, ``lr_finder.STOP_REASONS``)."""
+
+    type = "range_result"  # Finished follows at once, and sends it with itself
+    suggested: float | None
+    rule: str | None
+    stopped_because: str
+    optimizer: list  # [graph, node id] of the optimizer whose rate was tested
+
+
 # ---------------------------------------------------------------------------------------------
 # a run's state, as its events tell it
 # ---------------------------------------------------------------------------------------------
@@ -328,4 +351,4 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished, Metrics,
          Progress, Evaluation, Stats, Histograms, Activations, DeadUnits, Predictions, Preview,
-         ProbeSkipped)
+         ProbeSkipped, RangePoint, RangeResult)

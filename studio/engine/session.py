@@ -47,9 +47,10 @@ class TrainingSession:
     """One run of a project in its own process."""
 
     def __init__(self, project: Project, config: RunConfig | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, range_test=None):
         self.project_text = dumps(project)  # data, not live objects, crosses the boundary
         self.config = config or RunConfig()
+        self.range_test = range_test  # lr_finder.RangeTest: run the range test, not training
         self.threads = threads or usable_cores()
         self.state = "idle"
         self._events = Pending()
@@ -77,7 +78,8 @@ class TrainingSession:
             raise RuntimeError("a session starts once; make a new one to train again")
         worker = spare or open_worker()
         self.started_at = time.perf_counter()
-        worker.job.send((self.project_text, dataclasses.asdict(self.config), self.threads))
+        test = dataclasses.asdict(self.range_test) if self.range_test is not None else None
+        worker.job.send((self.project_text, dataclasses.asdict(self.config), self.threads, test))
         worker.job.close()
         # Its finalizer ends the process when this session is dropped, or at exit before
         # multiprocessing joins its (non-daemon) children, which would otherwise wait for the

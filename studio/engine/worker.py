@@ -178,14 +178,16 @@ def standby_main(job, commands, events) -> None:
     except BaseException:  # noqa: BLE001 - told to the editor once there is a job to fail
         failure = traceback.format_exc()
     try:
-        project_text, config, threads = job.recv()
+        project_text, config, threads, range_test = job.recv()
     except (EOFError, OSError):
         os._exit(0)  # nobody will send a job: the editor closed or discarded this process
-    run_job(project_text, config, commands, events, threads, failure)
+    run_job(project_text, config, commands, events, threads, failure, range_test)
 
 
 def run_job(project_text: str, config: dict, commands, events, threads: int | None,
-            failure: str | None = None) -> None:
+            failure: str | None = None, range_test: dict | None = None) -> None:
+    """Train the project (or, given ``range_test``'s settings, run a learning-rate range test
+    on it: ``lr_finder_run.py``), sending its events; the process ends with the job."""
     outbox = Outbox(events)
     try:
         if failure:
@@ -211,10 +213,17 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
         project = loads(project_text)
-        runner_class = runner_for(project)
-        extra = {} if runner_class is Runner else {"threads": threads, "idle": idle}
-        runner_class(project, RunConfig(**config), outbox.put, Control(_commands(commands)),
-                     **extra).run()
+        if range_test is not None:
+            from studio.engine.lr_finder import RangeTest
+            from studio.engine.lr_finder_run import run_range_test
+
+            run_range_test(project, RunConfig(**config), RangeTest(**range_test), outbox.put,
+                           Control(_commands(commands)))
+        else:
+            runner_class = runner_for(project)
+            extra = {} if runner_class is Runner else {"threads": threads, "idle": idle}
+            runner_class(project, RunConfig(**config), outbox.put, Control(_commands(commands)),
+                         **extra).run()
     except BaseException as err:  # noqa: BLE001 - the editor must hear about anything
         outbox.put(Error("internal", f"the training process failed: {type(err).__name__}: {err}",
                          traceback=traceback.format_exc()))

@@ -36,6 +36,7 @@ from studio.ui.graph_tabs import GraphTabs
 from studio.ui.help import Help
 from studio.ui.inspector import Inspector
 from studio.ui.layouts import WindowLayouts, make_scrollable
+from studio.ui.lr_finder_dialog import LearningRateFinder
 from studio.ui.menus import Menus, build_toolbar
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
                                      self.show_error, self)
         self.files = ProjectFiles(bench)
         self.exporter = Exporter(bench)
+        self.lr_finder = LearningRateFinder(bench)
         self.training = TrainingPrompts(bench, self.files.save_as, self)
         self.help = Help(self)
         self.commands = EditCommands(self.tabs, self.editor, self.session, self.actions,
@@ -354,6 +356,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.autosaver.timer.stop()
         self.dashboard.controller.shutdown()
+        self.lr_finder.shutdown()
         recovery.forget(self.session.doc, self.recovery_folder)
         event.accept()
 

@@ -55,6 +55,8 @@ class Menus:
         m.addActions([panel.train_action, panel.pause_action, panel.stop_action])
         m.addSeparator()
         m.addActions([panel.continue_action, panel.save_action])
+        m.addSeparator()
+        m.addAction(window.lr_finder.action)
         m = mb.addMenu("&View")
         m.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
         m.addSeparator()
