@@ -4,11 +4,15 @@ checkpoint only."""
 
 import shutil
 import threading
+import time
+
+import pytest
 
 from studio.core.fileformat import load
 from studio.engine.events import Checkpoint, Finished, Metrics, Started
-from studio.engine.run_history import FAILED, FINISHED, STOPPED, RunHistory
-from studio.engine.run_writer import RunWriter, delete_run, recorded_checkpoint
+from studio.engine.run_history import FAILED, FINISHED, STOPPED, RunHistory, RunHistoryError
+from studio.engine.run_keeping import delete_run, move_run, recorded_checkpoint
+from studio.engine.run_writer import RunWriter
 from tests.helpers import EXAMPLES
 
 LENET = EXAMPLES / "lenet.studio"
@@ -106,3 +110,34 @@ def test_a_moved_history_folder_still_finds_its_checkpoints(tmp_path):
     with RunHistory(moved / "history.sqlite") as history:
         run = history.run(writer.number)
         assert recorded_checkpoint(history.path, run.checkpoint) == moved / f"run-{run.number}.ckpt"
+
+
+def test_a_run_moves_to_another_history_whole(tmp_path):
+    source_path, target_path = (tmp_path / f"{n}.runs" / "history.sqlite" for n in "ab")
+    scratch = tmp_path / "scratch.ckpt"
+    scratch.write_bytes(b"state")
+    writer = RunWriter(source_path, load(LENET), name="base")
+    for event in (started(), Metrics([{"step": 1, "epoch": 0, "loss": 2.0}], {}),
+                  Checkpoint(str(scratch), 1), Finished("finished", 1, {"accuracy": 0.5}, 0.0)):
+        writer.put(event)
+    assert writer.join(10)
+    running = RunWriter(source_path, load(LENET))
+    running.put(started())
+    deadline = time.monotonic() + 10
+    while running.number is None and time.monotonic() < deadline:  # begun on its thread
+        time.sleep(0.01)
+    with RunHistory(source_path) as source, RunHistory(target_path) as target:
+        source.annotate(writer.number, "a note")
+        before = source.run(writer.number)
+        number = move_run(source, writer.number, target)
+        after = target.run(number)
+        for field in ("name", "note", "status", "steps", "evaluation", "started", "graph"):
+            assert getattr(after, field) == getattr(before, field)
+        assert target.series(number)[("train", "loss")] == [(1, 0, 2.0)]
+        assert after.checkpoint == str(target_path.parent / f"run-{number}.ckpt")
+        assert [r.number for r in source.runs()] == [running.number]
+        assert not (source_path.parent / f"run-{writer.number}.ckpt").exists()
+        with pytest.raises(RunHistoryError, match="has not ended"):
+            move_run(source, running.number, target)
+    running.close(STOPPED)
+    assert running.join(10)

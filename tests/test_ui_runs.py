@@ -197,3 +197,27 @@ def test_a_history_that_cannot_be_written_is_said_once_and_training_goes_on(qtbo
     qtbot.wait(200)
     assert window.dashboard.controller.state == "finished" and len(said) == 1
     assert str(blocker) in said[0]
+
+
+def test_runs_of_an_unsaved_project_move_beside_it_when_saved(qtbot, tmp_path, runs_dir):
+    window = open_window(qtbot, tmp_path / "app")
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(steps=10)
+    window.set_document(Document(project))  # never saved
+    train_to_end(qtbot, window)
+    wait_for_rows(qtbot, window, [FINISHED])
+    view = window.dashboard.runs
+    unsaved = view.history.path
+    assert "unsaved project" in view.summary.text()
+    assert window.files.save_to(tmp_path / "mine.studio")
+    saved = runs_dir / "mine.runs" / "history.sqlite"
+    qtbot.waitUntil(lambda: view.history is not None and view.history.path == saved,
+                    timeout=5000)
+    rows = wait_for_rows(qtbot, window, [FINISHED])
+    assert rows[0]["Steps"] == "10" and "unsaved project" not in view.summary.text()
+    with RunHistory(unsaved, create=False) as before:
+        assert before.runs() == []
+    moved = view.records[0]
+    assert moved.checkpoint == str(runs_dir / "mine.runs" / f"run-{moved.number}.ckpt")
+    view.select([moved.number])
+    assert view.actions_of["continue"].isEnabled()  # its checkpoint came along

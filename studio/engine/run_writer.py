@@ -26,38 +26,10 @@ from pathlib import Path
 from studio.core.atomic import write_with
 from studio.engine.events import Checkpoint, Event
 from studio.engine.run_history import RunHistory, RunHistoryError
+from studio.engine.run_keeping import kept_checkpoint_path
 from studio.engine.run_recorder import FLUSH_SECONDS, RunRecorder
 
 HISTORY_ERRORS = (RunHistoryError, OSError, sqlite3.Error)
-CHECKPOINT_NAME = "run-{number}.ckpt"  # a run's final checkpoint, kept in the history's folder
-
-
-def kept_checkpoint_path(history_path, number: int) -> Path:
-    """Where run ``number``'s final checkpoint is kept: beside the history's database."""
-    return Path(history_path).parent / CHECKPOINT_NAME.format(number=number)
-
-
-def recorded_checkpoint(history_path, checkpoint: str | None) -> Path | None:
-    """A run's checkpoint file as it is now: where it was recorded, else (the history's folder
-    was moved, as it is meant to be, as one) by its name in the history's folder; None when
-    it is gone."""
-    if not checkpoint:
-        return None
-    for path in (Path(checkpoint), Path(history_path).parent / Path(checkpoint).name):
-        if path.is_file():
-            return path
-    return None
-
-
-def delete_run(history: RunHistory, number: int) -> None:
-    """Delete a run from its history, and its kept checkpoint with it (a checkpoint elsewhere,
-    one a ``studio train --checkpoint`` chose, is the user's and stays)."""
-    checkpoint = recorded_checkpoint(history.path, history.run(number).checkpoint)
-    history.delete(number)
-    if checkpoint is not None and checkpoint.resolve().parent == history.path.resolve().parent:
-        checkpoint.unlink(missing_ok=True)
-
-
 class KeptRecording:
     """A recorder whose failure (a full disk, a folder gone) never stops training: ``said`` is
     called once with the error, and the rest of the run goes unrecorded."""
@@ -139,19 +111,27 @@ class RunWriter:
         try:
             history = RunHistory(self.history_path)
             recording = KeptRecording(RunRecorder(history, project, config, name=name),
-                                      self._failed)
+                                      lambda err: self._tell(self._failed, err))
         except HISTORY_ERRORS as err:
             if history is not None:
                 history.close()
-            self._failed(err)
+            self._tell(self._failed, err)
             return
         self.number = recording.number
-        self._news()
+        self._tell(self._news)
         try:
             self._record(recording)
         finally:
             history.close()
-            self._news()
+            self._tell(self._news)
+
+    @staticmethod
+    def _tell(listener, *args) -> None:
+        """A listener that went away (a window closed) must not stop the recording."""
+        try:
+            listener(*args)
+        except Exception:  # noqa: BLE001
+            pass
 
     def _record(self, recording: KeptRecording) -> None:
         while recording.recorder.status is None and not recording.failed:

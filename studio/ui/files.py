@@ -245,6 +245,7 @@ class ProjectFiles(QObject):
             self.session.reanalyze()
             self.session.regenerate()
         controller = self.bench.controller
+        controller.carry_unsaved_runs()  # runs trained before the first Save go beside it
         if controller.weights_unsaved and not controller.running:
             try:
                 controller.save_weights()

@@ -23,7 +23,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
 from studio.engine.events import ACTIVE_STATES, ENDED_STATES, Checkpoint, Error
-from studio.engine.run_history import STOPPED
+from studio.engine.run_history import STOPPED, RunHistory
+from studio.engine.run_keeping import move_run
+from studio.engine.run_writer import HISTORY_ERRORS
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.recording import Recordings, history_location
 from studio.ui.dashboard.store import Run, RunStore
@@ -52,7 +54,7 @@ class TrainingController(QObject):
     _arrived = Signal()  # emitted on the session's reader thread; poll runs on the UI thread
     state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
     failed = Signal(object)  # an events.Error: kind, message, node (graph, id) or None
-    history_failed = Signal(str)  # a run is not recorded: why (once per run, any thread)
+    history_failed = Signal(str)  # the run history failed: a sentence for the status bar
     history_changed = Signal()  # a run began or ended in the run history (any thread)
 
     def __init__(self, editing_session, parent=None):
@@ -79,8 +81,9 @@ class TrainingController(QObject):
         self._poll_posted = False  # a poll is queued already: arrivals need not queue another
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         self.standby = None  # keeps a training process waiting, so Train starts at once
-        self.recordings = Recordings(lambda err: self.history_failed.emit(str(err)),
-                                     self.history_changed.emit)
+        self.recordings = Recordings(self._not_recorded, self.history_changed.emit)
+        self._unsaved: list = []  # writers of runs recorded while the project had no file
+        self.history_changed.connect(self.carry_unsaved_runs)
 
     def keep_spare_worker(self, standby) -> None:
         """Have ``standby`` (engine.standby.Standby) keep a training process ready from now on
@@ -141,6 +144,32 @@ class TrainingController(QObject):
         writer = self.recordings.current
         return writer.number if writer is not None else None
 
+    def _not_recorded(self, err) -> None:
+        """On a writer's thread: its run is not recorded (said once per run)."""
+        self.history_failed.emit(f"This run is not recorded in the run history: {err}. "
+                                 "Training goes on.")
+
+    def carry_unsaved_runs(self) -> None:
+        """Once the project has a file (its first Save), the runs this window recorded while
+        it had none move into the history beside it; a run still recording moves when it has
+        ended (``history_changed`` brings this back)."""
+        ended = [w for w in self._unsaved if w.done]
+        if not self.editing.doc.path or not ended:
+            return
+        self._unsaved = [w for w in self._unsaved if not w.done]
+        target = self.history_location()
+        try:
+            with RunHistory(target) as history:
+                for writer in ended:
+                    if writer.number is not None:
+                        with RunHistory(writer.history_path, create=False) as source:
+                            move_run(source, writer.number, history)
+        except HISTORY_ERRORS as err:
+            self.history_failed.emit(f"The runs trained before the project was saved could "
+                                     f"not be moved beside it ({err}); they stay in "
+                                     f"{ended[0].history_path.parent}")
+        self.history_changed.emit()
+
     def _edited(self, _change) -> None:
         self._refusal = None  # the edit may have undone what the worker refused
 
@@ -195,8 +224,10 @@ class TrainingController(QObject):
             data_root=str(folder) if folder else None)
         self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
-        self.session.observer = self.recordings.start(
-            self.history_location(), self.editing.project, config).put
+        writer = self.recordings.start(self.history_location(), self.editing.project, config)
+        self.session.observer = writer.put
+        if not self.editing.doc.path:
+            self._unsaved.append(writer)
         self._stop_deadline = None
         self._stopping = False
         self.session.start(self.standby.take() if self.standby is not None else None)
@@ -288,6 +319,7 @@ class TrainingController(QObject):
                 self._retired.append(self.session)
             self.session = None
         self.recordings.retire_current()
+        self._unsaved.clear()
         self.timer.stop()
         self._stop_deadline = None
         self._stopping = False

@@ -115,9 +115,7 @@ class Dashboard(QObject):
         self._add_view("runs", "Runs", "runs_dock",
                        RunsView(self.controller, self.curves, bench), RUNS_TIP)
         self.controller.history_changed.connect(lambda: self.on_updated({"history"}))
-        self.controller.history_failed.connect(
-            lambda why: bench.status(f"This run is not recorded in the run history: {why}. "
-                                     "Training goes on.", 15000))
+        self.controller.history_failed.connect(lambda text: bench.status(text, 15000))
         self.features.sample_chosen.connect(self.controller.choose_sample)
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)

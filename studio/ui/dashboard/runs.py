@@ -39,9 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.run_history import RUNNING, RunHistory, RunHistoryError
+from studio.engine.run_keeping import delete_run, recorded_checkpoint
 from studio.engine.run_projects import changes as run_changes
 from studio.engine.run_projects import run_project
-from studio.engine.run_writer import HISTORY_ERRORS, delete_run, recorded_checkpoint
+from studio.engine.run_writer import HISTORY_ERRORS
 from studio.ui import theme
 from studio.ui.canvas.node_item import compact
 from studio.ui.dashboard.compat import TrainedStateFit
