@@ -246,3 +246,11 @@ def test_find_learning_rate_explains_a_graph_it_cannot_test(window):
     assert dialog.session is None and not dialog.apply_button.isEnabled()
     assert "training/adam_d" in dialog.status.text() and "training/adam_g" in dialog.status.text()
     dialog.close()
+
+
+def test_find_learning_rate_is_disabled_while_a_run_trains(lenet):
+    controller, action = lenet.dashboard.controller, lenet.lr_finder.action
+    assert action.isEnabled()
+    assert controller.start() is None
+    assert not action.isEnabled() and "Stop the training run first" in action.statusTip()
+    controller.shutdown()

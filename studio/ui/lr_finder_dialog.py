@@ -169,11 +169,11 @@ class RangeTestDialog(QDialog):
         plot.setMenuEnabled(False)
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setLogMode(x=True, y=False)
-        plot.setLabel("bottom", "learning rate")
-        plot.setLabel("left", "loss")
         for axis in ("left", "bottom"):
             plot.getAxis(axis).setTextPen(t.text_dim)
             plot.getAxis(axis).setPen(t.node_border)
+        plot.setLabel("bottom", "learning rate", color=t.text.name())  # after the text pen,
+        plot.setLabel("left", "loss", color=t.text.name())  # which colours labels too
         plot.addLegend(offset=(-10, 10), labelTextColor=t.text, labelTextSize="8pt")
         self.raw_curve = plot.plot([], [], pen=pg.mkPen(t.text_dim, width=1), name="loss")
         self.smooth_curve = plot.plot([], [], pen=pg.mkPen(t.category("optimizer"), width=2.4),
