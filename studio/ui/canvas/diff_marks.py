@@ -20,7 +20,7 @@ from studio.core.diff import ADDED, CHANGED, REMOVED
 from studio.ui import theme
 
 SYMBOLS = {ADDED: "+", CHANGED: "\u0394", REMOVED: "\u2212"}
-MARGIN = 16.0  # room a marked item's bounds keep around it for the ring and the badge
+MARGIN = 26.0  # room a marked item's bounds keep around it for the ring and the badge
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,18 @@ class Ghost:
     note: str
 
 
-def ring_width(lod: float) -> float:
-    """About 3 pixels on screen down to the far zoom, at most ``MARGIN`` / 2 scene pixels."""
-    return min(max(3.0, 2.6 / max(lod, 0.01)), MARGIN / 2)
+def ring_width(lod: float, box: bool = False) -> float:
+    """About 3 pixels on screen; zoomed out to boxes, up to what ``MARGIN`` leaves beside the
+    gap that parts the ring from a box of the same colour."""
+    return min(max(3.0, 2.8 / max(lod, 0.01)), MARGIN - ring_gap(lod) if box else 8.0)
+
+
+def ring_gap(lod: float) -> float:
+    return min(1.2 / max(lod, 0.01), 6.0)
 
 
 def badge_radius(lod: float) -> float:
-    return min(max(8.0, 7.0 / max(lod, 0.01)), MARGIN - 2)
+    return min(max(8.0, 7.0 / max(lod, 0.01)), 14.0)
 
 
 @cache
@@ -65,8 +70,8 @@ def paint_mark(painter, rect: QRectF, status: str, lod: float, radius: float,
     that the node is a box, and the ring alone marks it) and the badge on its top left corner."""
     t = theme.current()
     colour = t.diff_colour(status)
-    ring = ring_width(lod)
-    out = 1.0 + ring / 2
+    ring = ring_width(lod, box)
+    out = (ring_gap(lod) if box else 1.0) + ring / 2
     pen = QPen(colour, ring)
     if dashed:
         pen.setStyle(Qt.PenStyle.DashLine)
