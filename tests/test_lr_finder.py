@@ -254,3 +254,12 @@ def test_find_learning_rate_is_disabled_while_a_run_trains(lenet):
     assert controller.start() is None
     assert not action.isEnabled() and "Stop the training run first" in action.statusTip()
     controller.shutdown()
+
+
+def test_find_learning_rate_names_the_node_that_stops_a_graph_from_training(lenet):
+    edge = next(e for e in lenet.session.project.training.edges if e.dst == "adam")
+    assert lenet.editor.disconnect("training", [edge])
+    dialog = lenet.lr_finder.open()
+    assert dialog.session is None
+    assert dialog.status.text().startswith("Cannot test: training/adam: loss")
+    dialog.close()
