@@ -27,11 +27,11 @@ import math
 from dataclasses import dataclass, replace
 
 from studio.core import edits
-from studio.core.document import Document
+from studio.core.document import Command, Document, Macro, SetGraphContents, SetSettings
 from studio.core.fileformat import dumps, loads
 from studio.core.params import Arg, Float, Int, Optional, ParamError
 from studio.core.project import INSTANCE, TRAINING_SETTINGS, Project, ProjectError
-from studio.core.registry import get_block
+from studio.core.registry import all_blocks, get_block
 
 SETTINGS = "training"  # the prefix of a training setting, and the training graph's key
 BLOCK = "block"  # the field that swaps a node's block
@@ -149,8 +149,54 @@ class SweepSpace:
             edits.set_settings(doc, **settings)
         return trial
 
+    def edit(self, values: dict, text: str) -> Command | None:
+        """A trial's values as ONE command on the project the space was checked against (the
+        app's Apply Best: one undo step): each graph the values change, keeping the very node
+        objects they leave alone, and the settings they set; None when nothing would change.
+        ProjectError as ``apply``."""
+        trial = self.apply(values)
+        commands: list[Command] = []
+        for key in dict.fromkeys(d.graph for d in self.dimensions if not d.is_setting):
+            now, after = _graph(self.project, key), _graph(trial, key)
+            nodes = {n: now.nodes[n] if now.nodes.get(n) == node else node
+                     for n, node in after.nodes.items()}
+            if list(nodes) != list(now.nodes) or after.edges != now.edges or \
+                    any(node is not now.nodes[n] for n, node in nodes.items()):
+                commands.append(SetGraphContents(key, nodes, after.edges, text))
+        settings = {d.field: trial.training.settings[d.field] for d in self.dimensions
+                    if d.is_setting and trial.training.settings[d.field] !=
+                    self.project.training.settings[d.field]}
+        if settings:
+            commands.append(SetSettings(settings))
+        return Macro(text, commands) if commands else None
+
     def as_json(self) -> list[dict]:
         return [d.as_json() for d in self.dimensions]
+
+
+def _graph(project: Project, key: str):
+    return project.training if key == SETTINGS else project.networks[key]
+
+
+def block_alternatives(project: Project, graph: str, node: str) -> list[str]:
+    """The blocks a node's block could be swapped for in a sweep: those of its category that
+    take its wires (``edits.swap_block`` accepts them), in catalogue order."""
+    doc = Document(loads(dumps(project)))
+    current = _graph(doc.project, graph).nodes[node].block
+    if current == INSTANCE:
+        return []
+    category = get_block(current).category
+    fits = []
+    for spec in all_blocks():
+        if spec.category != category or spec.id == current:
+            continue
+        try:
+            edits.swap_block(doc, graph, node, spec.id)
+        except ProjectError:
+            continue
+        doc.undo()
+        fits.append(spec.id)
+    return fits
 
 
 def describe(values: dict) -> str:

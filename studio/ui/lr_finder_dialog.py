@@ -37,6 +37,7 @@ from studio.engine.lr_finder import (
     refusal,
 )
 from studio.ui import theme
+from studio.ui.training_guard import TRAINING_GOING, while_training
 
 ACTION_TIP = ("Find a learning rate: a short run with the rate rising from tiny to huge, the "
               "loss against it, and a suggested rate to apply (the weights are left as they are)")
@@ -59,10 +60,9 @@ class LearningRateFinder(QObject):
         self.action.setToolTip(ACTION_TIP)
         self.action.setStatusTip(ACTION_TIP)
         self.action.triggered.connect(lambda _=False: self.open())
-        bench.controller.state_changed.connect(self._training_changed)
+        while_training(bench.controller, self._training_changed)
 
-    def _training_changed(self, _state: str) -> None:
-        running = self.bench.controller.running
+    def _training_changed(self, running: bool) -> None:
         self.action.setEnabled(not running)
         self.action.setStatusTip("Stop the training run first" if running else ACTION_TIP)
 
@@ -213,7 +213,7 @@ class RangeTestDialog(QDialog):
         if self.running:
             return False
         controller, project = self.bench.controller, self.bench.session.project
-        why = ("a training run is going: stop it first" if controller.running else
+        why = (TRAINING_GOING if controller.running else
                controller.blocking_problem() or refusal(project))
         if why:
             self._say(f"Cannot test: {why}.", error=True)

@@ -41,6 +41,7 @@ from studio.ui.menus import Menus, build_toolbar
 from studio.ui.palette import Palette
 from studio.ui.problems import ProblemsList
 from studio.ui.session import Session
+from studio.ui.sweep.dialog import SweepLauncher
 from studio.ui.training_prompts import TrainingPrompts
 from studio.ui.workbench import Workbench
 
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.files = ProjectFiles(bench)
         self.exporter = Exporter(bench)
         self.lr_finder = LearningRateFinder(bench)
+        self.sweeps = SweepLauncher(bench)
         self.training = TrainingPrompts(bench, self.files.save_as, self)
         self.help = Help(self)
         self.commands = EditCommands(self.tabs, self.editor, self.session, self.actions,
@@ -350,13 +352,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):  # noqa: N802 - Qt's name
         if not self.files.maybe_save("closing Studio", include_running=False) \
-                or not self.training.may_close():
+                or not self.training.may_close() or not self.sweeps.may_close():
             event.ignore()
             return
         self.save_layout()
         self.autosaver.timer.stop()
         self.dashboard.controller.shutdown()
         self.lr_finder.shutdown()
+        self.sweeps.shutdown()
         recovery.forget(self.session.doc, self.recovery_folder)
         event.accept()
 

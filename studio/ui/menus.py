@@ -56,7 +56,7 @@ class Menus:
         m.addSeparator()
         m.addActions([panel.continue_action, panel.save_action])
         m.addSeparator()
-        m.addAction(window.lr_finder.action)
+        m.addActions([window.lr_finder.action, window.sweeps.action])
         m = mb.addMenu("&View")
         m.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
         m.addSeparator()
