@@ -264,8 +264,9 @@ class SweepDialog(QDialog):
         self.scatter = ParetoScatter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.scatter)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([620, 380])  # the table's columns first: values, metric, costs
         self.table.trial_chosen.connect(self.scatter.select_trial)
         self.scatter.trial_chosen.connect(self.table.select_trial)
         return splitter

@@ -148,13 +148,15 @@ class ParetoScatter(QWidget):
                                      symbolPen=pg.mkPen(colour), name="Pareto front")
         self.mark = pg.ScatterPlotItem(size=18, pen=pg.mkPen(t.selected, width=2.5),
                                        brush=pg.mkBrush(None))
-        for item in (self.front, self.points, self.mark):
+        for item in (self.points, self.front, self.mark):  # the front's marks over the trials
             self.plot.addItem(item)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         self.caption = QLabel()
         self.caption.setObjectName("sweep_scatter_caption")
+        self.caption.setWordWrap(True)  # a narrow plot wraps it rather than widening the dialog
+        self.caption.setMinimumWidth(120)
         top.addWidget(self.caption, 1)
         top.addWidget(self.cost_box)
         layout.addLayout(top)
