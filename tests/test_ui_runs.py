@@ -178,9 +178,14 @@ def test_a_recorded_run_continues_after_a_restart_and_opens(qtbot, tmp_path, run
     monkeypatch.setattr(QMessageBox, "exec", lambda self: asked.append(self.text()) or
                         QMessageBox.StandardButton.Discard)
     view.select([1])
+    curves = later.dashboard.curves
+    assert curves.overlay_curve(1, "loss", recorded=True) is not None
     view.actions_of["open"].trigger()
     assert asked and later.session.doc.path is None
     assert later.session.project.training.settings["steps"] == 20
+    # another project: the runs shown, their selection and their overlaid curves are its own
+    assert curves.overlay_curve(1, "loss", recorded=True) is None
+    assert view.selected_numbers() == []
 
 
 def test_a_history_that_cannot_be_written_is_said_once_and_training_goes_on(qtbot, tmp_path,

@@ -236,10 +236,14 @@ class RunsView(QWidget):
         return self.history
 
     def close_history(self) -> None:
+        """Forget the history shown (another project, or the project saved elsewhere): its
+        selection and overlaid curves go with it."""
         if self.history is not None:
             self.history.close()
         self.history = None
+        self.table.clearSelection()
         self.records, self._curves, self._fits = [], {}, {}
+        self.curves.show_recorded([])
 
     def _show(self, records: list, changes: list) -> None:
         metrics = list(dict.fromkeys(n for r in records for n in r.evaluation))
@@ -406,22 +410,30 @@ class RunsView(QWidget):
         return chosen[0] if len(chosen) == 1 else None
 
     def _open_selected(self) -> None:
-        chosen = self.selected_project()
-        if chosen is not None:
-            self.open_graph.emit(*chosen)
+        self._with_selected_project(self.open_graph.emit)
 
     def _compare_selected(self) -> None:
-        chosen = self.selected_project()
+        self._with_selected_project(self._compare_with)
+
+    def _with_selected_project(self, use) -> None:
+        try:
+            chosen = self.selected_project()
+        except HISTORY_ERRORS as err:
+            self.status(f"The run's graph cannot be read: {err}", 10000)
+            return
         if chosen is not None:
-            self._compare_with(*chosen)
+            use(*chosen)
 
     def _continue_selected(self) -> None:
         record = self._one()
         if record is None or self.history is None:
             return
-        why = self.continue_blocker(record) or self.controller.continue_run(
-            recorded_checkpoint(self.history.path, record.checkpoint),
-            run_project(self.history, record))
+        try:
+            why = self.continue_blocker(record) or self.controller.continue_run(
+                recorded_checkpoint(self.history.path, record.checkpoint),
+                run_project(self.history, record))
+        except HISTORY_ERRORS as err:
+            why = str(err)
         self.status(f"Cannot continue {run_title(record.number, record.name)}: {why}" if why
                     else f"Continuing {run_title(record.number, record.name)}", 8000)
 
