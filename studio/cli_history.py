@@ -144,7 +144,7 @@ def _run_json(record, change: str | None) -> dict:
     out = {name: getattr(record, name) for name in (
         "number", "name", "note", "project", "graph", "status", "message", "started", "ended",
         "steps", "device", "seed", "settings", "versions", "evaluation", "checkpoint", "weights",
-        "params", "macs")}
+        "params", "macs", "sweep", "trial", "trial_values")}
     out["seconds"] = record.seconds
     if change is not None:
         out["changed"] = change

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -46,10 +47,10 @@ def sweep(args) -> int:
             result = run_sweep(project, space, history, options,
                                on_trial=None if args.quiet else _say_trial)
             where = history.path
-    except SweepError as err:
+    except (SweepError, RunHistoryError) as err:
         raise CliError(str(err)) from None
-    except RunHistoryError as err:
-        raise CliError(str(err)) from None
+    except sqlite3.Error as err:  # the history could not be written (a full disk)
+        raise CliError(f"{history_location(args.file)}: {err}") from None
     if args.json:
         print(json.dumps(dict(result.as_json(), history=str(where)), indent=1))
         return 0

@@ -67,6 +67,10 @@ def test_a_2x2_sweep_of_width_and_pooling_records_four_runs_and_a_pareto_front(r
     assert main(["runs", "lenet"]) == 0
     listed = capsys.readouterr().out
     assert all(f"sweep {sweep.number} trial {i}" in listed for i in range(4))
+    assert main(["runs", "lenet", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["runs"]
+    assert [(r["sweep"], r["trial"], r["trial_values"]) for r in listed] == [
+        (r.sweep, r.trial, r.trial_values) for r in runs]
 
 
 def test_failed_trials_are_recorded_and_the_sweep_goes_on(runs_dir, capsys):

@@ -180,13 +180,9 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
     maximize = maximized(options.metric) if options.maximize is None else options.maximize
     seed = options.seed if options.seed is not None else project.training.settings["seed"]
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial is ours to report
-    study = optuna.create_study(
-        direction="maximize" if maximize else "minimize",
-        sampler=_sampler(optuna, space, method, seed, count),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=options.prune_after_trials,
-                                           n_warmup_steps=1)
-        if (method != GRID if options.prune is None else options.prune)
-        else optuna.pruners.NopPruner())
+    study = optuna.create_study(direction="maximize" if maximize else "minimize",
+                                sampler=_sampler(optuna, space, method, seed, count),
+                                pruner=_pruner(optuna, method, options))
     number = history.begin_sweep({
         "dimensions": space.as_json(), "method": method, "trials": count,
         "metric": options.metric, "maximize": maximize, "steps": options.steps,
@@ -198,7 +194,7 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
     def objective(trial):
         index = len(result.trials)
         values = {d.name: _suggest(trial, d) for d in space.dimensions}
-        runner = _TrialRun(index, values, result, options, seed, stop, on_event, spares,
+        runner = _TrialRun(index, values, result, options, stop, on_event, spares,
                            prepare_next=index + 1 < count)
         outcome = runner.run(project, space, history, trial)
         result.trials.append(outcome)
@@ -250,6 +246,14 @@ def _sampler(optuna, space: SweepSpace, method: str, seed: int, count: int):
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, count // 3)))
 
 
+def _pruner(optuna, method: str, options: SweepOptions):
+    """The median rule from the second tenth of a trial on (the first is mostly noise)."""
+    if not (method != GRID if options.prune is None else options.prune):
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=options.prune_after_trials,
+                                       n_warmup_steps=1)
+
+
 def _suggest(trial, dim):
     """The trial's value for one dimension, asked of Optuna (a list by its texts)."""
     if dim.is_range:
@@ -264,9 +268,9 @@ class _TrialRun:
     to Optuna at each tenth of its steps and the pruner asked each time."""
 
     def __init__(self, index: int, values: dict, sweep: SweepResult, options: SweepOptions,
-                 seed: int, stop, on_event, spares: Standby, prepare_next: bool):
+                 stop, on_event, spares: Standby, prepare_next: bool):
         self.index, self.values, self.sweep, self.options = index, values, sweep, options
-        self.seed, self.stop, self.on_event = seed, stop, on_event
+        self.stop, self.on_event = stop, on_event
         self.spares, self.prepare_next = spares, prepare_next
         self.series: str | None = None  # the training series reported, if one is
         self.total = 0
