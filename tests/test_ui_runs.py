@@ -5,14 +5,17 @@ kept checkpoint after the app has restarted."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from studio.core.document import Document
 from studio.core.fileformat import load
-from studio.engine.run_history import FINISHED, STOPPED, RunHistory
+from studio.engine.run_history import FAILED, FINISHED, STOPPED, RunHistory
 from studio.ui.testing import open_window
 from tests.helpers import EXAMPLES
 
@@ -45,15 +48,9 @@ def train_to_end(qtbot, window) -> None:
 def shown_rows(view) -> list[dict]:
     """The Runs table as shown: one dict per row, by column title."""
     model = view.proxy
-    titles = [model.headerData(c, _horizontal()) for c in range(model.columnCount())]
+    titles = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     return [{t: model.index(r, c).data() for c, t in enumerate(titles)}
             for r in range(model.rowCount())]
-
-
-def _horizontal():
-    from PySide6.QtCore import Qt
-
-    return Qt.Orientation.Horizontal
 
 
 def wait_for_rows(qtbot, window, statuses: list[str]) -> list[dict]:
@@ -148,6 +145,18 @@ def test_a_stopped_run_is_recorded_stopped(qtbot, tmp_path, runs_dir):
     assert not dash.runs.actions_of["continue"].isEnabled()
     dash.panel.stop_action.trigger()
     wait_for_rows(qtbot, window, [STOPPED])
+
+
+def test_a_killed_worker_is_recorded_failed_with_its_message(qtbot, tmp_path, runs_dir):
+    window = saved_lenet(qtbot, tmp_path, epochs=50)
+    dash = window.dashboard
+    assert dash.panel.train()
+    qtbot.waitUntil(lambda: dash.store.current.step >= 5, timeout=WAIT_MS)
+    os.kill(dash.controller.session.pid, signal.SIGKILL)
+    wait_for_rows(qtbot, window, [FAILED])
+    record = dash.runs.records[0]
+    assert "ended unexpectedly" in record.message and record.steps >= 5
+    assert record.message in dash.runs.proxy.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_a_recorded_run_continues_after_a_restart_and_opens(qtbot, tmp_path, runs_dir,

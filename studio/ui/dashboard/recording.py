@@ -37,19 +37,32 @@ def history_location(doc_path, project_name: str) -> Path:
 
 
 class Recordings:
-    """The controller's run writers: the current run's, and those of runs still ending after
-    their project was closed (they record to the end unless the window closes first)."""
+    """The controller's run writers: the current run's, and those still finishing (an earlier
+    run's last commit and checkpoint copy, or a run of a closed project, which records to its
+    end unless the window closes first)."""
 
     def __init__(self, failed, news):
         self.failed = failed  # (error) -> None, called on a writer's thread
         self.news = news  # () -> None, called on a writer's thread: a run began or ended
         self.current: RunWriter | None = None
-        self._ending: list[RunWriter] = []
+        self._writers: list[RunWriter] = []  # every writer not known to be done
+        self._open = True
 
     def start(self, location, project, config) -> RunWriter:
-        self.current = RunWriter(location, project, config, failed=self.failed,
-                                 news=self.news)
+        self._writers = [w for w in self._writers if not w.done]
+        self._open = True
+        self.current = RunWriter(location, project, config, failed=self._failed,
+                                 news=self._news)
+        self._writers.append(self.current)
         return self.current
+
+    def _failed(self, err) -> None:
+        if self._open:
+            self.failed(err)
+
+    def _news(self) -> None:
+        if self._open:
+            self.news()
 
     def close_current(self, status: str | None) -> None:
         """The current run's session is over (see ``RunWriter.close``)."""
@@ -57,16 +70,15 @@ class Recordings:
             self.current.close(status)
 
     def retire_current(self) -> None:
-        """The project was closed while its run goes on: keep recording it to its end."""
-        if self.current is not None:
-            self._ending.append(self.current)
-            self.current = None
+        """The project was closed while its run goes on: it keeps recording to its end."""
+        self.current = None
 
     def shutdown(self) -> None:
-        """The window closes: every run still recording ends as stopped, committed first."""
-        writers = [*self._ending, *([self.current] if self.current else [])]
-        for writer in writers:
+        """The window closes: every run still recording ends as stopped, committed first, and
+        no writer speaks to the window again."""
+        self._open = False
+        for writer in self._writers:
             writer.close(STOPPED)
-        for writer in writers:
+        for writer in self._writers:
             writer.join(CLOSE_WAIT_SECONDS)
-        self._ending.clear()
+        self._writers.clear()
