@@ -21,7 +21,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -163,7 +163,7 @@ class RunsView(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.summary = QLabel(EMPTY_TEXT)
         self.summary.setObjectName("runs_summary")
-        self.summary.setStyleSheet(f"color: {theme.current().text_dim.name()};")
+        self._dim_summary()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.actions_of: dict[str, QAction] = {}
@@ -203,6 +203,15 @@ class RunsView(QWidget):
         controller.editing.analyzed.connect(self._update_actions)
         controller.state_changed.connect(lambda _state: self._update_actions())
         self._update_actions()
+
+    def _dim_summary(self) -> None:
+        self.summary.setStyleSheet(f"color: {theme.current().text_dim.name()};")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Follow a switch between the light and dark themes."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "summary"):
+            self._dim_summary()
 
     # reading the history ----------------------------------------------------------------------
     def refresh(self, topics: set) -> None:
