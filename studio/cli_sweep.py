@@ -8,6 +8,7 @@ recorded run, and print a table of the trials, the best one and the Pareto front
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sqlite3
 import sys
@@ -20,12 +21,7 @@ PARETO_MARKS = {"macs": "M", "params": "P"}  # on the front of the metric agains
 
 
 def sweep(args) -> int:
-    from studio.engine.sweep import SweepUnavailable, require_optuna
-
-    try:
-        require_optuna()
-    except SweepUnavailable as err:
-        raise CliError(str(err)) from None
+    _check_optuna()
     if args.epochs is not None and args.steps is not None:
         raise CliError("give --epochs or --steps, not both")
     project = open_project(args.file)
@@ -33,29 +29,52 @@ def sweep(args) -> int:
         space = SweepSpace(project, args.vary)
     except SweepError as err:
         raise CliError(f"--vary {err}") from None
+    try:
+        space.plan(args.method, args.trials)
+    except SweepError as err:
+        raise CliError(str(err)) from None
+    from studio.engine.standby import Standby
+
+    standby = Standby()
+    standby.prepare()  # the first trial's process imports torch while this one does, below
     from studio.cli_history import history_location
     from studio.engine.run_history import RunHistory, RunHistoryError
-    from studio.engine.sweep import SweepOptions, plan, run_sweep
+    from studio.engine.sweep import SweepOptions, run_sweep
 
     options = SweepOptions(
         method=args.method, trials=args.trials, metric=args.metric, maximize=args.maximize,
         prune=args.prune, steps=args.steps, epochs=args.epochs, seed=args.seed,
         device=args.device, data_root=str(Path(args.file).resolve().parent), name=args.name)
     try:
-        plan(space, options)
         with RunHistory(history_location(args.file)) as history:
-            result = run_sweep(project, space, history, options,
+            result = run_sweep(project, space, history, options, standby=standby,
                                on_trial=None if args.quiet else _say_trial)
             where = history.path
     except (SweepError, RunHistoryError) as err:
         raise CliError(str(err)) from None
     except sqlite3.Error as err:  # the history could not be written (a full disk)
         raise CliError(f"{history_location(args.file)}: {err}") from None
+    finally:
+        spare = standby.take()  # still waiting when the sweep was refused or interrupted
+        if spare is not None:
+            spare.finalizer()
     if args.json:
         print(json.dumps(dict(result.as_json(), history=str(where)), indent=1))
         return 0
     _print_table(result, space)
     return 0
+
+
+def _check_optuna() -> None:
+    """Said at once, before importing the engine (seconds) or starting any process."""
+    if importlib.util.find_spec("optuna") is not None:
+        return
+    from studio.engine.sweep import SweepUnavailable, require_optuna
+
+    try:
+        require_optuna()
+    except SweepUnavailable as err:
+        raise CliError(str(err)) from None
 
 
 def _say_trial(trial) -> None:

@@ -102,6 +102,20 @@ def test_a_grid_is_every_combination_and_refuses_what_it_cannot_list(lenet):
         SweepSpace(lenet, ["conv1.out_channels=1..1000"]).grid()
 
 
+def test_the_plan_is_a_grid_when_every_value_is_listed_else_bayesian(lenet):
+    listed = SweepSpace(lenet, ["conv1.out_channels=4,8", "training.batch_size=32..34"])
+    assert listed.plan() == ("grid", 6)
+    assert listed.plan(trials=4) == ("grid", 4)
+    assert listed.plan(trials=40) == ("grid", 6)  # a grid has no more
+    assert listed.plan("random") == ("random", 10)
+    continuous = SweepSpace(lenet, ["adam.lr=log:1e-4..1e-2"])
+    assert continuous.plan(trials=5) == ("bayesian", 5)
+    with pytest.raises(SweepError, match="a grid tries every value"):
+        continuous.plan("grid")
+    with pytest.raises(SweepError, match="no search method 'anneal'"):
+        continuous.plan("anneal")
+
+
 def test_a_trial_is_a_copy_with_its_values_set_by_the_editors_edits(lenet):
     before = dumps(lenet)
     space = SweepSpace(lenet, ["conv1.out_channels=4,8", "pool1.block=MaxPool2d,BlurPool2d",

@@ -16,7 +16,8 @@ otherwise) or a log range ``log:lo..hi``. Every value is checked now with the pa
 kind, so a value out of range is refused naming the node and field before anything trains;
 what only the analysis or a run can find (a shape that no longer fits) fails that trial alone.
 
-Also the Pareto front of a sweep's results (``pareto_front``). No torch, no Qt, no optuna.
+Also how a sweep searches (``SweepSpace.plan``) and the Pareto front of its results
+(``pareto_front``). No torch, no Qt, no optuna.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ BLOCK = "block"  # the field that swaps a node's block
 LOG_PREFIX = "log:"
 RANGE_MARK = ".."
 GRID_RANGE_LIMIT = 64  # whole numbers a grid expands a range into, at most
+GRID, RANDOM, BAYESIAN = "grid", "random", "bayesian"  # how trials are chosen (engine/sweep.py)
+METHODS = (GRID, RANDOM, BAYESIAN)
+DEFAULT_TRIALS = 10  # for random and Bayesian search, when no number is given
 
 
 class SweepError(ValueError):
@@ -127,6 +131,19 @@ class SweepSpace:
         names = [d.name for d in self.dimensions]
         return [dict(zip(names, combo)) for combo in
                 itertools.product(*(d.grid_values() for d in self.dimensions))]
+
+    def plan(self, method: str | None = None, trials: int | None = None) -> tuple[str, int]:
+        """The search method and the number of trials. ``method`` None: grid when every
+        dimension is a list (or a short range of whole numbers), Bayesian otherwise;
+        ``trials`` None: the whole grid, or DEFAULT_TRIALS. SweepError when the method cannot
+        search the space (a grid over a range of real numbers)."""
+        method = method or (GRID if self.is_discrete else BAYESIAN)
+        if method not in METHODS:
+            raise SweepError(f"no search method {method!r} (methods: {', '.join(METHODS)})")
+        if method == GRID:
+            size = len(self.grid())
+            return method, size if trials is None else min(trials, size)
+        return method, DEFAULT_TRIALS if trials is None else trials
 
     def apply(self, values: dict) -> Project:
         """A copy of the project with a trial's values (name -> value) set, through the same

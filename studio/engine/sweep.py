@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from studio.core.inference import analyze
 from studio.core.project import Project, ProjectError
-from studio.core.sweep import SweepError, SweepSpace, pareto_front, values_json
+from studio.core.sweep import GRID, RANDOM, SweepError, SweepSpace, pareto_front, values_json
 from studio.core.verdict import judge
 from studio.engine.events import Evaluation, Metrics, Progress, Started
 from studio.engine.probes import ProbeRates
@@ -54,11 +54,8 @@ from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession
 from studio.engine.standby import Standby
 
-GRID, RANDOM, BAYESIAN = "grid", "random", "bayesian"
-METHODS = (GRID, RANDOM, BAYESIAN)
 INSTALL_HINT = "pip install studio[sweep]"
 DEFAULT_METRIC = "test_loss"
-DEFAULT_TRIALS = 10  # for random and Bayesian search, when no number is given
 REPORTS_PER_RUN = 10  # the metric goes to the pruner at each tenth of a trial's steps
 HELD_OUT_PREFIXES = ("test_", "val_")
 MAXIMIZED = ("accuracy", "acc", "auc", "f1", "precision", "recall", "r2", "iou", "psnr")
@@ -86,8 +83,7 @@ def maximized(metric: str) -> bool:
 
 @dataclass
 class SweepOptions:
-    """How to sweep. ``method`` None: grid when every dimension is a list (or a short range of
-    whole numbers), Bayesian otherwise; ``trials`` None: the whole grid, or DEFAULT_TRIALS;
+    """How to sweep. ``method`` and ``trials`` as ``SweepSpace.plan`` reads them;
     ``maximize`` None: from the metric's name; ``prune`` None: for random and Bayesian search,
     not for a grid (an ablation, whose every cell is wanted whole). ``steps``, ``epochs``,
     ``seed`` and ``device`` set each trial's run as ``studio train``'s options do."""
@@ -170,13 +166,16 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
               options: SweepOptions | None = None, *,
               cancelled: Callable[[], bool] | None = None,
               on_trial: Callable[[TrialResult], None] | None = None,
-              on_event: Callable[[int, object], None] | None = None) -> SweepResult:
+              on_event: Callable[[int, object], None] | None = None,
+              standby: Standby | None = None) -> SweepResult:
     """Run the sweep's trials one after another, each recorded in ``history``. SweepError when
     the method cannot search the space, or when the metric is one the trials do not report
-    (raised after the first trial that finished, which stays recorded)."""
+    (raised after the first trial that finished, which stays recorded). ``standby`` may hold
+    a process the caller started early for the first trial (the CLI does, before importing
+    torch itself); the sweep ends whatever process is left waiting in it."""
     optuna = require_optuna()
     options = options or SweepOptions()
-    method, count = plan(space, options)
+    method, count = space.plan(options.method, options.trials)
     maximize = maximized(options.metric) if options.maximize is None else options.maximize
     seed = options.seed if options.seed is not None else project.training.settings["seed"]
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial is ours to report
@@ -189,7 +188,7 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
         "epochs": options.epochs, "seed": seed})
     result = SweepResult(number, method, options.metric, maximize)
     stop = cancelled or (lambda: False)
-    spares = Standby()
+    spares = standby or Standby()
 
     def objective(trial):
         index = len(result.trials)
@@ -222,18 +221,6 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
         if spare is not None:
             spare.finalizer()
     return result
-
-
-def plan(space: SweepSpace, options: SweepOptions) -> tuple[str, int]:
-    """The search method and the number of trials; SweepError when the method cannot search
-    the space (a grid over a range of real numbers). Cheap: callers check before they begin."""
-    method = options.method or (GRID if space.is_discrete else BAYESIAN)
-    if method not in METHODS:
-        raise SweepError(f"no search method {method!r} (methods: {', '.join(METHODS)})")
-    if method == GRID:
-        size = len(space.grid())
-        return method, size if options.trials is None else min(options.trials, size)
-    return method, DEFAULT_TRIALS if options.trials is None else options.trials
 
 
 def _sampler(optuna, space: SweepSpace, method: str, seed: int, count: int):
