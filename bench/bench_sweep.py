@@ -1,13 +1,15 @@
 """A sweep's overhead per trial against the same trials run as separate `studio train` commands,
-in the same session of this process: LeNet, width x pooling (2x2), each trial STEPS steps.
+in the same session of this process: one `studio sweep` command over LeNet, width x pooling
+(2x2), each trial STEPS steps, then each trial's project trained by its own `studio train`.
 
     python bench/bench_sweep.py            # goal: sweep overhead below 10% of a trial's time
     BENCH_STEPS=600 BENCH_ROUNDS=3 python bench/bench_sweep.py
 
 A trial's time is its training, on the worker's own clock (``Progress.elapsed``, in the sweep).
-A trial's overhead is what its wall-clock time adds to that: for the sweep, the sweep's wall
-time over its trials less their training (starting each trial's process or taking the one
-started during the trial before, building, the final evaluation, recording, Optuna); for the
+A trial's overhead is what its wall-clock time adds to that: for the sweep, the command's wall
+time over its trials less their training (one interpreter and its imports, starting each
+trial's process or taking the one started during the trial before, building, the final
+evaluation, recording, Optuna); for the
 commands, each `studio train FILE --steps N` command's wall time less the same trial's
 training (a new interpreter, importing torch twice: the command's and its worker's). The
 sweep's first trial starts its process cold; the later trials' overhead is printed apart (each
@@ -18,6 +20,7 @@ figures are medians over the rounds. Every run is recorded in a temporary run hi
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -25,13 +28,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from common import ROOT
 
 from studio.core.fileformat import load, save
 from studio.core.sweep import SweepSpace
-from studio.engine.run_history import RUNS_DIR_VARIABLE, RunHistory
-from studio.engine.sweep import SweepOptions, run_sweep
+from studio.engine.run_history import RUNS_DIR_VARIABLE
 
 STEPS = int(os.environ.get("BENCH_STEPS", 800))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
@@ -39,16 +42,21 @@ VARY = ["conv1.out_channels=4,8", "pool1.block=MaxPool2d,BlurPool2d"]
 GOAL = 0.10
 
 
-def sweep_round(folder: Path, project, space) -> tuple[float, list]:
-    """The sweep's wall seconds and its trials (each with its training seconds)."""
-    with RunHistory(folder / "sweep.sqlite") as history:
-        start = time.perf_counter()
-        result = run_sweep(project, space, history, SweepOptions(steps=STEPS))
-        wall = time.perf_counter() - start
-    bad = [t for t in result.trials if t.status != "finished"]
+def sweep_round(folder: Path) -> tuple[float, list]:
+    """One `studio sweep` command: its wall seconds and its trials (as --json gives them)."""
+    args = [sys.executable, "-m", "studio.cli", "sweep", "lenet", "--steps", str(STEPS),
+            "--json", "--quiet"]
+    for vary in VARY:
+        args += ["--vary", vary]
+    start = time.perf_counter()
+    done = subprocess.run(args, check=True, cwd=folder, capture_output=True, text=True,
+                          env=dict(os.environ, **{RUNS_DIR_VARIABLE: str(folder)}))
+    wall = time.perf_counter() - start
+    trials = [SimpleNamespace(**t) for t in json.loads(done.stdout)["trials"]]
+    bad = [t for t in trials if t.status != "finished"]
     if bad:
         raise SystemExit(f"trial {bad[0].number} {bad[0].status}: {bad[0].message}")
-    return wall, result.trials
+    return wall, trials
 
 
 def command_round(folder: Path, space, trials) -> list[float]:
@@ -67,8 +75,7 @@ def command_round(folder: Path, space, trials) -> list[float]:
 
 
 def main() -> None:
-    project = load(ROOT / "examples" / "lenet.studio")
-    space = SweepSpace(project, VARY)
+    space = SweepSpace(load(ROOT / "examples" / "lenet.studio"), VARY)
     sweep_overheads, command_overheads, trainings, sweep_walls, command_walls = [], [], [], [], []
     later_overheads = []  # trials after the first, whose process the trial before started
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +83,7 @@ def main() -> None:
         for index in range(ROUNDS):
             folder = Path(tmp) / f"round{index}"
             folder.mkdir()
-            wall, trials = sweep_round(folder, project, space)
+            wall, trials = sweep_round(folder)
             commands = command_round(folder, space, trials)
             training = [t.train_seconds for t in trials]
             trainings.append(statistics.mean(training))
