@@ -212,8 +212,10 @@ def test_find_learning_rate_applies_the_rate_as_one_undoable_edit(lenet, qtbot):
     lenet.lr_finder.action.trigger()
     dialog = lenet.lr_finder.dialog
     assert dialog.isVisible() and dialog.running and not dialog.isModal()
+    assert "learning-rate test is running" in controller.start()  # Train waits for the test
     QTest.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(dialog.run_button.isEnabled, timeout=120_000)  # the dialog saw the end
+    assert controller.occupied is None
     assert not dialog.running and not dialog.stop_button.isEnabled()
     assert not dialog.apply_button.isEnabled()
     type_into(dialog.lowest, "1e-5")

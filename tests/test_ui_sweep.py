@@ -165,11 +165,16 @@ def test_cancel_stops_the_sweep_and_closing_the_window_ends_its_processes(lenet,
     dialog = sweep_dialog(lenet, (*WIDTH, "4,8,16"), steps=100_000)
     dialog.start()
     qtbot.waitUntil(lambda: "step" in dialog.status.text(), timeout=WAIT_MS)  # trial 1 trains
+    panel = lenet.dashboard.panel
+    panel.train_action.trigger()  # F5 while the sweep trains: refused, saying why
+    assert lenet.dashboard.controller.session is None and "a sweep is running" in \
+        panel.error_label.text()
     QTest.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
     assert [t.status for t in dialog.result.trials] == [STOPPED] and dialog.result.cancelled
     assert dialog.start_button.isEnabled() and not dialog.apply_button.isEnabled()
     assert "cancelled" in dialog.status.text()
+    assert lenet.dashboard.controller.occupied is None  # Train may start again
 
     dialog.start()  # again, and the window closes while it trains
     qtbot.waitUntil(lambda: "step" in dialog.status.text(), timeout=WAIT_MS)

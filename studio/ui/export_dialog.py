@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
 )
 
 from studio.core import fileformat
+from studio.ui.confirm import confirm
 
 CODE_FILES = ("model.py", "train.py", "weights.pt", "model.onnx")
 
@@ -182,13 +182,10 @@ class Exporter(QObject):
         existing = [name for name in CODE_FILES if (out / name).exists()]
         if not existing:
             return True
-        box = QMessageBox(QMessageBox.Icon.Question, "Replace exported files?",
-                          f"{out} already holds {', '.join(existing)}. Replace them?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self.bench.dialog_parent)
-        box.setObjectName("replace_export_box")
-        box.setInformativeText("Changes you made to them there will be lost.")
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return confirm(self.bench.dialog_parent, "Replace exported files?",
+                       f"{out} already holds {', '.join(existing)}. Replace them?",
+                       "replace_export_box",
+                       detail="Changes you made to them there will be lost.")
 
     def export_onnx_dialog(self) -> None:
         doc = self.bench.session.doc

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from studio.core import fileformat, package_files, recovery, templates
 from studio.core.document import Document
 from studio.core.project import ProjectError
+from studio.ui.confirm import confirm
 
 MAX_RECENT = 8
 UNTITLED = "Untitled"
@@ -133,12 +134,9 @@ class ProjectFiles(QObject):
         return answer == QMessageBox.StandardButton.Discard
 
     def _confirm_stop(self, doing: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
-                          f"Stop training before {doing}? The weights trained so far are not "
-                          "saved.", QMessageBox.StandardButton.Yes |
-                          QMessageBox.StandardButton.Cancel, self.bench.dialog_parent)
-        box.setObjectName("stop_training_box")
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return confirm(self.bench.dialog_parent, "Training is running",
+                       f"Stop training before {doing}? The weights trained so far are not "
+                       "saved.", "stop_training_box")
 
     # replacing the project --------------------------------------------------------------------
     def new_project(self, template: str = "blank") -> bool:

@@ -44,6 +44,7 @@ ACTION_TIP = ("Find a learning rate: a short run with the rate rising from tiny 
 INTRO = ("A short run whose learning rate rises by the same factor every step. The loss falls "
          "while the rate helps and shoots up once it is too high; the suggested rate is where "
          "the smoothed loss falls fastest. Nothing is trained for keeps.")
+RANGE_TEST_GOING = "the learning-rate test is running (Train > Find Learning Rate): stop it first"
 STOP_SECONDS = 1.0
 LOOK_MS = 250
 
@@ -213,7 +214,7 @@ class RangeTestDialog(QDialog):
         if self.running:
             return False
         controller, project = self.bench.controller, self.bench.session.project
-        why = (TRAINING_GOING if controller.running else
+        why = (TRAINING_GOING if controller.running else controller.occupied or
                controller.blocking_problem() or refusal(project))
         if why:
             self._say(f"Cannot test: {why}.", error=True)
@@ -229,6 +230,7 @@ class RangeTestDialog(QDialog):
         self.session.on_arrival = self._arrived.emit
         standby = controller.standby
         self.session.start(standby.take() if standby is not None else None)
+        controller.occupy(self, RANGE_TEST_GOING)
         self.look.start()
         self._say("Starting the training process\u2026")
         self._draw()
@@ -267,6 +269,7 @@ class RangeTestDialog(QDialog):
 
     def _ended(self) -> None:
         self.look.stop()
+        self.bench.controller.release(self)
         standby = self.bench.controller.standby
         if standby is not None:
             standby.prepare()  # the next Train (or test) starts at once too

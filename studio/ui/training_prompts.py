@@ -6,9 +6,9 @@ the question before closing while a run is going.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox
 
 from studio.engine.events import Error
+from studio.ui.confirm import confirm
 
 
 class TrainingPrompts(QObject):
@@ -44,9 +44,6 @@ class TrainingPrompts(QObject):
         """Before the window closes: True unless a run is going and the user keeps it."""
         if not self.bench.controller.running:
             return True
-        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
-                          "Stop training and close? The weights trained so far are not saved.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self.bench.dialog_parent)
-        box.setObjectName("stop_training_box")
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return confirm(self.bench.dialog_parent, "Training is running",
+                       "Stop training and close? The weights trained so far are not saved.",
+                       "stop_training_box")

@@ -81,6 +81,7 @@ class TrainingController(QObject):
         self._poll_posted = False  # a poll is queued already: arrivals need not queue another
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         self.standby = None  # keeps a training process waiting, so Train starts at once
+        self._occupants: dict = {}  # other work training in its own processes: why Train waits
         self.recordings = Recordings(self._not_recorded, self.history_changed.emit)
         self._unsaved: list = []  # writers of runs recorded while the project had no file
         self.history_changed.connect(self.carry_unsaved_runs)
@@ -178,12 +179,29 @@ class TrainingController(QObject):
         return self._checkpoint is not None and self._checkpoint != self._saved_checkpoint and \
             self._checkpoint.exists()
 
+    # other work that trains ------------------------------------------------------------------
+    def occupy(self, owner, reason: str) -> None:
+        """``owner`` (a sweep, a learning-rate test) trains in processes of its own: Train and
+        Continue wait, saying ``reason``, until ``release(owner)``. Run together, both would
+        share the processor and each would measure the other's slowness."""
+        self._occupants[owner] = reason
+
+    def release(self, owner) -> None:
+        self._occupants.pop(owner, None)
+
+    @property
+    def occupied(self) -> str | None:
+        """Why Train waits for other work, or None."""
+        return next(iter(self._occupants.values()), None)
+
     # control ----------------------------------------------------------------------------------
     def start(self, resume: bool = False) -> str | None:
         """Train the project as it is now (or continue from the trained state); returns why
         not, or None when started."""
         if self.running:
             return "training is already running"
+        if self.occupied:
+            return self.occupied
         why = self.blocking_problem()
         if why:
             return why
@@ -200,7 +218,7 @@ class TrainingController(QObject):
         it is now can take its weights; returns why not, or None when started."""
         if self.running:
             return "training is already running"
-        why = self.blocking_problem() or recorded_fit_blocker(
+        why = self.occupied or self.blocking_problem() or recorded_fit_blocker(
             checkpoint, trained_project, self.editing.analysis)
         if why:
             return why

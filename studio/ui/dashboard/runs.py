@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QMessageBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -45,6 +44,7 @@ from studio.engine.run_projects import run_project
 from studio.engine.run_writer import HISTORY_ERRORS
 from studio.ui import theme
 from studio.ui.canvas.node_item import compact
+from studio.ui.confirm import confirm
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.panel import duration
 from studio.ui.dashboard.store import Run, Series
@@ -470,14 +470,9 @@ class RunsView(QWidget):
         if not chosen or not self.actions_of["delete"].isEnabled():
             return
         names = ", ".join(run_title(r.number, r.name) for r in chosen)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete Runs",
-                          f"Delete {names}?", QMessageBox.StandardButton.Yes |
-                          QMessageBox.StandardButton.Cancel, self)
-        box.setObjectName("delete_runs_box")
-        box.setInformativeText("Their curves, graphs and checkpoints are removed from the run "
-                               "history. This cannot be undone.")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        if box.exec() == QMessageBox.StandardButton.Yes:
+        if confirm(self, "Delete Runs", f"Delete {names}?", "delete_runs_box",
+                   detail="Their curves, graphs and checkpoints are removed from the run "
+                   "history. This cannot be undone.", warning=True, cancel_by_default=True):
             self.delete([r.number for r in chosen])
 
     def rename(self, number: int, name: str) -> None:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -39,11 +38,13 @@ from studio.core.registry import spec_of
 from studio.core.sweep import SweepError, SweepSpace, describe
 from studio.engine.events import Started
 from studio.ui import theme
+from studio.ui.confirm import confirm
 from studio.ui.sweep.results import ParetoScatter, TrialTable
 from studio.ui.sweep.rows import VaryRows
 from studio.ui.sweep.thread import SweepThread
 from studio.ui.training_guard import TRAINING_GOING, while_training
 
+SWEEP_GOING = "a sweep is running (Train > Sweep): cancel it or let it finish first"
 ACTION_TIP = ("Sweep: train variants of the project (parameters, settings, blocks swapped), "
               "each a recorded run, and compare their metric against their cost")
 INTRO = ("Each trial trains a variant of the project and is recorded in the Runs panel. Vary a "
@@ -96,12 +97,9 @@ class SweepLauncher(QObject):
         """Before the window closes: True unless a sweep runs and the user keeps it."""
         if not self.running:
             return True
-        box = QMessageBox(QMessageBox.Icon.Question, "A sweep is running",
-                          "Cancel the sweep and close? Its finished trials stay recorded.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self.bench.dialog_parent)
-        box.setObjectName("cancel_sweep_box")
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return confirm(self.bench.dialog_parent, "A sweep is running",
+                       "Cancel the sweep and close? Its finished trials stay recorded.",
+                       "cancel_sweep_box")
 
     def shutdown(self) -> None:
         """The window closes: cancel the sweep and wait for its trial's process to end."""
@@ -320,7 +318,8 @@ class SweepDialog(QDialog):
             elif self.bench.controller.running:
                 problem = TRAINING_GOING
             else:
-                problem = self.bench.controller.blocking_problem()
+                problem = (self.bench.controller.occupied if not self.running else None) or \
+                    self.bench.controller.blocking_problem()
         if project is not self.project:
             problem = "another project is open: close this dialog and open it again"
         self.blocker = problem
@@ -393,6 +392,7 @@ class SweepDialog(QDialog):
         self.progress.setRange(0, self.count)
         self.progress.setValue(0)
         self._sweeping = True
+        self.bench.controller.occupy(self, SWEEP_GOING)
         self.thread.start(project, space, self.bench.controller.history_location(), options)
         self._say(f"Starting trial 1 of {self.count}\u2026")
         self._show_state()
@@ -432,6 +432,7 @@ class SweepDialog(QDialog):
 
     def _ended(self, result, error: str) -> None:
         self._sweeping = False
+        self.bench.controller.release(self)
         if result is not None:
             self.result = result
             self._show_result()
