@@ -3,6 +3,7 @@ hand in PyTorch, on the same machine: LeNet on digits and the DCGAN.
 
     python bench/bench_session.py          # goals: ratio <= 1.02 probes off, <= 1.05 probes on
     BENCH_ROUNDS=5 BENCH_SLICE=0.15 BENCH_MODELS=lenet python bench/bench_session.py
+    BENCH_RECORD=0 python bench/bench_session.py   # the "on" run not recorded (its cost apart)
 
 The three variants (hand-written, session with probes off, session with the default probes)
 train side by side in slices of 0.15 s: two sessions are started paused, then the
@@ -13,7 +14,10 @@ Steady state is compared: both sides are timed from step 50 to the last, the ses
 worker's own clock, which leaves paused time out. Each round pairs the three in the same
 stretch of time, so a ratio quoted is the median of the rounds' ratios. "Probes off" also
 turns off previews and per-epoch evaluation; "default probes" is what the dashboard runs:
-default probe rates, previews and an evaluation each epoch. Start-up and stop are timed separately.
+default probe rates, previews and an evaluation each epoch, and the run recorded into a run
+history as the app records every run (``engine.run_writer.RunWriter`` fed by the session's
+observer, committing once a second), so the store's write cost is inside the "on" ratio. Start-up
+and stop are timed separately.
 The hand-written DCGAN follows the same recipe as Studio's (each optimizer its own forward pass,
 the generator under no_grad while the discriminator steps).
 """
@@ -22,7 +26,9 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -36,12 +42,16 @@ from studio.engine.events import Error, Finished, Metrics, Paused, Progress, Sta
 from studio.engine.library.data import TensorBatches, load_digits
 from studio.engine.loader import RESOURCES_DATA
 from studio.engine.probes import ProbeRates
+from studio.engine.run_history import history_path
+from studio.engine.run_writer import RunWriter
 from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession
 
 STEPS = {"lenet": 1440, "dcgan": 480}  # a few seconds of LeNet's quick steps
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 WARMUP = 50  # steps before timing starts, on both sides: steady-state throughput is compared
+RECORD = os.environ.get("BENCH_RECORD", "1") != "0"  # 0: the "on" run is not recorded
+RECORD_FOLDER = tempfile.TemporaryDirectory(prefix="bench-session-runs-")
 SLICE_SECONDS = float(os.environ.get("BENCH_SLICE", 0.15))  # shorter: follows drift more closely
 
 
@@ -131,12 +141,19 @@ class HandRun:
 class SessionRun:
     """A session started paused, then resumed a slice at a time."""
 
-    def __init__(self, name: str, steps: int, probes: bool, watch: tuple = ()):
+    def __init__(self, name: str, steps: int, probes: bool, watch: tuple = (),
+                 record: bool = False):
         config = RunConfig(steps=steps, probes=ProbeRates() if probes else ProbeRates.off(),
                            previews=probes, evaluate_every_epoch=probes, watch=watch,
                            checkpoint_epochs=False)
         self.steps = steps
-        self.session = TrainingSession(load(ROOT / "examples" / f"{name}.studio"), config)
+        project = load(ROOT / "examples" / f"{name}.studio")
+        self.session = TrainingSession(project, config)
+        self.writer = None
+        if record:  # as the app records: a writer thread fed on the session's reader thread
+            store = history_path(Path(RECORD_FOLDER.name) / f"{name}.studio", RECORD_FOLDER.name)
+            self.writer = RunWriter(store, project, config)
+            self.session.observer = self.writer.put
         self.events: list = []
         self.session.start()
         self.session.pause()  # answered before the first step
@@ -168,6 +185,11 @@ class SessionRun:
     def result(self) -> tuple[float, float]:
         """Steady seconds for the steps after the warm-up, and the probes' share of them."""
         self.session.wait(collect=self.events)
+        if self.writer is not None:
+            self.writer.close()
+            self.writer.join()
+            if self.writer.status is None:
+                raise SystemExit("the run was not recorded")
         errors = [e for e in self.events if isinstance(e, Error)]
         if errors:
             raise SystemExit(f"the session failed: {errors[0].message}")
@@ -183,7 +205,7 @@ def side_by_side(name: str) -> dict:
     """One round: the three variants trained in rotating slices; their steady seconds."""
     steps = STEPS[name]
     runs = {"hand": HandRun(name, steps), "off": SessionRun(name, steps, probes=False),
-            "on": SessionRun(name, steps, probes=True)}
+            "on": SessionRun(name, steps, probes=True, record=RECORD)}
     order = list(runs)
     turn = 0
     while not all(run.finished for run in runs.values()):
