@@ -44,7 +44,8 @@ def sweep(args) -> int:
     options = SweepOptions(
         method=args.method, trials=args.trials, metric=args.metric, maximize=args.maximize,
         prune=args.prune, steps=args.steps, epochs=args.epochs, seed=args.seed,
-        device=args.device, data_root=str(Path(args.file).resolve().parent), name=args.name)
+        device=args.device, devices=args.devices,
+        data_root=str(Path(args.file).resolve().parent), name=args.name)
     try:
         with RunHistory(history_location(args.file)) as history:
             result = run_sweep(project, space, history, options, standby=standby,
@@ -110,6 +111,13 @@ def _print_table(result, space: SweepSpace) -> None:
         print("the sweep was cancelled before its last trial")
 
 
+def _device_list(text: str) -> tuple[str, ...]:
+    devices = tuple(d.strip() for d in text.split(",") if d.strip())
+    if not devices:
+        raise argparse.ArgumentTypeError("expected devices such as cuda:0,cuda:1")
+    return devices
+
+
 def _value(value) -> str:
     return "-" if value is None else describe({"": value})[1:]
 
@@ -147,6 +155,9 @@ def add_command(sub) -> None:
     p.add_argument("--steps", type=positive, metavar="N", help="train each trial N steps")
     p.add_argument("--seed", type=int, help="the seed of every trial and of the search")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--devices", type=_device_list, metavar="D1,D2,...",
+                   help="run one trial on each of these devices at a time (cuda:0,cuda:1; "
+                   "default: every CUDA GPU when there are several, else one trial at a time)")
     p.add_argument("--name", help="name the trials' runs '<name> trial N'")
     p.add_argument("--quiet", action="store_true", help="no line per trial on stderr")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

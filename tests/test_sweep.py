@@ -2,6 +2,8 @@
 run, failures recorded and passed over, cancel, pruning, and Optuna optional. Trials train a
 few steps of LeNet; the seeds make the samplers and the runs repeat."""
 
+import _thread
+import itertools
 import json
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pytest
 from studio.cli import main
 from studio.core.fileformat import load
 from studio.core.sweep import SweepSpace
+from studio.engine import sweep as sweep_module
 from studio.engine.events import Metrics
 from studio.engine.run_history import (
     FAILED,
@@ -21,7 +24,7 @@ from studio.engine.run_history import (
     RunHistory,
     history_path,
 )
-from studio.engine.sweep import SweepOptions, run_sweep
+from studio.engine.sweep import SweepOptions, run_sweep, trial_devices
 from tests.helpers import EXAMPLES, ROOT
 
 LENET = EXAMPLES / "lenet.studio"
@@ -73,6 +76,41 @@ def test_a_2x2_sweep_of_width_and_pooling_records_four_runs_and_a_pareto_front(r
         (r.sweep, r.trial, r.trial_values) for r in runs]
 
 
+def test_two_devices_train_two_trials_at_once_and_each_grid_cell_once(runs_dir, capsys):
+    """Two "devices" that are both the CPU: two trials train at the same time (their recorded
+    intervals overlap), each on a connection of its own to the history, and the grid's four
+    cells are each tried once."""
+    status = main(["sweep", "lenet", "--vary", "conv1.out_channels=4,8",
+                   "--vary", "pool1.block=MaxPool2d,BlurPool2d", "--steps", "12",
+                   "--devices", "cpu,cpu", "--json", "--quiet"])
+    result = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert [t["number"] for t in result["trials"]] == [0, 1, 2, 3]
+    with RunHistory(history_path(runs_dir / "lenet.studio"), create=False) as history:
+        runs = sorted(history.runs(), key=lambda r: r.trial)
+    assert [(r.trial, r.status, r.device) for r in runs] == [
+        (i, FINISHED, "cpu") for i in range(4)]
+    assert sorted((r.trial_values["conv1.out_channels"], r.trial_values["pool1.block"])
+                  for r in runs) == [(4, "BlurPool2d"), (4, "MaxPool2d"), (8, "BlurPool2d"),
+                                     (8, "MaxPool2d")]
+    overlapping = [(a.trial, b.trial) for a, b in itertools.combinations(runs, 2)
+                   if a.started < b.ended and b.started < a.ended]
+    assert overlapping, [(r.started, r.ended) for r in runs]
+
+
+def test_trials_spread_over_cuda_gpus_only_when_several_would_train_them(monkeypatch):
+    project = load(LENET)
+    monkeypatch.setattr(sweep_module, "cuda_devices", lambda: [0, 1])
+    width = SweepSpace(project, ["conv1.out_channels=4,8"])
+    assert trial_devices(SweepOptions(), project, width) == ("cuda:0", "cuda:1")
+    assert trial_devices(SweepOptions(device="cpu"), project, width) == ("cpu",)
+    assert trial_devices(SweepOptions(devices=("cuda:1",)), project, width) == ("cuda:1",)
+    by_device = SweepSpace(project, ["training.device=cpu,cuda"])
+    assert trial_devices(SweepOptions(), project, by_device) == ("auto",)
+    monkeypatch.setattr(sweep_module, "cuda_devices", lambda: [0])
+    assert trial_devices(SweepOptions(), project, width) == ("auto",)
+
+
 def test_failed_trials_are_recorded_and_the_sweep_goes_on(runs_dir, capsys):
     """A kernel larger than the image cannot train (refused before any process starts); the
     device mps fails only when the run starts. Either way the trial is a failed run with its
@@ -119,6 +157,37 @@ def test_cancel_stops_the_running_trial_and_the_sweep(runs_dir):
     assert [(r.status, r.message, r.trial) for r in runs] == [
         (STOPPED, "the sweep was cancelled", 0)]
     assert runs[0].steps < 100000
+
+
+@pytest.mark.parametrize("how", ["cancel", "ctrl+c"])
+def test_cancel_or_ctrl_c_stops_every_trial_running_in_parallel(runs_dir, how):
+    """With two devices two trials train at once; Cancel (the app's flag) or Ctrl+C (raised on
+    the main thread, while Optuna's threads run the trials) stops both, recorded stopped, and
+    starts no other."""
+    project = load(LENET)
+    space = SweepSpace(project, ["conv1.out_channels=4,8,16"])
+    cancelled = []
+
+    def on_event(trial, event):
+        if isinstance(event, Metrics) and not cancelled:
+            cancelled.append(trial)
+            if how == "ctrl+c":
+                _thread.interrupt_main()
+
+    options = SweepOptions(steps=100000, devices=("cpu", "cpu"))
+    with RunHistory(runs_dir / "h.sqlite") as history:
+        if how == "cancel":
+            result = run_sweep(project, space, history, options,
+                               cancelled=lambda: bool(cancelled), on_event=on_event)
+            assert result.cancelled
+            assert [(t.number, t.status) for t in result.trials] == [(0, STOPPED), (1, STOPPED)]
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                run_sweep(project, space, history, options, on_event=on_event)
+        runs = sorted(history.runs(), key=lambda r: r.trial)
+    assert [(r.trial, r.status, r.message) for r in runs] == [
+        (0, STOPPED, "the sweep was cancelled"), (1, STOPPED, "the sweep was cancelled")]
+    assert all(r.steps < 100000 for r in runs)
 
 
 def test_a_clearly_bad_trial_is_pruned(runs_dir):

@@ -1,5 +1,6 @@
 """Sweeps: trials of one project with varied values (``core/sweep.py`` says what varies), run one
-after another, each a normal recorded run in the project's run history.
+after another (several at once, one per device, when several devices are given or torch sees
+several CUDA GPUs), each a normal recorded run in the project's run history.
 
 Optuna chooses each trial's values and stops poor trials early: ``grid`` is its GridSampler,
 ``random`` its RandomSampler, ``bayesian`` its TPESampler, all seeded so a sweep repeats; its
@@ -22,9 +23,19 @@ failed with the verdict's reason without starting a process; a trial that fails 
 is recorded failed with its error; the sweep goes on either way. ``cancelled`` is asked between
 trials and while one runs (the run is recorded stopped and the sweep ends).
 
+Several devices (``SweepOptions.devices``): Optuna's own threads (``study.optimize(n_jobs=)``)
+run that many trials at once, each pinned to a device no other running trial holds. Each
+trial then records through a connection of its own to the history's file (an SQLite connection
+belongs to the thread that opened it; WAL and the busy timeout let them commit side by side),
+and ``Standby.take`` hands a spare process to one thread only. A grid still tries each cell
+once (Optuna's GridSampler gives trial N cell N); random and Bayesian draws are no longer
+repeatable, since Optuna reseeds its sampler in each thread. Cancel stops every running trial,
+and so does Ctrl+C (see ``_optimize``).
+
 Optuna is optional (``pip install studio[sweep]``): it is imported only when a sweep runs.
 
-API for the app (it runs ``run_sweep`` on a thread of its own; callbacks come on that thread)::
+API for the app (it runs ``run_sweep`` on a thread of its own; callbacks come on that thread, or
+on several at once, Optuna's, when trials run in parallel)::
 
     space = SweepSpace(project, ["conv1.out_channels=4,8", "pool1.block=MaxPool2d,BlurPool2d"])
     with RunHistory.beside(project_path) as history:
@@ -36,7 +47,10 @@ API for the app (it runs ``run_sweep`` on a thread of its own; callbacks come on
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,8 +60,9 @@ from studio.core.project import Project, ProjectError
 from studio.core.sweep import GRID, RANDOM, SweepError, SweepSpace, pareto_front, values_json
 from studio.core.verdict import judge
 from studio.engine.events import Evaluation, Metrics, Progress, Started
+from studio.engine.probe_sender import cuda_devices
 from studio.engine.probes import ProbeRates
-from studio.engine.run_driver import Halt, drive_run
+from studio.engine.run_driver import POLL_SECONDS, Halt, drive_run
 from studio.engine.run_history import FAILED, FINISHED, PRUNED, STOPPED, RunHistory
 from studio.engine.run_recorder import RunRecorder
 from studio.engine.runner import RunConfig
@@ -86,7 +101,11 @@ class SweepOptions:
     """How to sweep. ``method`` and ``trials`` as ``SweepSpace.plan`` reads them;
     ``maximize`` None: from the metric's name; ``prune`` None: for random and Bayesian search,
     not for a grid (an ablation, whose every cell is wanted whole). ``steps``, ``epochs``,
-    ``seed`` and ``device`` set each trial's run as ``studio train``'s options do."""
+    ``seed`` and ``device`` set each trial's run as ``studio train``'s options do.
+    ``devices``: the devices trials run on, one trial on each at a time ("cuda:0", "cuda:1");
+    None: every CUDA GPU when torch sees more than one and the trials would train on CUDA
+    (``device``, or the project's setting, auto or cuda, and ``training.device`` not varied),
+    else one trial at a time on ``device``."""
 
     method: str | None = None
     trials: int | None = None
@@ -98,6 +117,7 @@ class SweepOptions:
     epochs: int | None = None
     seed: int | None = None
     device: str = "auto"
+    devices: tuple[str, ...] | None = None
     data_root: str | None = None
     name: str | None = None  # the trials' runs are named "<name> trial N" ("sweep S trial N")
 
@@ -168,11 +188,13 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
               on_trial: Callable[[TrialResult], None] | None = None,
               on_event: Callable[[int, object], None] | None = None,
               standby: Standby | None = None) -> SweepResult:
-    """Run the sweep's trials one after another, each recorded in ``history``. SweepError when
+    """Run the sweep's trials one after another (one per device at once when there are several,
+    see ``trial_devices``), each recorded in ``history``. SweepError when
     the method cannot search the space, or when the metric is one the trials do not report
     (raised after the first trial that finished, which stays recorded). ``standby`` may hold
     a process the caller started early for the first trial (the CLI does, before importing
-    torch itself); the sweep ends whatever process is left waiting in it."""
+    torch itself); the sweep ends whatever process is left waiting in it. With several devices
+    ``on_trial`` and ``on_event`` are called on several threads, each trial's on its own."""
     optuna = require_optuna()
     options = options or SweepOptions()
     method, count = space.plan(options.method, options.trials)
@@ -187,15 +209,28 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
         "metric": options.metric, "maximize": maximize, "steps": options.steps,
         "epochs": options.epochs, "seed": seed})
     result = SweepResult(number, method, options.metric, maximize)
-    stop = cancelled or (lambda: False)
+    devices = trial_devices(options, project, space)
+    interrupted = threading.Event()  # Ctrl+C while trials run in parallel
+
+    def stop() -> bool:
+        return interrupted.is_set() or (cancelled is not None and cancelled())
+
     spares = standby or Standby()
+    free = queue.SimpleQueue()  # the devices no running trial holds
+    for device in devices:
+        free.put(device)
 
     def objective(trial):
-        index = len(result.trials)
+        index = trial.number
         values = {d.name: _suggest(trial, d) for d in space.dimensions}
         runner = _TrialRun(index, values, result, options, stop, on_event, spares,
                            prepare_next=index + 1 < count)
-        outcome = runner.run(project, space, history, trial)
+        device = free.get()
+        try:
+            with _history_of_thread(history, len(devices) > 1) as trial_history:
+                outcome = runner.run(project, space, trial_history, trial, device)
+        finally:
+            free.put(device)
         result.trials.append(outcome)
         if on_trial is not None:
             on_trial(outcome)
@@ -215,12 +250,64 @@ def run_sweep(project: Project, space: SweepSpace, history: RunHistory,
         if stop():
             result.cancelled = True
         else:
-            study.optimize(objective, n_trials=count, callbacks=[between])
+            _optimize(study, objective, count, len(devices), between, interrupted)
     finally:
+        result.trials.sort(key=lambda t: t.number)  # parallel trials end in any order
         spare = spares.take()
         if spare is not None:
             spare.finalizer()
     return result
+
+
+def _optimize(study, objective, count: int, jobs: int, between, interrupted) -> None:
+    """``study.optimize``, on Optuna's threads when there are several jobs, driven then from a
+    thread of its own: Ctrl+C comes only to the main thread, where it would wait for every
+    running trial to end; here it sets ``interrupted``, which stops them (recorded stopped),
+    and is raised once they have ended."""
+    if jobs == 1:
+        study.optimize(objective, n_trials=count, callbacks=[between])
+        return
+    failures = []
+    done = threading.Event()
+
+    def optimize() -> None:
+        try:
+            study.optimize(objective, n_trials=count, n_jobs=jobs, callbacks=[between])
+        except BaseException as err:  # noqa: BLE001 - raised again on the caller's thread
+            failures.append(err)
+        finally:
+            done.set()
+
+    threading.Thread(target=optimize, name="studio-sweep-trials").start()
+    try:
+        while not done.is_set():
+            time.sleep(POLL_SECONDS)  # a sleep, not a join: an interrupted join may not wait
+    except KeyboardInterrupt:
+        interrupted.set()
+        done.wait()
+        raise
+    if failures:
+        raise failures[0]
+
+
+def trial_devices(options: SweepOptions, project: Project, space: SweepSpace) -> tuple:
+    """The devices trials run on, one trial on each at a time (see ``SweepOptions.devices``)."""
+    if options.devices:
+        return tuple(options.devices)
+    device = (options.device if options.device != "auto"
+              else project.training.settings.get("device", "auto"))
+    varied = any(d.name == "training.device" for d in space.dimensions)
+    gpus = cuda_devices() if device in ("auto", "cuda") and not varied else []
+    if len(gpus) > 1:
+        return tuple(f"cuda:{gpu}" for gpu in gpus)
+    return (options.device,)
+
+
+def _history_of_thread(history: RunHistory, parallel: bool):
+    """The history a trial records in: the caller's, or when trials run on several threads a
+    connection of the trial's own to the same file (a connection serves the thread that opened
+    it)."""
+    return RunHistory(history.path) if parallel else contextlib.nullcontext(history)
 
 
 def _sampler(optuna, space: SweepSpace, method: str, seed: int, count: int):
@@ -270,12 +357,12 @@ class _TrialRun:
         self.trial = None
 
     def run(self, project: Project, space: SweepSpace, history: RunHistory,
-            trial) -> TrialResult:
+            trial, device: str) -> TrialResult:
         self.trial = trial
         begun = time.perf_counter()
         config = RunConfig(steps=self.options.steps, epochs=self.options.epochs,
                            seed=self.options.seed,  # None: the trial's own (training.seed varies)
-                           device=self.options.device, probes=ProbeRates.off(), previews=False,
+                           device=device, probes=ProbeRates.off(), previews=False,
                            pause_on_nan=False, data_root=self.options.data_root)
         refusal = None
         try:
