@@ -38,3 +38,19 @@ def runs_recorded_elsewhere(tmp_path_factory):
     """`studio train` records each run beside its project; tests train the examples of this
     checkout, whose folder must stay as it is (subprocesses inherit the variable)."""
     os.environ["STUDIO_RUNS_DIR"] = str(tmp_path_factory.mktemp("run-histories"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def collector_on_the_ui_thread(qapp):
+    """As in the app (``studio.ui.collector``): cycles are collected on the test's thread only,
+    never on a run's writer or reader thread, where freeing a closed window would crash Qt."""
+    from studio.ui.collector import keep_collection_on_ui_thread
+
+    return keep_collection_on_ui_thread(qapp)
+
+
+@pytest.fixture(autouse=True)
+def collect_between_tests(collector_on_the_ui_thread):
+    """A test that never runs the event loop still has its cycles collected, on this thread."""
+    yield
+    collector_on_the_ui_thread.collect_if_due()

@@ -23,9 +23,11 @@ def build(path=None, settings=None, recovery_folder=None, offer_recovery: bool =
     from PySide6.QtWidgets import QApplication
 
     from studio.ui import theme
+    from studio.ui.collector import keep_collection_on_ui_thread
     from studio.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    keep_collection_on_ui_thread(app)
     app.setApplicationName("Studio")
     app.setOrganizationName("Studio")
     app.setApplicationDisplayName("Studio")

@@ -122,8 +122,10 @@ def open_window(qtbot, folder):
 
     from PySide6.QtCore import QSettings
 
+    from studio.ui.collector import keep_collection_on_ui_thread
     from studio.ui.main_window import MainWindow
 
+    keep_collection_on_ui_thread(QApplication.instance())
     folder = Path(folder)
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, recovery_folder=folder / "recovery")
