@@ -133,13 +133,27 @@ def test_two_widths_are_listed_compared_overlaid_renamed_and_deleted(qtbot, tmp_
 
 
 def test_a_stopped_run_is_recorded_stopped(qtbot, tmp_path, runs_dir):
-    window = saved_lenet(qtbot, tmp_path, epochs=50)
+    window = saved_lenet(qtbot, tmp_path, epochs=1000)
     dash = window.dashboard
     dash.docks["runs"].raise_()
     assert dash.panel.train()
     qtbot.waitUntil(lambda: dash.store.current.step >= 5, timeout=WAIT_MS)
     rows = wait_for_rows(qtbot, window, ["running"])
     assert rows[0]["Run"] == "1"
+    # while it trains, its metric cells show the newest values its writer committed (the
+    # training loss, the held-out metrics of the last epoch end), and they follow the run by
+    # changing cells, not by rebuilding the table
+    view = dash.runs
+    qtbot.waitUntil(lambda: all(shown_rows(view)[0].get(name) for name in
+                                ("loss", "test_loss", "test_accuracy")), timeout=WAIT_MS)
+    first = shown_rows(view)[0]["loss"]
+    column = view.columns.index("loss")
+    assert "newest value logged" in view.proxy.index(0, column).data(
+        Qt.ItemDataRole.ToolTipRole)
+    resets = []
+    view.model.modelReset.connect(lambda: resets.append(1))
+    qtbot.waitUntil(lambda: shown_rows(view)[0]["loss"] != first, timeout=WAIT_MS)
+    assert shown_rows(view)[0]["Status"] == "running" and resets == []
     dash.runs.select([1])  # a run being recorded can be neither deleted nor continued
     assert not dash.runs.actions_of["delete"].isEnabled()
     assert not dash.runs.actions_of["continue"].isEnabled()

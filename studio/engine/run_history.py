@@ -26,7 +26,8 @@ transaction (``MIGRATIONS``), a newer one is refused before anything is written 
 API for the app's training controller (the CLI's ``studio train`` uses the same):
 ``RunHistory.beside(project_path)`` opens or creates the store; ``run_recorder.RunRecorder``
 records one run from its events. To read: ``runs()``, ``run(number)``, ``series(number)``,
-``graph_text(number)``, ``sweeps()``; to edit: ``rename``, ``annotate``, ``delete``.
+``latest(number)`` (a running run's newest values), ``graph_text(number)``, ``sweeps()``; to
+edit: ``rename``, ``annotate``, ``delete``.
 """
 
 from __future__ import annotations
@@ -339,6 +340,14 @@ class RunHistory:
                 "ORDER BY kind, name, step", (number,)):
             out.setdefault((kind, name), []).append((step, epoch, value))
         return out
+
+    def latest(self, number: int) -> dict:
+        """(kind, name) -> (step, value) of each series' newest committed point: what a run
+        still training has logged so far (one pass over the run's rows; SQLite takes a bare
+        column beside ``max()`` from the row holding the maximum)."""
+        return {(kind, name): (step, value) for kind, name, step, value in self._db.execute(
+            "SELECT kind, name, max(step), value FROM metrics WHERE run = ? "
+            "GROUP BY kind, name", (number,))}
 
     def integrity(self) -> str:
         """SQLite's own check of the file: "ok" when sound."""

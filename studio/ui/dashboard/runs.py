@@ -12,7 +12,10 @@ Rename, Note and Delete edit the history.
 The panel reads the history on its own connection, on the UI thread: a listing is one small
 SELECT, done when a run begins or ends and, while one trains, with the dashboard's frames at
 most every two seconds (``VIEW_FPS``), only while the panel is on screen. Recording itself
-happens on the run's writer thread (``controller.py``).
+happens on the run's writer thread (``controller.py``). A run still training has no final
+metrics yet: its metric cells show the newest values its writer committed (held-out at the
+last epoch end, training losses at the last commit, ``RunHistory.latest``), so its losses get
+columns of their own while it trains; a listing changes only the cells whose text changed.
 """
 
 from __future__ import annotations
@@ -89,16 +92,32 @@ def _count(n: int | None) -> tuple:
     return (compact(n), n, f"{n:,}") if n is not None else ("", -1, None)
 
 
-def _cells(record, change: str, metrics: list) -> list[tuple]:
-    """(text, sort value, tooltip or None) per column of one run."""
+def live_metrics(latest: dict) -> dict:
+    """A running run's newest values by metric name, from ``RunHistory.latest``: (value,
+    step); a held-out metric and a training loss never share a name ("test_loss", "loss")."""
+    return {name: (value, step) for (kind, name), (step, value) in sorted(latest.items())
+            if kind in ("eval", "train") and value is not None}
+
+
+def _metric_cell(record, name: str, live: dict | None) -> tuple:
+    value = record.evaluation.get(name)
+    if value is not None:
+        return f"{value:.4g}", value, repr(value)
+    if live and name in live:
+        value, step = live[name]
+        return (f"{value:.4g}", value,
+                f"{value!r}: the newest value logged, at step {step:,}; the run is training")
+    return "", -math.inf, None
+
+
+def _cells(record, change: str, metrics: list, live: dict | None = None) -> list[tuple]:
+    """(text, sort value, tooltip or None) per column of one run; ``live``: a running run's
+    newest values (``live_metrics``) where it has no final ones yet."""
     status_tip = f"{record.status}: {record.message}" if record.message else None
     cells = [(str(record.number), record.number, None),
              (record.name or "", record.name or "", record.name),
              (record.status, record.status, status_tip), (change, change, change)]
-    for name in metrics:
-        value = record.evaluation.get(name)
-        cells.append((f"{value:.4g}", value, repr(value)) if value is not None else
-                     ("", -math.inf, None))
+    cells += [_metric_cell(record, name, live) for name in metrics]
     ended = record.status != RUNNING
     cells += [_count(record.params), _count(record.macs),
               (f"{record.steps:,}", record.steps, None),
@@ -123,6 +142,7 @@ class RunsView(QWidget):
         self._compare_with = bench.compare_with  # (Project, title): the Diff panel
         self.history: RunHistory | None = None
         self.records: list = []
+        self.rows: list = []  # the cells shown, per record
         self.columns: tuple = ()
         self._known_changes: dict = {}  # engine.run_projects.changes' cache of diffs
         self._fits: dict = {}  # graph hash -> TrainedStateFit of that graph
@@ -225,9 +245,11 @@ class RunsView(QWidget):
         try:
             records = history.runs() if history is not None else []
             changes = run_changes(history, records, self._known_changes) if records else []
+            live = {r.number: live_metrics(history.latest(r.number))
+                    for r in records if r.status == RUNNING}
         except HISTORY_ERRORS as err:
-            self._problem, records, changes = str(err), [], []
-        self._show(records, changes)
+            self._problem, records, changes, live = str(err), [], [], {}
+        self._show(records, changes, live)
 
     def _open(self, location: Path) -> RunHistory | None:
         """The history at ``location``, opened once (and never created: a project that never
@@ -251,22 +273,23 @@ class RunsView(QWidget):
             self.history.close()
         self.history = None
         self.table.clearSelection()
-        self.records, self._curves, self._fits = [], {}, {}
+        self.records, self.rows, self._curves, self._fits = [], [], {}, {}
         self.curves.show_recorded([])
 
-    def _show(self, records: list, changes: list) -> None:
-        metrics = list(dict.fromkeys(n for r in records for n in r.evaluation))
+    def _show(self, records: list, changes: list, live: dict) -> None:
+        metrics = list(dict.fromkeys([n for r in records for n in r.evaluation] +
+                                     [n for values in live.values() for n in values]))
         columns = (*HEAD_COLUMNS, *metrics, *TAIL_COLUMNS)
-        rows = [_cells(r, c, metrics) for r, c in zip(records, changes)]
+        rows = [_cells(r, c, metrics, live.get(r.number)) for r, c in zip(records, changes)]
         numbers = [r.number for r in records]
         if columns != self.columns or numbers != [r.number for r in self.records]:
             self._rebuild(columns, records, rows)
         else:
-            for row, (record, cells) in enumerate(zip(records, rows)):
-                if record != self.records[row]:
-                    for column, cell in enumerate(cells):
+            for row, (cells, before) in enumerate(zip(rows, self.rows)):
+                for column, (cell, old) in enumerate(zip(cells, before)):
+                    if cell != old:
                         self._fill(self.model.item(row, column), cell)
-        self.records = records
+        self.records, self.rows = records, rows
         self._say_where(records)
         self._update_actions()
 
