@@ -48,6 +48,8 @@ class GeneratedCode:
     # (file, 1-based line) -> (graph key, node id): which node wrote a line
     line_map: dict = field(default_factory=dict)
     metric_names: list = field(default_factory=list)
+    # network name -> (input names, output names) in the order forward takes and returns them
+    ports: dict = field(default_factory=dict)
 
     @property
     def exported_train_source(self) -> str:
@@ -213,6 +215,7 @@ class _Generator:
             raise CodegenError("internal: " + "; ".join(str(p) for p in self.analysis.problems[:5]),
                                self.analysis.problems)
         self.classes: dict[str, _ClassInfo] = {}
+        self.ports: dict[str, tuple] = {}
         # one namer for every class in the file: "my net" and "My Net" must not collide
         class_names = Namer(RESERVED)
         self.class_of = {name: class_names.take(class_name(name)) for name in self.project.networks}
@@ -331,7 +334,7 @@ class _Generator:
         # forward ---------------------------------------------------------------------------
         inputs = net.inputs()
         vars_ = VariableNames(net, needed)
-        in_names = []
+        in_names, out_names = [], []
         for inp in inputs:
             in_names.append(vars_.bind((inp.id, "out"), identifier(inp.id)))
         src.add(f"def forward({', '.join(['self'] + in_names)}):", indent=1)
@@ -342,6 +345,7 @@ class _Generator:
             if node.block == INPUT:
                 continue
             if node.block == OUTPUT:
+                out_names.append(node_id)
                 returns.append(vars_.read(next((e.src, e.src_port) for e in net.edges
                                                if e.dst == node_id)))
                 continue
@@ -350,6 +354,7 @@ class _Generator:
             if line:
                 src.add(line, (net.name, node_id), indent=2)
         src.add(f"return {', '.join(returns)}", indent=2)
+        self.ports[net.name] = ([inp.id for inp in inputs], out_names)
         src.add()
         src.add()
 
@@ -475,4 +480,4 @@ def generate(project: Project, analysis: Analysis | None = None) -> GeneratedCod
             data_files.update(data.files(Values(get_block(node.block).validate(node.params))))
     return GeneratedCode(gen.model.text(), gen.train.text(),
                          {k: v.name for k, v in gen.classes.items()}, sorted(data_files),
-                         line_map, metrics)
+                         line_map, metrics, gen.ports)
