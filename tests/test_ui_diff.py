@@ -167,3 +167,32 @@ def test_a_malformed_file_is_named_and_nothing_is_lost(lenet, tmp_path):
     # the comparison shown before is still shown
     assert lenet.comparison.title == "run 2"
     assert lenet.scene().nodes["conv1"].diff_mark.status == CHANGED
+
+
+def _view_menu_entry(window, text: str):
+    """The View menu's entry with this text, as the menu bar shows it."""
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    return next(a for a in menu.actions() if a.text().replace("&", "") == text)
+
+
+def test_the_diff_panel_is_hidden_and_shown_from_the_view_menu(lenet):
+    entry = _view_menu_entry(lenet, "Diff")
+    assert not entry.isEnabled()  # nothing compared yet: nothing to show
+    other = load(LENET)
+    other.training.nodes["conv1"].params["out_channels"] = 8
+    lenet.compare_with(other, "run 2")
+    comparison, scene = lenet.comparison, lenet.scene()
+    assert entry.isEnabled() and entry.isChecked()
+    # hidden from the menu: the panel and the marks go, as when the panel is closed
+    entry.trigger()
+    assert not comparison.dock.isVisible() and not entry.isChecked()
+    assert not comparison.active and scene.nodes["conv1"].diff_mark is None
+    # shown again: the same comparison, listed and marked
+    entry.trigger()
+    assert comparison.dock.isVisible() and entry.isChecked()
+    assert comparison.title == "run 2" and [c.node for c in comparison.diff.nodes] == ["conv1"]
+    assert "current vs run 2" in comparison.dock.windowTitle()
+    assert scene.nodes["conv1"].diff_mark.status == CHANGED
+    # the panel's own Stop Comparing unchecks the entry too
+    comparison.stop()
+    assert not entry.isChecked() and not comparison.active

@@ -7,6 +7,11 @@ Diff panel is closed the comparison follows the user's edits: a moment after the
 current one (whose analysis the session keeps up to date), and the panel and the canvas marks
 follow it. The canvas marks only the nodes whose mark changed (``GraphScene.show_diff``).
 Closing the panel clears every mark.
+
+View > Diff (``view_action``) hides and shows the panel like the other docks' entries; the dock
+is made by the first comparison, so until then the entry is disabled. Hiding it (the entry, or
+the dock's close button) ends the comparison; showing it again, by whichever entry, compares
+with the same project again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from studio.ui.canvas.node_item import node_height
 from studio.ui.diff_panel import DiffPanel, arrows
 
 DIFF_DELAY_MS = 300
+VIEW_TIP = "Show or hide the diff: what differs between the current graph and another project"
+VIEW_TIP_BEFORE = ("Show the diff, once the current graph is compared with another project "
+                   "(File > Compare With File\u2026, or Compare in the Runs panel)")
 COMPARE_TIP = ("Compare the current graph with another project file: the Diff panel lists what "
                "was added, removed and changed, and the canvas marks it")
 
@@ -60,6 +68,14 @@ class Comparison(QObject):
         self.action.setToolTip(COMPARE_TIP)
         self.action.setStatusTip(COMPARE_TIP)
         self.action.triggered.connect(lambda _=False: self.compare_with_file_dialog())
+        self._last: tuple | None = None  # (project, title) of the latest comparison
+        self.view_action = QAction("&Diff", self)
+        self.view_action.setObjectName("action_view_diff")
+        self.view_action.setCheckable(True)
+        self.view_action.setEnabled(False)
+        self.view_action.setToolTip(VIEW_TIP_BEFORE)
+        self.view_action.setStatusTip(VIEW_TIP_BEFORE)
+        self.view_action.triggered.connect(self._show_or_hide)
 
     @property
     def active(self) -> bool:
@@ -69,12 +85,13 @@ class Comparison(QObject):
     def compare_with(self, project: Project, title: str) -> ProjectDiff:
         """Compare the current graph with ``project`` (named ``title`` in the panel: "run 3",
         "lenet_v1.studio"), show the Diff panel and mark the canvas; returns the diff."""
-        self.other, self.title = project, title
-        self._other_analysis = analyze(project)
-        self.panel.clear()
+        self._begin(project, title)
         if self.dock is None:
             self.dock = self._make_dock(self.panel)
             self.dock.installEventFilter(self)
+            self.view_action.setEnabled(True)
+            self.view_action.setToolTip(VIEW_TIP)
+            self.view_action.setStatusTip(VIEW_TIP)
         self.dock.setWindowTitle(f"Diff: current vs {title}")
         self.dock.show()
         self.dock.raise_()
@@ -82,6 +99,22 @@ class Comparison(QObject):
         self._status(f"Comparing the current graph with {title}: {len(self.diff.nodes)} "
                      f"node change(s)", 6000)
         return self.diff
+
+    def _begin(self, project: Project, title: str) -> None:
+        self.other, self.title = project, title
+        self._last = (project, title)
+        self._other_analysis = analyze(project)
+        self.panel.clear()
+
+    def _show_or_hide(self, shown: bool) -> None:
+        """View > Diff: show the panel (comparing again) or close it (ending the comparison)."""
+        if self.dock is None:
+            return
+        if shown:
+            self.dock.show()
+            self.dock.raise_()
+        else:
+            self.dock.close()
 
     def compare_with_file(self, path) -> bool:
         """Compare with a project file; a file that cannot be read is named in a warning and
@@ -174,8 +207,17 @@ class Comparison(QObject):
         self._clear()
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-        if obj is self.dock and event.type() == QEvent.Type.Close:
-            self._clear()
+        """The dock closed: the comparison ends; shown again (View > Diff, the dock's own
+        entry in the window's menus): the latest comparison resumes. View > Diff follows."""
+        if obj is self.dock:
+            kind = event.type()
+            if kind == QEvent.Type.Close:
+                self._clear()
+            elif kind == QEvent.Type.Show and not self.active and self._last is not None:
+                self._begin(*self._last)
+                self.refresh()
+            if kind in (QEvent.Type.Show, QEvent.Type.Hide):
+                self.view_action.setChecked(not self.dock.isHidden())
         return super().eventFilter(obj, event)
 
     def _clear(self) -> None:

@@ -64,6 +64,7 @@ class Menus:
         m.addSeparator()
         for dock in window.all_docks():
             m.addAction(dock.toggleViewAction())
+        m.addAction(window.comparison.view_action)  # its dock is made by the first comparison
         window.layouts.fill_menu(m)
         m.addAction(a.reset_layout)
         m.addSeparator()
