@@ -10,6 +10,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+import studio.core.diff as core_diff
+import studio.ui.comparison as comparison_module
 from studio.core.diff import ADDED, CHANGED
 from studio.core.fileformat import dumps, load
 from studio.ui import theme
@@ -196,3 +198,21 @@ def test_the_diff_panel_is_hidden_and_shown_from_the_view_menu(lenet):
     # the panel's own Stop Comparing unchecks the entry too
     comparison.stop()
     assert not entry.isChecked() and not comparison.active
+
+
+def test_a_refresh_analyses_neither_project(lenet, qtbot, monkeypatch):
+    """The other project is analysed once, when the comparison opens; a refresh after an edit
+    uses that and the session's analysis of the current graph (kept up to date anyway)."""
+    analysed = []
+    for module in (core_diff, comparison_module):
+        real = module.analyze
+        monkeypatch.setattr(module, "analyze",
+                            lambda project, real=real: analysed.append(project) or real(project))
+    other = load(LENET)
+    lenet.compare_with(other, "run 1")
+    assert analysed == [other]
+    before = lenet.comparison.diff
+    lenet.editor.set_params("training", "conv1", {"out_channels": 16})
+    qtbot.waitUntil(lambda: lenet.comparison.diff is not before, timeout=WAIT_MS)
+    assert [c.node for c in lenet.comparison.diff.nodes] == ["conv1"]
+    assert analysed == [other]
