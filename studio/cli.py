@@ -134,7 +134,14 @@ def export(args) -> int:
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
     from studio.cli_history import start_recording
-    from studio.engine.events import Activations, Evaluation, Finished, Metrics, Progress
+    from studio.engine.events import (
+        Activations,
+        Evaluation,
+        Finished,
+        Metrics,
+        Progress,
+        WeightsFitted,
+    )
     from studio.engine.node_keys import node_key
     from studio.engine.probes import ProbeRates
     from studio.engine.run_driver import drive_run
@@ -145,6 +152,9 @@ def train(args) -> int:
     project = open_project(args.file)
     if args.epochs is not None and args.steps is not None:
         raise CliError("give --epochs or --steps, not both")
+    if args.init_from and args.resume:
+        raise CliError("give --resume (continue exactly) or --init-from (start from weights), "
+                       "not both")
     watch = tuple(w if "/" in w else node_key(w) for w in (args.watch or ()))
     rates = ProbeRates() if watch else ProbeRates.off()
     config = RunConfig(
@@ -152,7 +162,7 @@ def train(args) -> int:
         channels_last=True if args.channels_last else None,
         compile=True if args.compile else None, probes=rates, watch=watch,
         samples_dir=args.samples, save_weights=args.save, checkpoint_path=args.checkpoint,
-        resume_from=args.resume, pause_on_nan=False,
+        resume_from=args.resume, init_from=args.init_from, pause_on_nan=False,
         data_root=str(Path(args.file).resolve().parent))
     session = TrainingSession(project, config)
     progress = ProgressLine(not args.quiet)
@@ -167,6 +177,8 @@ def train(args) -> int:
                     log.write(json.dumps(point) + "\n")
         elif isinstance(event, Progress):
             progress.update(event, latest, force=event.step == event.total)
+        elif isinstance(event, WeightsFitted):
+            print("\n".join(event.lines()), flush=True)  # before the first step
         elif isinstance(event, Activations) and args.probes:
             _write_activation(Path(args.probes), event)
         elif isinstance(event, Evaluation) and log:
@@ -292,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--checkpoint", help="write a checkpoint here at every epoch end")
     p.add_argument("--resume", help="continue exactly from this checkpoint")
+    p.add_argument("--init-from", metavar="WEIGHTS",
+                   help="start from these weights (a state_dict as weights-only .pt or "
+                   ".safetensors, or a Studio checkpoint): every tensor that fits is loaded, "
+                   "the rest initialized as usual; a report lists them by node")
     p.add_argument("--watch", action="append", metavar="NODE",
                    help="record this node's activations (repeatable; see --probes)")
     p.add_argument("--probes", help="folder for activation snapshots (.npz) of watched nodes")

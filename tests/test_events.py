@@ -32,6 +32,7 @@ from studio.engine.events import (
     Resumed,
     Started,
     Stats,
+    WeightsFitted,
     coalescing_key,
     state_after,
 )
@@ -73,6 +74,10 @@ EXAMPLES = {
     ProbeSkipped: ProbeSkipped("histograms", 40, 200, 0.01),
     RangePoint: RangePoint(83, 0.35, float("inf"), float("nan")),
     RangeResult: RangeResult(0.012, "steepest", "diverged", ["training", "adam"]),
+    WeightsFitted: WeightsFitted("w.pt", {"training/conv1": ["lenet.conv1.weight"]},
+                                 {"training/fc3": [["lenet.fc3.weight", "5x84", "10x84"]]},
+                                 {"training/fc4": ["lenet.fc4.bias"]},
+                                 {"lenet.extra": ["lenet.extra.weight"]}),
 }
 
 

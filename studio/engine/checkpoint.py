@@ -75,12 +75,29 @@ def copy_state(state: dict) -> dict:
     return clone(state)
 
 
-def restore(training, state: dict) -> Position:
-    """Load a captured state into a freshly built ``Training``; returns where to continue."""
+def check_format(state) -> None:
+    """Raise CheckpointError unless ``state`` is a checkpoint this Studio can read."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError("not a Studio checkpoint")
     if state.get("version", 0) > VERSION:
         raise CheckpointError(f"written by a newer Studio (checkpoint version {state['version']})")
+
+
+def fits(training, state: dict) -> bool:
+    """Whether ``state`` restores exactly into ``training``: the same networks, optimizers and
+    schedulers, and every network tensor of the same name and shape."""
+    if not isinstance(state, dict):
+        return False
+    for kind in ("networks", "optimizers", "schedulers"):
+        if set(getattr(training, kind)) != set(state.get(kind, {})):
+            return False
+    return not any(mismatches(getattr(m, "_orig_mod", m).state_dict(), state["networks"][name])
+                   for name, m in training.networks.items())
+
+
+def restore(training, state: dict) -> Position:
+    """Load a captured state into a freshly built ``Training``; returns where to continue."""
+    check_format(state)
     for kind in ("networks", "optimizers", "schedulers"):
         ours = getattr(training, kind)
         theirs = state.get(kind, {})
@@ -102,6 +119,12 @@ def restore(training, state: dict) -> Position:
     scaler = getattr(training, "scaler", None)
     if scaler is not None and "scaler" in state:
         scaler.load_state_dict(state["scaler"])
+    return restore_position(training, state)
+
+
+def restore_position(training, state: dict) -> Position:
+    """The random states and where the run was, from ``state``; the weights are left as they
+    are (``restore`` loads them first; a warm start after an edit loads what fits)."""
     rng = state["rng"]
     torch.set_rng_state(rng["torch"])
     training.rng.set_state(rng["batches"])

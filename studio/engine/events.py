@@ -22,6 +22,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from studio.engine.node_keys import NodeKey
+
 # The probes a run takes, by the name the ``probe`` command and these events use.
 PROBES = ("stats", "histograms", "activations", "previews")
 PROBE_COMMAND = "probe"  # ("probe", name): run that probe at the next step boundary
@@ -169,7 +171,7 @@ class Error(Event):
 
     type = "error"
     prompt = True
-    kind: str  # runtime, oom, shape, data, nan, project, checkpoint, internal, crash
+    kind: str  # runtime, oom, shape, data, nan, project, checkpoint, weights, internal, crash
     message: str
     node: list | None = None  # [graph, node id] of the node at fault, when one can be named
     traceback: str | None = None
@@ -183,6 +185,48 @@ class Finished(Event):
     steps: int
     evaluation: dict  # the final held-out metrics (name -> number)
     probe_seconds: float
+
+
+@_event
+class WeightsFitted(Event):
+    """Weights were loaded tensor by tensor into the run's networks (``warm_start.py``): from a
+    file (``--init-from``, Train > Load Weights) or from the trained state after an edit
+    (Continue Training). Each tensor that fits was taken; every other one kept its usual
+    initialization. Grouped by node key; tensors by their torch key (``lenet.conv1.weight``)."""
+
+    type = "weights_fitted"
+    source: str  # the file, or "the trained state"
+    loaded: dict  # node key -> [torch key, ...] taken from the source
+    refused: dict  # node key -> [[torch key, shape in the source, shape here], ...]
+    missing: dict  # node key -> [torch key, ...] the source does not have
+    unexpected: dict  # the source's layer -> [torch key, ...] the project has no place for
+
+    @property
+    def reinitialized(self) -> list:
+        """The node keys that did not take all their tensors: they start afresh."""
+        return sorted(set(self.refused) | set(self.missing))
+
+    def lines(self) -> list[str]:
+        """The report in words: a summary line, then one line per node that did not take
+        everything, then what the source had that the project does not."""
+        def label(key: str) -> str:
+            return NodeKey.parse(key).label
+
+        taken = sum(len(v) for v in self.loaded.values())
+        fresh = self.reinitialized
+        out = [f"weights from {self.source}: {taken} tensor(s) loaded into "
+               f"{len(self.loaded)} node(s)" + (f"; {len(fresh)} node(s) re-initialized: "
+                                                f"{', '.join(map(label, fresh))}" if fresh
+                                                else "; every node loaded")]
+        for key in fresh:
+            why = [f"{name} is {theirs} in the source, {ours} here"
+                   for name, theirs, ours in self.refused.get(key, [])]
+            if key in self.missing:
+                why.append(f"not in the source: {', '.join(self.missing[key])}")
+            out.append(f"  re-initialized {label(key)}: " + "; ".join(why))
+        for layer, names in self.unexpected.items():
+            out.append(f"  unexpected {layer}: {', '.join(names)} (not in the project)")
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,6 +393,6 @@ def state_after(state: str, event: Event) -> str:
     return state
 
 
-KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished, Metrics,
-         Progress, Evaluation, Stats, Histograms, Activations, DeadUnits, Predictions, Preview,
-         ProbeSkipped, RangePoint, RangeResult)
+KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
+         WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
+         Predictions, Preview, ProbeSkipped, RangePoint, RangeResult)

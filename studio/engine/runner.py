@@ -23,7 +23,7 @@ import torch
 
 from studio.core.project import Project
 from studio.core.registry import is_data_source
-from studio.engine import checkpoint
+from studio.engine import checkpoint, warm_start
 from studio.engine.codegen import generate
 from studio.engine.errors import TrainingError, explain, resolve_device
 from studio.engine.events import (
@@ -73,6 +73,8 @@ class RunConfig:
     checkpoint_epochs: bool = True  # also at every epoch end (the app keeps only the last)
     checkpoint_every: int = 0  # also every N steps (0: epoch ends only)
     resume_from: str | None = None
+    warm_start: bool = False  # resume_from after an edit: keep the layers that still fit
+    init_from: str | None = None  # start from the weights of this file that fit (warm_start.py)
     save_weights: str | None = None
     samples_dir: str | None = None  # preview grids as PNG files
     max_seconds: float | None = None
@@ -188,13 +190,12 @@ class Runner:
             self.emit(Error("project", str(err)))
             return {"status": "failed"}
         training = self.training
-        position = checkpoint.Position()
-        if self.config.resume_from:
-            try:
-                position = checkpoint.restore(training, checkpoint.load(self.config.resume_from))
-            except checkpoint.CheckpointError as err:
-                self.emit(Error("checkpoint", str(err)))
-                return {"status": "failed"}
+        try:
+            position = self.start_from()
+        except checkpoint.CheckpointError as err:
+            self.emit(Error("weights" if self.config.init_from and not self.config.resume_from
+                            else "checkpoint", str(err)))
+            return {"status": "failed"}
         total = training.total_steps
         self.emit(Started(device=self.device, total_steps=total,
                           batches_per_epoch=len(training.batches),
@@ -216,6 +217,23 @@ class Runner:
             self.fail(self.explain(err))
             return {"status": "failed"}
         return self.finish(status, position)
+
+    def start_from(self) -> checkpoint.Position:
+        """Where the run starts: the trained state it continues (exactly, or after an edit with
+        the layers that still fit), the weights of a file that fit, or the beginning."""
+        config, report = self.config, None
+        if config.resume_from:
+            state = checkpoint.load(config.resume_from)
+            if not config.warm_start:
+                return checkpoint.restore(self.training, state)
+            position, report = warm_start.resume(self.training, self.code, state)
+        else:
+            position = checkpoint.Position()
+            if config.init_from:
+                report = warm_start.load_into(self.training, self.code, config.init_from)
+        if report is not None:
+            self.emit(report)
+        return position
 
     def fail(self, err: TrainingError) -> None:
         self.emit(Error(err.kind, str(err), list(err.node) if err.node else None))
