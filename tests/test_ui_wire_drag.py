@@ -31,7 +31,8 @@ def test_a_conv_output_is_refused_at_the_loss_target_while_dragging(lenet):
         seen["tanh2"] = scene.nodes["tanh2"].port("input", "x").drag_state
         seen["reason"] = scene.hover_reason
         seen["status"] = lenet.statusBar().currentMessage()
-        seen["bubble"] = scene._bubble is not None and scene._bubble.isVisible()
+        bubble = scene.wiring.note.bubble
+        seen["bubble"] = bubble is not None and bubble.isVisible()
 
     drag_wire(view, "conv2", "out", "loss", "target", before_release=look)
     # while dragging: the target is dimmed and marked refused, and says why in words

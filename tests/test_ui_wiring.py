@@ -22,7 +22,7 @@ def _refused(window, view, src, sp, dst, dp, words):
     reason = view.scene().last_refusal
     assert all(w in reason for w in words), reason
     assert reason in window.statusBar().currentMessage()
-    bubble = view.scene()._bubble
+    bubble = view.scene().wiring.note.bubble
     assert bubble is not None and bubble.isVisible() and reason in bubble.text()
     return reason
 

@@ -311,7 +311,7 @@ def _refused(s: Scenario, ids: dict) -> None:
 
 def _refusal_text(s: Scenario) -> str:
     """What the window says about a refused wire: the status bar, or a note on the canvas."""
-    from studio.ui.canvas.scene import RefusalBubble
+    from studio.ui.canvas.refusal_bubble import RefusalBubble
 
     texts = [s.window.statusBar().currentMessage()]
     for item in s.window.scene().items():
