@@ -39,6 +39,13 @@ def sweep_dialog(window, *rows, steps: int = 6):
     return dialog
 
 
+def type_devices(dialog, text: str) -> None:
+    """Type into the Devices field (without Enter, which would press Start)."""
+    dialog.devices.setFocus()
+    dialog.devices.selectAll()
+    QTest.keyClicks(dialog.devices, text)
+
+
 def shown(table) -> list[list[str]]:
     return [[table.item(r, c).text() for c in range(table.columnCount())]
             for r in range(table.rowCount())]
@@ -103,6 +110,16 @@ def test_the_dialog_names_the_node_and_field_of_a_bad_value(lenet):
     assert dialog.start_button.isEnabled() and dialog.prune.isChecked()
     second.remove.click()
     assert dialog.rows.rows == [row]
+    # the devices trials run on: empty is the engine's choice; a bad entry is named
+    assert dialog.options()["devices"] is None
+    type_devices(dialog, "cpu, gpu0")
+    assert not dialog.start_button.isEnabled()
+    assert "Devices" in dialog.start_button.toolTip() and "gpu0" in dialog.start_button.toolTip()
+    assert "Devices" in dialog.status.text()
+    type_devices(dialog, "cuda:0,cuda:1")
+    assert dialog.start_button.isEnabled()
+    assert dialog.options()["devices"] == ("cuda:0", "cuda:1")
+    dialog.devices.clear()
 
     controller = lenet.dashboard.controller
     assert controller.start() is None  # a training run going disables Start, saying why
@@ -118,6 +135,7 @@ def test_a_2x2_sweep_fills_the_table_the_front_and_the_runs_and_applies_the_best
     doc = lenet.session.doc
     dialog = sweep_dialog(lenet, (*WIDTH, "4,8"), (*POOLING, "MaxPool2d,BlurPool2d"))
     assert dialog.grid_count.text() == "4 trials" and not dialog.prune.isChecked()
+    type_devices(dialog, "cpu,cpu")  # two trials at a time, each on the CPU
     QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.running and not dialog.start_button.isEnabled()
     assert lenet.editor.set_params("training", "fc1", {"out_features": 100}, merge=False)
@@ -139,8 +157,8 @@ def test_a_2x2_sweep_fills_the_table_the_front_and_the_runs_and_applies_the_best
 
     with RunHistory(lenet.dashboard.controller.history_location(), create=False) as history:
         runs = history.runs()
-    assert [(r.sweep, r.trial, r.status) for r in runs] == [
-        (dialog.result.sweep, i, FINISHED) for i in range(4)]
+    assert sorted((r.sweep, r.trial, r.status, r.device) for r in runs) == [
+        (dialog.result.sweep, i, FINISHED, "cpu") for i in range(4)]
     view = lenet.dashboard.runs
     lenet.dashboard.docks["runs"].raise_()
     qtbot.waitUntil(lambda: view.proxy.rowCount() == 4, timeout=WAIT_MS)

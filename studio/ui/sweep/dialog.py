@@ -4,9 +4,10 @@ table and a scatter against their cost, and apply the best trial's values as one
 The spec is checked live by ``core.sweep.SweepSpace`` against the project as it is (its error
 shown under the row it names); Start is disabled with the reason while the spec is invalid, the
 project cannot train or a training run goes. The sweep trains a copy of the project taken at
-Start, so editing meanwhile changes nothing it runs; each trial is a recorded run, and the Runs
-panel reads the history again as each trial begins and ends. Closing the dialog leaves the
-sweep running (Train > Sweep... shows it again); closing the window asks, then cancels it.
+Start, so editing meanwhile changes nothing it runs; with Devices given (``devices.py``) one
+trial runs on each at a time. Each trial is a recorded run, and the Runs panel reads the
+history again as each trial begins and ends. Closing the dialog leaves the sweep running
+(Train > Sweep... shows it again); closing the window asks, then cancels it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from studio.core.sweep import SweepError, SweepSpace, describe
 from studio.engine.events import Started
 from studio.ui import theme
 from studio.ui.confirm import confirm
+from studio.ui.sweep.devices import DEVICES_HINT, DevicesError, devices_field, parse_devices
 from studio.ui.sweep.results import ParetoScatter, TrialTable
 from studio.ui.sweep.rows import VaryRows
 from studio.ui.sweep.thread import SweepThread
@@ -201,7 +203,8 @@ class SweepDialog(QDialog):
 
     def _how_part(self) -> QWidget:
         how = QGroupBox("How")
-        row = QHBoxLayout(how)
+        lines = QVBoxLayout(how)
+        row = QHBoxLayout()
         self.method = QComboBox()
         self.method.setObjectName("sweep_method")
         for name, text in METHODS.items():
@@ -235,6 +238,8 @@ class SweepDialog(QDialog):
         self.unit = QComboBox()
         self.unit.setObjectName("sweep_unit")
         self.unit.addItems(["steps", "epochs"])
+        self.devices = devices_field()
+        self.devices.setMinimumWidth(220)
         self.prune = QCheckBox("Stop poor trials early")
         self.prune.setObjectName("sweep_prune")
         self.prune.setToolTip("Stop a trial doing worse than the median of the trials before it "
@@ -250,8 +255,21 @@ class SweepDialog(QDialog):
         row.addSpacing(12)
         row.addWidget(self.prune)
         row.addStretch(1)
+        where = QHBoxLayout()  # a line of its own: the one above fills a 1024-pixel screen
+        label = QLabel("&Devices:")
+        label.setBuddy(self.devices)
+        where.addWidget(label)
+        where.addWidget(self.devices)
+        hint = QLabel(DEVICES_HINT)
+        hint.setObjectName("sweep_devices_hint")
+        hint.setEnabled(False)  # dim, as a hint
+        hint.setWordWrap(True)
+        where.addWidget(hint, 1)
+        lines.addLayout(row)
+        lines.addLayout(where)
         self.method.currentIndexChanged.connect(self._method_chosen)
         self.metric_box.currentTextChanged.connect(lambda _text: self.validate())
+        self.devices.textChanged.connect(lambda _text: self.validate())
         self._method_chosen()
         return how
 
@@ -315,6 +333,8 @@ class SweepDialog(QDialog):
         if problem is None:
             if not self.metric_box.currentText().strip():
                 problem = "name the metric to optimise"
+            elif self._devices_problem():
+                problem = self._devices_problem()
             elif self.bench.controller.running:
                 problem = TRAINING_GOING
             else:
@@ -324,6 +344,13 @@ class SweepDialog(QDialog):
             problem = "another project is open: close this dialog and open it again"
         self.blocker = problem
         self._show_state()
+
+    def _devices_problem(self) -> str | None:
+        try:
+            parse_devices(self.devices.text())
+        except DevicesError as err:
+            return str(err)
+        return None
 
     def _check_rows(self) -> str | None:
         """Each row on its own (its error under it), then all together."""
@@ -365,6 +392,7 @@ class SweepDialog(QDialog):
                     metric=self.metric_box.currentText().strip(),
                     maximize=self.direction.currentData(), prune=self.prune.isChecked(),
                     device=self.project.training.settings["device"],
+                    devices=parse_devices(self.devices.text()),
                     data_root=str(Path(path).resolve().parent) if path else None, **length)
 
     def start(self) -> bool:
@@ -485,12 +513,13 @@ class SweepDialog(QDialog):
         self.start_button.setEnabled(not running and self.blocker is None)
         why = None if running else self.blocker
         self.start_button.setToolTip(f"Cannot start: {why}" if why else
-                                     "Start the sweep: trials run one after another")
+                                     "Start the sweep: trials run one after another, or one on "
+                                     "each of the devices at a time")
         self.cancel_button.setEnabled(running and not self.thread.cancel_flag.is_set())
         self.progress.setVisible(running)
         self.rows.set_enabled(not running)
         for widget in (self.method, self.trials, self.metric_box, self.direction, self.length,
-                       self.unit, self.prune):
+                       self.unit, self.devices, self.prune):
             widget.setEnabled(not running)
         best = self.result.best if self.result is not None and not running else None
         self.apply_button.setEnabled(best is not None)
