@@ -107,30 +107,6 @@ def _shape_json(row):
     return list(first.shape)
 
 
-def export(args) -> int:
-    """Read and validate the file first: torch is imported only for --weights or --onnx."""
-    project = open_project(args.file)
-    from studio.engine.codegen import CodegenError
-    from studio.engine.export import ExportError, WeightsError, describe_written, write_export
-
-    out = Path(args.out)
-    try:
-        written = write_export(project, out, checkpoint=args.weights)
-    except WeightsError as err:
-        raise CliError(f"--weights: {err}") from None
-    except (CodegenError, ExportError) as err:
-        raise CliError(f"{args.file}: {err}") from None
-    if args.onnx:
-        from studio.engine.onnx_export import OnnxExportError, export_onnx
-
-        try:
-            written += export_onnx(project, out / "model.onnx", checkpoint=args.weights)
-        except OnnxExportError as err:
-            raise CliError(f"{args.file}: ONNX: {err}") from None
-    print(f"wrote {describe_written(out, written)}")
-    return 0
-
-
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
     from studio.cli_history import start_recording
@@ -271,6 +247,7 @@ def examples(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from studio.cli_export import add_command as add_export
     from studio.cli_history import add_commands
     from studio.cli_lr_find import add_command as add_lr_find
     from studio.cli_sweep import add_command as add_sweep
@@ -283,13 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=check)
-    p = sub.add_parser("export", help="write model.py and train.py (standalone PyTorch)")
-    p.add_argument("file")
-    p.add_argument("--out", required=True, help="folder to write into")
-    p.add_argument("--onnx", action="store_true", help="also write each network as ONNX")
-    p.add_argument("--weights", metavar="CKPT", help="also write the trained weights of this "
-                   "checkpoint as weights.pt (train.py --weights weights.pt starts from them)")
-    p.set_defaults(run=export)
+    add_export(sub)
     p = sub.add_parser("train", help="train a project from the command line")
     p.add_argument("file")
     p.add_argument("--epochs", type=_positive_or_zero, metavar="N",

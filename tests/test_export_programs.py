@@ -5,6 +5,9 @@ programs loaded back in a fresh Python that imports torch only (never Studio).""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ import torch
 from studio.cli import main
 from studio.core import fileformat
 from studio.engine.network_export import built_networks
+from studio.engine.program_export import export_program, export_torchscript, script_or_trace
 from tests.helpers import EXAMPLES
 
 LENET = str(EXAMPLES / "lenet.studio")
@@ -82,3 +86,88 @@ def test_onnx_names_every_input_and_output_of_a_network(tmp_path):
             assert np.abs(g - e.numpy()).max() < TOLERANCE
     encoder = modules["encoder"]
     assert (encoder.input_names, encoder.output_names) == (["image", "label"], ["mu", "logvar"])
+
+
+# A program loaded by torch alone: Studio is never imported (nor model.py), as on a deployment
+# machine. It runs the saved inputs and saves what every output was.
+LOAD_AND_RUN = """
+import sys, torch
+kind, program_path, inputs_path, outputs_path = sys.argv[1:]
+if kind == "torchscript":
+    program = torch.jit.load(program_path)
+else:
+    program = torch.export.load(program_path).module()
+with torch.no_grad():
+    out = program(*torch.load(inputs_path))
+out = list(out) if isinstance(out, (tuple, list)) else [out]
+assert not [m for m in sys.modules if m == "studio" or m.startswith("studio.")]
+torch.save(out, outputs_path)
+"""
+
+
+def run_without_studio(kind, program, inputs, folder):
+    """The program's outputs for ``inputs``, computed in a fresh Python that imports torch only."""
+    torch.save(list(inputs), folder / "inputs.pt")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", LOAD_AND_RUN, kind, str(program),
+                           str(folder / "inputs.pt"), str(folder / "outputs.pt")],
+                          capture_output=True, text=True, cwd=folder, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return torch.load(folder / "outputs.pt", weights_only=True)
+
+
+def largest_difference(got, module, inputs) -> float:
+    with torch.no_grad():
+        expected = module(*inputs)
+    expected = list(expected) if isinstance(expected, tuple) else [expected]
+    assert len(got) == len(expected)
+    return max((g - e).abs().max().item() for g, e in zip(got, expected))
+
+
+def test_studio_export_writes_programs_with_the_trained_weights_that_run_without_studio(
+        trained, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["export", LENET, "--out", str(out), "--weights", str(trained), "--torchscript",
+                 "--torch-export"]) == 0
+    said = capsys.readouterr().out
+    assert "model.torchscript.pt" in said and "model.pt2" in said and "note:" not in said
+    module = exported_module(out, "LeNet", "lenet")
+    images = (torch.randn(3, 1, 32, 32),)  # batch 3: the export saw 2
+    for kind, name in (("torchscript", "model.torchscript.pt"), ("torch-export", "model.pt2")):
+        got = run_without_studio(kind, out / name, images, tmp_path)
+        assert largest_difference(got, module, images) < TOLERANCE, kind
+        assert largest_difference(got, type(module)().eval(), images) > 1e-3  # trained weights
+
+
+@pytest.mark.parametrize("kind, export, suffix", [
+    ("torchscript", export_torchscript, ".torchscript.pt"), ("torch-export", export_program, ".pt2")])
+def test_every_network_of_a_project_becomes_a_program_with_all_its_outputs(tmp_path, kind,
+                                                                           export, suffix):
+    project = fileformat.load(EXAMPLES / "cvae.studio")
+    done = export(project, tmp_path / f"model{suffix}")
+    assert sorted(p.name for p in done.paths) == [f"model_decoder{suffix}",
+                                                  f"model_encoder{suffix}"]
+    for net in built_networks(project):
+        got = run_without_studio(kind, tmp_path / f"model_{net.key}{suffix}", net.args, tmp_path)
+        assert len(got) == len(net.output_names)  # the encoder's mu and logvar
+        assert largest_difference(got, net.module, net.args) < TOLERANCE
+
+
+class Unscriptable(torch.nn.Module):
+    """A module TorchScript's compiler refuses (a keyword-arguments forward) but can trace."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x, **options):
+        return self.fc(x) * 2
+
+
+def test_a_module_that_cannot_be_scripted_is_traced_and_says_so():
+    program, note = script_or_trace(torch.nn.Linear(4, 2), (torch.randn(2, 4),))
+    assert isinstance(program, torch.jit.ScriptModule) and note is None
+    module, x = Unscriptable().eval(), torch.randn(3, 4)
+    program, note = script_or_trace(module, (x,))
+    assert "traced, not scripted" in note and "scripting failed" in note
+    assert torch.equal(program(x), module(x))

@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox, QToolButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QFileDialog,
+    QLineEdit,
+    QMessageBox,
+    QToolButton,
+)
 
 from studio.core.document import Document
 from studio.core.fileformat import dumps, load
@@ -214,3 +221,28 @@ def test_export_from_the_window_carries_the_trained_weights_into_onnx(qtbot, tmp
     initializers = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for name, tensor in trained.items():
         np.testing.assert_array_equal(initializers[name], tensor.numpy(), err_msg=name)
+
+
+def test_the_export_dialog_writes_torchscript_and_torch_export_programs(qtbot, tmp_path):
+    import torch
+
+    from tests.test_export_programs import exported_module, largest_difference, run_without_studio
+
+    window = trained_lenet(qtbot, tmp_path)
+    dialog = window.exporter.export_code_dialog()
+    qtbot.waitExposed(dialog)
+    out = tmp_path / "deploy"
+    dialog.folder.setText(str(out))
+    for kind in ("torchscript", "torch_export"):
+        box = dialog.findChild(QCheckBox, f"export_{kind}")
+        assert box.isEnabled() and not box.isChecked()
+        box.click()
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: (out / "model.pt2").exists(), timeout=WAIT_MS)
+    message = window.statusBar().currentMessage()
+    assert "model.torchscript.pt" in message and "model.pt2" in message
+    module = exported_module(out, "LeNet", "lenet")  # with the trained weights.pt
+    images = (torch.randn(2, 1, 32, 32),)
+    for kind, name in (("torchscript", "model.torchscript.pt"), ("torch-export", "model.pt2")):
+        got = run_without_studio(kind, out / name, images, tmp_path)
+        assert largest_difference(got, module, images) < 1e-5, kind

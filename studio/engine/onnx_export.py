@@ -20,12 +20,21 @@ def export_onnx(project, path, checkpoint=None) -> list[Path]:
     """Write one .onnx file per network (``path`` itself when there is one); their paths.
     With ``checkpoint`` (a Studio checkpoint file) the graphs carry its trained weights, the
     same ones ``weights.pt`` gets; without, the freshly initialised ones."""
+    need_onnx()
+    return write_onnx(built_networks(project, checkpoint), path)
+
+
+def need_onnx() -> None:
     if importlib.util.find_spec("onnx") is None:
         raise OnnxExportError("ONNX export needs the 'onnx' package; install it with "
                               "`pip install onnx` and try again")
+
+
+def write_onnx(networks, path) -> list[Path]:
+    """The built networks (``network_export.built_networks``) as ONNX files."""
+    need_onnx()
     import torch
 
-    networks = built_networks(project, checkpoint)
     target = Path(path)
     written = []
     for net in networks:

@@ -1,4 +1,5 @@
-"""File > Export PyTorch Code and Export ONNX, from the window.
+"""File > Export PyTorch Code (with ONNX, TorchScript and torch.export programs) and Export ONNX,
+from the window.
 
 The dialog suggests a folder beside the project (``lenet_export`` next to ``lenet.studio``), which
 need not exist yet: Export creates it. Choose... opens a folder chooser that starts there and can
@@ -30,7 +31,18 @@ from PySide6.QtWidgets import (
 from studio.core import fileformat
 from studio.ui.confirm import confirm
 
-CODE_FILES = ("model.py", "train.py", "weights.pt", "model.onnx")
+CODE_FILES = ("model.py", "train.py", "weights.pt", "model.onnx", "model.torchscript.pt",
+              "model.pt2")
+# the programs the dialog offers besides the code: kind (engine/program_export.PROGRAMS), label,
+# what it is for, and the package it needs (None: torch alone)
+PROGRAM_CHOICES = (
+    ("onnx", "ONNX graph (model.onnx)", "Each network as an ONNX graph, inputs and outputs named "
+     "after its ports, with the trained weights when exported", "onnx"),
+    ("torchscript", "TorchScript (model.torchscript.pt)", "Each network scripted (or traced when "
+     "scripting fails) for torch.jit.load: runs without Python source", None),
+    ("torch_export", "torch.export program (model.pt2)", "Each network as a torch.export program "
+     "for torch.export.load, batch size free", None),
+)
 
 
 def suggested_folder(project_path, project_name: str, last_parent: str = "") -> Path:
@@ -89,17 +101,20 @@ class ExportDialog(QDialog):
         self.weights.setToolTip("python train.py --weights weights.pt starts from them" if
                                 has_weights else "Nothing trained yet: train first to export "
                                 "weights")
-        self.onnx = QCheckBox("ONNX graph (model.onnx)")
-        self.onnx.setObjectName("export_onnx")
-        onnx_ready = importlib.util.find_spec("onnx") is not None
-        self.onnx.setEnabled(onnx_ready)
-        self.onnx.setToolTip("Each network as an ONNX graph, with the trained weights when "
-                             "exported" if onnx_ready else "Needs the 'onnx' package "
-                             "(pip install onnx)")
         form = QFormLayout()
         form.addRow("Folder:", row)
         form.addRow("Also:", self.weights)
-        form.addRow("", self.onnx)
+        self.programs: dict[str, QCheckBox] = {}
+        for kind, label, tip, package in PROGRAM_CHOICES:
+            box = QCheckBox(label)
+            box.setObjectName(f"export_{kind}")
+            ready = package is None or importlib.util.find_spec(package) is not None
+            box.setEnabled(ready)
+            box.setToolTip(tip if ready else f"Needs the '{package}' package (pip install "
+                           f"{package})")
+            form.addRow("", box)
+            self.programs[kind] = box
+        self.onnx = self.programs["onnx"]
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.setDefault(True)
@@ -146,12 +161,15 @@ class Exporter(QObject):
 
     def _dialog_accepted(self) -> None:
         d = self.dialog
-        self.export_code(d.target(), weights=d.weights.isChecked(), onnx=d.onnx.isChecked())
+        self.export_code(d.target(), weights=d.weights.isChecked(),
+                         programs=[k for k, box in d.programs.items() if box.isChecked()])
 
-    def export_code(self, folder, weights: bool = True, onnx: bool = False) -> bool:
+    def export_code(self, folder, weights: bool = True, onnx: bool = False,
+                    programs=()) -> bool:
         """Write model.py and train.py (and the data files they read) into ``folder``, with the
-        trained weights as weights.pt when asked and there are some, and model.onnx when asked.
-        Existing files are replaced only after the user agrees."""
+        trained weights as weights.pt when asked and there are some, and the ``programs`` asked
+        (kinds of engine/program_export.PROGRAMS; ``onnx``: ONNX too). Existing files are
+        replaced only after the user agrees."""
         from studio.engine.codegen import CodegenError
         from studio.engine.export import ExportError, describe_written, write_export
 
@@ -169,14 +187,35 @@ class Exporter(QObject):
         except (OSError, ExportError) as err:
             self.bench.show_error("Cannot export", str(err))
             return False
-        if onnx:
-            onnx_files = self._onnx(out / "model.onnx", checkpoint)
-            if onnx_files is None:
-                return False
-            written += onnx_files
+        kinds = list(programs) + (["onnx"] if onnx and "onnx" not in programs else [])
+        done = self._programs(project, out, kinds, checkpoint)
+        if done is None:
+            return False
+        written += done.paths
         self.bench.settings.setValue("export/last_parent", str(out.resolve().parent))
-        self.bench.status(f"Exported {describe_written(out, written)}", 15000)
+        notes = "".join(f"; {note}" for note in done.notes)
+        self.bench.status(f"Exported {describe_written(out, written)}{notes}", 15000)
         return True
+
+    def _programs(self, project, out: Path, kinds, checkpoint):
+        from studio.engine.program_export import write_programs
+
+        return self._busy("Cannot export", lambda: write_programs(project, out, kinds,
+                                                                  checkpoint=checkpoint))
+
+    def _busy(self, title: str, write):
+        """``write()`` under the wait cursor (it imports torch now, not before), or None after
+        saying why it refused."""
+        from studio.engine.network_export import NetworkExportError
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            return write()
+        except NetworkExportError as err:
+            self.bench.show_error(title, str(err))
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
 
     def _may_replace(self, out: Path) -> bool:
         existing = [name for name in CODE_FILES if (out / name).exists()]
@@ -205,13 +244,8 @@ class Exporter(QObject):
         return True
 
     def _onnx(self, path: Path, checkpoint):
-        from studio.engine.onnx_export import OnnxExportError, export_onnx
+        from studio.engine.onnx_export import export_onnx
 
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            return export_onnx(self.bench.session.project, path, checkpoint=checkpoint)
-        except OnnxExportError as err:
-            self.bench.show_error("Cannot export ONNX", str(err))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
+        project = self.bench.session.project
+        return self._busy("Cannot export ONNX", lambda: export_onnx(project, path,
+                                                                    checkpoint=checkpoint))
