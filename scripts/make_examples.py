@@ -132,9 +132,10 @@ def resnet_digits() -> Project:
 
 
 def conv_costs() -> Project:
-    """Three ways to cover a 5x5 window: one 5x5 convolution, two stacked 3x3 convolutions, and
-    a 1x5 followed by a 5x1. Same receptive field, different parameter and multiply-add costs
-    (the check table shows them side by side)."""
+    """Four ways to cover a 5x5 window: one 5x5 convolution, two stacked 3x3 convolutions, a
+    1x5 followed by a 5x1, and a depthwise 5x5 followed by a pointwise 1x1 (separable). Same
+    receptive field, different parameter and multiply-add costs (the check table shows them
+    side by side)."""
     p = Project("ConvCosts")
     t = p.training
     t.configure(batch_size=64, epochs=3)
@@ -148,6 +149,9 @@ def conv_costs() -> Project:
                 ("Conv2d", "conv3x3_b", dict(out_channels=32, kernel_size=3, padding=1))],
         "1x5": [("Conv2d", "conv1x5", dict(out_channels=32, kernel_size=(1, 5), padding=(0, 2))),
                 ("Conv2d", "conv5x1", dict(out_channels=32, kernel_size=(5, 1), padding=(2, 0)))],
+        "sep": [("Conv2d", "depthwise5x5", dict(out_channels=32, kernel_size=5, padding=2,
+                                                groups=32)),
+                ("Conv2d", "pointwise1x1", dict(out_channels=32, kernel_size=1))],
     }
     total = t.add("WeightedSum", title="total", id="total")
     for name, layers in branches.items():
@@ -219,9 +223,38 @@ def lenet_mnist() -> Project:
 EXAMPLES["lenet_mnist"] = lenet_mnist
 
 
+def locality() -> Project:
+    """The course's locality lesson: one 32x32 digit into a dense layer and into a 5x5
+    convolution, both giving 6x28x28 values (4.8 million weights against 156), each followed by
+    its own classifier and loss, trained together."""
+    p = Project("Locality")
+    t = p.training
+    t.configure(batch_size=64, epochs=4, log_every=10)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=32)
+    dense = t.stack(data["image"], ("Flatten", "flatten_image", {}),
+                    ("Linear", "dense_layer", dict(out_features=6 * 28 * 28)),
+                    ("Tanh", "dense_tanh", {}), ("Linear", "dense_head", dict(out_features=10)))
+    conv = t.stack(data["image"], ("Conv2d", "conv_layer", dict(out_channels=6, kernel_size=5)),
+                   ("Tanh", "conv_tanh", {}), ("Flatten", "flatten_maps", {}),
+                   ("Linear", "conv_head", dict(out_features=10)))
+    total = t.add("WeightedSum", title="total", id="total")
+    for tag, head in (("dense", dense), ("conv", conv)):
+        loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}")
+        t.connect(head, loss["input"])
+        t.connect(data["label"], loss["target"])
+        t.connect(loss, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=1e-3))
+    return p
+
+
+COURSE = {"locality": locality}  # the lessons' own projects, in examples/course/
+
+
 def build_all() -> dict[str, str]:
+    """Each file's text, by its path under examples/ without the suffix."""
     out = {}
-    for name, build in EXAMPLES.items():
+    builders = {**EXAMPLES, **{f"course/{name}": build for name, build in COURSE.items()}}
+    for name, build in builders.items():
         project = build()
         layout_project(project)
         out[name] = dumps(project)
@@ -237,7 +270,7 @@ def main() -> int:
         path = ROOT / "examples" / f"{name}.studio"
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(path.name)
+                stale.append(str(path.relative_to(ROOT / "examples")))
         else:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(ROOT)}")
