@@ -1,7 +1,9 @@
 """Every command of the window as a QAction: text, standard shortcut, tooltip and status tip.
 
 The menus, the toolbar and the canvas's context menu all show these same actions, so each one is
-reachable from the keyboard and says what it does. The main window connects them.
+reachable from the keyboard and says what it does. The main window connects them. A part of the
+window with a command of its own (Compare With File, Find Learning Rate, Sweep, the Runs panel's
+buttons) makes it with ``command_action``, the same way.
 """
 
 from __future__ import annotations
@@ -70,6 +72,26 @@ SPEC = {
 }
 
 
+def connect_command(action: QAction, slot) -> None:
+    """Call ``slot()`` with no arguments when ``action`` is triggered. ``triggered`` carries
+    the checked flag, and a slot with an optional first parameter would take that flag for its
+    argument (Make Network once got ``False`` as the network's name), so every command action
+    is connected here, never to ``triggered``."""
+    action.triggered.connect(lambda _checked=False: slot())
+
+
+def command_action(text: str, name: str, tip: str, slot, parent) -> QAction:
+    """An action of one part of the window: its object name (for tests and the window's
+    state), the tip as its tooltip and status-bar text, and ``slot()`` called when triggered
+    (``connect_command``)."""
+    action = QAction(text, parent)
+    action.setObjectName(name)
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    connect_command(action, slot)
+    return action
+
+
 class Actions:
     """The window's actions by name: ``actions.save``, ``actions["undo"]``."""
 
@@ -103,10 +125,8 @@ class Actions:
 
     def on(self, name: str, slot) -> None:
         """Call ``slot()`` with no arguments when the action is triggered (menu, toolbar, shortcut,
-        context menu). ``triggered`` carries the checked flag, and a slot with an optional first
-        parameter would take that flag for its argument (Make Network once got ``False`` as the
-        network's name), so every command action is connected here, never to ``triggered``."""
-        self._all[name].triggered.connect(lambda _checked=False: slot())
+        context menu; see ``connect_command``)."""
+        connect_command(self._all[name], slot)
 
     def __getitem__(self, name: str) -> QAction:
         return self._all[name]

@@ -19,13 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
 from studio.core import fileformat
 from studio.core.diff import ADDED, REMOVED, ProjectDiff, diff_projects, edits_text
 from studio.core.inference import analyze, node_ports
 from studio.core.project import Project, ProjectError
+from studio.ui.actions import command_action
 from studio.ui.canvas.diff_marks import Ghost, Mark
 from studio.ui.canvas.node_item import node_height
 from studio.ui.diff_panel import DiffPanel, arrows
@@ -63,19 +63,13 @@ class Comparison(QObject):
         self.timer.setInterval(DIFF_DELAY_MS)
         self.timer.timeout.connect(self.refresh)
         session.analyzed.connect(self._edited)
-        self.action = QAction("Compare &With File\u2026", self)
-        self.action.setObjectName("action_compare_file")
-        self.action.setToolTip(COMPARE_TIP)
-        self.action.setStatusTip(COMPARE_TIP)
-        self.action.triggered.connect(lambda _=False: self.compare_with_file_dialog())
+        self.action = command_action("Compare &With File\u2026", "action_compare_file",
+                                     COMPARE_TIP, self.compare_with_file_dialog, self)
         self._last: tuple | None = None  # (project, title) of the latest comparison
-        self.view_action = QAction("&Diff", self)
-        self.view_action.setObjectName("action_view_diff")
+        self.view_action = command_action("&Diff", "action_view_diff", VIEW_TIP_BEFORE,
+                                          self._show_or_hide, self)
         self.view_action.setCheckable(True)
         self.view_action.setEnabled(False)
-        self.view_action.setToolTip(VIEW_TIP_BEFORE)
-        self.view_action.setStatusTip(VIEW_TIP_BEFORE)
-        self.view_action.triggered.connect(self._show_or_hide)
 
     @property
     def active(self) -> bool:
@@ -106,11 +100,11 @@ class Comparison(QObject):
         self._other_analysis = analyze(project)
         self.panel.clear()
 
-    def _show_or_hide(self, shown: bool) -> None:
+    def _show_or_hide(self) -> None:
         """View > Diff: show the panel (comparing again) or close it (ending the comparison)."""
         if self.dock is None:
             return
-        if shown:
+        if self.view_action.isChecked():
             self.dock.show()
             self.dock.raise_()
         else:

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDoubleValidator
+from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -37,6 +37,7 @@ from studio.engine.lr_finder import (
     refusal,
 )
 from studio.ui import theme
+from studio.ui.actions import command_action
 from studio.ui.training_guard import TRAINING_GOING, while_training
 
 ACTION_TIP = ("Find a learning rate: a short run with the rate rising from tiny to huge, the "
@@ -56,11 +57,8 @@ class LearningRateFinder(QObject):
         super().__init__(bench.dialog_parent)
         self.bench = bench
         self.dialog: RangeTestDialog | None = None
-        self.action = QAction("Find &Learning Rate\u2026", bench.dialog_parent)
-        self.action.setObjectName("find_learning_rate")
-        self.action.setToolTip(ACTION_TIP)
-        self.action.setStatusTip(ACTION_TIP)
-        self.action.triggered.connect(lambda _=False: self.open())
+        self.action = command_action("Find &Learning Rate\u2026", "find_learning_rate",
+                                     ACTION_TIP, self.open, bench.dialog_parent)
         while_training(bench.controller, self._training_changed)
 
     def _training_changed(self, running: bool) -> None:

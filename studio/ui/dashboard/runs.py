@@ -46,6 +46,7 @@ from studio.engine.run_projects import changes as run_changes
 from studio.engine.run_projects import run_project
 from studio.engine.run_writer import HISTORY_ERRORS
 from studio.ui import theme
+from studio.ui.actions import command_action
 from studio.ui.canvas.node_item import compact
 from studio.ui.confirm import confirm
 from studio.ui.dashboard.compat import TrainedStateFit
@@ -201,12 +202,7 @@ class RunsView(QWidget):
                 ("note", "Note\u2026", "Write a note on this run", self._ask_note),
                 ("delete", "Delete\u2026", "Delete the selected runs, their curves and "
                  "checkpoints", self._ask_delete)):
-            action = QAction(text, self)
-            action.setObjectName(f"runs_{key}")
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-            action.triggered.connect(lambda _=False, s=slot: s())
-            self.actions_of[key] = action
+            action = self.actions_of[key] = command_action(text, f"runs_{key}", tip, slot, self)
             button = QToolButton()
             button.setDefaultAction(action)
             head.addWidget(button)
@@ -404,9 +400,10 @@ class RunsView(QWidget):
         why = self.continue_blocker(chosen[0]) if one else "select one run to continue it"
         act = self.actions_of["continue"]
         act.setEnabled(why is None)
+        note = self.continue_note(chosen[0]) if why is None else None
         act.setToolTip(f"Cannot continue: {why}" if why else
                        "Continue training from this run's checkpoint, with the project as it "
-                       "is now")
+                       "is now" + (f": it {note}" if note else ""))
 
     def continue_blocker(self, record) -> str | None:
         """Why this run cannot be continued now, or None."""
@@ -416,14 +413,19 @@ class RunsView(QWidget):
             return "the run has not ended"
         if recorded_checkpoint(self.history.path, record.checkpoint) is None:
             return "this run kept no checkpoint"
+        return None
+
+    def continue_note(self, record) -> str | None:
+        """What continuing this run does with the layers changed since it trained, or None when
+        its weights all fit the project as it is now."""
         fit = self._fits.get(record.graph)
         if fit is None:
             fit = self._fits[record.graph] = TrainedStateFit()
             try:
                 fit.remember(run_project(self.history, record))
-            except HISTORY_ERRORS as err:
-                return str(err)
-        return fit.why_not(self.controller.editing.analysis)
+            except HISTORY_ERRORS:
+                return None
+        return fit.note(self.controller.editing.analysis)
 
     # commands ---------------------------------------------------------------------------------
     def _context_menu(self, pos) -> None:
@@ -462,8 +464,7 @@ class RunsView(QWidget):
             return
         try:
             why = self.continue_blocker(record) or self.controller.continue_run(
-                recorded_checkpoint(self.history.path, record.checkpoint),
-                run_project(self.history, record))
+                recorded_checkpoint(self.history.path, record.checkpoint))
         except HISTORY_ERRORS as err:
             why = str(err)
         self.status(f"Cannot continue {run_title(record.number, record.name)}: {why}" if why

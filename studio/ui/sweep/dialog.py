@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +38,7 @@ from studio.core.registry import spec_of
 from studio.core.sweep import SweepError, SweepSpace, describe
 from studio.engine.events import Started
 from studio.ui import theme
+from studio.ui.actions import command_action
 from studio.ui.confirm import confirm
 from studio.ui.sweep.devices import DEVICES_HINT, DevicesError, devices_field, parse_devices
 from studio.ui.sweep.results import ParetoScatter, TrialTable
@@ -71,11 +71,8 @@ class SweepLauncher(QObject):
         super().__init__(bench.dialog_parent)
         self.bench = bench
         self.dialog: SweepDialog | None = None
-        self.action = QAction("S&weep\u2026", bench.dialog_parent)
-        self.action.setObjectName("sweep")
-        self.action.setToolTip(ACTION_TIP)
-        self.action.setStatusTip(ACTION_TIP)
-        self.action.triggered.connect(lambda _=False: self.open())
+        self.action = command_action("S&weep\u2026", "sweep", ACTION_TIP, self.open,
+                                     bench.dialog_parent)
 
     @property
     def running(self) -> bool:
