@@ -36,6 +36,7 @@ from studio.ui.graph_tabs import GraphTabs
 from studio.ui.help import Help
 from studio.ui.inspector import Inspector
 from studio.ui.layouts import WindowLayouts, make_scrollable
+from studio.ui.lessons import Lessons
 from studio.ui.lr_finder_dialog import LearningRateFinder
 from studio.ui.menus import Menus, build_toolbar
 from studio.ui.palette import Palette
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.comparison = Comparison(self.session, self.tabs, self._diff_dock, self._status,
                                      self.show_error, self)
         self.files = ProjectFiles(bench)
+        self.lessons = Lessons(self.files, self.dashboard, self.session, self._lesson_dock,
+                               self._place_lesson_dock, self.show_error, self)
         self.exporter = Exporter(bench)
         self.lr_finder = LearningRateFinder(bench)
         self.sweeps = SweepLauncher(bench)
@@ -179,6 +182,19 @@ class MainWindow(QMainWindow):
         if self.code_dock.isVisible():
             self.tabifyDockWidget(self.code_dock, dock)
         return dock
+
+    def _lesson_dock(self, panel) -> QDockWidget:
+        """The Lesson panel's dock, hidden until a lesson opens (``_place_lesson_dock``)."""
+        return self._add_dock("Lesson", "lesson_dock", panel,
+                              Qt.DockWidgetArea.RightDockWidgetArea,
+                              "The open lesson: what to look at, what to try, what you should "
+                              "see (Lessons menu)")
+
+    def _place_lesson_dock(self, dock) -> None:
+        """Beside the canvas on the right, as a tab in front of the inspector (wide and tall
+        enough to read), wherever the layouts have put the inspector since."""
+        if not dock.isVisible() and self.inspector_dock.isVisible():
+            self.tabifyDockWidget(self.inspector_dock, dock)
 
     def _build_status_bar(self) -> None:
         self.totals = QLabel()

@@ -65,10 +65,12 @@ class Menus:
         for dock in window.all_docks():
             m.addAction(dock.toggleViewAction())
         m.addAction(window.comparison.view_action)  # its dock is made by the first comparison
+        m.addAction(window.lessons.dock.toggleViewAction())
         window.layouts.fill_menu(m)
         m.addAction(a.reset_layout)
         m.addSeparator()
         m.addMenu(window.help.theme_menu)
+        window.lessons.fill_menu(mb.addMenu("&Lessons"))
         m = mb.addMenu("&Help")
         window.help.fill_menu(m)
         m.addActions([a.shortcuts, a.about])
