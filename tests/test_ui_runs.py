@@ -89,12 +89,15 @@ def test_two_widths_are_listed_compared_overlaid_renamed_and_deleted(qtbot, tmp_
     view.select([2])
     curves = dash.curves
     assert curves.overlay_curve(2, "loss", recorded=True) is None
-    # the narrower run cannot continue in the wider graph; the wider one can
+    # both runs can continue in the wider graph (issue 17's warm start): the narrower one's
+    # tooltip says conv1 would start afresh, the wider one fits as it is
     view.select([1])
-    assert not view.actions_of["continue"].isEnabled()
-    assert "conv1" in view.actions_of["continue"].toolTip()
+    assert view.actions_of["continue"].isEnabled()
+    tip = view.actions_of["continue"].toolTip()
+    assert "start afresh" in tip and "conv1" in tip
     view.select([2])
     assert view.actions_of["continue"].isEnabled()
+    assert "start afresh" not in view.actions_of["continue"].toolTip()
     # open the file again (as saved: 6 filters): both runs are listed, and both selected
     # overlay their curves in the Curves view, labelled by run
     assert window.open_path(tmp_path / "lenet.studio", ask=False)

@@ -32,6 +32,7 @@ from studio.ui.edit_commands import EditCommands
 from studio.ui.editing import Editor
 from studio.ui.export_dialog import Exporter
 from studio.ui.files import ProjectFiles
+from studio.ui.fresh_marks import FreshMarks
 from studio.ui.graph_tabs import GraphTabs
 from studio.ui.help import Help
 from studio.ui.inspector import Inspector
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Vertical)
         self.comparison = Comparison(self.session, self.tabs, self._diff_dock, self._status,
                                      self.show_error, self)
+        self.fresh_marks = FreshMarks(bench.controller, self.session, self.tabs, self._status,
+                                      self)
         self.files = ProjectFiles(bench)
         self.lessons = Lessons(self.files, self.dashboard, self.session, self._lesson_dock,
                                self._place_lesson_dock, self.show_error, self)

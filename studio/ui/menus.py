@@ -54,7 +54,7 @@ class Menus:
         m = mb.addMenu("T&rain")
         m.addActions([panel.train_action, panel.pause_action, panel.stop_action])
         m.addSeparator()
-        m.addActions([panel.continue_action, panel.save_action])
+        m.addActions([panel.continue_action, panel.save_action, panel.load_weights_action])
         m.addSeparator()
         m.addActions([window.lr_finder.action, window.sweeps.action])
         m = mb.addMenu("&View")

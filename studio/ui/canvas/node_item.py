@@ -9,7 +9,9 @@ gradient and dead-unit health (a ring around the node where the run failed), and
 the footer when the node is sick: the user sees where a network is unwell without a plot.
 
 While the graph is compared with another project, ``set_diff_mark`` rings the node added or
-changed since (``diff_marks.py`` draws it).
+changed since (``diff_marks.py`` draws it). After a run that loaded weights (Continue after an
+edit, Load Weights), ``set_fresh_mark`` puts a small "\u21ba" badge on the bottom left corner of
+each node that started afresh, with the reason in its tooltip, until the next edit or run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ ROW = 16.0
 PAD = 4.0
 FOOTER = 20.0
 RADIUS = 6.0
+FRESH_SYMBOL = "\u21ba"  # the re-initialized mark: started again
+FRESH_COLOUR = QColor("#1a73e8")
 QUIET_PORT_NAMES = {"x", "out"}
 DOT = 4.5  # radius of the health dot at full size
 DOT_X = WIDTH - 12.0  # its centre (from a node's right end), clear of the problem badge
@@ -177,6 +181,7 @@ class NodeItem(QGraphicsItem):
         self.health = None
         self._health_look = None  # (level, note): what the drawing depends on
         self.diff_mark = None  # diff_marks.Mark while the graph is compared with another
+        self.fresh_mark: str | None = None  # why the last run re-initialized this node
         self.height = node_height(0, 0)
         self.width = WIDTH
         self.ports_drawn = True
@@ -352,6 +357,16 @@ class NodeItem(QGraphicsItem):
         self.update()
         return True
 
+    def set_fresh_mark(self, note: str | None) -> bool:
+        """Mark the node as re-initialized by the last run (``note`` says why; None: unmarked).
+        Repaints only when the mark changes; True if it did."""
+        if note == self.fresh_mark:
+            return False
+        self.fresh_mark = note
+        self._tooltip_stale = True
+        self.update()
+        return True
+
     def toolTip(self) -> str:  # noqa: N802 (Qt's name)
         self._refresh_tooltip()
         return super().toolTip()
@@ -390,6 +405,9 @@ class NodeItem(QGraphicsItem):
             lines.append(f"<span style='color:{colour}'>"
                          f"{diff_marks.SYMBOLS[self.diff_mark.status]}</span> "
                          f"{_html(self.diff_mark.note)}")
+        if self.fresh_mark is not None:
+            lines.append(f"{FRESH_SYMBOL} started afresh in the last run: "
+                         f"{_html(self.fresh_mark)}")
         self.setToolTip("<br>".join(lines))
 
     def show_ports(self, drawn: bool) -> None:
@@ -471,6 +489,7 @@ class NodeItem(QGraphicsItem):
             self._health_dot(painter, t, lod)
             self._diff_mark(painter, lod)
             self._badge(painter, t)
+            self._fresh_badge(painter, t)
             return
         painter.setFont(f["title"])
         painter.setPen(t.text)
@@ -525,6 +544,7 @@ class NodeItem(QGraphicsItem):
         self._health_dot(painter, t, lod)
         self._diff_mark(painter, lod)
         self._badge(painter, t)
+        self._fresh_badge(painter, t)
 
     def fonts_drawn(self, lod: float) -> list:
         """The fonts ``paint`` draws text in at this level of detail (tests check each is at
@@ -574,6 +594,19 @@ class NodeItem(QGraphicsItem):
     def _diff_mark(self, painter, lod: float, box: bool = False) -> None:
         if self.diff_mark is not None:
             diff_marks.paint_mark(painter, self.rect(), self.diff_mark.status, lod, RADIUS, box)
+
+    def _fresh_badge(self, painter, t) -> None:
+        """The re-initialized mark: a small blue disc with "\u21ba" on the bottom left corner
+        (within the bounds the problem badge keeps; apart from it and the diff badge)."""
+        if self.fresh_mark is None:
+            return
+        painter.setPen(QPen(t.node, 1.5))
+        painter.setBrush(QBrush(FRESH_COLOUR))
+        c = QRectF(-4, self.height - 11, 15, 15)
+        painter.drawEllipse(c)
+        painter.setPen(QColor("white"))
+        painter.setFont(Fonts.get()["title"])
+        painter.drawText(c, Qt.AlignmentFlag.AlignCenter, FRESH_SYMBOL)
 
     def _badge(self, painter, t) -> None:
         if not self.problems:

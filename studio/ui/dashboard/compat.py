@@ -3,8 +3,9 @@ presses Continue Training.
 
 The trained state's own project (the one the run trained) and the current one are compared by
 the analysis alone, without torch: every layer that holds parameters, with its parameter count
-and its input and output shapes. A layer whose count changed, or that is new or gone, cannot take
-the trained weights. (The worker checks the real tensors again when it loads them.)
+and its input and output shapes. A layer whose count changed, or that is new, cannot take the
+trained weights: Continue keeps every other layer's and starts those afresh (the worker loads
+the real tensors that fit, ``engine/warm_start.py``, and reports which nodes started afresh).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def changed_layers(trained: dict, now: dict) -> list[str]:
 
 
 class TrainedStateFit:
-    """Remembers the project a trained state came from; says why it no longer fits."""
+    """Remembers the project a trained state came from; says which layers no longer fit."""
 
     def __init__(self):
         self._trained: dict | None = None
@@ -55,12 +56,18 @@ class TrainedStateFit:
         """The project (as trained, or as opened beside its weights), or None to forget."""
         self._trained = layer_signature(analyze(project)) if project is not None else None
 
-    def why_not(self, analysis) -> str | None:
+    def changes(self, analysis) -> list[str]:
+        """A sentence per layer whose trained weights no longer fit (none when they all do)."""
         if self._trained is None:
-            return None
-        changes = changed_layers(self._trained, layer_signature(analysis))
+            return []
+        return changed_layers(self._trained, layer_signature(analysis))
+
+    def note(self, analysis) -> str | None:
+        """What Continue Training will do with the layers that changed, or None when every
+        trained weight fits."""
+        changes = self.changes(analysis)
         if not changes:
             return None
         more = f"; and {len(changes) - MAX_LISTED} more" if len(changes) > MAX_LISTED else ""
-        return ("the trained weights no longer fit the project: " + "; ".join(
-            changes[:MAX_LISTED]) + more + ". Train from scratch, or undo the change to continue")
+        return ("keeps the trained weights that still fit; these layers start afresh: "
+                + "; ".join(changes[:MAX_LISTED]) + more)

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
-from studio.engine.events import ACTIVE_STATES, ENDED_STATES, Checkpoint, Error
+from studio.engine.events import ACTIVE_STATES, ENDED_STATES, Checkpoint, Error, WeightsFitted
 from studio.engine.run_history import STOPPED, RunHistory
 from studio.engine.run_keeping import move_run
 from studio.engine.run_writer import HISTORY_ERRORS
@@ -54,6 +54,7 @@ class TrainingController(QObject):
     _arrived = Signal()  # emitted on the session's reader thread; poll runs on the UI thread
     state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
     failed = Signal(object)  # an events.Error: kind, message, node (graph, id) or None
+    weights_fitted = Signal(object)  # an events.WeightsFitted: the run loaded what fits
     history_failed = Signal(str)  # the run history failed: a sentence for the status bar
     history_changed = Signal()  # a run began or ended in the run history (any thread)
 
@@ -71,6 +72,8 @@ class TrainingController(QObject):
         self.fit = TrainedStateFit()  # the project the trained state came from
         self._pending_fit = None  # the project a starting run trains, until its checkpoint
         self._refusal: str | None = None  # the worker could not load the state (until an edit)
+        self.init_from: Path | None = None  # weights the next Train starts from (Load Weights)
+        self.fresh: WeightsFitted | None = None  # the last run's report of what it loaded
         editing_session.changed.connect(self._edited)
         self._retired: list = []  # runs of a project closed while they trained, stopping
         self._checkpoint: Path | None = None  # newest trained state of this project
@@ -128,11 +131,30 @@ class TrainingController(QObject):
         return saved if saved is not None and saved.exists() else None
 
     def continue_blocker(self) -> str | None:
-        """Why Continue Training cannot load the trained state into the project as it is now
-        (the layers that changed, in words), or None."""
+        """Why Continue Training cannot continue from the trained state, or None. An edit
+        since training is no reason: the layers that still fit keep their weights, the others
+        start afresh (``continue_note``); only a state the worker could not read refuses."""
         if self.trained_checkpoint() is None:
             return None
-        return self._refusal or self.fit.why_not(self.editing.analysis)
+        return self._refusal
+
+    def continue_note(self) -> str | None:
+        """What Continue Training does with the layers changed since training, or None when
+        the trained state fits the project as it is (then it continues exactly)."""
+        if self.trained_checkpoint() is None:
+            return None
+        return self.fit.note(self.editing.analysis)
+
+    # weights for the next run ------------------------------------------------------------------
+    def load_weights(self, path) -> str | None:
+        """Train > Load Weights: the next Train starts from the weights of ``path`` that fit
+        (a state_dict as .pt or .safetensors, or a Studio checkpoint; the run reports what it
+        took, by node). Returns why not, or None."""
+        path = Path(path)
+        if not path.is_file():
+            return f"no weights file at {path}"
+        self.init_from = path
+        return None
 
     def history_location(self) -> Path:
         """The run history the project's runs are recorded in (``recording.py``)."""
@@ -213,13 +235,12 @@ class TrainingController(QObject):
         self._launch(resume_from)
         return None
 
-    def continue_run(self, checkpoint, trained_project) -> str | None:
-        """Continue a recorded run (the Runs panel) from its kept checkpoint, when the project as
-        it is now can take its weights; returns why not, or None when started."""
+    def continue_run(self, checkpoint) -> str | None:
+        """Continue a recorded run (the Runs panel) from its kept checkpoint, the layers changed
+        since starting afresh; returns why not, or None when started."""
         if self.running:
             return "training is already running"
-        why = self.occupied or self.blocking_problem() or recorded_fit_blocker(
-            checkpoint, trained_project, self.editing.analysis)
+        why = self.occupied or self.blocking_problem() or recorded_blocker(checkpoint)
         if why:
             return why
         self._launch(Path(checkpoint))
@@ -231,6 +252,8 @@ class TrainingController(QObject):
         from studio.engine.session import TrainingSession
 
         self._pending_fit = self.editing.project
+        init_from, self.init_from = (None, self.init_from) if resume_from else (self.init_from,
+                                                                                None)
         run = self.store.new_run()
         run.label = f"Run {run.number}" + (" (continued)" if resume_from else "")
         checkpoint = self._scratch() / f"run{run.number}{WEIGHTS_SUFFIX}"
@@ -238,7 +261,8 @@ class TrainingController(QObject):
         config = RunConfig(
             probes=ProbeRates(sample=self.sample), watch=(self.watched,) if self.watched else (),
             checkpoint_path=str(checkpoint), checkpoint_epochs=False,
-            resume_from=str(resume_from) if resume_from else None, pause_on_nan=True,
+            resume_from=str(resume_from) if resume_from else None, warm_start=True,
+            init_from=str(init_from) if init_from else None, pause_on_nan=True,
             data_root=str(folder) if folder else None)
         self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
@@ -345,6 +369,7 @@ class TrainingController(QObject):
         self.store.download = None
         self._checkpoint = self._saved_checkpoint = None
         self._pending_fit, self._refusal = None, None
+        self.init_from, self.fresh = None, None
         # weights saved beside the project were saved with it: the project as opened is theirs
         self.fit.remember(self.editing.project if self.trained_checkpoint() else None)
         self.watched = None
@@ -374,6 +399,9 @@ class TrainingController(QObject):
                 if self._pending_fit is not None:
                     self.fit.remember(self._pending_fit)
                     self._pending_fit = None
+            elif isinstance(event, WeightsFitted):
+                self.fresh = event
+                self.weights_fitted.emit(event)
             elif isinstance(event, Error):
                 if event.kind == "checkpoint":
                     self._refusal = str(event.message)
@@ -402,11 +430,9 @@ class TrainingController(QObject):
         self.state_changed.emit(state)
 
 
-def recorded_fit_blocker(checkpoint, trained_project, analysis) -> str | None:
-    """Why a recorded run cannot be continued in the project as ``analysis`` describes it: its
-    checkpoint is gone, or the weights no longer fit (``compat.py``); None when it can."""
+def recorded_blocker(checkpoint) -> str | None:
+    """Why a recorded run cannot be continued: its checkpoint is gone; None when it can (the
+    layers changed since start afresh)."""
     if not checkpoint or not Path(checkpoint).exists():
         return "this run kept no checkpoint to continue from"
-    fit = TrainedStateFit()
-    fit.remember(trained_project)
-    return fit.why_not(analysis)
+    return None

@@ -140,7 +140,7 @@ def _graph(project, key: str):
     return project.training if key == "training" else project.networks.get(key)
 
 
-def _resolve(project, key: str):
+def resolve_node(project, key: str):
     """A node path -> ((graph key, node id) of the node it names, [(graph key, instance id,
     path inside that instance)] for the instances on the way); None if the project has no such
     node (an edit since the run started)."""
@@ -203,7 +203,7 @@ def health_by_graph(project, run) -> dict:
     inside: dict = {}  # (graph, instance) -> [(path inside, Health)]
     for key in sorted(keys):
         health = classify(run.latest_stats.get(key), run.dead_units.get(key))
-        found = _resolve(project, key) if health is not None else None
+        found = resolve_node(project, key) if health is not None else None
         if found is None:
             continue
         target, containers, path = found

@@ -14,6 +14,7 @@ from html import escape as html_escape
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -95,6 +96,10 @@ class TrainingPanel(QWidget):
         self.save_action = self._action("Save &Weights", None, "Save the trained weights "
                                         "beside the project file (also done by File > Save)",
                                         self.save_weights_requested.emit)
+        self.load_weights_action = self._action(
+            "&Load Weights\u2026", None, "Start the next Train from the weights of a file (a "
+            "state_dict as .pt or .safetensors, or a Studio checkpoint): every tensor that "
+            "fits is loaded, the rest initialized as usual", self.choose_weights)
         buttons = QHBoxLayout()
         for act in (self.train_action, self.pause_action, self.stop_action):
             b = QToolButton()
@@ -234,6 +239,25 @@ class TrainingPanel(QWidget):
             return False
         return True
 
+    def choose_weights(self) -> None:
+        """Train > Load Weights: a file dialog, then ``load_weights``."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load Weights for the Next Run", "",
+            "Weights (*.pt *.pth *.safetensors *.ckpt);;All files (*)")
+        if path:
+            self.load_weights(path)
+
+    def load_weights(self, path) -> bool:
+        """The next Train starts from the weights of ``path`` that fit; the state line says
+        so until then."""
+        why = self.controller.load_weights(path)
+        if why:
+            self._show_error(f"Cannot load weights: {_escape(why)}")
+            return False
+        self.error_label.hide()
+        self._state_changed(self.controller.state)
+        return True
+
     def _follow_verdict(self) -> None:
         """A refused Train's reason follows the edits: gone once the project can train, else
         the current reason (never an old one beside a verdict that says otherwise)."""
@@ -262,6 +286,8 @@ class TrainingPanel(QWidget):
             scores = ", ".join(f"{k.replace('_', ' ')} {v:.4g}"
                                for k, v in run.final.evaluation.items())
             text += f" after {run.final.steps:,} steps" + (f": {scores}" if scores else "")
+        if self.controller.init_from is not None and not self.controller.running:
+            text += f"\nThe next Train starts from the weights in {self.controller.init_from.name}"
         self.state_label.setText(text)
         if self._refused and state == "idle":
             self._follow_verdict()
@@ -280,10 +306,13 @@ class TrainingPanel(QWidget):
         blocker = self.controller.continue_blocker() if trained and not running else None
         self.continue_action.setEnabled(not running and trained and blocker is None)
         keys = self.continue_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        tip = f"Cannot continue: {blocker}" if blocker else f"{CONTINUE_TIP} ({keys})"
+        note = self.controller.continue_note() if trained and not blocker else None
+        tip = f"Cannot continue: {blocker}" if blocker else f"{CONTINUE_TIP} ({keys})" + (
+            f". The project changed since training: Continue {note}" if note else "")
         self.continue_action.setToolTip(tip)
         self.continue_action.setStatusTip(tip)
         self.save_action.setEnabled(not running and trained)
+        self.load_weights_action.setEnabled(not running)
         for ed in self.editors.values():
             ed.widget.setEnabled(not running)
         self.setToolTip("Settings apply to the next run" if running else "")
@@ -335,7 +364,8 @@ class TrainingPanel(QWidget):
         self.error_node = tuple(node) if node else None
         kind = {"nan": "The loss is not a number", "oom": "Out of memory",
                 "crash": "The training process crashed", "shape": "A shape does not fit",
-                "data": "The data could not be loaded", "checkpoint": "Cannot continue"}.get(
+                "data": "The data could not be loaded", "checkpoint": "Cannot continue",
+                "weights": "The weights could not be loaded"}.get(
                     event.kind, "Training failed")
         self._show_error(f"<b>{kind}</b>: {_escape(event.message)}"
                          + (f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""))
