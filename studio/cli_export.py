@@ -28,7 +28,8 @@ def export(args) -> int:
 
     out = Path(args.out)
     try:
-        written = write_export(project, out, checkpoint=args.weights)
+        written = write_export(project, out, checkpoint=args.weights,
+                               weights_format=args.weights_format)
     except WeightsError as err:
         raise CliError(f"--weights: {err}") from None
     except (CodegenError, ExportError) as err:
@@ -50,6 +51,8 @@ def export(args) -> int:
 
 
 def add_command(sub) -> None:
+    from studio.engine.export import WEIGHTS_FORMATS  # no torch
+
     p = sub.add_parser("export", help="write model.py and train.py (standalone PyTorch), and "
                        "optionally programs for deployment")
     p.add_argument("file")
@@ -59,4 +62,7 @@ def add_command(sub) -> None:
     p.add_argument("--weights", metavar="CKPT", help="also write the trained weights of this "
                    "checkpoint as weights.pt (train.py --weights weights.pt starts from them); "
                    "the programs carry them too")
+    p.add_argument("--weights-format", choices=tuple(WEIGHTS_FORMATS), default="pt",
+                   help="the --weights file: weights.pt (weights-only torch.load) or "
+                   "weights.safetensors, each keyed network.parameter (default: %(default)s)")
     p.set_defaults(run=export)

@@ -33,14 +33,19 @@ def trained(tmp_path_factory):
     return checkpoint
 
 
-def exported_module(folder, class_name, key):
+def exported_module(folder, class_name, key, weights="weights.pt"):
     """The exported model.py's class with the exported weights, as a user loads them."""
     spec = importlib.util.spec_from_file_location(f"exported_{key}", folder / "model.py")
     code = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(code)
     module = getattr(code, class_name)()
-    saved = torch.load(folder / "weights.pt", weights_only=True)
-    module.load_state_dict({k[len(key) + 1:]: v for k, v in saved.items()
+    if weights.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        saved = load_file(folder / weights)
+    else:
+        saved = torch.load(folder / weights, weights_only=True)  # weights-only: no pickled code
+    module.load_state_dict({k[len(key) + 1:]: v for k, v in saved.items()  # strict
                             if k.startswith(key + ".")})
     return module.eval()
 
@@ -171,3 +176,31 @@ def test_a_module_that_cannot_be_scripted_is_traced_and_says_so():
     program, note = script_or_trace(module, (x,))
     assert "traced, not scripted" in note and "scripting failed" in note
     assert torch.equal(program(x), module(x))
+
+
+@pytest.mark.parametrize("weights_format", ["pt", "safetensors"])
+def test_exported_weights_load_into_the_exported_module_in_either_format(trained, tmp_path,
+                                                                         weights_format):
+    out = tmp_path / "out"
+    assert main(["export", LENET, "--out", str(out), "--weights", str(trained),
+                 "--weights-format", weights_format]) == 0
+    files = sorted(p.name for p in out.glob("weights*"))
+    assert files == [f"weights.{weights_format}"]
+    module = exported_module(out, "LeNet", "lenet", files[0])
+    expected = torch.load(trained, weights_only=True)["networks"]["lenet"]
+    for name, tensor in module.state_dict().items():
+        assert torch.equal(tensor, expected[name]), name
+    # the exported train.py continues from either file
+    proc = subprocess.run([sys.executable, "train.py", "--weights", files[0], "--steps", "1",
+                           "--device", "cpu", "--out", "run"], cwd=out, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_weights_formats_offered_are_the_ones_written():
+    from studio.cli import build_parser
+    from studio.engine.export import WEIGHTS_FORMATS
+
+    args = build_parser().parse_args(["export", "x.studio", "--out", "o", "--weights-format",
+                                      "safetensors"])
+    assert args.weights_format == "safetensors" and set(WEIGHTS_FORMATS) == {"pt", "safetensors"}

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QLineEdit,
     QMessageBox,
@@ -223,7 +224,7 @@ def test_export_from_the_window_carries_the_trained_weights_into_onnx(qtbot, tmp
         np.testing.assert_array_equal(initializers[name], tensor.numpy(), err_msg=name)
 
 
-def test_the_export_dialog_writes_torchscript_and_torch_export_programs(qtbot, tmp_path):
+def test_the_export_dialog_writes_safetensors_torchscript_and_torch_export_programs(qtbot, tmp_path):
     import torch
 
     from tests.test_export_programs import exported_module, largest_difference, run_without_studio
@@ -233,6 +234,9 @@ def test_the_export_dialog_writes_torchscript_and_torch_export_programs(qtbot, t
     qtbot.waitExposed(dialog)
     out = tmp_path / "deploy"
     dialog.folder.setText(str(out))
+    formats = dialog.findChild(QComboBox, "export_weights_format")
+    assert formats.isEnabled() and formats.currentText() == "weights.pt"
+    formats.setCurrentIndex(formats.findText("weights.safetensors"))
     for kind in ("torchscript", "torch_export"):
         box = dialog.findChild(QCheckBox, f"export_{kind}")
         assert box.isEnabled() and not box.isChecked()
@@ -241,7 +245,8 @@ def test_the_export_dialog_writes_torchscript_and_torch_export_programs(qtbot, t
     qtbot.waitUntil(lambda: (out / "model.pt2").exists(), timeout=WAIT_MS)
     message = window.statusBar().currentMessage()
     assert "model.torchscript.pt" in message and "model.pt2" in message
-    module = exported_module(out, "LeNet", "lenet")  # with the trained weights.pt
+    assert "weights.safetensors" in message and not (out / "weights.pt").exists()
+    module = exported_module(out, "LeNet", "lenet", "weights.safetensors")
     images = (torch.randn(2, 1, 32, 32),)
     for kind, name in (("torchscript", "model.torchscript.pt"), ("torch-export", "model.pt2")):
         got = run_without_studio(kind, out / name, images, tmp_path)

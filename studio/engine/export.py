@@ -15,6 +15,9 @@ from studio.core.project import Project
 from studio.engine.codegen import GeneratedCode, generate
 from studio.engine.loader import RESOURCES_DATA
 
+# weights formats -> the weights file's suffix (engine/weights.py writes each)
+WEIGHTS_FORMATS = {"pt": ".pt", "safetensors": ".safetensors"}
+
 
 class ExportError(Exception):
     """Why nothing was exported, in one sentence a user can act on."""
@@ -42,14 +45,19 @@ def exportable_code(project: Project) -> GeneratedCode:
     return code
 
 
-def write_export(project: Project, folder, checkpoint=None) -> list[Path]:
-    """Write the project's code into ``folder``; with ``checkpoint``, also ``weights.pt``
-    (``python train.py --weights weights.pt`` continues from it). Returns the files written.
-    Raises ExportError when there is nothing to export (WeightsError for a bad checkpoint),
-    CodegenError for a project that cannot run."""
+def write_export(project: Project, folder, checkpoint=None, weights_format: str = "pt") -> list[Path]:
+    """Write the project's code into ``folder``; with ``checkpoint``, also its trained weights
+    as ``weights.pt`` (weights-only) or ``weights.safetensors`` (``weights_format``), keyed
+    ``network.parameter``: ``python train.py --weights weights.pt`` continues from either.
+    Returns the files written. Raises ExportError when there is nothing to export
+    (WeightsError for a bad checkpoint), CodegenError for a project that cannot run."""
+    if weights_format not in WEIGHTS_FORMATS:
+        raise ExportError(f"no weights format {weights_format!r}: "
+                          f"{' or '.join(WEIGHTS_FORMATS)}")
     code = exportable_code(project)
     if checkpoint is not None:
-        from studio.engine.checkpoint import CheckpointError, load, network_weights, write_weights
+        from studio.engine.checkpoint import CheckpointError, load, network_weights
+        from studio.engine.weights import write_tensors
 
         try:  # a bad checkpoint fails before anything is written
             weights = network_weights(load(checkpoint))
@@ -66,7 +74,7 @@ def write_export(project: Project, folder, checkpoint=None) -> list[Path]:
             shutil.copyfile(RESOURCES_DATA / name, out / "data" / name)
             written.append(out / "data" / name)
     if checkpoint is not None:
-        written.append(write_weights(weights, out / "weights.pt"))
+        written.append(write_tensors(weights, out / f"weights{WEIGHTS_FORMATS[weights_format]}"))
     return written
 
 

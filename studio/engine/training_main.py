@@ -35,12 +35,17 @@ def main():
     parser.add_argument("--out", default=".", metavar="FOLDER",
                         help="folder for weights.pt and preview images (default: this folder)")
     parser.add_argument("--weights", metavar="FILE",
-                        help="start from these weights (a weights.pt written by this script or "
-                        "exported with trained weights from Studio)")
+                        help="start from these weights (a weights.pt written by this script, or "
+                        "weights.pt or weights.safetensors exported from Studio)")
     args = parser.parse_args()
     training = Training(args.device, args.seed, args.data_dir, args.steps, args.epochs)
     if args.weights:
-        saved = torch.load(args.weights, map_location=args.device, weights_only=True)
+        if args.weights.endswith(".safetensors"):  # needs the safetensors package
+            from safetensors.torch import load_file
+
+            saved = load_file(args.weights, device=str(args.device))
+        else:
+            saved = torch.load(args.weights, map_location=args.device, weights_only=True)
         for net, module in training.networks.items():
             module.load_state_dict({k[len(net) + 1:]: v for k, v in saved.items()
                                     if k.startswith(net + ".")})

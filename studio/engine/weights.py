@@ -12,15 +12,21 @@ from studio.core.atomic import write_with
 
 def save_weights(training, path) -> None:
     """Every network's weights in one file: safetensors, or a weights-only torch file (.pt)."""
+    write_tensors({f"{net}.{k}": v for net, m in training.networks.items()
+                   for k, v in m.state_dict().items()}, path)
+
+
+def write_tensors(tensors: dict, path) -> Path:
+    """``network.parameter`` tensors written atomically as the suffix of ``path`` says:
+    safetensors, or a weights-only torch file (.pt)."""
     path = Path(path)
-    tensors = {f"{net}.{k}": v.detach().cpu().contiguous()
-               for net, m in training.networks.items() for k, v in m.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     if path.suffix == ".safetensors":
         from safetensors.torch import save_file
 
-        write_with(path, lambda tmp: save_file(tensors, str(tmp)))
-    else:
-        write_with(path, lambda tmp: torch.save(tensors, tmp))
+        tensors = {k: v.clone() for k, v in tensors.items()}  # it refuses shared storage
+        return write_with(path, lambda tmp: save_file(tensors, str(tmp)))
+    return write_with(path, lambda tmp: torch.save(tensors, tmp))
 
 
 def load_weights(path) -> dict:

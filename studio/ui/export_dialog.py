@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -29,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import fileformat
+from studio.engine.export import WEIGHTS_FORMATS
 from studio.ui.confirm import confirm
 
-CODE_FILES = ("model.py", "train.py", "weights.pt", "model.onnx", "model.torchscript.pt",
-              "model.pt2")
+CODE_FILES = ("model.py", "train.py", "weights.pt", "weights.safetensors", "model.onnx",
+              "model.torchscript.pt", "model.pt2")
 # the programs the dialog offers besides the code: kind (engine/program_export.PROGRAMS), label,
 # what it is for, and the package it needs (None: torch alone)
 PROGRAM_CHOICES = (
@@ -94,7 +96,7 @@ class ExportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(self.browse)
-        self.weights = QCheckBox("Trained weights (weights.pt)")
+        self.weights = QCheckBox("Trained weights as")
         self.weights.setObjectName("export_weights")
         self.weights.setEnabled(has_weights)
         self.weights.setChecked(has_weights)
@@ -103,7 +105,19 @@ class ExportDialog(QDialog):
                                 "weights")
         form = QFormLayout()
         form.addRow("Folder:", row)
-        form.addRow("Also:", self.weights)
+        self.weights_format = QComboBox()
+        self.weights_format.setObjectName("export_weights_format")
+        for kind, suffix in WEIGHTS_FORMATS.items():
+            self.weights_format.addItem(f"weights{suffix}", kind)
+        self.weights_format.setToolTip("weights.pt (weights-only torch.load) or "
+                                       "weights.safetensors: tensors keyed network.parameter")
+        self.weights_format.setEnabled(has_weights)
+        self.weights.toggled.connect(self.weights_format.setEnabled)
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights)
+        weights_row.addWidget(self.weights_format)
+        weights_row.addStretch(1)
+        form.addRow("Also:", weights_row)
         self.programs: dict[str, QCheckBox] = {}
         for kind, label, tip, package in PROGRAM_CHOICES:
             box = QCheckBox(label)
@@ -162,12 +176,14 @@ class Exporter(QObject):
     def _dialog_accepted(self) -> None:
         d = self.dialog
         self.export_code(d.target(), weights=d.weights.isChecked(),
+                         weights_format=d.weights_format.currentData(),
                          programs=[k for k, box in d.programs.items() if box.isChecked()])
 
     def export_code(self, folder, weights: bool = True, onnx: bool = False,
-                    programs=()) -> bool:
+                    programs=(), weights_format: str = "pt") -> bool:
         """Write model.py and train.py (and the data files they read) into ``folder``, with the
-        trained weights as weights.pt when asked and there are some, and the ``programs`` asked
+        trained weights as weights.pt or .safetensors (``weights_format``) when asked and there
+        are some, and the ``programs`` asked
         (kinds of engine/program_export.PROGRAMS; ``onnx``: ONNX too). Existing files are
         replaced only after the user agrees."""
         from studio.engine.codegen import CodegenError
@@ -179,7 +195,8 @@ class Exporter(QObject):
             return False
         project = self.bench.session.project
         try:
-            written = write_export(project, out, checkpoint=checkpoint)
+            written = write_export(project, out, checkpoint=checkpoint,
+                                   weights_format=weights_format)
         except CodegenError as err:
             self.bench.show_error("Cannot export yet", f"{err}\n\n" + "\n".join(
                 str(p) for p in err.problems[:8]))
