@@ -252,3 +252,21 @@ def test_runs_of_an_unsaved_project_move_beside_it_when_saved(qtbot, tmp_path, r
     assert moved.checkpoint == str(runs_dir / "mine.runs" / f"run-{moved.number}.ckpt")
     view.select([moved.number])
     assert view.actions_of["continue"].isEnabled()  # its checkpoint came along
+
+
+def test_latest_gives_each_series_newest_point_of_that_run_only(tmp_path):
+    """What the panel shows of a running run: RunHistory.latest, read through the key."""
+    with RunHistory(tmp_path / "history.sqlite") as history:
+        begin = dict(project="p", text="t", settings={}, seed=0, versions={}, params=1, macs=1)
+        first, second = history.begin(**begin), history.begin(**begin)
+        assert history.latest(first) == {}
+        history.write(first, [("train", "loss", s, 1, 1.0 / s) for s in range(1, 501)] +
+                      [("train", "aux", s, 1, None) for s in range(1, 400, 3)] +
+                      [("eval", "test_accuracy", 250, 1, 0.5), ("lr", "adam", 500, 1, 0.01)])
+        history.write(second, [("train", "loss", 900, 2, 9.0), ("eval", "zz", 1, 1, 1.0)])
+        history.write(first, [("eval", "test_accuracy", 500, 2, 0.75),
+                              ("train", "loss", 501, 2, 0.125)])
+        assert history.latest(first) == {
+            ("eval", "test_accuracy"): (500, 0.75), ("lr", "adam"): (500, 0.01),
+            ("train", "aux"): (397, None), ("train", "loss"): (501, 0.125)}
+        assert history.latest(second) == {("eval", "zz"): (1, 1.0), ("train", "loss"): (900, 9.0)}
