@@ -215,4 +215,8 @@ def test_a_refresh_analyses_neither_project(lenet, qtbot, monkeypatch):
     lenet.editor.set_params("training", "conv1", {"out_channels": 16})
     qtbot.waitUntil(lambda: lenet.comparison.diff is not before, timeout=WAIT_MS)
     assert [c.node for c in lenet.comparison.diff.nodes] == ["conv1"]
+    # nor does showing the panel again after hiding it
+    lenet.comparison.view_action.trigger()
+    lenet.comparison.view_action.trigger()
+    assert lenet.comparison.active and [c.node for c in lenet.comparison.diff.nodes] == ["conv1"]
     assert analysed == [other]

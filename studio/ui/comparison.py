@@ -65,7 +65,7 @@ class Comparison(QObject):
         session.analyzed.connect(self._edited)
         self.action = command_action("Compare &With File\u2026", "action_compare_file",
                                      COMPARE_TIP, self.compare_with_file_dialog, self)
-        self._last: tuple | None = None  # (project, title) of the latest comparison
+        self._last: tuple | None = None  # (project, title, analysis) of the latest comparison
         self.view_action = command_action("&Diff", "action_view_diff", VIEW_TIP_BEFORE,
                                           self._show_or_hide, self)
         self.view_action.setCheckable(True)
@@ -94,10 +94,11 @@ class Comparison(QObject):
                      f"node change(s)", 6000)
         return self.diff
 
-    def _begin(self, project: Project, title: str) -> None:
+    def _begin(self, project: Project, title: str, analysis=None) -> None:
+        """The other project (analysed once: it does not change while compared)."""
         self.other, self.title = project, title
-        self._last = (project, title)
-        self._other_analysis = analyze(project)
+        self._other_analysis = analysis if analysis is not None else analyze(project)
+        self._last = (project, title, self._other_analysis)
         self.panel.clear()
 
     def _show_or_hide(self) -> None:
