@@ -249,6 +249,7 @@ def examples(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from studio.cli_export import add_command as add_export
     from studio.cli_history import add_commands
+    from studio.cli_lab import add_command as add_lab
     from studio.cli_lr_find import add_command as add_lr_find
     from studio.cli_sweep import add_command as add_sweep
 
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_lr_find(sub)
     add_sweep(sub)
+    add_lab(sub)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=blocks)
