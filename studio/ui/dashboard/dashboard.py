@@ -35,7 +35,7 @@ UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: eve
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
-            "runs": 0.5}
+            "runs": 1}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
