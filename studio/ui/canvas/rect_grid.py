@@ -15,9 +15,11 @@ class RectGrid:
 
     def _span(self, rect: QRectF) -> list:
         c = self.cell
-        rows = range(int(rect.top() // c), int(rect.bottom() // c) + 1)
-        return [(gx, gy) for gx in range(int(rect.left() // c), int(rect.right() // c) + 1)
-                for gy in rows]
+        left, top, right, bottom = rect.getCoords()  # one call: this runs for every label
+        x0, x1, y0, y1 = int(left // c), int(right // c), int(top // c), int(bottom // c)
+        if x0 == x1 and y0 == y1:
+            return [(x0, y0)]  # most rectangles (labels, nodes) lie in one cell
+        return [(gx, gy) for gx in range(x0, x1 + 1) for gy in range(y0, y1 + 1)]
 
     def put(self, key, rect: QRectF) -> None:
         self.drop(key)
@@ -43,5 +45,10 @@ class RectGrid:
 
     def meets(self, area: QRectF) -> bool:
         cells = self._cells
-        return any(rect.intersects(area) for cell in self._span(area) if cell in cells
-                   for rect in cells[cell].values())
+        for cell in self._span(area):
+            rects = cells.get(cell)
+            if rects:
+                for rect in rects.values():
+                    if rect.intersects(area):
+                        return True
+        return False

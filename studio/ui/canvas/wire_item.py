@@ -190,18 +190,23 @@ class WireItem(QGraphicsItem):
         """Put the label on the first of its places that ``taken(rect)`` says is free (else the
         first place); returns the label's rectangle."""
         w, h = self.label_size()
-        chosen = None
+        rect = None
         for pt in self.label_places:
-            rect = QRectF(pt.x() - w / 2, pt.y() - h / 2, w, h)
-            if not taken(rect):
-                chosen = pt
+            tried = QRectF(pt.x() - w / 2, pt.y() - h / 2, w, h)
+            if not taken(tried):
+                at, rect = pt, tried
                 break
-        at = chosen if chosen is not None else (
-            self.label_places[0] if self.label_places else self._label_at)
-        if QRectF(at.x() - w / 2, at.y() - h / 2, w, h) != self._label_rect:
+        if rect is None:
+            at = self.label_places[0] if self.label_places else self._label_at
+            rect = QRectF(at.x() - w / 2, at.y() - h / 2, w, h)
+        if rect != self._label_rect:
             self.prepareGeometryChange()  # else the bounds stay (the same size, same place)
         self._label_at = at
-        self._layout_label()
+        if self.label:  # the rectangle _layout_label would make again
+            self._label_rect = rect
+            self._bounds = self._path_bounds.united(rect.adjusted(-1, -1, 1, 1))
+        else:
+            self._layout_label()
         return self._label_rect
 
     def set_label(self, text: str, loss: bool = False, placed_next: bool = False) -> bool:
@@ -237,11 +242,12 @@ class WireItem(QGraphicsItem):
     def _layout_label(self) -> None:
         if self.label:
             w, h = self.label_size()
-            self._label_rect = QRectF(self._label_at.x() - w / 2, self._label_at.y() - h / 2, w, h)
+            at = self._label_at
+            self._label_rect = QRectF(at.x() - w / 2, at.y() - h / 2, w, h)
+            self._bounds = self._path_bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
         else:
             self._label_rect = QRectF()
-        self._bounds = self._path_bounds.united(self._label_rect.adjusted(-1, -1, 1, 1)) \
-            if self.label else QRectF(self._path_bounds)
+            self._bounds = QRectF(self._path_bounds)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
