@@ -116,6 +116,46 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     return out
 
 
+# (lesson, file name, pause at step)
+LESSON_SHOTS = (("locality", "lesson_locality.png", 120),)
+
+
+def shoot_lesson(lesson_id: str, out: Path, pause_at: int) -> Path:
+    """Lessons > the lesson, as a user chooses it; train until a step, pause, and grab."""
+    from PySide6.QtCore import QSettings
+
+    from studio.core.lessons import lesson
+    from studio.ui.app import build
+
+    folder = tempfile.mkdtemp(prefix="studio-shots-")
+    qsettings = QSettings(os.path.join(folder, "settings.ini"), QSettings.Format.IniFormat)
+    app, window = build(settings=qsettings, recovery_folder=folder, offer_recovery=False)
+    settle(app)
+    if not window.lessons.open(lesson(lesson_id), ask=False):
+        raise SystemExit(f"the lesson {lesson_id} did not open")
+    dash = window.dashboard
+    settle(app)
+    if not dash.panel.train():
+        raise SystemExit(dash.panel.error_text)
+    while dash.store.current.step < pause_at and dash.controller.running:
+        settle(app, 0.05)
+    dash.controller.pause()
+    while dash.controller.state != "paused" and dash.controller.running:
+        settle(app, 0.05)
+    settle(app, 1.0)
+    dash.refresh_all()
+    window.statusBar().clearMessage()
+    settle(app, 0.3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out))
+    dash.controller.shutdown()
+    window.session.doc.mark_saved()
+    window.close()
+    window.deleteLater()
+    settle(app, 0.1)
+    return out
+
+
 def on_screen(argv) -> int:
     """Run this script again on a fresh Xvfb display of SCREEN's size; its exit status."""
     import subprocess
@@ -134,17 +174,30 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "resources" / "readme"))
     parser.add_argument("--dark", action="store_true", help="render with the dark theme")
+    parser.add_argument("--only", metavar="NAME", help="only the pictures whose file name "
+                        "contains NAME (lesson, dashboard, editor_lenet, ...)")
     parser.add_argument("--on-screen", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.on_screen:
         return on_screen([a for a in argv if a != "--on-screen"])
     args.out = str(Path(args.out).resolve())
+
+    def wanted(name: str) -> bool:
+        return not args.only or args.only in name
+
     for example, name, graph, node in SHOTS:
-        path = shoot(example, Path(args.out) / name, graph, node, args.dark)
-        print(f"wrote {path}")
+        if wanted(name):
+            path = shoot(example, Path(args.out) / name, graph, node, args.dark)
+            print(f"wrote {path}")
     for example, name, graph, node, settings, pause_at in TRAINING_SHOTS:
-        path = shoot_training(example, Path(args.out) / name, graph, node, settings, pause_at)
-        print(f"wrote {path}")
+        if wanted(name):
+            path = shoot_training(example, Path(args.out) / name, graph, node, settings,
+                                  pause_at)
+            print(f"wrote {path}")
+    for lesson_id, name, pause_at in LESSON_SHOTS:
+        if wanted(name):
+            path = shoot_lesson(lesson_id, Path(args.out) / name, pause_at)
+            print(f"wrote {path}")
     return 0
 
 
