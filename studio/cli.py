@@ -110,6 +110,7 @@ def _shape_json(row):
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
     from studio.cli_history import start_recording
+    from studio.cli_tensorboard import open_tensorboard, tensorboard_root
     from studio.engine.events import (
         Activations,
         Evaluation,
@@ -132,7 +133,8 @@ def train(args) -> int:
         raise CliError("give --resume (continue exactly) or --init-from (start from weights), "
                        "not both")
     watch = tuple(w if "/" in w else node_key(w) for w in (args.watch or ()))
-    rates = ProbeRates() if watch else ProbeRates.off()
+    board_root = tensorboard_root(args.tensorboard, project, args.file)
+    rates = ProbeRates() if watch or board_root else ProbeRates.off()
     config = RunConfig(
         steps=args.steps, epochs=args.epochs, seed=args.seed, device=args.device, amp=args.amp,
         channels_last=True if args.channels_last else None,
@@ -146,6 +148,8 @@ def train(args) -> int:
     latest: dict = {}
 
     def show(event, end) -> None:
+        if board is not None:
+            board.record(event)
         if isinstance(event, Metrics):
             for point in event.points:
                 latest.update({k: v for k, v in point.items() if k not in ("step", "epoch")})
@@ -166,11 +170,15 @@ def train(args) -> int:
                                   **event.evaluation}) + "\n")
 
     recorder = start_recording(args, project, config)
+    board = open_tensorboard(board_root, project, recorder)
     try:
         end = drive_run(session, recorder, on_event=show)
     finally:
         if log:
             log.close()
+        if board is not None:
+            board.close()
+            print(f"TensorBoard: this run is in {board.folder}")
         if recorder:
             recorder.history.close()
     errors, started = end.errors, end.started
@@ -286,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision (GPU)")
     p.add_argument("--channels-last", action="store_true", help="NHWC layout for images")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--tensorboard", metavar="DIR", help="also write the run for TensorBoard, in "
+                   "a folder of its own under DIR: losses, metrics, learning rates, gradient and "
+                   "weight histograms, previews, feature maps of --watch nodes")
     p.add_argument("--name", help="a name for the run in the project's run history")
     p.add_argument("--no-record", action="store_true", help="keep no record of the run "
                    "(`studio runs` lists the recorded ones)")
