@@ -12,6 +12,7 @@ While the graph is compared with another project, ``set_diff_mark`` rings the no
 changed since (``diff_marks.py`` draws it). After a run that loaded weights (Continue after an
 edit, Load Weights), ``set_fresh_mark`` puts a small "\u21ba" badge on the bottom left corner of
 each node that started afresh, with the reason in its tooltip, until the next edit or run.
+The marks over the content (health, badges) are drawn by ``node_marks.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from studio.core.inference import node_ports
@@ -27,7 +28,8 @@ from studio.core.layout import NODE_WIDTH
 from studio.core.project import INSTANCE
 from studio.core.registry import Port, get_block
 from studio.ui import theme
-from studio.ui.canvas import diff_marks
+from studio.ui.canvas import diff_marks, node_marks
+from studio.ui.canvas.node_marks import DOT, DOT_RIGHT, FRESH_SYMBOL  # noqa: F401 (DOT: with the geometry)
 from studio.ui.canvas.port_item import PortItem
 
 WIDTH = 150.0  # a node's width, at least
@@ -36,11 +38,8 @@ ROW = 16.0
 PAD = 4.0
 FOOTER = 20.0
 RADIUS = 6.0
-FRESH_SYMBOL = "\u21ba"  # the re-initialized mark: started again
-FRESH_COLOUR = QColor("#1a73e8")
 QUIET_PORT_NAMES = {"x", "out"}
-DOT = 4.5  # radius of the health dot at full size
-DOT_X = WIDTH - 12.0  # its centre (from a node's right end), clear of the problem badge
+DOT_X = WIDTH - DOT_RIGHT  # the health dot's centre, clear of the problem badge
 DOT_ROOM = 16.0  # header width the dot takes from the title and block name
 HEAD_PAD = 18.0  # header width left of the title and right of the block's name
 HEAD_GAP = 4.0  # between the title and the block's name (in another font and colour)
@@ -455,8 +454,7 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QPen(t.selected, 4) if selected else Qt.PenStyle.NoPen)
             painter.setBrush(cat if not self.problems else t.error)
             painter.drawRect(rect)
-            self._health_dot(painter, t, lod)
-            self._diff_mark(painter, lod, box=True)
+            self._paint_marks(painter, t, lod, box=True)
             return
         border = QPen(t.selected, 2.2) if selected else QPen(t.node_border, 1.0)
         if self.shares:
@@ -482,14 +480,12 @@ class NodeItem(QGraphicsItem):
             font, metrics = Fonts.far(lod)
             painter.setPen(t.text)
             painter.setFont(font)
-            dot = 2 * self._dot_radius(lod) + 4 if self.health is not None else 0
+            dot = 2 * node_marks.dot_radius(lod, self.height, HEADER) + 4 \
+                if self.health is not None else 0
             painter.drawText(rect.adjusted(6, 0, -6 - dot, 0), Qt.AlignmentFlag.AlignCenter,
                              metrics.elidedText(self.title, Qt.TextElideMode.ElideRight,
                                                 self.width - 12 - dot))
-            self._health_dot(painter, t, lod)
-            self._diff_mark(painter, lod)
-            self._badge(painter, t)
-            self._fresh_badge(painter, t)
+            self._paint_marks(painter, t, lod)
             return
         painter.setFont(f["title"])
         painter.setPen(t.text)
@@ -541,10 +537,7 @@ class NodeItem(QGraphicsItem):
             painter.drawText(footer.adjusted(0, 0, -self.footer_note_w, 0),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                              self.footer_right)
-        self._health_dot(painter, t, lod)
-        self._diff_mark(painter, lod)
-        self._badge(painter, t)
-        self._fresh_badge(painter, t)
+        self._paint_marks(painter, t, lod)
 
     def fonts_drawn(self, lod: float) -> list:
         """The fonts ``paint`` draws text in at this level of detail (tests check each is at
@@ -555,69 +548,17 @@ class NodeItem(QGraphicsItem):
         f = Fonts.get()
         return [Fonts.far(lod)[0]] if mode == "far" else [f["title"], f["small"], f["body"]]
 
-    def _dot_radius(self, lod: float) -> float:
-        """About the same size on screen when zoomed out, as big as the header allows."""
-        if lod < 0.22:
-            return min(DOT / max(lod, 0.01) * 1.2, self.height * 0.35)
-        return min(DOT / min(lod, 1.0), HEADER / 2 - 1.5)
-
-    def _health_dot(self, painter, t, lod: float) -> None:
-        """The health indicator: a dot right in the header (clear of the problem badge, which
-        sits on the corner), and a ring around the node where the run failed."""
-        health = self.health
-        if health is None:
-            return
-        colour = t.health_colour(health.level)
-        r = self._dot_radius(lod)
-        if health.level == "error":
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            if lod < 0.22:  # inside the box: white, then red, so it shows on a red box too
-                w = min(2.0 / max(lod, 0.01), 12.0)
-                painter.setPen(QPen(t.node, w))
-                painter.drawRect(self.rect().adjusted(w / 2, w / 2, -w / 2, -w / 2))
-                painter.setPen(QPen(colour, w))
-                painter.drawRect(self.rect().adjusted(1.5 * w, 1.5 * w, -1.5 * w, -1.5 * w))
-            else:  # outside the border, within the bounding rectangle
-                ring = min(2.0 / min(lod, 1.0), 4.0)
-                out = 1 + ring / 2
-                painter.setPen(QPen(colour, ring))
-                painter.drawRoundedRect(self.rect().adjusted(-out, -out, out, out),
-                                        RADIUS + out, RADIUS + out)
-        if lod < 0.22:
-            center = QPointF(self.width - r - 4, r + 4)
-        else:
-            center = QPointF(self.width - (WIDTH - DOT_X) + DOT - r, HEADER / 2)
-        painter.setPen(QPen(t.node, max(1.2, 1.2 / max(lod, 0.01)) if lod < 0.45 else 1.2))
-        painter.setBrush(colour)
-        painter.drawEllipse(center, r, r)
-
-    def _diff_mark(self, painter, lod: float, box: bool = False) -> None:
+    def _paint_marks(self, painter, t, lod: float, box: bool = False) -> None:
+        """Health, diff mark, then (but as a box) the problem and re-initialized badges."""
+        node_marks.paint_health(painter, t, lod, self.health, self.rect(), HEADER, RADIUS)
         if self.diff_mark is not None:
             diff_marks.paint_mark(painter, self.rect(), self.diff_mark.status, lod, RADIUS, box)
-
-    def _fresh_badge(self, painter, t) -> None:
-        """The re-initialized mark: a small blue disc with "\u21ba" on the bottom left corner
-        (within the bounds the problem badge keeps; apart from it and the diff badge)."""
-        if self.fresh_mark is None:
+        if box:
             return
-        painter.setPen(QPen(t.node, 1.5))
-        painter.setBrush(QBrush(FRESH_COLOUR))
-        c = QRectF(-4, self.height - 11, 15, 15)
-        painter.drawEllipse(c)
-        painter.setPen(QColor("white"))
-        painter.setFont(Fonts.get()["title"])
-        painter.drawText(c, Qt.AlignmentFlag.AlignCenter, FRESH_SYMBOL)
-
-    def _badge(self, painter, t) -> None:
-        if not self.problems:
-            return
-        painter.setPen(QPen(t.node, 1.5))
-        painter.setBrush(QBrush(t.error))
-        c = QRectF(self.width - 9, -7, 16, 16)
-        painter.drawEllipse(c)
-        painter.setPen(QColor("white"))
-        painter.setFont(Fonts.get()["title"])
-        painter.drawText(c, Qt.AlignmentFlag.AlignCenter, "!")
+        if self.problems:
+            node_marks.paint_problem_badge(painter, t, self.width, Fonts.get()["title"])
+        if self.fresh_mark is not None:
+            node_marks.paint_fresh_badge(painter, t, self.height, Fonts.get()["title"])
 
 
 def _html(text) -> str:
