@@ -35,7 +35,7 @@ class _Absent:
 
 
 ABSENT = _Absent()
-NODE_FIELDS = ("title", "shares")  # a node's own values besides its parameters
+NODE_FIELDS = ("title", "shares", "frozen")  # a node's own values besides its parameters
 
 
 @dataclass(frozen=True)

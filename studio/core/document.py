@@ -424,6 +424,24 @@ class SetTitle(Command):
         return _change(self.graph_key, [self.node_id])
 
 
+class SetFrozen(Command):
+    def __init__(self, graph: str, node_id: str, frozen: bool):
+        self.graph_key, self.node_id, self.frozen = graph, node_id, frozen
+        self.before = None
+        self.text = "freeze" if frozen else "unfreeze"
+
+    def apply(self, doc):
+        node = _node(doc, self.graph_key, self.node_id)
+        if self.before is None:
+            self.before = node.frozen
+        node.frozen = self.frozen
+        return _change(self.graph_key, [self.node_id])
+
+    def revert(self, doc):
+        doc.graph(self.graph_key).nodes[self.node_id].frozen = self.before
+        return _change(self.graph_key, [self.node_id])
+
+
 class Macro(Command):
     """Several commands as one undo step (paste, delete-and-reconnect, make network)."""
 

@@ -29,6 +29,7 @@ from studio.core.document import (
     MoveNodes,
     RemoveNetwork,
     RenameNetwork,
+    SetFrozen,
     SetGraphContents,
     SetNetworkArgs,
     SetParams,
@@ -329,6 +330,13 @@ def set_params(doc: Document, graph, node_id: str, values: dict, merge: bool = F
 def set_title(doc: Document, graph, node_id: str, title: str) -> Change:
     key, _ = _resolve(doc, graph)
     return doc.push(SetTitle(key, node_id, title))
+
+
+def set_frozen(doc: Document, graph, node_id: str, frozen: bool) -> Change:
+    """Freeze a node or a network instance (its parameters get no gradient and no optimizer
+    updates them: fine-tuning the rest), or thaw it; one undoable step."""
+    key, _ = _resolve(doc, graph)
+    return doc.push(SetFrozen(key, node_id, bool(frozen)))
 
 
 def move_nodes(doc: Document, graph, positions: dict, merge: bool = False) -> Change:
@@ -908,7 +916,8 @@ def explode(doc: Document, graph, instance_id: str) -> list[str]:
                 params[pname] = new
         copies[idmap[node.id]] = Node(idmap[node.id], node.block, params, node.title,
                                       check_position((node.pos[0] + dx, node.pos[1] + dy)),
-                                      idmap.get(node.shares) if node.shares else None)
+                                      idmap.get(node.shares) if node.shares else None,
+                                      node.frozen)
     nodes: dict = {}
     for nid, node in g.nodes.items():
         if nid == instance_id:
@@ -1152,5 +1161,6 @@ __all__ = [
     "align", "auto_layout", "can_reconnect", "check_connection", "connect", "copy_nodes",
     "delete_nodes", "disconnect", "duplicate", "explode", "insert_on_wire", "linked_duplicate",
     "make_network", "move_nodes", "paste", "remove_network", "rename_network",
-    "replace_connection", "set_network_args", "set_params", "set_settings", "set_title",
+    "replace_connection", "set_frozen", "set_network_args", "set_params", "set_settings",
+    "set_title",
 ]

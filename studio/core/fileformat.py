@@ -28,7 +28,7 @@ from studio.core.project import (
 from studio.core.registry import get_block
 
 FORMAT = "studio-project"
-VERSION = 1
+VERSION = 2  # 2: a node may be "frozen" (a file without a frozen node is still written as 1)
 SUFFIX = ".studio"
 MAX_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
@@ -36,7 +36,9 @@ MAX_TITLE = 200
 _ID = NODE_ID
 
 # format version -> function upgrading a file's dict from that version to the next
-MIGRATIONS: dict = {}
+MIGRATIONS: dict = {
+    1: lambda data: data,  # version 1 had no frozen nodes: nothing to change
+}
 
 
 class FileFormatError(ValueError):
@@ -77,6 +79,8 @@ def _graph_to_json(graph: Graph) -> dict:
         entry["pos"] = [float(node.pos[0]), float(node.pos[1])]
         if node.shares:
             entry["shares"] = node.shares
+        if node.frozen:
+            entry["frozen"] = True
         params = {}
         for prm in spec.params:
             value = node.params.get(prm.name, prm.default)
@@ -98,8 +102,16 @@ def to_dict(project: Project) -> dict:
     training = _graph_to_json(project.training)
     training["settings"] = {p.name: p.kind.to_json(project.training.settings[p.name])
                             for p in TRAINING_SETTINGS}
-    return {"format": FORMAT, "version": VERSION, "name": project.name, "networks": networks,
-            "training": training}
+    return {"format": FORMAT, "version": written_version(project), "name": project.name,
+            "networks": networks, "training": training}
+
+
+def written_version(project: Project) -> int:
+    """The oldest format that holds the project: 1 unless a node is frozen, so a file that uses
+    nothing new still opens in a Studio that reads only 1, and one with frozen nodes is refused
+    there rather than opened without them."""
+    graphs = [project.training, *project.networks.values()]
+    return VERSION if any(n.frozen for g in graphs for n in g.nodes.values()) else 1
 
 
 def dumps(project: Project) -> str:
@@ -312,8 +324,12 @@ class _Reader:
         if shares is not None and (not isinstance(shares, str) or not _ID.match(shares)):
             self.fail(f"{loc}.shares", f"expected a node id, got {_describe(shares)}")
             shares = None
+        frozen = entry.get("frozen", False)
+        if not isinstance(frozen, bool):
+            self.fail(f"{loc}.frozen", f"expected true or false, got {_describe(frozen)}")
+            frozen = False
         graph.nodes[node_id] = Node(node_id, block, values, title,
-                                    (float(pos[0]), float(pos[1])), shares)
+                                    (float(pos[0]), float(pos[1])), shares, frozen)
 
 
 def _arg_values(raw):

@@ -60,6 +60,7 @@ class Node:
     title: str = ""
     pos: tuple = (0.0, 0.0)
     shares: str | None = None  # id of the node whose module this one calls: a linked duplicate
+    frozen: bool = False  # its parameters get no gradient and no optimizer updates them
 
 
 @dataclass(frozen=True)

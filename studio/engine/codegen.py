@@ -23,6 +23,7 @@ from studio.engine.forward_code import (
     VariableNames,
     ancestors,
     attribute_name,
+    frozen_line,
     gather_args,
     instance_input_ports,
     instance_ports,
@@ -282,6 +283,12 @@ class _Generator:
         rows = {r.node.id: r for r in result.rows if r.depth == 0}
         return rows, _ClassInfo(cname, [], list(net.args)), [dim_names, arg_syms]
 
+    @property
+    def any_frozen(self) -> bool:
+        """Whether a node is frozen: then each optimizer takes only the parameters that train."""
+        graphs = [self.project.training, *self.project.networks.values()]
+        return any(n.frozen for g in graphs for n in g.nodes.values())
+
     def emit_network(self, net: Network) -> None:
         rows, info, generic = self.rows_for(net)
         outputs = net.outputs()
@@ -308,6 +315,8 @@ class _Generator:
             if statement:
                 init.append((statement, (net.name, node_id)))
                 self.need(after.helpers)
+            if node.frozen:
+                init.append((frozen_line(f"self.{attr}"), (net.name, node_id)))
         for node_id in order:
             node = net.nodes[node_id]
             if node.shares:

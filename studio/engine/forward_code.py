@@ -162,3 +162,9 @@ def instance_ports(project: Project, network: str, side: str) -> list[str]:
 def instance_input_ports(project: Project, network: str) -> list[Port]:
     """The input ports of a network instance, one per Input node of its network."""
     return [Port(name) for name in instance_ports(project, network, "input")]
+
+
+def frozen_line(module: str) -> str:
+    """The statement that freezes a module: no gradient for its parameters (and, as they do not
+    train, no optimizer is given them)."""
+    return f"{module}.requires_grad_(False)  # frozen: its parameters do not train"

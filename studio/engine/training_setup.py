@@ -6,7 +6,12 @@ attribute, recorded in ``attr_of`` for the passes that call it.
 
 from __future__ import annotations
 
-from studio.engine.forward_code import SourceLines, attribute_name, instance_attribute
+from studio.engine.forward_code import (
+    SourceLines,
+    attribute_name,
+    frozen_line,
+    instance_attribute,
+)
 from studio.engine.naming import Namer
 from studio.engine.render import call
 from studio.engine.training_graph import TrainingGraph
@@ -70,6 +75,8 @@ class SetupWriter:
             self.attr_of[n] = attr
             ctor = g.gen.constructor(node, g.rows[n])
             self.src.add(f"self.{attr} = {ctor}.to(device)", g.origin(n), indent=BODY)
+            if node.frozen:
+                self.src.add(frozen_line(f"self.{attr}"), g.origin(n), indent=BODY)
             networks.append(attr)
         for n in instances:
             if g.node(n).shares:
@@ -127,6 +134,11 @@ class SetupWriter:
             targets = [self.attr_of[e] for e in g.updated(n)]
             params = (f"self.{targets[0]}.parameters()" if len(targets) == 1 else
                       "[" + ", ".join(f"*self.{t}.parameters()" for t in targets) + "]")
+            if g.gen.any_frozen:  # the frozen parameters are left out of the optimizer
+                params = (f"[p for p in self.{targets[0]}.parameters() if p.requires_grad]"
+                          if len(targets) == 1 else "[p for m in (" + ", ".join(
+                              f"self.{t}" for t in targets) + ") for p in m.parameters() "
+                          "if p.requires_grad]")
             c = g.spec(n).module(values, {})
             src.add(f"self.{attr} = {call(c, {'<parameters>': params})}", g.origin(n),
                     indent=BODY)

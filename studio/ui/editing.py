@@ -171,6 +171,9 @@ class Editor:
     def set_title(self, graph_key, node_id, title: str) -> bool:
         return self.session.push(D.SetTitle(graph_key, node_id, title))
 
+    def set_frozen(self, graph_key, node_id, frozen: bool) -> bool:
+        return self.session.push(D.SetFrozen(graph_key, node_id, bool(frozen)))
+
     def set_settings(self, values: dict, merge: bool = True) -> bool:
         return self.session.push(D.SetSettings(values), merge=merge)
 

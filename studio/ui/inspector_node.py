@@ -1,13 +1,14 @@
 """The inspector's page for one node: its title, one field per parameter under its human label
 (only those that apply to its other values, and any with something to say), the output shape
 and cost, its other problems, the block's explanation and, for an activation, its plot. A
-linked duplicate shows its original's values, read-only, with a way to go there.
+linked duplicate shows its original's values, read-only, with a way to go there. A layer or a
+network instance has a Frozen box: its weights do not train (fine-tuning the rest).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QPushButton
 
 from studio.core.project import INSTANCE, Network, ProjectError
 from studio.core.registry import Values, get_block
@@ -16,6 +17,9 @@ from studio.ui.canvas.node_item import compact
 from studio.ui.inspector_instance import InstanceFields
 from studio.ui.inspector_page import InspectorPage, dim_label, field_label, html
 from studio.ui.param_widgets import ParamEditor
+
+FROZEN_TIP = ("Frozen: no gradient for its parameters and no optimizer updates them, so its "
+              "weights stay as loaded while the rest trains (the exported code does the same)")
 
 
 class NodePage(InspectorPage):
@@ -84,6 +88,15 @@ class NodePage(InspectorPage):
                                    "the generated code")
         self.title_edit.editingFinished.connect(self.title_done)
         form.addRow(field_label("Title", "The node's name"), self.title_edit)
+        self.frozen_box = None
+        if (node.block == INSTANCE or spec.module is not None) and not node.shares:
+            self.frozen_box = QCheckBox("Frozen: its weights do not train")
+            self.frozen_box.setObjectName("frozen")
+            self.frozen_box.setToolTip(FROZEN_TIP)
+            self.frozen_box.setChecked(node.frozen)
+            self.frozen_box.toggled.connect(
+                lambda on: self.editor.set_frozen(self.key, self.node_id, on))
+            form.addRow(field_label("Frozen", FROZEN_TIP), self.frozen_box)
         if node.block == INSTANCE:
             InstanceFields(self, self.key, node).add_rows(form)
             return form
@@ -124,6 +137,10 @@ class NodePage(InspectorPage):
         source = graph.nodes.get(node.shares, node) if node.shares else node
         if not self.title_edit.hasFocus():
             self.title_edit.setText(node.title)
+        if self.frozen_box is not None and self.frozen_box.isChecked() != node.frozen:
+            self.frozen_box.blockSignals(True)
+            self.frozen_box.setChecked(node.frozen)
+            self.frozen_box.blockSignals(False)
         for name, ed in self.editors.items():
             if name.startswith("args."):
                 given = node.params.get("args") or {}
