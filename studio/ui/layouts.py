@@ -14,7 +14,7 @@ import math
 
 from PySide6.QtCore import QObject, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
-from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QScrollArea
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QScrollArea, QTabBar
 
 LAYOUTS = {  # name -> (menu text, what it is for)
     "editing": ("&Editing", "Blocks on the left, the inspector and the training panel on the "
@@ -123,6 +123,7 @@ class WindowLayouts(QObject):
             w.removeDockWidget(dock)
         {"editing": self._editing, "training": self._training,
          "analysis": self._analysis}[name]()
+        hide_stale_tab_bars(w)
         dash = w.dashboard
         dash.refresh_all()
 
@@ -275,3 +276,29 @@ def make_scrollable(dock) -> None:
     area.setWidgetResizable(True)
     area.setWidget(inner)
     dock.setWidget(area)
+
+
+
+def stale_tab_bars(window) -> list:
+    """The dock tab bars on show whose tabs are not one current group of tabbed docks.
+
+    Qt keeps one tab bar per group; when the docks are taken out and placed again, a group's
+    old bar can stay on screen with the tabs it had (seen on a 1280x800 screen: a cut "Code |
+    Curves" bar behind the real one)."""
+    docks = {d.windowTitle(): d for d in window.findChildren(QDockWidget)}
+    stale = []
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is not window or bar.isHidden() or not bar.count():
+            continue
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        first = docks.get(titles[0])
+        group = [first, *window.tabifiedDockWidgets(first)] if first is not None else []
+        if sorted(titles) != sorted(d.windowTitle() for d in group):
+            stale.append(bar)
+    return stale
+
+
+def hide_stale_tab_bars(window) -> None:
+    """Hide what ``stale_tab_bars`` finds; Qt shows a bar again whenever it reuses it."""
+    for bar in stale_tab_bars(window):
+        bar.hide()

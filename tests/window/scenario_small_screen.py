@@ -24,6 +24,9 @@ def body(s: Scenario) -> None:
     s.step("the window opens inside the screen", lambda: s.log(f"window {window_on_screen(s)}"))
     s.shot("opened")
     s.step("File > Examples > lenet", lambda: open_example(s, "lenet"), needed=True)
+    s.step("every dock tab bar on the screen is a current group's (no stale bar behind)",
+           lambda: s.check(s.gui(lambda: _stale_tab_texts(s.window)) == [],
+                           f"stale tab bars: {s.gui(lambda: _stale_tab_texts(s.window))}"))
     # long enough to pause and stop on a quiet machine too (12 epochs end in about 2 s)
     s.step("set 300 epochs in the Training panel", lambda: set_epochs(s, "300"))
     s.step("View > Tile Training Plots: the plots and the window are on the screen",
@@ -48,6 +51,12 @@ def body(s: Scenario) -> None:
     s.step("View > Reset Panels keeps the window on the screen", lambda: (
         s.menu_path("View", "Reset Panels"), window_on_screen(s), controls_on_screen(s)))
     s.shot("panels reset")
+
+
+def _stale_tab_texts(window) -> list:
+    from studio.ui.layouts import stale_tab_bars
+
+    return [[bar.tabText(i) for i in range(bar.count())] for bar in stale_tab_bars(window)]
 
 
 def _dock(s: Scenario, name: str):
