@@ -1,5 +1,5 @@
-"""Freeze from the window: the inspector's Frozen box on a layer is one undoable edit, saved
-with the project, and the generated code shows it."""
+"""Freeze from the window: the inspector's Frozen box on a layer is one undoable edit, drawn on
+the canvas (a snowflake badge), saved with the project, and the generated code shows it."""
 
 from __future__ import annotations
 
@@ -21,10 +21,16 @@ def test_the_frozen_box_freezes_a_layer_undoably(qtbot, tmp_path):
     box.click()
     assert doc.graph("training").nodes["conv1"].frozen
     assert "self.conv1.requires_grad_(False)" in generate(doc.project).model_source
+    # drawn visibly: the node carries the frozen badge (a snowflake) and says so
+    item = view.scene().nodes["conv1"]
+    assert item.frozen and "Frozen" in item.toolTip()
+    assert not view.scene().nodes["conv2"].frozen
     window.actions.undo.trigger()
     assert not doc.graph("training").nodes["conv1"].frozen and not box.isChecked()
+    assert not view.scene().nodes["conv1"].frozen
     window.actions.redo.trigger()
     assert doc.graph("training").nodes["conv1"].frozen and box.isChecked()
+    assert view.scene().nodes["conv1"].frozen
     assert window.files.save_to(tmp_path / "frozen.studio")
     assert load(tmp_path / "frozen.studio").training.nodes["conv1"].frozen
     # a block without weights has no box

@@ -198,6 +198,7 @@ class NodeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.block = node.block
         self.shares = node.shares
+        self.frozen = node.frozen
         if node.block == INSTANCE:
             self.category = "network"
             self.block_label = str(node.params.get("network", "?"))
@@ -386,6 +387,8 @@ class NodeItem(QGraphicsItem):
         lines = [f"<b>{_html(self.title)}</b> &nbsp;<i>{_html(kind)}</i>", _html(self.help)]
         if self.shares:
             lines.append(f"Linked duplicate of <b>{_html(self.shares)}</b>: shares its weights.")
+        if self.frozen:
+            lines.append(f"{node_marks.FROZEN_SYMBOL} Frozen: its weights do not train.")
         row = self.row
         if row is not None and row.outputs:
             outs = ", ".join(f"{k}: {_html(t.describe())}" for k, t in row.outputs.items())
@@ -549,7 +552,7 @@ class NodeItem(QGraphicsItem):
         return [Fonts.far(lod)[0]] if mode == "far" else [f["title"], f["small"], f["body"]]
 
     def _paint_marks(self, painter, t, lod: float, box: bool = False) -> None:
-        """Health, diff mark, then (but as a box) the problem and re-initialized badges."""
+        """Health, diff mark, then (but as a box) the problem, re-initialized and frozen badges."""
         node_marks.paint_health(painter, t, lod, self.health, self.rect(), HEADER, RADIUS)
         if self.diff_mark is not None:
             diff_marks.paint_mark(painter, self.rect(), self.diff_mark.status, lod, RADIUS, box)
@@ -559,6 +562,9 @@ class NodeItem(QGraphicsItem):
             node_marks.paint_problem_badge(painter, t, self.width, Fonts.get()["title"])
         if self.fresh_mark is not None:
             node_marks.paint_fresh_badge(painter, t, self.height, Fonts.get()["title"])
+        if self.frozen:
+            node_marks.paint_frozen_badge(painter, t, self.width, self.height,
+                                          Fonts.get()["title"])
 
 
 def _html(text) -> str:

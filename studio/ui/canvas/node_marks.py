@@ -1,5 +1,6 @@
 """The marks drawn over a node's content: the training health dot (and the ring where the run
-failed), the problem badge and the re-initialized badge. The diff mark is ``diff_marks.py``'s.
+failed), the problem badge, the re-initialized badge and the frozen badge. The diff mark is
+``diff_marks.py``'s.
 
 Kept apart from ``node_item.py``, which lays out and draws the node's own content; these take
 the values they draw (the node's rectangle, its health, fonts), not the item.
@@ -12,6 +13,8 @@ from PySide6.QtGui import QBrush, QColor, QPen
 
 FRESH_SYMBOL = "\u21ba"  # the re-initialized mark: started again
 FRESH_COLOUR = QColor("#1a73e8")
+FROZEN_SYMBOL = "\u2744"  # a frozen node: its weights do not train
+FROZEN_COLOUR = QColor("#4aa3c8")
 DOT = 4.5  # radius of the health dot at full size
 DOT_RIGHT = 12.0  # its centre's distance from a full-width node's right end
 BOX_LOD = 0.22  # below it the node is a coloured box, and the dot sits inside it
@@ -58,21 +61,26 @@ def paint_health(painter, t, lod: float, health, rect: QRectF, header: float,
 def paint_fresh_badge(painter, t, height: float, font) -> None:
     """The re-initialized mark: a small blue disc with "\u21ba" on the bottom left corner
     (within the bounds the problem badge keeps; apart from it and the diff badge)."""
-    painter.setPen(QPen(t.node, 1.5))
-    painter.setBrush(QBrush(FRESH_COLOUR))
-    c = QRectF(-4, height - 11, 15, 15)
-    painter.drawEllipse(c)
-    painter.setPen(QColor("white"))
-    painter.setFont(font)
-    painter.drawText(c, Qt.AlignmentFlag.AlignCenter, FRESH_SYMBOL)
+    _badge(painter, t, QRectF(-4, height - 11, 15, 15), FRESH_COLOUR, FRESH_SYMBOL, font)
+
+
+def paint_frozen_badge(painter, t, width: float, height: float, font) -> None:
+    """The frozen mark: an ice-blue disc with "\u2744" on the bottom right corner (its weights
+    do not train)."""
+    _badge(painter, t, QRectF(width - 11, height - 11, 15, 15), FROZEN_COLOUR, FROZEN_SYMBOL,
+           font)
 
 
 def paint_problem_badge(painter, t, width: float, font) -> None:
     """A red disc with "!" on the top right corner."""
+    _badge(painter, t, QRectF(width - 9, -7, 16, 16), t.error, "!", font)
+
+
+def _badge(painter, t, disc: QRectF, colour, symbol: str, font) -> None:
+    """A disc of ``colour`` ringed in the node's colour, with ``symbol`` in white."""
     painter.setPen(QPen(t.node, 1.5))
-    painter.setBrush(QBrush(t.error))
-    c = QRectF(width - 9, -7, 16, 16)
-    painter.drawEllipse(c)
+    painter.setBrush(QBrush(colour))
+    painter.drawEllipse(disc)
     painter.setPen(QColor("white"))
     painter.setFont(font)
-    painter.drawText(c, Qt.AlignmentFlag.AlignCenter, "!")
+    painter.drawText(disc, Qt.AlignmentFlag.AlignCenter, symbol)
