@@ -403,43 +403,49 @@ class SetParams(Command):
         return False
 
 
-class SetTitle(Command):
+class SetNodeField(Command):
+    """One of a node's own values besides its parameters (``field``: its title, whether it is
+    frozen), as one undoable step."""
+
+    field = ""
+
+    def __init__(self, graph: str, node_id: str, value, text: str):
+        self.graph_key, self.node_id, self.value, self.text = graph, node_id, value, text
+        self.before = None
+
+    def check(self) -> None:
+        """Raise ProjectError when ``value`` cannot be the field's."""
+
+    def apply(self, doc):
+        self.check()
+        node = _node(doc, self.graph_key, self.node_id)
+        if self.before is None:
+            self.before = getattr(node, self.field)
+        setattr(node, self.field, self.value)
+        return _change(self.graph_key, [self.node_id])
+
+    def revert(self, doc):
+        setattr(doc.graph(self.graph_key).nodes[self.node_id], self.field, self.before)
+        return _change(self.graph_key, [self.node_id])
+
+
+class SetTitle(SetNodeField):
+    field = "title"
+
     def __init__(self, graph: str, node_id: str, title: str):
-        self.graph_key, self.node_id, self.title = graph, node_id, title
-        self.before = None
-        self.text = "rename"
+        super().__init__(graph, node_id, title, "rename")
 
-    def apply(self, doc):
-        if not isinstance(self.title, str) or "\n" in self.title or "\r" in self.title \
-                or len(self.title) > 200:
+    def check(self) -> None:
+        title = self.value
+        if not isinstance(title, str) or "\n" in title or "\r" in title or len(title) > 200:
             raise ProjectError("a title is one line of at most 200 characters")
-        node = _node(doc, self.graph_key, self.node_id)
-        if self.before is None:
-            self.before = node.title
-        node.title = self.title
-        return _change(self.graph_key, [self.node_id])
-
-    def revert(self, doc):
-        doc.graph(self.graph_key).nodes[self.node_id].title = self.before
-        return _change(self.graph_key, [self.node_id])
 
 
-class SetFrozen(Command):
+class SetFrozen(SetNodeField):
+    field = "frozen"
+
     def __init__(self, graph: str, node_id: str, frozen: bool):
-        self.graph_key, self.node_id, self.frozen = graph, node_id, frozen
-        self.before = None
-        self.text = "freeze" if frozen else "unfreeze"
-
-    def apply(self, doc):
-        node = _node(doc, self.graph_key, self.node_id)
-        if self.before is None:
-            self.before = node.frozen
-        node.frozen = self.frozen
-        return _change(self.graph_key, [self.node_id])
-
-    def revert(self, doc):
-        doc.graph(self.graph_key).nodes[self.node_id].frozen = self.before
-        return _change(self.graph_key, [self.node_id])
+        super().__init__(graph, node_id, bool(frozen), "freeze" if frozen else "unfreeze")
 
 
 class Macro(Command):
