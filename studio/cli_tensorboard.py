@@ -9,17 +9,19 @@ from studio.cli_common import CliError
 
 
 def tensorboard_root(option: str | None, project, project_file: str) -> Path | None:
-    """The folder the runs go into: --tensorboard, else None. Refused at once (before the run
-    starts) when the tensorboard package is missing."""
-    if not option:
-        return None
-    from studio.engine.tensorboard_log import TensorBoardError, need_tensorboard
+    """The folder the runs go into: --tensorboard, else the project's TensorBoard setting
+    (relative to the project file's folder), else None. Refused at once (before the run starts)
+    when the tensorboard package is missing."""
+    from studio.engine.tensorboard_log import TensorBoardError, need_tensorboard, root_folder
 
+    root = Path(option).expanduser() if option else root_folder(project, Path(project_file).parent)
+    if root is None:
+        return None
     try:
         need_tensorboard()
     except TensorBoardError as err:
-        raise CliError(f"--tensorboard: {err}") from None
-    return Path(option).expanduser()
+        raise CliError(f"--tensorboard: {err}" if option else f"{project_file}: {err}") from None
+    return root
 
 
 def open_tensorboard(root: Path | None, project, recorder):

@@ -57,3 +57,37 @@ def test_a_generators_previews_become_images(tmp_path):
     run = read_run(folder)
     assert {"preview/reconstructions", "preview/samples"} <= set(run["images"])
     assert run["scalars"]["train/kl"] == [1, 2, 3] and "weights/decoder/fc1" in run["histograms"]
+
+
+def test_the_projects_setting_writes_each_run_beside_the_project(tmp_path):
+    from studio.core import fileformat
+
+    project = fileformat.load(EXAMPLES / "lenet.studio")
+    assert '"tensorboard"' not in fileformat.dumps(project)  # not set: left out of the file
+    project.training.configure(tensorboard="boards")  # relative: in the project's folder
+    path = tmp_path / "lenet.studio"
+    fileformat.save(project, path)
+    assert fileformat.load(path).training.settings["tensorboard"] == "boards"
+    assert main(["train", str(path), "--steps", "3", "--quiet", "--no-record"]) == 0
+    (folder,) = (tmp_path / "boards").iterdir()
+    assert read_run(folder)["scalars"]["train/loss"] == [1, 2, 3]
+
+
+def test_the_window_writes_a_run_for_tensorboard_from_its_run_writer(qtbot, tmp_path):
+    from studio.ui.testing import open_window
+
+    window = open_window(qtbot, tmp_path)
+    assert window.files.open_example(EXAMPLES / "lenet.studio")
+    board = tmp_path / "tb"
+    window.editor.set_settings({"steps": 12, "tensorboard": str(board)})
+    window.dashboard.panel.train_action.trigger()
+    controller = window.dashboard.controller
+    qtbot.waitUntil(lambda: controller.state in ("finished", "failed"), timeout=60_000)
+    assert controller.state == "finished", controller.state
+    writer = controller.recordings.current
+    qtbot.waitUntil(lambda: writer.done, timeout=60_000)  # its last events written
+    (folder,) = board.iterdir()
+    assert folder.name == f"lenet-run{writer.number}"
+    run = read_run(folder)
+    assert run["scalars"]["train/loss"] == list(range(1, 13))
+    assert run["histograms"]["weights/conv1"][0] == 1  # the window's probes run by default

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.core.atomic import write_atomic
-from studio.core.params import Arg, Name, ParamError, kind_from_json, kind_to_json
+from studio.core.params import Arg, FilePath, Name, ParamError, kind_from_json, kind_to_json
 from studio.core.project import (
     INSTANCE,
     NODE_ID,
@@ -100,8 +100,11 @@ def to_dict(project: Project) -> dict:
         entry.update(_graph_to_json(net))
         networks.append(entry)
     training = _graph_to_json(project.training)
-    training["settings"] = {p.name: p.kind.to_json(project.training.settings[p.name])
-                            for p in TRAINING_SETTINGS}
+    settings = project.training.settings
+    # an empty path is "not set" (FilePath) and left out, so a file that sets none (the
+    # TensorBoard folder) still opens in a Studio that does not have that setting
+    training["settings"] = {p.name: p.kind.to_json(settings[p.name]) for p in TRAINING_SETTINGS
+                            if not (isinstance(p.kind, FilePath) and settings[p.name] == "")}
     return {"format": FORMAT, "version": written_version(project), "name": project.name,
             "networks": networks, "training": training}
 

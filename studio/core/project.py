@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from studio.core.params import Arg, Bool, Choice, Int, Kind, Name, ParamError
+from studio.core.params import Arg, Bool, Choice, FilePath, Int, Kind, Name, ParamError
 from studio.core.registry import MISSING, NETWORK, TRAINING, Param, Port, Values, get_block
 
 INPUT, OUTPUT, INSTANCE = "Input", "Output", "Network"
@@ -42,6 +42,9 @@ TRAINING_SETTINGS = (
           label="Channels last"),
     Param("compile", Bool(), False, "torch.compile the networks before training",
           label="Compile"),
+    Param("tensorboard", FilePath(), "", "folder where each run is also written for "
+          "TensorBoard, in a folder of its own (relative to the project's folder; empty: not "
+          "written; needs the tensorboard package)", label="TensorBoard folder"),
 )
 # The settings of a run that the Training panel owns (with the dataset); the others are the
 # advanced ones, edited in the inspector of the training graph. Each is shown in one place only.

@@ -11,7 +11,9 @@ must not wait for. The session's reader thread hands it each event as read
 commits a heartbeat while nothing comes (a paused run), and when the run has ended copies its
 final checkpoint into the history's folder (``run-<n>.ckpt``), so Continue works after the app
 has gone and its scratch folder with it. SQLite connections belong to the thread that opened
-them, so the history is opened, written and closed on the writer's thread alone.
+them, so the history is opened, written and closed on the writer's thread alone. When the
+project has a TensorBoard folder (its setting), the writer also writes each event there
+(``tensorboard_log.py``), on the same thread, never the window's or the trainer's.
 """
 
 from __future__ import annotations
@@ -74,11 +76,13 @@ class RunWriter:
 
     def __init__(self, history_path, project, config=None, *, name: str | None = None,
                  failed: Callable[[Exception], None] = lambda err: None,
-                 news: Callable[[], None] = lambda: None):
+                 news: Callable[[], None] = lambda: None,
+                 board_failed: Callable[[Exception], None] = lambda err: None):
         self.history_path = Path(history_path)
         self.number: int | None = None
         self.status: str | None = None  # how the run ended, once recorded
-        self._failed, self._news = failed, news
+        self.board = None  # the run's TensorBoard writer, when the project asks for one
+        self._failed, self._news, self._board_failed = failed, news, board_failed
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._checkpoint: str | None = None  # the newest checkpoint the run wrote
         self._thread = threading.Thread(target=self._run, args=(project, config, name),
@@ -119,11 +123,40 @@ class RunWriter:
             return
         self.number = recording.number
         self._tell(self._news)
+        self._open_board(project, config)
         try:
             self._record(recording)
         finally:
             history.close()
+            if self.board is not None:
+                self._board(self.board.close)
             self._tell(self._news)
+
+    def _open_board(self, project, config) -> None:
+        """The project's TensorBoard setting: the run also written there, in a folder named
+        after the project and this run's number (a relative setting is in the project's
+        folder, or the home folder for a project never saved)."""
+        from studio.engine.tensorboard_log import root_folder
+
+        root = root_folder(project, getattr(config, "data_root", None) or Path.home())
+        if root is not None:
+            self._board(self._start_board, root, project.name)
+
+    def _start_board(self, root, project_name) -> None:
+        from studio.engine.tensorboard_log import TensorBoardLog, run_folder
+
+        self.board = TensorBoardLog(run_folder(root, project_name, self.number))
+
+    def _board(self, action, *args) -> None:
+        """TensorBoard's writing failing (no package, a full disk) is said once; the run is
+        recorded and trains on without it."""
+        from studio.engine.tensorboard_log import TensorBoardError
+
+        try:
+            action(*args)
+        except (TensorBoardError, OSError) as err:
+            self.board = None
+            self._tell(self._board_failed, err)
 
     @staticmethod
     def _tell(listener, *args) -> None:
@@ -146,6 +179,8 @@ class RunWriter:
             if isinstance(item, Checkpoint) and item.path:
                 self._checkpoint = item.path
             recording.record(item)
+            if self.board is not None:
+                self._board(self.board.record, item)
         self.status = recording.recorder.status
         if self._checkpoint and Path(self._checkpoint).exists():
             recording.keep_checkpoint(self._checkpoint)

@@ -33,6 +33,16 @@ class TensorBoardError(Exception):
     """Why the run cannot be written for TensorBoard, in one sentence."""
 
 
+def root_folder(project, project_folder) -> Path | None:
+    """The project's TensorBoard setting as a folder (a relative one in ``project_folder``), or
+    None when it is empty."""
+    setting = project.training.settings.get("tensorboard") or ""
+    if not setting:
+        return None
+    root = Path(setting).expanduser()
+    return root if root.is_absolute() else Path(project_folder or ".") / root
+
+
 def run_folder(root, project_name: str, number: int | None = None) -> Path:
     """A folder of its own for this run under ``root``: ``lenet-run3`` (a recorded run's
     number) or ``lenet-20260102-153000``; ``-2``, ``-3`` ... when that is taken."""

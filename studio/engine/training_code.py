@@ -30,7 +30,8 @@ TRAINING_ATTRS = {"data", "batches", "rng", "networks", "optimizers", "scheduler
                   "evaluate", "previews"}
 # the line that starts what only Studio runs (never exported): see GeneratedCode
 STUDIO_ONLY = "# Studio only, never exported: the pass its activation probes watch."
-RUN_ONLY = ("device", "amp", "channels_last", "compile")  # settings written as code instead
+# settings written as code instead, or that only Studio's runs use (tensorboard)
+RUN_ONLY = ("device", "amp", "channels_last", "compile", "tensorboard")
 
 
 class _TrainingWriter:

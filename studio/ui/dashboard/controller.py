@@ -55,7 +55,8 @@ class TrainingController(QObject):
     state_changed = Signal(str)  # idle, starting, running, paused, stopping, finished, ...
     failed = Signal(object)  # an events.Error: kind, message, node (graph, id) or None
     weights_fitted = Signal(object)  # an events.WeightsFitted: the run loaded what fits
-    history_failed = Signal(str)  # the run history failed: a sentence for the status bar
+    history_failed = Signal(str)  # the run history (or its TensorBoard copy) failed: a sentence
+    # for the status bar
     history_changed = Signal()  # a run began or ended in the run history (any thread)
 
     def __init__(self, editing_session, parent=None):
@@ -85,7 +86,8 @@ class TrainingController(QObject):
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         self.standby = None  # keeps a training process waiting, so Train starts at once
         self._occupants: dict = {}  # other work training in its own processes: why Train waits
-        self.recordings = Recordings(self._not_recorded, self.history_changed.emit)
+        self.recordings = Recordings(self._not_recorded, self.history_changed.emit,
+                                     self._not_on_board)
         self._unsaved: list = []  # writers of runs recorded while the project had no file
         self.history_changed.connect(self.carry_unsaved_runs)
 
@@ -171,6 +173,10 @@ class TrainingController(QObject):
         """On a writer's thread: its run is not recorded (said once per run)."""
         self.history_failed.emit(f"This run is not recorded in the run history: {err}. "
                                  "Training goes on.")
+
+    def _not_on_board(self, err) -> None:  # on a writer's thread
+        self.history_failed.emit(f"This run is not written for TensorBoard: {err}. Training "
+                                 "goes on.")
 
     def carry_unsaved_runs(self) -> None:
         """Once the project has a file (its first Save), the runs this window recorded while

@@ -41,9 +41,10 @@ class Recordings:
     run's last commit and checkpoint copy, or a run of a closed project, which records to its
     end unless the window closes first)."""
 
-    def __init__(self, failed, news):
+    def __init__(self, failed, news, board_failed=lambda err: None):
         self.failed = failed  # (error) -> None, called on a writer's thread
         self.news = news  # () -> None, called on a writer's thread: a run began or ended
+        self.board_failed = board_failed  # (error) -> None: the TensorBoard copy failed
         self.current: RunWriter | None = None
         self._writers: list[RunWriter] = []  # every writer not known to be done
         self._open = True
@@ -52,13 +53,17 @@ class Recordings:
         self._writers = [w for w in self._writers if not w.done]
         self._open = True
         self.current = RunWriter(location, project, config, failed=self._failed,
-                                 news=self._news)
+                                 news=self._news, board_failed=self._board_failed)
         self._writers.append(self.current)
         return self.current
 
     def _failed(self, err) -> None:
         if self._open:
             self.failed(err)
+
+    def _board_failed(self, err) -> None:
+        if self._open:
+            self.board_failed(err)
 
     def _news(self) -> None:
         if self._open:
