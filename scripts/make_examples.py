@@ -149,9 +149,9 @@ def conv_costs() -> Project:
                 ("Conv2d", "conv3x3_b", dict(out_channels=32, kernel_size=3, padding=1))],
         "1x5": [("Conv2d", "conv1x5", dict(out_channels=32, kernel_size=(1, 5), padding=(0, 2))),
                 ("Conv2d", "conv5x1", dict(out_channels=32, kernel_size=(5, 1), padding=(2, 0)))],
-        "sep": [("Conv2d", "depthwise5x5", dict(out_channels=32, kernel_size=5, padding=2,
+        "sep": [("Conv2d", "depth5x5", dict(out_channels=32, kernel_size=5, padding=2,
                                                 groups=32)),
-                ("Conv2d", "pointwise1x1", dict(out_channels=32, kernel_size=1))],
+                ("Conv2d", "point1x1", dict(out_channels=32, kernel_size=1))],
     }
     total = t.add("WeightedSum", title="total", id="total")
     for name, layers in branches.items():
@@ -247,7 +247,24 @@ def locality() -> Project:
     return p
 
 
-COURSE = {"locality": locality}  # the lessons' own projects, in examples/course/
+def boundary() -> Project:
+    """The course's decision-boundary lesson: three interleaved spirals of 2-D points into an
+    MLP of two hidden layers of 32 ReLU units, cross-entropy, Adam; the Boundary view shows the
+    class it predicts everywhere on the plane as it learns."""
+    p = Project("Boundary")
+    t = p.training
+    t.configure(batch_size=32, epochs=100, log_every=10)
+    data = t.add("Dataset", title="spirals", id="spirals", dataset="spirals", count=2000,
+                 classes=3, noise=0.05)
+    scores = t.stack(data["x"], ("Linear", "hidden1", dict(out_features=32)),
+                     ("ReLU", "relu1", {}), ("Linear", "hidden2", dict(out_features=32)),
+                     ("ReLU", "relu2", {}), ("Linear", "scores", dict(out_features=3)))
+    classifier_head(t, data, scores, "Adam", lr=3e-3)
+    return p
+
+
+# the lessons' own projects, in examples/course/
+COURSE = {"locality": locality, "boundary": boundary}
 
 
 def build_all() -> dict[str, str]:

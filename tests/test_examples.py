@@ -76,12 +76,12 @@ def test_conv_costs_table_shows_the_trade_off():
     five = params["conv5x5"]
     two_three = params["conv3x3_a"] + params["conv3x3_b"]
     factored = params["conv1x5"] + params["conv5x1"]
-    separable = params["depthwise5x5"] + params["pointwise1x1"]
+    separable = params["depth5x5"] + params["point1x1"]
     assert five == 32 * 32 * 25 + 32
     assert separable == (32 * 25 + 32) + (32 * 32 + 32)
     assert separable < factored < two_three < five
     rf = {r.node.id: r.rf_text for r in a.rows}
-    assert rf["conv5x5"] == rf["conv3x3_b"] == rf["conv5x1"] == rf["pointwise1x1"] == "7x7"
+    assert rf["conv5x5"] == rf["conv3x3_b"] == rf["conv5x1"] == rf["point1x1"] == "7x7"
 
 
 def _png_size(path):
