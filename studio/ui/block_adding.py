@@ -10,6 +10,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QMenu
 
+from studio.core.registry import get_block
+from studio.core.sweep import block_alternatives
 from studio.ui.canvas.quick_add import QuickAdd
 
 
@@ -72,6 +74,8 @@ class BlockAdding(QObject):
         add = menu.addAction("Add Block Here\u2026")
         add.setToolTip("Type a block's name to add it here")
         add.triggered.connect(lambda: self.open_quick_add(scene_pos, view))
+        if node is not None:
+            self._replace_menu(menu, view, node.node_id)
         menu.addSeparator()
         menu.addActions([a.cut, a.copy, a.paste, a.duplicate, a.linked_duplicate])
         menu.addSeparator()
@@ -80,3 +84,27 @@ class BlockAdding(QObject):
         menu.addActions([a.make_network, a.explode, a.align_left, a.align_top, a.auto_layout,
                          a.fit])
         menu.popup(view.viewport().mapToGlobal(point))
+
+    def _replace_menu(self, menu: QMenu, view, node_id: str) -> QMenu:
+        """Replace With: the blocks of the node's kind that take its wires (MaxPool2d for
+        BlurPool2d, ReLU for GELU, Adam for SGD), each one undoable step keeping the node's
+        id, wires and the parameters the new block has. Filled when it opens (trying each
+        block costs a copy of the project)."""
+        graph_key = view.graph_key
+        sub = menu.addMenu("Replace &With")
+        sub.setObjectName("replace_with_menu")
+        sub.setToolTipsVisible(True)
+
+        def fill() -> None:
+            sub.clear()
+            choices = block_alternatives(self.editor.session.project, graph_key, node_id)
+            for block in choices:
+                action = sub.addAction(block)
+                action.setToolTip(get_block(block).help.split(". ")[0])
+                action.triggered.connect(lambda _=False, b=block:
+                                         self.editor.swap_block(graph_key, node_id, b))
+            if not choices:
+                sub.addAction("No other block of its kind takes its wires").setEnabled(False)
+
+        sub.aboutToShow.connect(fill)
+        return sub

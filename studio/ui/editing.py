@@ -174,6 +174,11 @@ class Editor:
     def set_frozen(self, graph_key, node_id, frozen: bool) -> bool:
         return self.session.push(D.SetFrozen(graph_key, node_id, bool(frozen)))
 
+    def swap_block(self, graph_key, node_id, block: str) -> bool:
+        """Replace With: ``block`` in place of the node's, keeping its id, wires and the
+        parameters the new block has (``edits.swap_block``)."""
+        return self._run("Not replaced", edits.swap_block, graph_key, node_id, block)[0]
+
     def set_settings(self, values: dict, merge: bool = True) -> bool:
         return self.session.push(D.SetSettings(values), merge=merge)
 
