@@ -16,6 +16,7 @@ from studio.core.diff import (
     REMOVED,
     as_json,
     diff_projects,
+    edits_text,
     lines,
     short_phrase,
 )
@@ -219,3 +220,13 @@ def test_the_listed_changes_turn_a_into_b(which, seed, steps):
     assert not differ & {(c.graph, c.node) for c in diff.affected}
     assert as_json(diff)["empty"] == (not differ and state(a)["settings"] == want["settings"]
                                       and state(a)["name"] == want["name"])
+
+
+def test_freezing_a_node_reads_frozen_and_thawing_it_unfrozen():
+    before = load(EXAMPLES / "lenet.studio")
+    after = load(EXAMPLES / "lenet.studio")
+    after.training.nodes["conv1"].frozen = True
+    (change,) = diff_projects(before, after).nodes
+    assert edits_text(change) == "frozen"
+    (change,) = diff_projects(after, before).nodes
+    assert edits_text(change) == "unfrozen"

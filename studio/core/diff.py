@@ -199,8 +199,8 @@ def _values(old, new) -> tuple:
               for name in _union(params_a, params_b)
               if params_a.get(name, ABSENT) != params_b.get(name, ABSENT)]
     for name in NODE_FIELDS:
-        was = (getattr(old, name) or None) if old is not None else ABSENT
-        now = (getattr(new, name) or None) if new is not None else ABSENT
+        was = _field(old, name)
+        now = _field(new, name)
         if was != now:
             values.append(Value(name, was, now))
     return tuple(values)
@@ -228,6 +228,15 @@ def _totals(project: Project, analysis: Analysis) -> Totals:
 # ---------------------------------------------------------------------------------------------
 # describing
 # ---------------------------------------------------------------------------------------------
+
+def _field(node, name: str):
+    """A node's own value for the diff: absent with the node, frozen as a bool, an empty
+    title or no shared original as None."""
+    if node is None:
+        return ABSENT
+    value = getattr(node, name)
+    return bool(value) if name == "frozen" else (value or None)
+
 
 def value_text(value) -> str:
     """A parameter value as a user wrote it: 6, (3, 3), =width for a network argument."""
@@ -269,13 +278,19 @@ def edits_text(change: NodeDiff) -> str:
     parts = []
     if change.block_swapped:
         parts.append(f"{change.block[0]} -> {change.block[1]}")
-    parts += [f"{v.name} {value_text(v.before)} -> {value_text(v.after)}"
-              for v in change.values
+    parts += [_value_edit(v) for v in change.values
               if not (change.block_swapped and v.name in _param_names(change))]
     if change.rewired:
         parts.append(f"rewired: {_wires_text(change.inputs[0])} -> "
                      f"{_wires_text(change.inputs[1])}")
     return "; ".join(parts)
+
+
+def _value_edit(value: Value) -> str:
+    """'out_channels 6 -> 16'; a node frozen or thawed says just that."""
+    if value.name == "frozen" and isinstance(value.after, bool):
+        return "frozen" if value.after else "unfrozen"
+    return f"{value.name} {value_text(value.before)} -> {value_text(value.after)}"
 
 
 def _param_names(change: NodeDiff) -> set:
