@@ -117,7 +117,8 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
 
 
 # (lesson, file name, pause at step)
-LESSON_SHOTS = (("locality", "lesson_locality.png", 120),)
+LESSON_SHOTS = (("locality", "lesson_locality.png", 120),
+                ("boundary", "lesson_boundary.png", 5000))  # its last step: the final map
 
 
 def shoot_lesson(lesson_id: str, out: Path, pause_at: int) -> Path:

@@ -11,6 +11,7 @@ import pytest
 from studio.engine.events import (
     KINDS,
     Activations,
+    Boundary,
     Checkpoint,
     DeadUnits,
     Download,
@@ -68,6 +69,9 @@ EXAMPLES = {
     Predictions: Predictions(100, np.arange(16), np.arange(16)[::-1].copy(),
                              RNG.random(16).astype(np.float32),
                              RNG.random((16, 1, 28, 28)).astype(np.float32)),
+    Boundary: Boundary(300, (-2.5, 2.5, -1.5, 1.5), RNG.integers(0, 3, (64, 64)),
+                       RNG.random((64, 64)).astype(np.float32), 3,
+                       RNG.random((500, 2)).astype(np.float32), RNG.integers(0, 3, 500)),
     Preview: Preview(None, "samples", RNG.random((64, 1, 16, 16)).astype(np.float32),
                      (-1.0, 1.0), 8, inputs=RNG.random((64, 1, 16, 16)).astype(np.float32),
                      classes=10),
@@ -135,9 +139,9 @@ def test_events_are_frozen():
         EXAMPLES[Progress].step = 3
 
 
-def test_only_images_and_progress_coalesce_and_prompt_events_are_the_answers():
+def test_only_images_maps_and_progress_coalesce_and_prompt_events_are_the_answers():
     coalescing = {kind for kind in KINDS if kind.latest_by is not None}
-    assert coalescing == {Progress, Histograms, Activations, Preview}
+    assert coalescing == {Progress, Histograms, Activations, Preview, Boundary}
     assert {kind for kind in KINDS if kind.prompt} == {Started, Paused, Resumed, Restored, Error,
                                                         Finished}
     assert coalescing_key(EXAMPLES[Activations]) == ("activations", "training/vae:mean")

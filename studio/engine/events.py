@@ -322,6 +322,23 @@ class Predictions(Event):
 
 
 @_event
+class Boundary(Event):
+    """A classifier of 2-D points (``boundary.py``): the class it predicts in each cell of a
+    grid over its training data, with that class's probability, and a sample of the training
+    points drawn on top; only the newest matters."""
+
+    type = "boundary"
+    latest_by = ()
+    step: int
+    extent: tuple  # (x lowest, x highest, y lowest, y highest): the grid's cell centres span it
+    predicted: np.ndarray  # G x G int64 (row: y from lowest, column: x from lowest)
+    confidence: np.ndarray  # G x G float32, the predicted class's softmax probability
+    classes: int  # how many class scores the classifier gives
+    points: np.ndarray  # M x 2 float32, training points (at most ``boundary.MAX_POINTS``)
+    labels: np.ndarray  # M int64, their classes
+
+
+@_event
 class Preview(Event):
     """One preview output's images from fixed inputs."""
 
@@ -395,4 +412,4 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
-         Predictions, Preview, ProbeSkipped, RangePoint, RangeResult)
+         Predictions, Boundary, Preview, ProbeSkipped, RangePoint, RangeResult)

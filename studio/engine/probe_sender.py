@@ -1,6 +1,7 @@
 """What a run's probes measure and send (``events.py``): gradient statistics and histograms,
 a watched node's output and dead units on a fixed probe batch, a classifier's predictions on
-it, and the preview outputs' images. When they run is ``probe_schedule.py``'s business.
+it (and, for a classifier of 2-D points, its map over a grid: ``boundary.py``), and the preview
+outputs' images. When they run is ``probe_schedule.py``'s business.
 
 Every probe that draws random numbers does so on a forked generator, so a run with probes
 trains the same weights as one without.
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from studio.core.inference import node_ports
-from studio.core.registry import Values, is_data_source, is_preview, measures_accuracy, role_of
+from studio.core.registry import Values, is_data_source, is_preview, role_of
+from studio.engine.boundary import BoundaryGrid
+from studio.engine.classifier_nodes import classifier_scores
 from studio.engine.events import Activations, DeadUnits, Histograms, Predictions, Preview, Stats
 from studio.engine.naming import identifier
-from studio.engine.node_keys import node_key
 from studio.engine.probes import ActivationRecorder, ParameterStats, histograms, parameter_nodes
 
 
@@ -36,6 +37,8 @@ class ProbeSender:
         self.recorder = ActivationRecorder(code, module, project)
         self.probe_batch = self._probe_batch()
         self.scores_key = classifier_scores(project)
+        self.boundary = BoundaryGrid.of(training.data, self.probe_batch) \
+            if self.scores_key else None
         self.preview_inputs = self._preview_inputs()  # fixed for the run: read once
         self.preview_sources = preview_sources(project)
 
@@ -78,6 +81,8 @@ class ProbeSender:
             self.emit(DeadUnits(step, dead))
         if self.scores_key in whole:
             self.send_predictions(step, whole[self.scores_key])
+            if self.boundary is not None:
+                self.send_boundary(step)
 
     def send_predictions(self, step: int, scores: torch.Tensor) -> None:
         """The probe batch with true and predicted classes: the dashboard marks the wrong ones."""
@@ -87,6 +92,14 @@ class ProbeSender:
         self.emit(Predictions(step, labels.cpu().numpy(), predicted.cpu().numpy(),
                               confidence.cpu().numpy(),
                               inputs.float().cpu().numpy() if inputs.dim() == 4 else None))
+
+    def send_boundary(self, step: int) -> None:
+        """The classifier's classes over the grid of its 2-D inputs, with its predictions."""
+        with torch.random.fork_rng(devices=cuda_devices()):
+            _, _, _, whole = self.recorder.run(self.training.inspect, self.boundary.batch,
+                                               full=(self.scores_key,))
+        if self.scores_key in whole:
+            self.emit(self.boundary.event(step, whole[self.scores_key]))
 
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=cuda_devices()):
@@ -109,23 +122,6 @@ class ProbeSender:
                 suffix = f"_step{step:07d}" if step is not None else ""
                 self.module.save_image_grid(data, Path(self.samples_dir) /
                                             f"{name}{suffix}.png", **meta)
-
-
-def classifier_scores(project) -> str | None:
-    """The node key of the class scores a classifier's loss reads (for the predictions grid),
-    when the project has a loss that measures accuracy on dataset labels."""
-    graph = project.training
-    for node in graph.nodes.values():
-        if not measures_accuracy(node.block):
-            continue
-        wires = {e.dst_port: e for e in graph.edges if e.dst == node.id}
-        scores, target = wires.get("input"), wires.get("target")
-        if scores is None or target is None or not is_data_source(graph.nodes[target.src].block):
-            continue
-        src = graph.nodes[scores.src]
-        ports = len(node_ports(graph, src.id, "output"))
-        return node_key(src.id, port=scores.src_port if ports > 1 else None)
-    return None
 
 
 def preview_sources(project) -> dict:

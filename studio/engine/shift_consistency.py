@@ -19,10 +19,10 @@ import torch
 from studio.core.package_files import data_folder
 from studio.core.project import Project
 from studio.engine import checkpoint
+from studio.engine.classifier_nodes import classifier_scores
 from studio.engine.codegen import generate
 from studio.engine.library.download import prepare_project
 from studio.engine.loader import load
-from studio.engine.probe_sender import classifier_scores
 from studio.engine.probes import ActivationRecorder
 
 DIRECTIONS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]

@@ -96,6 +96,8 @@ class Lessons(QObject):
         self.dock.show()
         self.dock.raise_()
         docks = self.dashboard.docks
+        if lesson.views and lesson.views[0] in docks:  # and Train keeps it there
+            self.dashboard.train_front = lesson.views[0]
         for view in reversed(lesson.views):  # the first named ends in front
             if view in docks:
                 docks[view].show()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget
 from studio.core.project import INSTANCE, ProjectError
 from studio.core.registry import is_preview, measures_accuracy
 from studio.engine.node_keys import node_key
+from studio.ui.dashboard.boundary import BoundaryView, classifies_points
 from studio.ui.dashboard.classifier import ClassifierView
 from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
@@ -35,7 +36,7 @@ UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: eve
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
-            "runs": 1}
+            "boundary": 2, "runs": 1}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -49,6 +50,8 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "Generated samples and reconstructions from fixed inputs"),
     ("classifier", "Classifier", "classifier_dock", ClassifierView,
      "Confusion matrix, per-class accuracy and predictions on the probe batch"),
+    ("boundary", "Boundary", "boundary_dock", BoundaryView,
+     "The class a classifier of 2-D points predicts over the plane, with its training points"),
 )
 RUNS_TIP = ("Every recorded run of the project: select runs to overlay their curves; open, "
             "compare, continue, rename, annotate or delete one")
@@ -104,6 +107,7 @@ class Dashboard(QObject):
         self._cpu_credit = MAX_CPU_CREDIT
         self._frame_at = 0.0
         self._seen: dict = {}  # attr -> (when looked at, whether on screen)
+        self.train_front = "curves"  # the view Train brings to the front (a lesson's first)
         self.frame = QTimer(self)  # set for when the next frame is due; idle otherwise
         self.frame.setSingleShot(True)
         self.frame.timeout.connect(self.draw_frame)
@@ -119,6 +123,7 @@ class Dashboard(QObject):
         self.features.sample_chosen.connect(self.controller.choose_sample)
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
+        self.boundary.probe_requested.connect(self.controller.request_probe)
         self.controller.updated.connect(self.on_updated)
         self.controller.state_changed.connect(self._state_changed)
         self.panel.show_node.connect(bench.select_node)
@@ -137,13 +142,15 @@ class Dashboard(QObject):
 
     def relevant_views(self) -> list[str]:
         """The views this project has something for: samples need a Preview output, the
-        classifier view a loss that measures accuracy."""
+        classifier view a loss that measures accuracy, the boundary view one on 2-D points."""
         blocks = {n.block for n in self.session.project.training.nodes.values()}
         names = ["curves", "features", "gradients"]
         if any(is_preview(b) for b in blocks):
             names.append("samples")
         if any(measures_accuracy(b) for b in blocks):
             names.append("classifier")
+        if classifies_points(self.session.project, self.session.analysis):
+            names.append("boundary")
         return names
 
     def tile_views(self) -> None:
@@ -282,7 +289,7 @@ class Dashboard(QObject):
     # the user -------------------------------------------------------------------------------
     def _state_changed(self, state: str) -> None:
         if state == "starting":
-            self.docks["curves"].raise_()
+            self.docks.get(self.train_front, self.docks["curves"]).raise_()
             self._selection_changed()
             self.show_health()
 
@@ -305,6 +312,7 @@ class Dashboard(QObject):
         """Another project is open (new, open, example, recovery): nothing shown may speak of
         the last one: no run, no watched node, no health marks; every view starts empty."""
         self.controller.forget_project()
+        self.train_front = "curves"
         self.features.set_node(None)
         self.gradients.set_node(None)
         for attr in self.views:

@@ -17,6 +17,7 @@ import numpy as np
 from studio.engine.events import (
     ACTIVE_STATES,
     Activations,
+    Boundary,
     Checkpoint,
     DeadUnits,
     Download,
@@ -139,6 +140,7 @@ class Run:
     activations: dict = field(default_factory=dict)  # node key -> newest Activations
     dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
     predictions: Predictions | None = None
+    boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
     confusion: np.ndarray | None = None
     confusion_step: int = 0
     previews: dict = field(default_factory=dict)  # name -> newest Preview
@@ -184,7 +186,8 @@ class RunStore:
     which topics changed, so views redraw only what has news."""
 
     TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
-              "activations", "dead_units", "predictions", "previews", "error", "download")
+              "activations", "dead_units", "predictions", "boundary", "previews", "error",
+              "download")
 
     def __init__(self, max_runs: int = MAX_RUNS):
         self.max_runs = max_runs
@@ -295,6 +298,10 @@ class RunStore:
     def _on_predictions(self, run: Run, e: Predictions) -> str:
         run.predictions = e
         return "predictions"
+
+    def _on_boundary(self, run: Run, e: Boundary) -> str:
+        run.boundary = e
+        return "boundary"
 
     def _on_preview(self, run: Run, e: Preview) -> str:
         run.previews[e.name] = e

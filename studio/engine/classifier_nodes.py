@@ -1,0 +1,37 @@
+"""Which nodes make a project a classifier: a loss that measures accuracy (``registry``'s
+``measures_accuracy``) whose target is a dataset's labels, and the class scores it reads.
+
+No torch here: the dashboard asks it which views a project has, the probes which node's
+output are the class scores.
+"""
+
+from __future__ import annotations
+
+from studio.core.inference import node_ports
+from studio.core.registry import is_data_source, measures_accuracy
+from studio.engine.node_keys import node_key
+
+
+def classifier_losses(graph) -> list:
+    """(loss node, the wire of the scores it reads, the dataset node whose labels it reads)
+    for each loss of the training ``graph`` that measures accuracy on a dataset's labels."""
+    found = []
+    for node in graph.nodes.values():
+        if not measures_accuracy(node.block):
+            continue
+        wires = {e.dst_port: e for e in graph.edges if e.dst == node.id}
+        scores, target = wires.get("input"), wires.get("target")
+        if scores is None or target is None or not is_data_source(graph.nodes[target.src].block):
+            continue
+        found.append((node, scores, graph.nodes[target.src]))
+    return found
+
+
+def classifier_scores(project) -> str | None:
+    """The node key of the class scores a classifier's loss reads (for the predictions grid),
+    when the project has a loss that measures accuracy on dataset labels."""
+    graph = project.training
+    for _loss, scores, _data in classifier_losses(graph):
+        ports = len(node_ports(graph, scores.src, "output"))
+        return node_key(scores.src, port=scores.src_port if ports > 1 else None)
+    return None
