@@ -72,7 +72,9 @@ def test_a_refusal_to_train_is_forgotten_with_its_project(qtbot, tmp_path):
     assert "Cannot train" not in shown_texts(window)
 
 
-def test_continue_training_is_refused_in_words_after_an_incompatible_edit(qtbot, tmp_path):
+def test_continue_training_names_the_layers_that_start_afresh_after_an_edit(qtbot, tmp_path):
+    """Issue 17's warm start: after an edit the trained weights no longer fit whole, Continue
+    stays offered and says, in words, which layers keep nothing and why."""
     window = open_window(qtbot, tmp_path)
     lenet = load(EXAMPLES / "lenet.studio")
     lenet.training.configure(steps=20)
@@ -80,13 +82,16 @@ def test_continue_training_is_refused_in_words_after_an_incompatible_edit(qtbot,
     panel = window.dashboard.panel
     train_until_finished(qtbot, window)
     assert panel.continue_action.isEnabled()
+    assert "afresh" not in panel.continue_action.toolTip()
     assert window.editor.set_params("training", "conv1", {"out_channels": 8})
-    assert not panel.continue_action.isEnabled()
+    assert panel.continue_action.isEnabled()  # the layers that still fit keep their weights
     assert panel.train_action.isEnabled()  # training from scratch is still there
     reason = panel.continue_action.toolTip()
-    assert "conv1 had 156 parameters" in reason and "now 208" in reason and "conv2" in reason
+    assert "afresh" in reason and "conv1" in reason and "conv2" in reason
+    assert "fc1" not in reason and "fc3" not in reason
     window.session.undo()
-    assert panel.continue_action.isEnabled()  # the trained weights fit again
+    assert panel.continue_action.isEnabled()  # the trained weights fit whole again
+    assert "afresh" not in panel.continue_action.toolTip()
 
 
 def test_samples_now_asks_the_worker_for_a_preview(qtbot, tmp_path):
