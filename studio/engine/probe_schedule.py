@@ -39,7 +39,13 @@ class RunClock:
 
 
 class ProbeSchedule:
-    """Which probe runs after which step, and what probes have cost so far."""
+    """Which probe runs after which step, and what probes have cost so far.
+
+    The budget is shared fairly between the kinds of probe: a probe may run when, were every
+    other kind held to what this one has spent, all of them together would keep within the
+    budget. A cheap or rare probe (the feature maps, a decision boundary) then still runs
+    while a frequent one (the gradient statistics) would use the whole share on its own; the
+    frequent one takes what the others leave. Over a run the probes keep to the budget."""
 
     def __init__(self, rates, clock: RunClock, emit):
         self.rates = rates
@@ -47,6 +53,7 @@ class ProbeSchedule:
         self.emit = emit
         self.probe_seconds = 0.0  # probes, previews and evaluations, all told
         self.evaluation_seconds = 0.0
+        self.spent: dict = {}  # probe kind -> its seconds (None: asked for, or at the end)
         self.requested: set = set()  # probes the user asked for, run at the next step
         self.skip_announced: dict = {}  # probe -> the next step last announced for it
         self.first_step = 1  # the first step of this run (a continued run starts later)
@@ -71,12 +78,21 @@ class ProbeSchedule:
         if step % every:
             return False
         budget = self.rates.budget
-        spent = self.probe_seconds - self.evaluation_seconds
-        active = self.clock.active()
-        if budget is None or spent <= budget * active:
+        if budget is None:
             return True
-        self._announce_skip(probe, every, step, spent / budget - active, active)
+        active = self.clock.active()
+        level = self.fair_level(probe)
+        if level <= budget * active:
+            return True
+        self._announce_skip(probe, every, step, level / budget - active, active)
         return False
+
+    def fair_level(self, probe: str) -> float:
+        """What the probes would have spent had every other kind spent no more than
+        ``probe`` has: within the budget, ``probe`` has not had more than its fair share."""
+        own = self.spent.get(probe, 0.0)
+        return own + sum(min(seconds, own) for kind, seconds in self.spent.items()
+                         if kind != probe)
 
     def _announce_skip(self, probe: str, every: int, step: int, wait: float,
                        active: float) -> None:
@@ -89,13 +105,15 @@ class ProbeSchedule:
             self.skip_announced[probe] = next_step
             self.emit(ProbeSkipped(probe, step, next_step, float(self.rates.budget)))
 
-    def timed(self, fn, *args):
-        """``fn(*args)``, its time counted as the probes'."""
+    def timed(self, fn, *args, probe: str | None = None):
+        """``fn(*args)``, its time counted as the probes' (and as ``probe``'s, its kind)."""
         start = time.perf_counter()
         try:
             return fn(*args)
         finally:
-            self.probe_seconds += time.perf_counter() - start
+            cost = time.perf_counter() - start
+            self.probe_seconds += cost
+            self.spent[probe] = self.spent.get(probe, 0.0) + cost
 
     def evaluated(self, cost: float) -> None:
         """An evaluation took ``cost`` seconds: probe time, but kept to a budget of its own."""

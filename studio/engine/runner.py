@@ -279,11 +279,11 @@ class Runner:
                 pending.append(metrics)
                 window_samples += batch[0].shape[0] if batch else 1
                 if stats_due:
-                    timed(probes.send_stats, step, before)
+                    timed(probes.send_stats, step, before, probe="stats")
                 if due("histograms", rates.histograms_every, step):
-                    timed(probes.send_histograms, step)
+                    timed(probes.send_histograms, step, probe="histograms")
                 if due("activations", rates.activations_every, step):
-                    timed(probes.send_activations, step)
+                    timed(probes.send_activations, step, probe="activations")
                 if step % log_every == 0 or step == total:
                     if not self.log.flush(pending, position, training.optimizers):
                         pending = []
@@ -301,7 +301,7 @@ class Runner:
                     self.send_progress(position, first_step, window_start, window_samples)
                     progress_at = time.perf_counter() + every_seconds
                 if due("previews", preview_every, step):
-                    timed(probes.send_previews, step)
+                    timed(probes.send_previews, step, probe="previews")
                 if config.checkpoint_every and step % config.checkpoint_every == 0:
                     self.states.write(position)
                 if config.max_seconds and self.clock.active() > config.max_seconds:
