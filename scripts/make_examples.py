@@ -131,6 +131,14 @@ def resnet_digits() -> Project:
     return p
 
 
+def summed_loss(t, scores, labels, tag: str, total) -> None:
+    """One branch's cross-entropy, ``loss_<tag>``, added into the WeightedSum ``total``."""
+    loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}")
+    t.connect(scores, loss["input"])
+    t.connect(labels, loss["target"])
+    t.connect(loss, total)
+
+
 def conv_costs() -> Project:
     """Four ways to cover a 5x5 window: one 5x5 convolution, two stacked 3x3 convolutions, a
     1x5 followed by a 5x1, and a depthwise 5x5 followed by a pointwise 1x1 (separable). Same
@@ -159,10 +167,7 @@ def conv_costs() -> Project:
         head = t.stack(stem, *layers, ("ReLU", f"relu_{tag}", {}),
                        ("GlobalAvgPool", f"pool_{tag}", {}),
                        ("Linear", f"fc_{tag}", dict(out_features=4)))
-        loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}")
-        t.connect(head, loss["input"])
-        t.connect(data["label"], loss["target"])
-        t.connect(loss, total)
+        summed_loss(t, head, data["label"], tag, total)
     t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
     return p
 
@@ -239,10 +244,7 @@ def locality() -> Project:
                    ("Linear", "conv_head", dict(out_features=10)))
     total = t.add("WeightedSum", title="total", id="total")
     for tag, head in (("dense", dense), ("conv", conv)):
-        loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}")
-        t.connect(head, loss["input"])
-        t.connect(data["label"], loss["target"])
-        t.connect(loss, total)
+        summed_loss(t, head, data["label"], tag, total)
     t.chain(total, t.add("Adam", title="adam", id="adam", lr=1e-3))
     return p
 

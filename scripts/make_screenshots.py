@@ -95,6 +95,12 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     settle(app)
     window.select_node(graph, node)
     window.view(graph).fit_all()
+    return train_pause_and_grab(app, window, pause_at, out)
+
+
+def train_pause_and_grab(app, window, pause_at: int, out: Path) -> Path:
+    """Train from the panel, pause at a step, grab the window into ``out``, and close it."""
+    dash = window.dashboard
     if not dash.panel.train():
         raise SystemExit(dash.panel.error_text)
     while dash.store.current.step < pause_at and dash.controller.running:
@@ -134,27 +140,8 @@ def shoot_lesson(lesson_id: str, out: Path, pause_at: int) -> Path:
     settle(app)
     if not window.lessons.open(lesson(lesson_id), ask=False):
         raise SystemExit(f"the lesson {lesson_id} did not open")
-    dash = window.dashboard
     settle(app)
-    if not dash.panel.train():
-        raise SystemExit(dash.panel.error_text)
-    while dash.store.current.step < pause_at and dash.controller.running:
-        settle(app, 0.05)
-    dash.controller.pause()
-    while dash.controller.state != "paused" and dash.controller.running:
-        settle(app, 0.05)
-    settle(app, 1.0)
-    dash.refresh_all()
-    window.statusBar().clearMessage()
-    settle(app, 0.3)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out))
-    dash.controller.shutdown()
-    window.session.doc.mark_saved()
-    window.close()
-    window.deleteLater()
-    settle(app, 0.1)
-    return out
+    return train_pause_and_grab(app, window, pause_at, out)
 
 
 def on_screen(argv) -> int:
