@@ -15,6 +15,7 @@ rest. The process exits 0 only when every step passed.
 from __future__ import annotations
 
 import concurrent.futures
+import faulthandler
 import os
 import subprocess
 import sys
@@ -166,6 +167,8 @@ class Scenario:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
+            # where the window's thread is stuck, for whoever reads the failure
+            faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
             raise StepFailed(f"the window did not answer within {timeout:.0f} s "
                              "(the event loop is blocked)") from None
 
