@@ -293,9 +293,19 @@ def stale_tab_bars(window) -> list:
         titles = [bar.tabText(i) for i in range(bar.count())]
         first = docks.get(titles[0])
         group = [first, *window.tabifiedDockWidgets(first)] if first is not None else []
-        if sorted(titles) != sorted(d.windowTitle() for d in group):
+        shown = docks.get(bar.tabText(bar.currentIndex()))
+        if sorted(titles) != sorted(d.windowTitle() for d in group) or \
+                (shown is not None and not _under(bar, shown)):
             stale.append(bar)
     return stale
+
+
+def _under(bar, dock) -> bool:
+    """Whether the tab bar spans no wider than the dock it shows (a group's bar sits under
+    its docks; an old one can keep the tabs and stand elsewhere)."""
+    slack = 4
+    area, docked = bar.geometry(), dock.geometry()
+    return docked.left() - slack <= area.left() and area.right() <= docked.right() + slack
 
 
 def hide_stale_tab_bars(window) -> None:

@@ -36,7 +36,7 @@ from studio.ui.fresh_marks import FreshMarks
 from studio.ui.graph_tabs import GraphTabs
 from studio.ui.help import Help
 from studio.ui.inspector import Inspector
-from studio.ui.layouts import WindowLayouts, make_scrollable
+from studio.ui.layouts import WindowLayouts, hide_stale_tab_bars, make_scrollable
 from studio.ui.lessons import Lessons
 from studio.ui.lr_finder_dialog import LearningRateFinder
 from studio.ui.menus import Menus, build_toolbar
@@ -69,6 +69,12 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, recovery_folder=None, parent=None):
         super().__init__(parent)
         self.settings = settings if settings is not None else settings_store()
+        # a dock shown, hidden, moved or tabbed can leave Qt's old tab bar on screen: looked
+        # for once the layout has settled (layouts.hide_stale_tab_bars)
+        self._tab_bar_check = QTimer(self)
+        self._tab_bar_check.setSingleShot(True)
+        self._tab_bar_check.setInterval(0)
+        self._tab_bar_check.timeout.connect(lambda: hide_stale_tab_bars(self))
         self.recovery_folder = recovery_folder
         self.session = Session(parent=self)
         self.editor = Editor(self.session)
@@ -139,6 +145,8 @@ class MainWindow(QMainWindow):
         dock.toggleViewAction().setStatusTip(f"Show or hide the {title.lower()}")
         dock.toggleViewAction().setToolTip(f"Show or hide the {title.lower()}: {tip}")
         self.addDockWidget(area, dock)
+        dock.visibilityChanged.connect(self._tab_bar_check.start)
+        dock.dockLocationChanged.connect(self._tab_bar_check.start)
         return dock
 
     def _build_docks(self) -> None:

@@ -47,6 +47,9 @@ def body(s: Scenario) -> None:
     s.shot("lenet training")
     s.step("F6 pauses, F6 again resumes", lambda: pause_resume(s))
     s.step("Shift+F5 stops; the window is still inside the screen", lambda: stop_training(s))
+    s.step("after training, still no stale tab bar behind the plots' tabs",
+           lambda: s.check(s.gui(lambda: _stale_tab_texts(s.window)) == [],
+                           f"stale tab bars: {s.gui(lambda: _stale_tab_texts(s.window))}"))
     s.shot("lenet stopped")
     s.step("View > Reset Panels keeps the window on the screen", lambda: (
         s.menu_path("View", "Reset Panels"), window_on_screen(s), controls_on_screen(s)))
