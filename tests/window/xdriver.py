@@ -41,10 +41,19 @@ class _Bridge(QObject):
     """Runs callables on the GUI thread for the user thread (queued: also inside modal loops)."""
 
     call = Signal(object)
+    call_from_loop = Signal(object)
 
     def __init__(self):
         super().__init__()
         self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+        self.call_from_loop.connect(self._run_from_loop, Qt.ConnectionType.QueuedConnection)
+
+    def _run_from_loop(self, job) -> None:
+        """Run the job from the event loop's timers, not inside Qt's delivery of posted
+        calls: work that may start a modal loop (``sync()`` delivering the mouse move that
+        starts a drag) must not nest inside it, or the calls posted after it wait until the
+        modal loop ends (a drag from the palette then never sees its release)."""
+        QTimer.singleShot(0, lambda: self._run(job))
 
     def _run(self, job) -> None:
         fn, future = job
@@ -159,10 +168,11 @@ class Scenario:
         return True
 
     # the GUI thread -----------------------------------------------------------------------------
-    def gui(self, fn, timeout: float = DEFAULT_TIMEOUT):
-        """Run ``fn()`` on the GUI thread and return its result (its exception is raised here)."""
+    def gui(self, fn, timeout: float = DEFAULT_TIMEOUT, from_loop: bool = False):
+        """Run ``fn()`` on the GUI thread and return its result (its exception is raised here).
+        ``from_loop``: run it from the event loop's timers (see ``_Bridge._run_from_loop``)."""
         future = concurrent.futures.Future()
-        self._bridge.call.emit((fn, future))
+        (self._bridge.call_from_loop if from_loop else self._bridge.call).emit((fn, future))
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -175,7 +185,7 @@ class Scenario:
     def settle(self) -> None:
         """Let the app take in the input sent so far: Qt empties its queue, syncs with the X
         server (whose queue holds the input xdotool sent), and delivers what arrived."""
-        self.gui(lambda: QApplication.instance().sync())
+        self.gui(lambda: QApplication.instance().sync(), from_loop=True)
         self.gui(lambda: None)
 
     def wait_until(self, condition, what: str, timeout: float = DEFAULT_TIMEOUT):
