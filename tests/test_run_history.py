@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -330,3 +331,28 @@ def test_studio_train_killed_mid_run_leaves_a_sound_history(tmp_path):
         steps = [s for s, _, _ in history.series(run.number)[("train", "loss")]]
         assert steps == list(range(1, len(steps) + 1)) and len(steps) >= seen[-1]
         assert run.settings["steps"] == 100000
+
+
+def test_histories_opened_at_once_on_a_new_file_all_open_it(tmp_path):
+    """Processes opening one new history together (a run starting while the app reads it):
+    whoever takes the write lock second finds the tables made and does not make them again."""
+    path = tmp_path / "lenet.runs" / "history.sqlite"
+    path.parent.mkdir()
+    start = threading.Barrier(6)
+    errors = []
+
+    def open_it():
+        start.wait()
+        try:
+            RunHistory(path).close()
+        except RunHistoryError as err:
+            errors.append(str(err))
+
+    workers = [threading.Thread(target=open_it) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    with RunHistory(path, create=False) as history:
+        assert history.runs() == [] and history.sweeps() == []

@@ -202,6 +202,32 @@ class RunHistory:
     def _open(self) -> None:
         """Check the version before writing anything: a newer file is left as it is."""
         db = self._db
+        db.execute("BEGIN")  # the three looked at in one snapshot
+        try:
+            version, tables = self._check()
+        finally:
+            db.execute("COMMIT")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        if not tables or version < SCHEMA_VERSION:
+            # looked at again holding the write lock: another process (a run starting while
+            # the app opens the history) may have made or migrated the tables meanwhile
+            with self.transaction():  # foreign keys still off: a table may be rebuilt
+                version, tables = self._check()
+                if not tables:
+                    for statement in _statements():
+                        db.execute(statement)
+                    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                elif version < SCHEMA_VERSION:
+                    for step in range(version, SCHEMA_VERSION):
+                        MIGRATIONS[step](db)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("PRAGMA foreign_keys=ON")
+
+    def _check(self) -> tuple[int, int]:
+        """(schema version, number of tables), refusing another program's database and a
+        newer Studio's history before anything is written."""
+        db = self._db
         version = db.execute("PRAGMA user_version").fetchone()[0]
         app = db.execute("PRAGMA application_id").fetchone()[0]
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -212,20 +238,7 @@ class RunHistory:
             raise RunHistoryError(f"{self.path}: written by a newer Studio (run history version "
                                   f"{version}; this one reads up to {SCHEMA_VERSION}); update "
                                   "Studio to read it. The file was not changed")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        if not tables:
-            with self.transaction():
-                for statement in _statements():
-                    db.execute(statement)
-                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version < SCHEMA_VERSION:
-            with self.transaction():  # foreign keys still off: a table may be rebuilt
-                for step in range(version, SCHEMA_VERSION):
-                    MIGRATIONS[step](db)
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        db.execute("PRAGMA foreign_keys=ON")
+        return version, tables
 
     def transaction(self):
         return _Transaction(self._db)
