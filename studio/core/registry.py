@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import is_not
 
 from studio.core.import_rules import ImportRule
 from studio.core.params import Kind, ParamError
 from studio.core.roles import (
-    AdversarialRole,
     AfterInit,
     DataRole,
     DrawnRole,
     InspectorPlot,
-    LatentRole,
     LossRole,
     OptimizerRole,
     PreviewRole,
@@ -256,8 +253,6 @@ class BlockSpec:
     preview: PreviewRole | None = None
     after_init: AfterInit | None = None
     plot: InspectorPlot | None = None
-    adversarial: AdversarialRole | None = None  # a GAN's loss (its inputs: D's scores)
-    latent: LatentRole | None = None  # a VAE's sampling step (its ports: the latent code)
     dead_units: bool = False  # zero with zero gradient below 0 (ReLU): probes count dead units
     imports: ImportRule | None = None  # the torch layers and calls it stands for (studio import)
 
@@ -348,8 +343,7 @@ def load_catalogue() -> None:
 # Asking the declarations: which node plays which part (never a block name)
 # ---------------------------------------------------------------------------------------------
 
-ROLES = ("data", "drawn", "loss", "optimizer", "preview", "after_init", "plot", "adversarial",
-         "latent")
+ROLES = ("data", "drawn", "loss", "optimizer", "preview", "after_init", "plot")
 
 
 def spec_of(block: str) -> BlockSpec | None:
@@ -367,26 +361,7 @@ def role_of(block: str, role: str):
 
 def nodes_with(graph, role: str) -> list:
     """The nodes of ``graph`` whose block declares ``role``, in the graph's order."""
-    blocks = _blocks_with(role)
-    return [n for n in graph.nodes.values() if n.block in blocks]
-
-
-_role_blocks: dict = {}  # role -> (the registry's specs when asked, the block ids with the role)
-
-
-def _blocks_with(role: str) -> frozenset:
-    """The ids of the block types declaring ``role``: asked on every edit (which node is the
-    data source?) of graphs of thousands of nodes, so worked out once per state of the
-    registry rather than once per node."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    load_catalogue()
-    specs = tuple(REGISTRY.values())
-    known = _role_blocks.get(role)
-    if known is None or len(known[0]) != len(specs) or any(map(is_not, known[0], specs)):
-        known = _role_blocks[role] = (specs, frozenset(
-            s.id for s in specs if getattr(s, role, None) is not None))
-    return known[1]
+    return [n for n in graph.nodes.values() if role_of(n.block, role) is not None]
 
 
 def block_with(role: str) -> BlockSpec:
