@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import is_not
 
 from studio.core.import_rules import ImportRule
 from studio.core.params import Kind, ParamError
@@ -361,7 +362,26 @@ def role_of(block: str, role: str):
 
 def nodes_with(graph, role: str) -> list:
     """The nodes of ``graph`` whose block declares ``role``, in the graph's order."""
-    return [n for n in graph.nodes.values() if role_of(n.block, role) is not None]
+    blocks = _blocks_with(role)
+    return [n for n in graph.nodes.values() if n.block in blocks]
+
+
+_role_blocks: dict = {}  # role -> (the registry's specs when asked, the block ids with the role)
+
+
+def _blocks_with(role: str) -> frozenset:
+    """The ids of the block types declaring ``role``: asked on every edit (which node is the
+    data source?) of graphs of thousands of nodes, so worked out once per state of the
+    registry rather than once per node."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    load_catalogue()
+    specs = tuple(REGISTRY.values())
+    known = _role_blocks.get(role)
+    if known is None or len(known[0]) != len(specs) or any(map(is_not, known[0], specs)):
+        known = _role_blocks[role] = (specs, frozenset(
+            s.id for s in specs if getattr(s, role, None) is not None))
+    return known[1]
 
 
 def block_with(role: str) -> BlockSpec:

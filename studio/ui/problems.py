@@ -41,6 +41,7 @@ class ProblemsList(QWidget):
         self.list.itemActivated.connect(self._activated)
         self.extra: list[str] = []  # issues from loading a file, shown above the problems
         self._listed = None  # what the list shows, to rebuild it only when that changes
+        self._severity_icons: dict | None = None
         session.analyzed.connect(self.refresh)
         self.refresh()
 
@@ -56,10 +57,7 @@ class ProblemsList(QWidget):
             return  # an edit that changed no problem leaves the list (and its selection) be
         self._listed = listed
         self.list.clear()
-        style = self.style()
-        icons = {ERROR: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
-                 NOT_READY: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation),
-                 WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
+        icons = self._icons()
         info = icons[NOT_READY]
         for text in self.extra:
             item = QListWidgetItem(info, f"Not read from the file: {text}")
@@ -79,6 +77,16 @@ class ProblemsList(QWidget):
         count = len(problems) + len(self.extra)
         self.empty.setVisible(count == 0)
         self.list.setVisible(count > 0)
+
+    def _icons(self) -> dict:
+        """The severity icons, asked of the style once (a few edits a second rebuild the list)."""
+        if self._severity_icons is None:
+            style = self.style()
+            pixmaps = QStyle.StandardPixmap
+            self._severity_icons = {ERROR: style.standardIcon(pixmaps.SP_MessageBoxCritical),
+                                    NOT_READY: style.standardIcon(pixmaps.SP_MessageBoxInformation),
+                                    WARNING: style.standardIcon(pixmaps.SP_MessageBoxWarning)}
+        return self._severity_icons
 
     def count(self) -> int:
         return self.list.count()
