@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from studio.blocks._common import OUT, Call, Cost, Param, TensorType, X, declare, require_float, require_rank
+from studio.core.import_rules import ImportRule, NotImportable, call_arg, copy_attrs
 from studio.core.params import Bool, Choice, Float, Int
 from studio.core.roles import InspectorPlot
 
@@ -29,6 +30,55 @@ def _dim_check(p, ins):
                          "dim")
 
 
+def _calls(module: str, function: str, *, torch_fn: bool = False, method: bool = False,
+           params=None) -> ImportRule:
+    """An activation's import: its ``nn`` layer, ``F.<function>`` (and ``torch.<function>``,
+    ``x.<function>()`` when they exist); inplace variants count as the same."""
+    functions = (f"torch.nn.functional.{function}",) + (
+        (f"torch.{function}", f"torch.{function}_") if torch_fn else ())
+    methods = (function, f"{function}_") if method else ()
+    return ImportRule(modules=(module,), functions=functions, methods=methods,
+                      params=params or (lambda a: {}))
+
+
+def _dim_of(a) -> dict:
+    dim = a.get("dim") if a["kind"] == "module" else call_arg(a, 1, "dim")
+    if dim is None:
+        raise NotImportable("dim=None (torch's deprecated implicit choice); give the dim")
+    return {"dim": dim}
+
+
+def _keyword(name: str, position: int = 1):
+    """``params`` reading one setting from the layer's attribute or the call's argument."""
+    def params(a) -> dict:
+        value = a.get(name) if a["kind"] == "module" else call_arg(a, position, name)
+        return {} if value is None else {name: value}
+    return params
+
+
+# What each activation stands for when a PyTorch model is imported (core.import_rules)
+_IMPORTS = {
+    "Identity": ImportRule(modules=("Identity",)),
+    "Sigmoid": _calls("Sigmoid", "sigmoid", torch_fn=True, method=True),
+    "Tanh": _calls("Tanh", "tanh", torch_fn=True, method=True),
+    "ReLU": _calls("ReLU", "relu", torch_fn=True, method=True),
+    "LeakyReLU": _calls("LeakyReLU", "leaky_relu", params=_keyword("negative_slope")),
+    "PReLU": ImportRule(modules=("PReLU",),
+                        params=lambda a: {"per_channel": a["weight"][0] > 1}),
+    "Softplus": ImportRule(modules=("Softplus",), params=copy_attrs("beta", "threshold")),
+    "ELU": _calls("ELU", "elu", params=_keyword("alpha")),
+    "CELU": _calls("CELU", "celu", params=_keyword("alpha")),
+    "SELU": _calls("SELU", "selu", torch_fn=True),
+    "GELU": _calls("GELU", "gelu", params=lambda a: {"approximate": a.get("approximate", "none")}),
+    "ReLU6": _calls("ReLU6", "relu6"),
+    "LogSigmoid": _calls("LogSigmoid", "logsigmoid"),
+    "Softmin": _calls("Softmin", "softmin", params=_dim_of),
+    "Softmax": _calls("Softmax", "softmax", torch_fn=True, method=True, params=_dim_of),
+    "LogSoftmax": _calls("LogSoftmax", "log_softmax", torch_fn=True, method=True,
+                         params=_dim_of),
+}
+
+
 def activation(id: str, help: str, explanation: str, forward, plot, params=(), module=None,
                cost=None, differentiable=True, check=_elementwise_check, dead_units=False):
     """``dead_units``: the activation is zero with zero gradient below 0 (ReLU, ReLU6), so a unit
@@ -39,7 +89,7 @@ def activation(id: str, help: str, explanation: str, forward, plot, params=(), m
         shape=lambda p, ins: {"out": ins["x"]},
         cost=cost or (lambda p, ins, outs: Cost(0, 0)),
         forward=forward, module=module, differentiable=differentiable,
-        plot=InspectorPlot(plot), dead_units=dead_units,
+        plot=InspectorPlot(plot), dead_units=dead_units, imports=_IMPORTS.get(id),
         examples=_EXAMPLES,
     )
 

@@ -18,6 +18,7 @@ from studio.blocks._common import (
     require_rank,
     tup,
 )
+from studio.core.import_rules import ImportRule, NotImportable
 from studio.core.params import Bool, Choice, Int, IntTuple, Padding, ParamError
 
 
@@ -38,6 +39,18 @@ def conv_params(dims: int, default_kernel: int = 3) -> tuple:
         Param("padding_mode", Choice(("zeros", "reflect", "replicate", "circular")), "zeros",
               "how the border is padded", torch_default="zeros"),
     )
+
+
+def conv_import(cls: str) -> ImportRule:
+    """Stands for torch's layer of the same name, its arguments as they are."""
+    def params(a) -> dict:
+        if a.get("transposed"):
+            raise NotImportable("a transposed convolution is not this block")
+        return {"out_channels": a["out_channels"], "kernel_size": a["kernel_size"],
+                "stride": a["stride"], "padding": a["padding"], "dilation": a["dilation"],
+                "groups": a["groups"], "bias": a["bias"] is not None,
+                "padding_mode": a["padding_mode"]}
+    return ImportRule(modules=(cls,), params=params)
 
 
 def _validate_conv(p):
@@ -114,6 +127,7 @@ declare(
     check=conv_check(2, "an image (channels x height x width)"), shape=conv_shape(2),
     cost=conv_cost(2), rf=conv_rf(2),
     module=lambda p, ins: conv_call("nn.Conv2d", p, ins["x"].shape[0]),
+    imports=conv_import("Conv2d"),
     examples=({"x": TensorType((3, 16, 16))}, {"x": TensorType((4, 9, 12))}),
 )
 
@@ -144,6 +158,7 @@ declare(
     check=conv_check(1, "a sequence (channels x length)"), shape=conv_shape(1),
     cost=conv_cost(1), rf=conv_rf(1),
     module=lambda p, ins: conv_call("nn.Conv1d", p, ins["x"].shape[0]),
+    imports=conv_import("Conv1d"),
     examples=({"x": TensorType((3, 20))}, {"x": TensorType((4, 13))}),
 )
 

@@ -16,6 +16,7 @@ from studio.blocks._common import (
     require_rank,
 )
 from studio.blocks.convolution import changed_kwargs
+from studio.core.import_rules import ImportRule, NotImportable
 from studio.core.params import Bool, Float, Int
 
 EPS = Param("eps", Float(0.0, 1.0), 1e-5, "added to the variance so that it is never divided by 0",
@@ -55,6 +56,21 @@ def _batch_check(ranks: tuple, what: str):
     return check
 
 
+def norm_import(cls: str) -> ImportRule:
+    """torch's normalization layer of the same name, its settings as they are."""
+    def params(a) -> dict:
+        if "momentum" in a and a["momentum"] is None:
+            raise NotImportable("momentum=None (a cumulative average)")
+        names = ("eps", "momentum", "affine", "track_running_stats", "num_groups",
+                 "elementwise_affine")
+        out = {n: a[n] for n in names if n in a}
+        if "normalized_shape" in a:
+            out["dims"] = len(a["normalized_shape"])
+            out["bias"] = a.get("bias") is not None
+        return out
+    return ImportRule(modules=(cls,), params=params)
+
+
 # --- batch norm -------------------------------------------------------------------------------
 
 _BATCH_PARAMS = (EPS, MOMENTUM, _affine(True), _track(True))
@@ -71,6 +87,7 @@ declare(
     inputs=X, outputs=OUT, params=_BATCH_PARAMS,
     check=_batch_check((1, 2), "features (C) or a sequence (C x L)"), shape=_same,
     cost=_channel_cost, module=_channel_call("nn.BatchNorm1d", _BATCH_PARAMS),
+    imports=norm_import("BatchNorm1d"),
     examples=({"x": TensorType((12,))}, {"x": TensorType((6, 10))}),
 )
 
@@ -84,6 +101,7 @@ declare(
     inputs=X, outputs=OUT, params=_BATCH_PARAMS,
     check=_batch_check((3,), "an image (channels x height x width)"), shape=_same,
     cost=_channel_cost, module=_channel_call("nn.BatchNorm2d", _BATCH_PARAMS),
+    imports=norm_import("BatchNorm2d"),
     examples=({"x": TensorType((6, 8, 8))}, {"x": TensorType((3, 5, 7))}),
 )
 
@@ -133,7 +151,7 @@ declare(
                 "scale and shift. It behaves the same in training and evaluation and for any "
                 "batch size, which is why transformers and recurrent networks use it.",
     inputs=X, outputs=OUT, params=_LAYER_PARAMS, check=_layer_check, shape=_same,
-    cost=_layer_cost, module=_layer_call,
+    cost=_layer_cost, module=_layer_call, imports=norm_import("LayerNorm"),
     examples=({"x": TensorType((16,))}, {"x": TensorType((5, 8))}, {"x": TensorType((3, 6, 6))}),
 )
 
@@ -170,6 +188,7 @@ declare(
     cost=_channel_cost,
     module=lambda p, ins: Call("nn.GroupNorm", (p.num_groups, ins["x"].shape[0]),
                                changed_kwargs(_GROUP_PARAMS, p, ("eps", "affine"))),
+    imports=norm_import("GroupNorm"),
     examples=({"x": TensorType((8, 6, 6))}, {"x": TensorType((12, 10))}),
 )
 
@@ -197,5 +216,6 @@ declare(
                 "training and evaluation behave alike.",
     inputs=X, outputs=OUT, params=_INSTANCE_PARAMS, check=_instance_check, shape=_same,
     cost=_channel_cost, module=_channel_call("nn.InstanceNorm2d", _INSTANCE_PARAMS),
+    imports=norm_import("InstanceNorm2d"),
     examples=({"x": TensorType((4, 8, 8))}, {"x": TensorType((3, 5, 7))}),
 )

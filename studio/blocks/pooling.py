@@ -17,6 +17,7 @@ from studio.blocks._common import (
     require_rank,
     tup,
 )
+from studio.core.import_rules import ImportRule, NotImportable, TensorArg, call_arg
 from studio.core.params import Bool, Choice, Int, IntTuple, Optional
 
 
@@ -79,6 +80,26 @@ def _pool_call(cls):
     return call
 
 
+def _pool_import(cls: str, function: str) -> ImportRule:
+    """torch's pooling layer or its functional form (``F.max_pool2d(x, 3, 2, 1)``)."""
+    def params(a) -> dict:
+        names = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+        if a["kind"] == "module":
+            got = {n: a.get(n) for n in names}
+        else:
+            got = {n: call_arg(a, i + 1, n) for i, n in enumerate(names)}
+        if got["dilation"] not in (None, 1, (1, 1)):
+            raise NotImportable(f"dilation {got['dilation']} (only 1)")
+        if a.get("count_include_pad", True) is False or a.get("divisor_override") is not None:
+            raise NotImportable("count_include_pad=False or a divisor_override")
+        if a.get("return_indices"):
+            raise NotImportable("return_indices=True")
+        stride = got["stride"] if got["stride"] not in ((), []) else None
+        return {"kernel_size": got["kernel_size"], "stride": stride,
+                "padding": got["padding"] or 0, "ceil_mode": bool(got["ceil_mode"])}
+    return ImportRule(modules=(cls,), functions=(function,), params=params)
+
+
 def _pool_rf(p, ins):
     k, s, _ = _pool_window(p)
     return RF(k, s)
@@ -96,6 +117,7 @@ for _id, _cls, _help, _expl in (
         id=_id, category="pooling", title=_id, help=_help, explanation=_expl,
         inputs=X, outputs=OUT, params=pool_params(), check=_pool_check, shape=_pool_shape,
         cost=lambda p, ins, outs: Cost(0, 0), rf=_pool_rf, module=_pool_call(_cls),
+        imports=_pool_import(_id, f"torch.nn.functional.{_id.lower()}"),
         examples=({"x": TensorType((3, 16, 16))}, {"x": TensorType((2, 9, 7))}),
     )
 
@@ -105,6 +127,16 @@ for _id, _cls, _help, _expl in (
 
 def _image_check(p, ins):
     require_rank(ins["x"], (3,), "an image (channels x height x width)")
+
+
+def _adaptive_import(cls: str) -> ImportRule:
+    def params(a) -> dict:
+        size = a.get("output_size") if a["kind"] == "module" else call_arg(a, 1, "output_size")
+        if size is None or (isinstance(size, tuple) and None in size):
+            raise NotImportable("an output size of None (keep the input's size)")
+        return {"output_size": size}
+    return ImportRule(modules=(cls,), functions=(f"torch.nn.functional.{cls.lower()}",),
+                      params=params)
 
 
 def _adaptive_shape(p, ins):
@@ -144,12 +176,28 @@ for _id, _cls, _help, _expl in (
                       "height and width of the output; an int or [height, width]"),),
         check=_image_check, shape=_adaptive_shape, cost=lambda p, ins, outs: Cost(0, 0),
         rf=_adaptive_rf, module=lambda p, ins, _cls=_cls: Call(_cls, (p.output_size,)),
+        imports=_adaptive_import(_id),
         examples=({"x": TensorType((4, 8, 8))}, {"x": TensorType((3, 7, 5))}),
     )
 
 
 def _global_shape(p, ins):
     return {"out": TensorType(ins["x"].shape[:1], ins["x"].dtype)}
+
+
+def _global_import(methods: tuple, functions: tuple) -> ImportRule:
+    """``x.mean((2, 3))`` / ``torch.amax(x, dim=(2, 3))``: the spatial dims, not kept."""
+    def params(a) -> dict:
+        dims = call_arg(a, 1, "dim")
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        rank = len(a["in_shape"]) + 1
+        if rank != 4 or sorted(d % rank for d in dims if isinstance(d, int)) != [2, 3]:
+            raise NotImportable(f"a reduction over dims {dims} (only the spatial dims 2, 3)")
+        if call_arg(a, 2, "keepdim", False) or any(isinstance(x, TensorArg)
+                                                    for x in a["args"][1:]):
+            raise NotImportable("keepdim=True")
+        return {}
+    return ImportRule(methods=methods, functions=functions, params=params)
 
 
 declare(
@@ -162,6 +210,7 @@ declare(
     inputs=X, outputs=OUT, check=_image_check, shape=_global_shape,
     cost=lambda p, ins, outs: Cost(0, 0), rf=lambda p, ins: "global",
     forward=lambda p, a, attr: f"{a['x']}.mean((2, 3))",
+    imports=_global_import(("mean",), ("torch.mean",)),
     examples=({"x": TensorType((8, 4, 4))}, {"x": TensorType((3, 5, 9))}),
 )
 
@@ -173,6 +222,7 @@ declare(
     inputs=X, outputs=OUT, check=_image_check, shape=_global_shape,
     cost=lambda p, ins, outs: Cost(0, 0), rf=lambda p, ins: "global",
     forward=lambda p, a, attr: f"torch.amax({a['x']}, dim=(2, 3))",
+    imports=_global_import(("amax",), ("torch.amax",)),
     examples=({"x": TensorType((8, 4, 4))}, {"x": TensorType((3, 5, 9))}),
 )
 

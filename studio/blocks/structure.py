@@ -18,10 +18,85 @@ from studio.blocks._common import (
     require_rank,
     same,
 )
+from studio.core.import_rules import ImportRule, NotImportable, TensorArg, call_arg
 from studio.core.params import ArgValues, Bool, Choice, Float, Int, IntList, Name, Optional
 from studio.core.registry import NETWORK, When
 from studio.core.roles import AfterInit
 from studio.core.symbolic import render_expr
+
+
+def _all_tensors(a) -> list:
+    """The call's arguments as a flat list (a list of tensors counts as its items)."""
+    flat = []
+    for x in a.get("args", ()):
+        flat += list(x) if isinstance(x, list) else [x]
+    return flat
+
+
+def _join_import(what: str):
+    """``x + y``, ``torch.add(x, y)``...: every argument a tensor of the graph."""
+    def params(a) -> dict:
+        if not all(isinstance(x, TensorArg) for x in _all_tensors(a)) or a.get("alpha", 1) != 1:
+            raise NotImportable(f"{what} of a constant (only of tensors)")
+        return {}
+    return params
+
+
+def _flatten_import(a) -> dict:
+    if a["kind"] == "module":
+        start, end = a["start_dim"], a["end_dim"]
+    else:
+        start, end = call_arg(a, 1, "start_dim", 0), call_arg(a, 2, "end_dim", -1)
+    if end not in (-1, len(a["in_shape"])):
+        raise NotImportable(f"end_dim {end} (only the last dimension)")
+    return {"start_dim": start}
+
+
+def _dropout_import(a) -> dict:
+    return {"p": a["p"] if a["kind"] == "module" else call_arg(a, 1, "p", 0.5)}
+
+
+def _concat_import(a) -> dict:
+    return {"dim": call_arg(a, 1, "dim", 0)}
+
+
+def _split_import(a) -> dict:
+    return {"chunks": call_arg(a, 1, "chunks"), "dim": call_arg(a, 2, "dim", 0)}
+
+
+def _upsample_import(a) -> dict:
+    mode = a.get("mode", "nearest")
+    if mode not in ("nearest", "bilinear") or a.get("align_corners"):
+        raise NotImportable(f"mode {mode!r} with align_corners={a.get('align_corners')} (only "
+                            "nearest, or bilinear without align_corners)")
+    factors = {o / i for o, i in zip(a["out_shape"][1:], a["in_shape"][1:])}
+    factor = factors.pop() if len(factors) == 1 else 0
+    if factor != int(factor) or factor < 1:
+        raise NotImportable(f"from {a['in_shape']} to {a['out_shape']} (only one whole factor)")
+    return {"scale_factor": int(factor), "mode": mode}
+
+
+# What each block stands for when a PyTorch model is imported (core.import_rules)
+_IMPORTS = {
+    "Linear": ImportRule(modules=("Linear",), params=lambda a: {
+        "out_features": a["out_features"], "bias": a["bias"] is not None}),
+    "Flatten": ImportRule(modules=("Flatten",), functions=("torch.flatten",),
+                          methods=("flatten",), params=_flatten_import),
+    "Dropout": ImportRule(modules=("Dropout",), functions=("torch.nn.functional.dropout",),
+                          params=_dropout_import),
+    "Dropout2d": ImportRule(modules=("Dropout2d",),
+                            functions=("torch.nn.functional.dropout2d",), params=_dropout_import),
+    "Add": ImportRule(functions=("operator.add", "operator.iadd", "torch.add"),
+                      methods=("add", "add_"), params=_join_import("a sum")),
+    "Multiply": ImportRule(functions=("operator.mul", "operator.imul", "torch.mul"),
+                           methods=("mul", "mul_"), params=_join_import("a product")),
+    "Concat": ImportRule(functions=("torch.cat", "torch.concat"), params=_concat_import),
+    "Reshape": ImportRule(functions=("torch.reshape",), methods=("view", "reshape"),
+                          params=lambda a: {"shape": a["out_shape"]}),
+    "Split": ImportRule(functions=("torch.chunk",), methods=("chunk",), params=_split_import),
+    "Upsample": ImportRule(modules=("Upsample",), functions=("torch.nn.functional.interpolate",),
+                           params=_upsample_import),
+}
 
 declare(
     id="Input", category="structure", title="Input", where=frozenset({NETWORK}),
@@ -72,6 +147,7 @@ def _linear_check(p, ins):
 
 
 declare(
+    imports=_IMPORTS["Linear"],
     id="Linear", category="structure", title="Linear",
     help="Fully connected layer: y = x W^T + b over the last dimension.",
     explanation="Every output unit is a weighted sum of every input feature plus a bias. It has "
@@ -112,6 +188,7 @@ def _flatten_shape(p, ins):
 
 
 declare(
+    imports=_IMPORTS["Flatten"],
     id="Flatten", category="structure", title="Flatten",
     help="Flattens each sample into a vector (C x H x W -> C*H*W), keeping the batch.",
     explanation="Joins the feature maps of a convolutional stack into one vector per sample so "
@@ -170,6 +247,7 @@ def _reshape_forward(p, a, attr):
 
 
 declare(
+    imports=_IMPORTS["Reshape"],
     id="Reshape", category="structure", title="Reshape",
     help="Gives each sample a new shape with the same number of values (one size may be -1).",
     explanation="Rearranges the values of each sample into the target shape, read in row-major "
@@ -247,6 +325,7 @@ _P = Param("p", Float(0.0, 1.0), 0.5, "probability that a value (a channel, for 
            "zeroed while training", label="Drop probability")
 
 declare(
+    imports=_IMPORTS["Dropout"],
     id="Dropout", category="structure", title="Dropout",
     help="While training, zeroes each value with probability p and rescales the rest.",
     explanation="A regularizer: every training step drops a random subset of units (scaling the "
@@ -259,6 +338,7 @@ declare(
 )
 
 declare(
+    imports=_IMPORTS["Dropout2d"],
     id="Dropout2d", category="structure", title="Dropout2d",
     help="While training, zeroes whole feature maps with probability p.",
     explanation="Dropout for convolutional features: neighbouring pixels are strongly "
@@ -295,6 +375,7 @@ def _first(p, ins):
 
 
 declare(
+    imports=_IMPORTS["Add"],
     id="Add", category="structure", title="Add",
     help="Adds its inputs element-wise: the join of a residual (skip) connection.",
     explanation="Sums every wire coming in, value by value; all must have the same shape. With "
@@ -309,6 +390,7 @@ declare(
 )
 
 declare(
+    imports=_IMPORTS["Multiply"],
     id="Multiply", category="structure", title="Multiply",
     help="Multiplies its inputs element-wise (gating, attention masks).",
     explanation="The product of every wire coming in, value by value; all must have the same "
@@ -349,6 +431,7 @@ def _concat_shape(p, ins):
 
 
 declare(
+    imports=_IMPORTS["Concat"],
     id="Concat", category="structure", title="Concat",
     help="Joins its inputs along one dimension (by default the channels).",
     explanation="Stacks the incoming tensors one after another along dim (counting the batch as "
@@ -385,6 +468,7 @@ def _split_shape(p, ins):
 
 
 declare(
+    imports=_IMPORTS["Split"],
     id="Split", category="structure", title="Split",
     help="Cuts its input into equal chunks along one dimension, one output each.",
     explanation="The inverse of Concat: divides dimension dim (counting the batch as 0) into "
@@ -410,6 +494,7 @@ def _upsample_forward(p, a, attr):
 
 
 declare(
+    imports=_IMPORTS["Upsample"],
     id="Upsample", category="structure", title="Upsample",
     help="Enlarges feature maps by an integer factor (nearest or bilinear), with no weights.",
     explanation="Makes each feature map scale_factor times higher and wider by repeating pixels "
