@@ -13,7 +13,7 @@ import torch
 
 from studio.core.document import Document
 from studio.core.edits import set_frozen
-from studio.core.fileformat import FileFormatError, dumps, load, loads, loads_lenient
+from studio.core.fileformat import VERSION, FileFormatError, dumps, load, loads, loads_lenient
 from studio.engine import checkpoint
 from studio.engine.codegen import generate
 from studio.engine.export import write_export
@@ -43,7 +43,7 @@ def test_the_flag_is_saved_as_format_2_only_when_used():
     with pytest.raises(FileFormatError, match="frozen"):
         loads(bad)
     assert not loads_lenient(bad)[0].training.nodes["conv1"].frozen
-    newer = saved.replace('"version": 2', '"version": 3')
+    newer = saved.replace('"version": 2', f'"version": {VERSION + 1}')
     with pytest.raises(FileFormatError, match="newer Studio"):
         loads(newer)
 

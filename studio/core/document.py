@@ -82,8 +82,17 @@ class Document:
     # history ------------------------------------------------------------------------------------
     def push(self, command: Command, merge: bool = False) -> Change:
         """Apply ``command`` and record it. With ``merge``, fold it into the previous command
-        when that one accepts (consecutive drags of the same nodes, edits of one field)."""
+        when that one accepts (consecutive drags of the same nodes, edits of one field).
+        An edit that breaks the project's assignment (a locked node, the palette) is taken
+        back and refused with ProjectError, so the history holds only allowed edits."""
+        assignment = self.project.assignment
+        before = assignment.violations(self.project) if assignment is not None else []
         change = command.apply(self)
+        if assignment is not None:
+            broken = [v for v in assignment.violations(self.project) if v not in before]
+            if broken:
+                command.revert(self)
+                raise ProjectError(broken[0])
         if merge and self._merge_open and self._undo and len(self._undo) != self._clean_index \
                 and self._undo[-1].merge(command):
             pass

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.core.assignment import AssignmentError, assignment_from_json
 from studio.core.atomic import write_atomic
 from studio.core.params import Arg, FilePath, Name, ParamError, kind_from_json, kind_to_json
 from studio.core.project import (
@@ -28,7 +29,7 @@ from studio.core.project import (
 from studio.core.registry import get_block
 
 FORMAT = "studio-project"
-VERSION = 2  # 2: a node may be "frozen" (a file without a frozen node is still written as 1)
+VERSION = 3  # 2: a node may be "frozen"; 3: an "assignment" (written only by files that use them)
 SUFFIX = ".studio"
 MAX_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
@@ -38,6 +39,7 @@ _ID = NODE_ID
 # format version -> function upgrading a file's dict from that version to the next
 MIGRATIONS: dict = {
     1: lambda data: data,  # version 1 had no frozen nodes: nothing to change
+    2: lambda data: data,  # version 2 had no assignments: nothing to change
 }
 
 
@@ -105,16 +107,21 @@ def to_dict(project: Project) -> dict:
     # TensorBoard folder) still opens in a Studio that does not have that setting
     training["settings"] = {p.name: p.kind.to_json(settings[p.name]) for p in TRAINING_SETTINGS
                             if not (isinstance(p.kind, FilePath) and settings[p.name] == "")}
-    return {"format": FORMAT, "version": written_version(project), "name": project.name,
-            "networks": networks, "training": training}
+    out = {"format": FORMAT, "version": written_version(project), "name": project.name,
+           "networks": networks, "training": training}
+    if project.assignment is not None:
+        out["assignment"] = project.assignment.to_json()
+    return out
 
 
 def written_version(project: Project) -> int:
-    """The oldest format that holds the project: 1 unless a node is frozen, so a file that uses
-    nothing new still opens in a Studio that reads only 1, and one with frozen nodes is refused
-    there rather than opened without them."""
+    """The oldest format that holds the project: 1 unless a node is frozen (2) or it is an
+    assignment (3), so a file that uses nothing new still opens in a Studio that reads only 1,
+    and one with frozen nodes or locks is refused there rather than opened without them."""
+    if project.assignment is not None:
+        return 3
     graphs = [project.training, *project.networks.values()]
-    return VERSION if any(n.frozen for g in graphs for n in g.nodes.values()) else 1
+    return 2 if any(n.frozen for g in graphs for n in g.nodes.values()) else 1
 
 
 def dumps(project: Project) -> str:
@@ -185,7 +192,18 @@ class _Reader:
                 project.training.configure(**{str(key): value})
             except ProjectError as err:
                 self.fail(f"training.settings.{_key(key)}", str(err))
+        if "assignment" in data:
+            self.assignment(project, data["assignment"])
         return project
+
+    def assignment(self, project: Project, entry) -> None:
+        """The assignment, bound to the project as read (a bad lock or goal is left out)."""
+        try:
+            project.assignment = assignment_from_json(
+                entry, project, None if self.strict else
+                lambda loc, message: self.fail(f"assignment.{loc}", message))
+        except AssignmentError as err:
+            raise FileFormatError(f"assignment.{err.location}".rstrip("."), err.message) from None
 
     def network(self, project: Project, entry, loc: str) -> None:
         if not isinstance(entry, dict):

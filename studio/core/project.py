@@ -298,6 +298,7 @@ class Project:
         self.networks: dict[str, Network] = {}
         self.training = TrainingGraph()
         self.training.project = self
+        self.assignment = None  # a core.assignment.Assignment when the file sets one
 
     def network(self, name: str) -> Network:
         """Create a reusable network; blocks of its class are added to the returned graph."""
