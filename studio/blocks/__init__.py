@@ -11,4 +11,6 @@ from studio.blocks import (  # noqa: F401  (importing registers the declarations
     outputs,
     pooling,
     structure,
+    tensor_layout,
+    unit_branch,
 )

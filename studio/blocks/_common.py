@@ -20,8 +20,8 @@ from studio.core.registry import (
 
 __all__ = [
     "LOSS", "OUT", "X", "BlockSpec", "Call", "Cost", "Param", "Port", "RF", "Raw", "ShapeError",
-    "TensorType", "conv_size", "declare", "numel", "require_float", "require_rank", "same",
-    "spatial", "tup",
+    "TensorType", "batch_dim", "conv_size", "declare", "numel", "require_float", "require_rank",
+    "same", "spatial", "tup",
 ]
 
 X = (Port("x"),)
@@ -61,6 +61,20 @@ def require_float(t: TensorType, field: str = "x") -> None:
 
 def spatial(t: TensorType) -> tuple:
     return t.shape[1:]
+
+
+def batch_dim(dim: int, rank: int, what: str = "dim") -> int:
+    """A dim counting the batch as 0 (negative from the end) as an index into the per-sample
+    shape; refuses the batch itself and dims outside the tensor."""
+    full = rank + 1
+    if not -full <= dim < full:
+        raise ShapeError(f"{what} {dim} is outside a {full}-dim batch (the batch counts as dim 0)",
+                         what)
+    d = dim % full
+    if d == 0:
+        raise ShapeError(f"{what} {dim} is the batch dimension; choose a dimension of each sample "
+                         "(1 is the first after the batch)", what)
+    return d - 1
 
 
 def same(p, ins) -> dict:

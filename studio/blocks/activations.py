@@ -1,4 +1,5 @@
-"""The eighteen activation functions of the course notes, each with its formula for plotting.
+"""The activation functions of the course notes and of the mobile vision networks, each with
+its formula for plotting.
 
 Each declares an ``InspectorPlot``: a numpy function of x and the parameters; the inspector
 draws it and its derivative, so the curve shown is the one declared here.
@@ -76,6 +77,9 @@ _IMPORTS = {
     "Softmax": _calls("Softmax", "softmax", torch_fn=True, method=True, params=_dim_of),
     "LogSoftmax": _calls("LogSoftmax", "log_softmax", torch_fn=True, method=True,
                          params=_dim_of),
+    "Hardsigmoid": _calls("Hardsigmoid", "hardsigmoid"),
+    "Hardswish": _calls("Hardswish", "hardswish"),
+    "SiLU": _calls("SiLU", "silu"),
 }
 
 
@@ -231,5 +235,26 @@ activation("Sine", "sin(omega_0 x): the periodic activation of SIREN.",
            lambda x, p: np.sin(p.omega_0 * x),
            params=(Param("omega_0", Float(1e-3, 1e4), 30.0, "input frequency factor",
                          label="Omega\u2080"),))
+
+
+def _hardsigmoid(x):
+    return np.clip(x / 6 + 0.5, 0, 1)
+
+
+activation("Hardsigmoid", "relu6(x + 3) / 6: a piecewise-linear sigmoid, 0 below -3 and 1 above 3.",
+           "A cheap stand-in for the sigmoid made of three straight pieces: no exponential to "
+           "compute, which matters on phones. MobileNetV3 uses it as the gate of its "
+           "squeeze-and-excitation units. Its gradient is zero outside [-3, 3].",
+           lambda p, a, attr: f"F.hardsigmoid({a['x']})", lambda x, p: _hardsigmoid(x))
+activation("Hardswish", "x * relu6(x + 3) / 6: a piecewise approximation of SiLU.",
+           "The input times its Hardsigmoid: 0 below -3, x above 3 and a parabola between. It "
+           "keeps most of the accuracy SiLU brings to deep networks while costing only a few "
+           "comparisons and multiplications; MobileNetV3's activation in its later layers.",
+           lambda p, a, attr: f"F.hardswish({a['x']})", lambda x, p: x * _hardsigmoid(x))
+activation("SiLU", "x * sigmoid(x): the smooth, self-gated ReLU (also called swish).",
+           "Each input is scaled by its own sigmoid, so large positive values pass almost "
+           "unchanged and large negative ones fade to 0 through a small dip below zero. Smooth "
+           "everywhere and non-monotonic; EfficientNet uses it throughout.",
+           lambda p, a, attr: f"F.silu({a['x']})", lambda x, p: x / (1 + np.exp(-x)))
 
 __all__ = ["require_rank"]

@@ -1,4 +1,5 @@
-"""Normalization layers: batch, layer, group and instance normalization."""
+"""Normalization layers: batch, layer (over the last dims or over each pixel's channels), group
+and instance normalization."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from studio.blocks._common import (
 from studio.blocks.convolution import changed_kwargs
 from studio.core.import_rules import ImportRule, NotImportable
 from studio.core.params import Bool, Float, Int
+from studio.core.registry import When
 
 EPS = Param("eps", Float(0.0, 1.0), 1e-5, "added to the variance so that it is never divided by 0",
             torch_default=1e-5, label="Epsilon")
@@ -153,6 +155,51 @@ declare(
     inputs=X, outputs=OUT, params=_LAYER_PARAMS, check=_layer_check, shape=_same,
     cost=_layer_cost, module=_layer_call, imports=norm_import("LayerNorm"),
     examples=({"x": TensorType((16,))}, {"x": TensorType((5, 8))}, {"x": TensorType((3, 6, 6))}),
+)
+
+
+# --- layer norm over the channels of each pixel -------------------------------------------------
+
+_LAYER2D_PARAMS = (
+    EPS,
+    Param("elementwise_affine", Bool(), True, "learn a scale (and a shift) per channel",
+          torch_default=True),
+    Param("bias", Bool(), True, "learn the shift too", torch_default=True,
+          applies=When("elementwise_affine", True)),
+)
+
+
+def _layer2d_import(a) -> dict:
+    if len(a["normalized_shape"]) != 1:
+        raise NotImportable(f"normalized_shape {a['normalized_shape']} (only the channels)")
+    return {"eps": a["eps"], "elementwise_affine": a["elementwise_affine"],
+            "bias": a.get("bias") is not None}
+
+
+def _layer2d_cost(p, ins, outs):
+    if not p.elementwise_affine:
+        return Cost(0, 0)
+    return Cost(2 * ins["x"].shape[0] if p.bias else ins["x"].shape[0], 0)
+
+
+declare(
+    id="LayerNorm2d", category="normalization", title="LayerNorm2d",
+    help="Normalizes the channel vector of each pixel on its own (ConvNeXt's layer norm).",
+    explanation="For every sample and every position, standardizes the C channel values there "
+                "with their own mean and variance, then applies a learned scale and shift per "
+                "channel: a LayerNorm over the channels of a C x H x W map, the same as moving "
+                "the channels last, LayerNorm, and moving them back. Like LayerNorm it ignores "
+                "the batch, so training and evaluation agree; ConvNeXt uses it in its stem and "
+                "between its stages.",
+    inputs=X, outputs=OUT, params=_LAYER2D_PARAMS,
+    check=_batch_check((3,), "an image (channels x height x width)"), shape=_same,
+    cost=_layer2d_cost,
+    imports=ImportRule(modules=("torchvision.models.convnext.LayerNorm2d",),
+                       params=_layer2d_import),
+    module=lambda p, ins: Call("LayerNorm2d", (ins["x"].shape[0],), changed_kwargs(
+        _LAYER2D_PARAMS, p, ("eps", "elementwise_affine", "bias"))),
+    helpers=("LayerNorm2d",),
+    examples=({"x": TensorType((6, 5, 5))}, {"x": TensorType((3, 4, 7))}),
 )
 
 

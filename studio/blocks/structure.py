@@ -12,6 +12,7 @@ from studio.blocks._common import (
     ShapeError,
     TensorType,
     X,
+    batch_dim,
     declare,
     numel,
     require_float,
@@ -79,7 +80,8 @@ def _upsample_import(a) -> dict:
 # What each block stands for when a PyTorch model is imported (core.import_rules)
 _IMPORTS = {
     "Linear": ImportRule(modules=("Linear",), params=lambda a: {
-        "out_features": a["out_features"], "bias": a["bias"] is not None}),
+        "out_features": a["out_features"], "bias": a["bias"] is not None,
+        "per_position": len(a["in_shape"]) > 2}),
     "Flatten": ImportRule(modules=("Flatten",), functions=("torch.flatten",),
                           methods=("flatten",), params=_flatten_import),
     "Dropout": ImportRule(modules=("Dropout",), functions=("torch.nn.functional.dropout",),
@@ -141,9 +143,10 @@ def _linear_check(p, ins):
     require_float(ins["x"])
     if ins["x"].rank == 0:
         raise ShapeError("expects at least one feature dimension; put a Flatten before it", "x")
-    if ins["x"].rank > 2:
+    if ins["x"].rank > 2 and not p.per_position:
         raise ShapeError(f"receives {ins['x'].describe()}, an image-shaped tensor; Linear acts "
-                         "on the last dimension only, put a Flatten before it", "x")
+                         "on the last dimension only, put a Flatten before it (or turn on "
+                         "'Each position' to apply it at every position)", "x")
 
 
 declare(
@@ -162,6 +165,9 @@ declare(
               "layer before a Sine", label="Initialization"),
         Param("omega_0", Float(1e-3, 1e4), 30.0, "the following Sine's omega_0 (SIREN init)",
               label="Omega\u2080", applies=When("init", "siren_first", "siren")),
+        Param("per_position", Bool(), False, "also take inputs with more dimensions and apply "
+              "the layer to the last one at every position (channels-last features, as in "
+              "ConvNeXt); the receptive field is then not widened", label="Each position"),
     ),
     check=_linear_check, shape=_linear_shape,
     after_init=AfterInit(
@@ -171,7 +177,7 @@ declare(
     cost=lambda p, ins, outs: Cost(
         ins["x"].shape[-1] * p.out_features + (p.out_features if p.bias else 0),
         numel(ins["x"].shape[:-1]) * ins["x"].shape[-1] * p.out_features),
-    rf=lambda p, ins: "global",
+    rf=lambda p, ins: None if p.per_position else "global",
     module=lambda p, ins: Call("nn.Linear", (ins["x"].shape[-1], p.out_features),
                                {} if p.bias else {"bias": False}),
     examples=({"x": TensorType((20,))}, {"x": TensorType((5, 7))}),
@@ -265,23 +271,9 @@ declare(
 )
 
 
-def _batch_dim(dim: int, rank: int, what: str = "dim") -> int:
-    """A dim counting the batch as 0 (negative from the end) as an index into the per-sample
-    shape; refuses the batch itself and dims outside the tensor."""
-    full = rank + 1
-    if not -full <= dim < full:
-        raise ShapeError(f"{what} {dim} is outside a {full}-dim batch (the batch counts as dim 0)",
-                         what)
-    d = dim % full
-    if d == 0:
-        raise ShapeError(f"{what} {dim} is the batch dimension; choose a dimension of each sample "
-                         "(1 is the first after the batch)", what)
-    return d - 1
-
-
 def _unflatten_check(p, ins):
     x = ins["x"]
-    d = _batch_dim(p.dim, x.rank)
+    d = batch_dim(p.dim, x.rank)
     if not _fits(p.sizes, x.shape[d]):
         raise ShapeError(f"cannot split dim {p.dim} of size {x.shape[d]} (of {x.describe()}) into "
                          f"{_dims(p.sizes)}; the sizes must multiply to {x.shape[d]}", "sizes")
@@ -289,7 +281,7 @@ def _unflatten_check(p, ins):
 
 def _unflatten_shape(p, ins):
     x = ins["x"]
-    d = _batch_dim(p.dim, x.rank)
+    d = batch_dim(p.dim, x.rank)
     sizes = _fill(p.sizes, x.shape[d])
     return {"out": TensorType(x.shape[:d] + sizes + x.shape[d + 1:], x.dtype)}
 
@@ -389,17 +381,48 @@ declare(
               {"x": [TensorType((10,)), TensorType((10,)), TensorType((10,))]}),
 )
 
+
+def _broadcast_check(p, ins):
+    xs = ins["x"]
+    first = xs[0]
+    for other in xs[1:]:
+        if other.dtype != first.dtype:
+            raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
+                             "types; Multiply needs one type", "x")
+        if other.rank != first.rank:
+            raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
+                             "numbers of dimensions; Multiply needs the same (a Reshape to "
+                             "C x 1 x 1 makes a gate per channel)", "x")
+        for i, (a, b) in enumerate(zip(first.shape, other.shape)):
+            if a != b and a != 1 and b != 1:
+                raise ShapeError(f"inputs {first.describe()} and {other.describe()} differ in dim "
+                                 f"{i + 1} ({a} vs {b}); Multiply needs each size equal or 1 on "
+                                 "one side", "x")
+
+
+def _broadcast_shape(p, ins):
+    """Each dim the size that is not 1 (sizes of 1 are repeated to match, as torch does)."""
+    xs = ins["x"]
+    shape = list(xs[0].shape)
+    for other in xs[1:]:
+        shape = [b if isinstance(a, int) and a == 1 else a for a, b in zip(shape, other.shape)]
+    return {"out": TensorType(tuple(shape), xs[0].dtype)}
+
+
 declare(
     imports=_IMPORTS["Multiply"],
     id="Multiply", category="structure", title="Multiply",
     help="Multiplies its inputs element-wise (gating, attention masks).",
-    explanation="The product of every wire coming in, value by value; all must have the same "
-                "shape. Multiplying features by a sigmoid of other features lets a network gate "
-                "them, as in squeeze-and-excitation blocks, LSTMs and attention.",
+    explanation="The product of every wire coming in, value by value. The shapes must be equal, "
+                "except that a size of 1 is repeated to match the other input: a C x 1 x 1 "
+                "gate scales each channel of a C x H x W map. Multiplying features by a sigmoid "
+                "of other features lets a network gate them, as in squeeze-and-excitation "
+                "blocks, LSTMs and attention.",
     inputs=MULTI_X, outputs=OUT,
-    check=_equal_check("Multiply", ""), shape=_first,
+    check=_broadcast_check, shape=_broadcast_shape,
     forward=lambda p, a, attr: " * ".join(a["x"]),
     examples=({"x": [TensorType((6, 8, 8)), TensorType((6, 8, 8))]},
+              {"x": [TensorType((6, 1, 1)), TensorType((6, 8, 8))]},
               {"x": [TensorType((10,)), TensorType((10,))]}),
 )
 
@@ -407,7 +430,7 @@ declare(
 def _concat_check(p, ins):
     xs = ins["x"]
     first = xs[0]
-    d = _batch_dim(p.dim, first.rank)
+    d = batch_dim(p.dim, first.rank)
     for other in xs[1:]:
         if other.rank != first.rank:
             raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
@@ -424,7 +447,7 @@ def _concat_check(p, ins):
 
 def _concat_shape(p, ins):
     xs = ins["x"]
-    d = _batch_dim(p.dim, xs[0].rank)
+    d = batch_dim(p.dim, xs[0].rank)
     total = sum(t.shape[d] for t in xs)
     shape = xs[0].shape
     return {"out": TensorType(shape[:d] + (total,) + shape[d + 1:], xs[0].dtype)}
@@ -454,7 +477,7 @@ def _split_ports(p):
 
 def _split_check(p, ins):
     x = ins["x"]
-    d = _batch_dim(p.dim, x.rank)
+    d = batch_dim(p.dim, x.rank)
     if x.shape[d] % p.chunks:
         raise ShapeError(f"dim {p.dim} of {x.describe()} has size {x.shape[d]}, which does not "
                          f"split into {p.chunks} equal chunks", "chunks")
@@ -462,7 +485,7 @@ def _split_check(p, ins):
 
 def _split_shape(p, ins):
     x = ins["x"]
-    d = _batch_dim(p.dim, x.rank)
+    d = batch_dim(p.dim, x.rank)
     part = TensorType(x.shape[:d] + (x.shape[d] // p.chunks,) + x.shape[d + 1:], x.dtype)
     return {port.name: part for port in _split_ports(p)}
 

@@ -168,6 +168,7 @@ class IntList(Kind):
     min_len: int = 1
     max_len: int = 8
     allow_infer: bool = False
+    min_value: int = 1  # 0 or below for lists of dimensions (``(0, 2, 3, 1)``, ``(-2, -1)``)
     name = "int list"
 
     def validate(self, value):
@@ -179,11 +180,13 @@ class IntList(Kind):
         for v in value:
             if not _is_int(v):
                 raise ParamError(f"expected whole numbers, got {v!r}")
-            if v < 1 and not (self.allow_infer and v == -1):
+            if v < self.min_value and not (self.allow_infer and v == -1):
+                if self.min_value != 1:
+                    raise ParamError(f"expected numbers of at least {self.min_value}, got {v}")
                 extra = " (or -1 once)" if self.allow_infer else ""
                 raise ParamError(f"sizes must be positive{extra}, got {v}")
             out.append(v)
-        if out.count(-1) > 1:
+        if self.allow_infer and out.count(-1) > 1:
             raise ParamError("only one size may be -1")
         return tuple(out)
 

@@ -90,4 +90,55 @@ class Shortcut(nn.Module):
         return self.project(x)
 
 
-__all__ = ["BlurPool2d", "F", "SeparableConv2d", "Shortcut", "nn", "siren_init_"]
+class StochasticDepth(nn.Module):
+    """Drops a residual branch at random while training (Huang et al., 2016), identity in eval.
+
+    mode "row": each sample's branch is kept with probability 1 - p; "batch": the whole batch's
+    at once. Kept values are divided by 1 - p so the expected output is unchanged.
+    """
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        if not 0.0 <= p <= 1.0 or mode not in ("row", "batch"):
+            raise ValueError(f"p must be in [0, 1] and mode 'row' or 'batch', got {p}, {mode!r}")
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        if keep > 0.0:
+            noise.div_(keep)
+        return x * noise
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode!r}"
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel (ConvNeXt's layer_scale), shaped channels x 1 x ... so it
+    multiplies every position of a channel alike; starts small so a new residual branch begins
+    close to nothing."""
+
+    def __init__(self, channels, spatial_dims=2, init=1e-6):
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((channels,) + (1,) * spatial_dims, float(init)))
+
+    def forward(self, x):
+        return self.scale * x
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of each pixel of an N x C x H x W tensor (ConvNeXt's): the
+    channels are moved last, normalized with nn.LayerNorm's weights, and moved back."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+__all__ = ["BlurPool2d", "F", "LayerNorm2d", "LayerScale", "SeparableConv2d", "Shortcut",
+           "StochasticDepth", "nn", "siren_init_"]
