@@ -117,3 +117,28 @@ def test_the_minimap_is_drawn_again_once_edits_settle_and_never_for_a_pan(lenet,
     minimap._settling.stop()  # the scene settled
     minimap.refresh()
     assert len(drawn) == 1 and len(measured) == 1
+
+
+def _label_rects(scene: GraphScene) -> dict:
+    return {(w.edge.src, w.edge.dst, w.edge.dst_port): w.label_rect() for w in scene.wires
+            if w.label}
+
+
+def test_labels_an_error_took_away_come_back_where_they_were_and_never_overlap(lenet):
+    scene = lenet.scene()
+    before = _label_rects(scene)
+    lenet.editor.set_params("training", "conv1", {"kernel_size": 40}, merge=False)
+    gone = before.keys() - _label_rects(scene).keys()
+    assert len(gone) >= 5  # everything after conv1 lost its shape
+    lenet.session.undo()
+    assert _label_rects(scene) == before
+    rng = random.Random(3)
+    for _ in range(20):  # labels that grow, shrink, go and come back
+        node, name, values = rng.choice([("conv1", "out_channels", [2, 6, 120, 1000]),
+                                         ("conv1", "kernel_size", [3, 5, 40]),
+                                         ("fc1", "out_features", [8, 120, 12345])])
+        lenet.editor.set_params("training", node, {name: rng.choice(values)}, merge=False)
+        labels = list(_label_rects(scene).values())
+        for i, a in enumerate(labels):
+            assert not any(a.intersects(b) for b in labels[i + 1:])
+            assert not any(a.intersects(item.scene_rect()) for item in scene.nodes.values())

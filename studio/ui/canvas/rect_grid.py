@@ -27,6 +27,9 @@ class RectGrid:
         for cell in self._span(rect):
             self._cells.setdefault(cell, {})[key] = rect
 
+    def rect_of(self, key) -> QRectF | None:
+        return self._rects.get(key)
+
     def drop(self, key) -> None:
         rect = self._rects.pop(key, None)
         if rect is not None:

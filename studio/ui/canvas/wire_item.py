@@ -209,6 +209,21 @@ class WireItem(QGraphicsItem):
             self._layout_label()
         return self._label_rect
 
+    def keep_label(self, held: QRectF, free) -> bool:
+        """Lay the label out where it stands if it fits in ``held`` (the room it had, which no
+        other label may take) and ``free(rect)`` (no node covers it); False: place it again.
+        (A wire routed again has its label placed again, so ``held`` is on its route.)"""
+        w, h = self.label_size()
+        at = self._label_at
+        rect = QRectF(at.x() - w / 2, at.y() - h / 2, w, h)
+        if not held.contains(rect) or not free(rect):
+            return False
+        if rect != self._label_rect:
+            self.prepareGeometryChange()
+        self._label_rect = rect
+        self._bounds = self._path_bounds.united(rect.adjusted(-1, -1, 1, 1))
+        return True
+
     def set_label(self, text: str, loss: bool = False, placed_next: bool = False) -> bool:
         """Show ``text`` (a shape) on the wire; True if it changed. ``placed_next``: the caller
         places the label next (``place_label``), which lays it out."""

@@ -132,22 +132,41 @@ class WireRouter:
         self._place_labels(wires)
         self.overview.invalidate()
 
-    def _place_labels(self, wires) -> None:
+    def _place_labels(self, wires, keep: bool = False) -> None:
         """Put each label of ``wires`` where it covers no node and no other label (the other
-        wires' labels stay where they are)."""
+        wires' labels stay where they are). ``keep`` (the labels' texts changed, their wires
+        did not move): a label whose new text fits in the room it held stays there, and a
+        label taken away (an error upstream) keeps its room, so it comes back where it was
+        rather than jumping, and an edit that relabels a long branch checks only what grew."""
         labels = self._label_grid
         if labels is None or len(wires) == len(self.wires):
+            keep = False
             labels = self._label_grid = RectGrid(LABEL_CELL)
             moving = set(map(id, wires))
             for w in self.wires:
                 if id(w) not in moving and w.label:
                     labels.put(id(w), w.label_rect())
-        for w in wires:
-            labels.drop(id(w))
         nodes = self.node_grid()
 
+        def clear_of_nodes(rect):
+            return not nodes.meets(rect.adjusted(-2, -2, 2, 2))
+
+        if keep:
+            moved = []
+            for w in wires:
+                if w.label:
+                    held = labels.rect_of(id(w))
+                    if held is not None and w.keep_label(held, clear_of_nodes):
+                        if w.label_rect() != held:
+                            labels.put(id(w), w.label_rect())
+                    else:
+                        moved.append(w)
+            wires = moved
+        for w in wires:
+            labels.drop(id(w))
+
         def taken(rect):
-            return labels.meets(rect) or nodes.meets(rect.adjusted(-2, -2, 2, 2))
+            return labels.meets(rect) or not clear_of_nodes(rect)
 
         for w in wires:
             if w.label:
@@ -177,4 +196,4 @@ class WireRouter:
         if changed:
             self.overview.invalidate()  # a wire may have become a loss's, or stopped being
         if place and changed:
-            self._place_labels(self.wires if sources is None else changed)
+            self._place_labels(self.wires if sources is None else changed, keep=True)
