@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from studio.core.import_rules import NotImportable, ParamArg, TensorArg
 from studio.core.inference import analyze
 from studio.core.project import Project
 from studio.core.registry import ShapeError, TensorType, Values, get_block
@@ -327,3 +328,63 @@ def test_vision_units_generate_code_equal_to_handwritten_torch():
         reference.eval()
         x = torch.randn(3, 12, 6, 6)
         torch.testing.assert_close(made(x), reference(x), rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# What each block stands for when a model is imported (its ImportRule, read by studio import)
+# --------------------------------------------------------------------------------------------
+
+def _rule(block: str):
+    return get_block(block).imports
+
+
+def _call(kind: str, *args, out_shape=(), **keywords) -> dict:
+    shapes = [x.shape for x in args if isinstance(x, (TensorArg, ParamArg))]
+    return {"kind": kind, "args": list(args), "in_shape": shapes[0] if shapes else (),
+            "in_shapes": shapes, "out_shape": out_shape, **keywords}
+
+
+def test_import_rules_read_torch_calls_into_parameters():
+    x = TensorArg((4, 6, 5))
+    for block, kind, name in (("Hardswish", "module", "Hardswish"),
+                              ("Hardsigmoid", "function", "torch.nn.functional.hardsigmoid"),
+                              ("SiLU", "function", "torch.nn.functional.silu"),
+                              ("Permute", "module", "torchvision.ops.misc.Permute"),
+                              ("ChannelShuffle", "module", "ChannelShuffle"),
+                              ("Mean", "method", "mean"), ("Transpose", "method", "transpose"),
+                              ("LayerScale", "function", "operator.mul")):
+        rule = _rule(block)
+        claimed = rule.claims(kind, name.rsplit(".", 1)[-1], name) if kind == "module" \
+            else rule.claims(kind, name)
+        assert claimed, (block, name)
+    permute = _rule("Permute").params
+    assert permute(_call("method", x, 0, 2, 3, 1)) == {"dims": (0, 2, 3, 1)}
+    assert permute(_call("function", x, [0, 3, 1, 2])) == {"dims": (0, 3, 1, 2)}
+    assert permute({"kind": "module", "dims": [0, 2, 3, 1]}) == {"dims": (0, 2, 3, 1)}
+    assert _rule("Transpose").params(_call("method", x, 1, 2)) == {"dim0": 1, "dim1": 2}
+    assert _rule("ChannelShuffle").params(_call("function", x, 2)) == {"groups": 2}
+    mean = _rule("Mean").params
+    assert mean(_call("method", x, [2, 3])) == {"dims": (2, 3), "keepdim": False}
+    assert mean(_call("function", x, -1, True)) == {"dims": (-1,), "keepdim": True}
+    with pytest.raises(NotImportable):
+        mean(_call("method", x))  # over every value, the batch included
+    assert _rule("StochasticDepth").params({"kind": "module", "p": 0.25, "mode": "row"}) == \
+        {"p": 0.25, "mode": "row"}
+    assert _rule("LayerNorm2d").params({"kind": "module", "normalized_shape": (96,), "eps": 1e-6,
+                                        "elementwise_affine": True, "bias": (96,)}) == \
+        {"eps": 1e-6, "elementwise_affine": True, "bias": True}
+    linear = {"kind": "module", "out_features": 3, "bias": (3,), "in_shape": (7, 7, 96)}
+    assert _rule("Linear").params(linear)["per_position"] is True
+
+
+def test_layer_scale_takes_the_learned_tensor_of_a_product():
+    rule = _rule("LayerScale")
+    assert rule.takes_parameters and not _rule("Multiply").takes_parameters
+    gamma, x = ParamArg((96, 1, 1), "layer_scale"), TensorArg((96, 7, 7))
+    call = _call("function", gamma, x, out_shape=(96, 7, 7))
+    assert rule.params(call) == {}
+    assert rule.state(call) == {"layer_scale": "scale"}  # the helper module's tensor
+    run, *_ = run_block("LayerScale", {"x": T(96, 7, 7)})
+    assert dict(run.module.named_parameters())["scale"].shape == gamma.shape
+    with pytest.raises(NotImportable, match="channels x 1"):
+        rule.params(_call("function", ParamArg((96, 7, 7), "w"), x, out_shape=(96, 7, 7)))
