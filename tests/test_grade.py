@@ -35,7 +35,7 @@ def test_grade_trains_and_reports_each_goal_of_each_submission(tmp_path, capsys)
     assert good["goals"][2]["why"].endswith("after 1 epoch, at least the 50% needed")
     assert bad["goals"][0] == {
         "goal": "Respects the locks and the palette", "state": "not met",
-        "why": "fc2 is locked by the assignment: its out_features cannot change (2, not 3)"}
+        "why": "locked by the assignment: fc2's out_features cannot change (2, not 3)"}
     assert bad["goals"][1]["why"] == "387 parameters, more than the 100 allowed"
 
     assert main(["grade", files[0], files[1], "--device", "cpu"]) == 0

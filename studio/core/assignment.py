@@ -24,6 +24,7 @@ from studio.core.project import INPUT, INSTANCE, NODE_ID, OUTPUT, Project
 from studio.core.registry import get_block
 
 MAX_TEXT = 20_000
+LOCKED = "locked by the assignment"
 ALWAYS_ALLOWED = (INSTANCE, INPUT, OUTPUT)  # a network's plumbing: its own nodes are checked
 
 
@@ -105,19 +106,19 @@ class Assignment:
             graph = graphs.get(key)
             edges = set(graph.edges) if graph is not None else set()
             for e in sorted(kept - edges, key=str):
-                out.append(f"the wire {e.src}.{e.src_port} \u2192 {e.dst}.{e.dst_port} between "
-                           "locked nodes cannot be removed")
+                out.append(f"{LOCKED}: the wire {e.src}.{e.src_port} \u2192 {e.dst}.{e.dst_port} "
+                           "between locked nodes cannot be removed")
             for e in sorted(edges - kept, key=str):
                 if (key, e.src) in whole and (key, e.dst) in whole:
-                    out.append(f"no wire can be added between the locked nodes {e.src} and "
-                               f"{e.dst}")
+                    out.append(f"{LOCKED}: no wire can be added between {e.src} and {e.dst}")
         if self.palette is not None:
             for key, graph in graphs.items():
                 for node in graph.nodes.values():
                     ref = self._nodes.get((key, node.id))
                     if not self.allows(node.block) and (ref is None or ref.block != node.block):
-                        out.append(f"{node.id}: {node.block} is not among the blocks this "
-                                   f"assignment allows ({', '.join(self.palette) or 'none'})")
+                        out.append(f"the assignment allows only "
+                                   f"{', '.join(self.palette) or 'the blocks it has'}: "
+                                   f"{node.id} is a {node.block}")
         return out
 
     def _lock_violations(self, lock: Lock, graphs: dict, positions: bool) -> list[str]:
@@ -128,20 +129,19 @@ class Assignment:
         graph = graphs.get(lock.graph)
         node = graph.nodes.get(lock.node) if graph is not None else None
         if node is None:
-            return [f"{name} is locked by the assignment: it cannot be deleted"]
-        said = f"{name} is locked by the assignment"
+            return [f"{LOCKED}: {name} cannot be deleted"]
         if node.block != ref.block:
-            return [f"{said}: it must stay a {ref.block}"]
-        out = [f"{said}: its {p} cannot change ({_value(ref.params.get(p))}, not "
+            return [f"{LOCKED}: {name} must stay a {ref.block}"]
+        out = [f"{LOCKED}: {name}'s {p} cannot change ({_value(ref.params.get(p))}, not "
                f"{_value(node.params.get(p))})" for p in (lock.params or ref.params)
                if node.params.get(p) != ref.params.get(p)]
         if lock.whole:
             if node.frozen != ref.frozen:
-                out.append(f"{said}: it cannot be {'frozen' if node.frozen else 'unfrozen'}")
+                out.append(f"{LOCKED}: {name} cannot be {'frozen' if node.frozen else 'unfrozen'}")
             if node.shares != ref.shares:
-                out.append(f"{said}: what it links to cannot change")
+                out.append(f"{LOCKED}: what {name} links to cannot change")
             if positions and tuple(node.pos) != tuple(ref.pos):
-                out.append(f"{said}: it cannot be moved")
+                out.append(f"{LOCKED}: {name} cannot be moved")
         return out
 
     def evaluate(self, project: Project, analysis: Analysis, unknown: int = 0,

@@ -101,13 +101,18 @@ class NodePage(InspectorPage):
             InstanceFields(self, self.key, node).add_rows(form)
             return form
         args = list(graph.args) if isinstance(graph, Network) else None
+        assignment = self.session.project.assignment
+        locked = assignment.locked_params(self.key, node.id) if assignment else set()
+        lock = assignment.lock_of(self.key, node.id) if assignment else None
+        if self.frozen_box is not None and lock is not None and lock.whole:
+            self.frozen_box.setEnabled(False)
         for prm in spec.params:
             ed = ParamEditor(prm.name, prm.kind, source.params.get(prm.name, prm.default),
                              prm.help, self.param_setter(source.id, prm.name),
                              self.session.end_merge, args)
-            ed.widget.setEnabled(source is node)
+            ed.widget.setEnabled(source is node and prm.name not in locked)
             self.editors[prm.name] = ed
-            self.add_row(form, prm, ed)
+            self.add_row(form, prm, ed, locked=prm.name in locked)
         return form
 
     def param_setter(self, node_id: str, name: str):

@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
+LOCK_MARK = "\U0001F512"
+LOCKED_TIP = " (locked by the assignment: it cannot change)"
+
 
 def html(text) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -62,9 +65,11 @@ class InspectorPage(QWidget):
         label.setWordWrap(True)
         self.column.addWidget(label)
 
-    def add_row(self, form: QFormLayout, prm, ed: ParamEditor) -> None:
-        """The field under its human label, and below it the reason its value is refused."""
-        label = field_label(prm.title, f"{prm.name}: {prm.help}")
+    def add_row(self, form: QFormLayout, prm, ed: ParamEditor, locked: bool = False) -> None:
+        """The field under its human label, and below it the reason its value is refused; a
+        field the assignment locks has a lock before its label (and is disabled)."""
+        label = field_label(f"{LOCK_MARK} {prm.title}" if locked else prm.title,
+                            f"{prm.name}: {prm.help}" + (LOCKED_TIP if locked else ""))
         label.setObjectName(f"label_{prm.name}")
         form.addRow(label, ed.widget)
         form.addRow(ed.message_label())

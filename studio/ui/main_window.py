@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
 from studio.core import recovery
 from studio.core.document import Document
 from studio.ui.actions import Actions
+from studio.ui.assignment_panel import TIP, Assignments
 from studio.ui.autosave import Autosave
 from studio.ui.block_adding import BlockAdding
 from studio.ui.code_view import CodeView
@@ -100,6 +101,9 @@ class MainWindow(QMainWindow):
         self.files = ProjectFiles(bench)
         self.lessons = Lessons(self.files, self.dashboard, self.session, self._lesson_dock,
                                self._place_lesson_dock, self.show_error, self)
+        self.assignments = Assignments(bench, self.palette, lambda panel: self._add_dock(
+            "Assignment", "assignment_dock", panel, Qt.DockWidgetArea.RightDockWidgetArea, TIP),
+            self._place_lesson_dock, self)
         self.exporter = Exporter(bench)
         self.lr_finder = LearningRateFinder(bench)
         self.sweeps = SweepLauncher(bench)

@@ -47,7 +47,8 @@ class Menus:
 
     def __init__(self, window):
         a, mb = window.actions, window.menuBar()
-        self._file(mb.addMenu("&File"), a, window.files, window.comparison.action)
+        self._file(mb.addMenu("&File"), a, window.files, window.comparison.action,
+                   window.assignments.save_action)
         self._edit(mb.addMenu("&Edit"), a)
         self._graph(mb.addMenu("&Graph"), a, window.commands, window.view_dataset)
         panel = window.dashboard.panel
@@ -66,6 +67,7 @@ class Menus:
             m.addAction(dock.toggleViewAction())
         m.addAction(window.comparison.view_action)  # its dock is made by the first comparison
         m.addAction(window.lessons.dock.toggleViewAction())
+        m.addAction(window.assignments.dock.toggleViewAction())
         window.layouts.fill_menu(m)
         m.addAction(a.reset_layout)
         m.addSeparator()
@@ -77,7 +79,7 @@ class Menus:
         for menu in mb.findChildren(QMenu):
             menu.setToolTipsVisible(True)
 
-    def _file(self, m: QMenu, a, files, compare) -> None:
+    def _file(self, m: QMenu, a, files, compare, save_assignment) -> None:
         m.addAction(a.new)
         self.templates = m.addMenu("New from &Template")
         for name in templates.TEMPLATES:
@@ -94,7 +96,7 @@ class Menus:
         files.fill_examples(self.examples)
         m.addAction(compare)
         m.addSeparator()
-        m.addActions([a.save, a.save_as])
+        m.addActions([a.save, a.save_as, save_assignment])
         m.addSeparator()
         m.addActions([a.export_code, a.export_onnx])
         m.addSeparator()

@@ -68,6 +68,7 @@ class Palette(QWidget):
         self.tree.itemActivated.connect(self._activated)
         self._kind = "training"
         self._networks: list[str] = []
+        self._allowed = None  # which block types may be added (an assignment's palette)
         self.populate("training", [])
 
     def keyPressEvent(self, event):
@@ -79,13 +80,20 @@ class Palette(QWidget):
             return
         super().keyPressEvent(event)
 
+    def set_allowed(self, allowed) -> None:
+        """Show only the blocks ``allowed(block id)`` accepts (None: all): an assignment's
+        restricted palette, which quick add offers too (``all_payloads``)."""
+        self._allowed = allowed
+        self.populate(self._kind, self._networks)
+
     def populate(self, kind: str, networks) -> None:
         """Show the blocks placeable in a graph of ``kind`` ("training" or "network")."""
         self._kind, self._networks = kind, list(networks)
         self.tree.clear()
         groups = {}
         for spec in all_blocks():
-            if kind not in spec.where or spec.id == INSTANCE:
+            if kind not in spec.where or spec.id == INSTANCE or \
+                    self._allowed is not None and not self._allowed(spec.id):
                 continue
             groups.setdefault(spec.category, []).append(spec)
         for category in CATEGORIES:

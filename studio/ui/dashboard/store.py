@@ -127,6 +127,7 @@ class Run:
     device: str = ""
     amp: str = "off"
     total_steps: int = 0
+    batches_per_epoch: int = 0  # steps in one pass over the training split
     metric_names: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)  # name -> Series (train, every step)
     evaluation: dict = field(default_factory=dict)  # name -> Series (held-out, by step)
@@ -241,6 +242,7 @@ class RunStore:
         run.device = str(e.device)
         run.amp = str(e.amp)
         run.total_steps = int(e.total_steps)
+        run.batches_per_epoch = int(e.batches_per_epoch)
         run.metric_names = list(e.metrics)
         run.nodes = list(e.nodes)
         run.step = int(e.step)
