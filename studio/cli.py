@@ -258,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli_export import add_command as add_export
     from studio.cli_grade import add_command as add_grade
     from studio.cli_history import add_commands
+    from studio.cli_import import add_command as add_import
     from studio.cli_lab import add_command as add_lab
     from studio.cli_lr_find import add_command as add_lr_find
     from studio.cli_sweep import add_command as add_sweep
@@ -306,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lr_find(sub)
     add_sweep(sub)
     add_lab(sub)
+    add_import(sub)
     add_grade(sub)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")
     p.add_argument("name", nargs="?")

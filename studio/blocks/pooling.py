@@ -135,7 +135,8 @@ def _adaptive_import(cls: str) -> ImportRule:
         if size is None or (isinstance(size, tuple) and None in size):
             raise NotImportable("an output size of None (keep the input's size)")
         return {"output_size": size}
-    return ImportRule(modules=(cls,), functions=(f"torch.nn.functional.{cls.lower()}",),
+    function = "adaptive_avg_pool2d" if "Avg" in cls else "adaptive_max_pool2d"
+    return ImportRule(modules=(cls,), functions=(f"torch.nn.functional.{function}",),
                       params=params)
 
 
