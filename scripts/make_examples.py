@@ -269,6 +269,36 @@ def boundary() -> Project:
 COURSE = {"locality": locality, "boundary": boundary}
 
 
+ASSIGNMENT_TEXT = """LeNet has 61,706 parameters and 416,520 multiply-adds per digit. Make it
+small enough for a tiny device while it still reads the digits: at most 20,000 parameters and
+200,000 multiply-adds, still 10 class scores out of `fc3`, and at least 85% held-out accuracy
+after 3 epochs. The data, the loss and the optimizer are locked; so is `fc3`'s number of
+outputs. Watch the goals above change as you edit, then press Train to check the accuracy.
+"""
+
+
+def lenet_assignment() -> Project:
+    """An assignment (teacher mode): LeNet to be shrunk under a parameter and multiply-add
+    budget while keeping its accuracy; `studio grade` checks a student's file against it."""
+    from studio.core.assignment import Assignment, Lock
+    from studio.core.goals import Accuracy, MaxMacs, MaxParams, OutputShape
+
+    p = lenet("LeNet on a budget", batch_size=32, epochs=3, log_every=10)
+    layout_project(p)
+    locks = (Lock("training", "digits"), Lock("training", "loss"), Lock("training", "adam"),
+             Lock("training", "fc3", ("out_features",)))
+    palette = ("Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Tanh", "Flatten", "Linear",
+               "BatchNorm2d", "Dropout", "Add")
+    goals = (MaxParams(20_000), MaxMacs(200_000), OutputShape("training", "fc3", (10,)),
+             Accuracy(85.0, 3))
+    p.assignment = Assignment("LeNet on a budget", ASSIGNMENT_TEXT, locks, palette,
+                              goals).bind(p)
+    return p
+
+
+COURSE["lenet_assignment"] = lenet_assignment
+
+
 def build_all() -> dict[str, str]:
     """Each file's text, by its path under examples/ without the suffix."""
     out = {}

@@ -189,3 +189,16 @@ def test_any_assignment_round_trips_through_the_file(title, text, locks, palette
     again = loads(saved)
     assert again.assignment == project.assignment
     assert dumps(again) == saved
+
+
+def test_the_shipped_assignment_starts_over_budget():
+    from studio.core.fileformat import load
+    from tests.helpers import EXAMPLES
+
+    project = load(EXAMPLES / "course" / "lenet_assignment.studio")
+    assert project.assignment.title == "LeNet on a budget"
+    assert states(project) == [
+        (NOT_MET, "61,706 parameters, more than the 20,000 allowed"),
+        (NOT_MET, "416,520 multiply-adds, more than the 200,000 allowed"),
+        (MET, "fc3 gives 10"),
+        (UNKNOWN, "not trained yet: train for 3 epochs to check")]
