@@ -299,6 +299,12 @@ def _units_project() -> Project:
     return project
 
 
+def _made(cls):
+    """A generated network class built for 12 x 6 x 6 inputs (it takes the sizes it uses)."""
+    sizes = {"in_channels": 12, "in_height": 6, "in_width": 6}
+    return cls(**{k: v for k, v in sizes.items() if k in inspect.signature(cls).parameters})
+
+
 def test_vision_units_generate_code_equal_to_handwritten_torch():
     project = _units_project()
     analysis = analyze(project)
@@ -309,14 +315,12 @@ def test_vision_units_generate_code_equal_to_handwritten_torch():
         assert f"class {helper}(nn.Module" in src or f"class {helper}(nn.LayerNorm" in src
     namespace: dict = {}
     exec(compile(src, "<model>", "exec"), namespace)
-    sizes = {"in_channels": 12, "in_height": 6, "in_width": 6}
     torch.manual_seed(0)
     for name, reference, key_map in (
             ("SqueezeExcite", SqueezeExcite(12, 4), {}),
             ("ConvNeXtUnit", ConvNeXtUnit(12), {"layer_scale.scale": "layer_scale"}),
             ("ShuffleUnit", ShuffleUnit(12), {})):
-        cls = namespace[name]
-        made = cls(**{k: v for k, v in sizes.items() if k in inspect.signature(cls).parameters})
+        made = _made(namespace[name])
         assert n_params(made) == n_params(reference) == analysis.result(
             "training", name.lower()).params, name
         with torch.no_grad():
@@ -328,6 +332,31 @@ def test_vision_units_generate_code_equal_to_handwritten_torch():
         reference.eval()
         x = torch.randn(3, 12, 6, 6)
         torch.testing.assert_close(made(x), reference(x), rtol=1e-5, atol=1e-5)
+
+
+def test_vision_units_script_and_export_to_onnx(tmp_path):
+    """The helpers the blocks bring (StochasticDepth, LayerScale, LayerNorm2d) compile with
+    TorchScript, in training too, and run the same under onnxruntime."""
+    import importlib.util
+    import io
+
+    import onnxruntime
+
+    (tmp_path / "units_model.py").write_text(generate(_units_project()).model_source)
+    spec = importlib.util.spec_from_file_location("units_model", tmp_path / "units_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made = _made(module.ConvNeXtUnit).eval()
+    x = torch.randn(2, 12, 6, 6)
+    scripted = torch.jit.script(made)
+    torch.testing.assert_close(scripted(x), made(x))
+    scripted.train()
+    assert scripted(x).shape == x.shape
+    buffer = io.BytesIO()
+    torch.onnx.export(made, (x,), buffer, dynamo=False)
+    session = onnxruntime.InferenceSession(buffer.getvalue())
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, made(x).detach().numpy(), atol=1e-5)
 
 
 # --------------------------------------------------------------------------------------------
