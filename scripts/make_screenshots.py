@@ -28,6 +28,7 @@ SCREEN = (1600, 1000)
 SHOTS = (
     ("lenet", "editor_lenet.png", "training", "conv2"),
     ("dcgan", "editor_dcgan.png", "training", "discriminator_real"),
+    ("course/lenet_assignment", "assignment_lenet.png", "training", "fc3"),  # its panel in front
 )
 
 

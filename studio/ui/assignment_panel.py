@@ -10,20 +10,14 @@ allows. File > Save as Assignment... (``assignment_dialog.py``) is the teacher's
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import (
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from studio.core import fileformat
 from studio.core.goals import MET, NOT_MET, GoalState, Trained
 from studio.ui import theme
 from studio.ui.actions import command_action
+from studio.ui.inspector_page import html
 
 TIP = "The assignment's goals: met, not met, or unknown until trained, and why"
 MARKS = {MET: "\u2714", NOT_MET: "\u2718"}  # anything else: unknown
@@ -42,18 +36,20 @@ class AssignmentPanel(QWidget):
         self.title.setFont(font)
         self.summary = QLabel()
         self.summary.setObjectName("assignment_summary")
-        self.goals = QListWidget()
+        self.goals = QWidget()
         self.goals.setObjectName("assignment_goals")
-        self.goals.setWordWrap(True)
         self.goals.setToolTip(TIP)
+        self.goal_rows = QVBoxLayout(self.goals)
+        self.goal_rows.setContentsMargins(0, 4, 0, 4)
+        self.goal_rows.setSpacing(6)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.summary)
-        layout.addWidget(self.goals, 3)
-        layout.addWidget(self.text, 2)
+        layout.addWidget(self.goals)
+        layout.addWidget(self.text, 1)
         self.states: list[GoalState] = []
 
     def show_assignment(self, title: str, text: str) -> None:
@@ -62,23 +58,27 @@ class AssignmentPanel(QWidget):
         self.text.setVisible(bool(text))
 
     def show_states(self, states: list[GoalState]) -> None:
+        """One row per goal: its mark and the goal in bold, the reason under it."""
         self.states = list(states)
         colors = theme.current()
         color = {MET: colors.health_colour("ok"), NOT_MET: colors.error}
-        self.goals.clear()
+        while self.goal_rows.count():
+            self.goal_rows.takeAt(0).widget().deleteLater()
         for state in states:
-            item = QListWidgetItem(f"{MARKS.get(state.state, '?')}  {state.goal.describe()}\n"
-                                   f"      {state.why}")
-            item.setToolTip(f"{state.state}: {state.why}")
-            if state.state in color:
-                item.setForeground(color[state.state])
-            self.goals.addItem(item)
+            tint = color.get(state.state)
+            style = f" style='color:{tint.name()}'" if tint is not None else ""
+            row = QLabel(f"<span{style}><b>{MARKS.get(state.state, '?')} "
+                         f"{html(state.goal.describe())}</b></span><br>{html(state.why)}")
+            row.setWordWrap(True)
+            row.setTextFormat(Qt.TextFormat.RichText)
+            row.setToolTip(f"{state.state}: {state.why}")
+            self.goal_rows.addWidget(row)
         met = sum(s.state == MET for s in states)
         self.summary.setText(f"{met} of {len(states)} goals met" if states else "No goals")
 
     def row_texts(self) -> list[str]:
-        """What each row says (tests and scenarios read it)."""
-        return [self.goals.item(i).text() for i in range(self.goals.count())]
+        """What each row says, 'mark goal\nwhy' (tests and scenarios read it)."""
+        return [f"{MARKS.get(s.state, '?')} {s.goal.describe()}\n{s.why}" for s in self.states]
 
 
 class Assignments(QObject):

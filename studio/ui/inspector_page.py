@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 from studio.ui import theme
 from studio.ui.param_widgets import ParamEditor
 
-LOCK_MARK = "\U0001F512"
+LOCK_MARK = "(locked)"  # after the label: every font has it, unlike a padlock sign
 LOCKED_TIP = " (locked by the assignment: it cannot change)"
 
 
@@ -67,8 +67,8 @@ class InspectorPage(QWidget):
 
     def add_row(self, form: QFormLayout, prm, ed: ParamEditor, locked: bool = False) -> None:
         """The field under its human label, and below it the reason its value is refused; a
-        field the assignment locks has a lock before its label (and is disabled)."""
-        label = field_label(f"{LOCK_MARK} {prm.title}" if locked else prm.title,
+        field the assignment locks says so after its label (and is disabled)."""
+        label = field_label(f"{prm.title} {LOCK_MARK}" if locked else prm.title,
                             f"{prm.name}: {prm.help}" + (LOCKED_TIP if locked else ""))
         label.setObjectName(f"label_{prm.name}")
         form.addRow(label, ed.widget)
