@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli_import import add_command as add_import
     from studio.cli_lab import add_command as add_lab
     from studio.cli_lr_find import add_command as add_lr_find
+    from studio.cli_predict import add_command as add_predict
     from studio.cli_sweep import add_command as add_sweep
 
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=train)
     add_commands(sub)
     add_lr_find(sub)
+    add_predict(sub)
     add_sweep(sub)
     add_lab(sub)
     add_import(sub)

@@ -275,7 +275,8 @@ declare(
     validate_params=_validate, shape=_dataset_shape,
     data=DataRole(load=_load_call, classes=dataset_classes, augment=_augment_call, files=_files,
                   download=_download, whole_image=lambda p: p.dataset in FIELD_SETS,
-                  streams=lambda p: p.dataset in _SPLIT_SETS and p.memory != "resident"),
+                  streams=lambda p: p.dataset in _SPLIT_SETS and p.memory != "resident",
+                  pictures=lambda p: "image" if _dataset_ports(p)[0].name == "image" else None),
 )
 
 

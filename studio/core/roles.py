@@ -32,7 +32,9 @@ class DataRole:
     whether a batch is the pixels of one picture, so a preview shows the whole test split as
     one image; ``streams(p)`` whether the loader may stream the data from disk rather than hold
     them on the device, so the script batches them with the library's ``StreamableBatches``
-    (scripts of resident data carry only its plain base, ``TensorBatches``).
+    (scripts of resident data carry only its plain base, ``TensorBatches``); ``pictures(p)``
+    the output port whose samples are pictures (channels x height x width) that an image file
+    can stand in for, prepared as the loader prepares its own (``studio predict``), or None.
     """
 
     load: Callable
@@ -42,6 +44,7 @@ class DataRole:
     download: Callable = lambda p: None
     whole_image: Callable = _never
     streams: Callable = _never
+    pictures: Callable = lambda p: None
 
 
 @dataclass(frozen=True)

@@ -387,6 +387,21 @@ class RangeResult(Event):
     optimizer: list  # [graph, node id] of the optimizer whose rate was tested
 
 
+@_event
+class Prediction(Event):
+    """A trained classifier's answer for one picture file (``prediction_run.py``): its most
+    probable classes, the picture as the network saw it (prepared as the dataset prepares its
+    own) and, for each watched node, what ``Activations`` would hold for it."""
+
+    type = "prediction"
+    file: str
+    classes: list  # class names, most probable first
+    probabilities: list  # of those classes, 0..1
+    image: np.ndarray  # float32 C x H x W: the network's input
+    value_range: tuple  # (lowest, highest) the input's values span
+    maps: dict  # node key -> {"kind", "data", "range", "shape"} (``probes.downsample``)
+
+
 # ---------------------------------------------------------------------------------------------
 # a run's state, as its events tell it
 # ---------------------------------------------------------------------------------------------
@@ -412,4 +427,5 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
-         Predictions, Boundary, Preview, ProbeSkipped, RangePoint, RangeResult)
+         Predictions, Boundary, Preview, ProbeSkipped, RangePoint, RangeResult,
+         Prediction)

@@ -78,9 +78,7 @@ class TrainingSession:
             raise RuntimeError("a session starts once; make a new one to train again")
         worker = spare or open_worker()
         self.started_at = time.perf_counter()
-        test = dataclasses.asdict(self.range_test) if self.range_test is not None else None
-        worker.job.send((self.project_text, dataclasses.asdict(self.config), self.threads, test))
-        worker.job.close()
+        self._hand_job(worker)
         # Its finalizer ends the process when this session is dropped, or at exit before
         # multiprocessing joins its (non-daemon) children, which would otherwise wait for the
         # whole run to finish.
@@ -91,6 +89,16 @@ class TrainingSession:
         self.state = "starting"
         self._reader = threading.Thread(target=self._read, name="studio-session", daemon=True)
         self._reader.start()
+
+    def _job(self) -> tuple:
+        """What the worker gets: the project as text, the run's configuration as plain data,
+        the thread count, the range test's settings."""
+        test = dataclasses.asdict(self.range_test) if self.range_test is not None else None
+        return self.project_text, dataclasses.asdict(self.config), self.threads, test
+
+    def _hand_job(self, worker) -> None:
+        worker.job.send(self._job())
+        worker.job.close()
 
     def _send(self, *command) -> None:
         if self._commands is None or not self.alive:

@@ -178,16 +178,19 @@ def standby_main(job, commands, events) -> None:
     except BaseException:  # noqa: BLE001 - told to the editor once there is a job to fail
         failure = traceback.format_exc()
     try:
-        project_text, config, threads, range_test = job.recv()
+        project_text, config, threads, range_test, *predict = job.recv()
     except (EOFError, OSError):
         os._exit(0)  # nobody will send a job: the editor closed or discarded this process
-    run_job(project_text, config, commands, events, threads, failure, range_test)
+    run_job(project_text, config, commands, events, threads, failure, range_test,
+            predict[0] if predict else None)
 
 
 def run_job(project_text: str, config: dict, commands, events, threads: int | None,
-            failure: str | None = None, range_test: dict | None = None) -> None:
+            failure: str | None = None, range_test: dict | None = None,
+            predict: dict | None = None) -> None:
     """Train the project (or, given ``range_test``'s settings, run a learning-rate range test
-    on it: ``lr_finder_run.py``), sending its events; the process ends with the job."""
+    on it: ``lr_finder_run.py``; given a ``predict`` job, classify its pictures:
+    ``prediction_run.py``), sending its events; the process ends with the job."""
     outbox = Outbox(events)
     try:
         if failure:
@@ -213,7 +216,12 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
         project = loads(project_text)
-        if range_test is not None:
+        if predict is not None:
+            from studio.engine.prediction import PredictJob
+            from studio.engine.prediction_run import run_prediction
+
+            run_prediction(project, RunConfig(**config), PredictJob(**predict), outbox.put)
+        elif range_test is not None:
             from studio.engine.lr_finder import RangeTest
             from studio.engine.lr_finder_run import run_range_test
 
