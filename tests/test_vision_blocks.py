@@ -159,10 +159,11 @@ def test_multiply_broadcasts_a_channel_gate_over_the_pixels():
     assert outs["out"] == T(6, 5, 4)
     gate, x = torch.rand(2, 6, 1, 1), torch.randn(2, 6, 5, 4)
     torch.testing.assert_close(run(x=[gate, x])["out"], gate * x)
-    err = refusal("Multiply", {"x": [T(6, 2, 1), T(6, 5, 4)]})
-    assert err.field == "x" and "dim 2 (2 vs 5)" in str(err)
-    err = refusal("Multiply", {"x": [T(6), T(6, 5, 4)]})
-    assert err.field == "x" and "numbers of dimensions" in str(err)
+    for wrong in ([T(6, 2, 1), T(6, 5, 4)], [T(6), T(6, 5, 4)], [T(1), T(3), T(4)]):
+        err = refusal("Multiply", {"x": wrong})
+        assert err.field == "x" and "a size of 1" in str(err), wrong
+    run, outs, _ = run_block("Multiply", {"x": [T(1, 5, 1), T(6, 1, 1), T(6, 1, 4)]})
+    assert outs["out"] == T(6, 5, 4)
 
 
 def test_linear_acts_at_each_position_only_when_asked():

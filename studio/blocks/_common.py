@@ -20,8 +20,8 @@ from studio.core.registry import (
 
 __all__ = [
     "LOSS", "OUT", "X", "BlockSpec", "Call", "Cost", "Param", "Port", "RF", "Raw", "ShapeError",
-    "TensorType", "batch_dim", "conv_size", "declare", "numel", "require_float", "require_rank",
-    "same", "spatial", "tup",
+    "TensorType", "batch_dim", "conv_size", "declare", "numel", "require_channels",
+    "require_float", "require_rank", "same", "spatial", "tup",
 ]
 
 X = (Port("x"),)
@@ -57,6 +57,17 @@ def require_float(t: TensorType, field: str = "x") -> None:
     if t.dtype != "float":
         raise ShapeError(f"expects floating-point values but receives {t.describe()}; class "
                          "labels need a OneHot block or an embedding first", field)
+
+
+def require_channels(t: TensorType, groups: int = 1, field: str = "x") -> None:
+    """Raise a ShapeError unless ``t`` holds floats with channels (C, C x L or C x H x W) that
+    divide into ``groups`` equal groups (``field``: the parameter setting the groups)."""
+    require_float(t)
+    if t.rank < 1:
+        raise ShapeError("expects channels (C, C x L or C x H x W) but receives a scalar", "x")
+    if t.shape[0] % groups:
+        raise ShapeError(f"receives {t.shape[0]} channels, not divisible into {groups} groups; "
+                         f"choose a divisor of {t.shape[0]}", field)
 
 
 def spatial(t: TensorType) -> tuple:

@@ -13,6 +13,7 @@ from studio.blocks._common import (
     X,
     declare,
     numel,
+    require_channels,
     require_float,
     require_rank,
 )
@@ -215,13 +216,7 @@ _GROUP_PARAMS = (
 
 
 def _group_check(p, ins):
-    x = ins["x"]
-    require_float(x)
-    if x.rank < 1:
-        raise ShapeError("expects channels (C, C x L or C x H x W) but receives a scalar", "x")
-    if x.shape[0] % p.num_groups:
-        raise ShapeError(f"receives {x.shape[0]} channels, not divisible into num_groups "
-                         f"{p.num_groups} groups; choose a divisor of {x.shape[0]}", "num_groups")
+    require_channels(ins["x"], p.num_groups, "num_groups")
 
 
 declare(

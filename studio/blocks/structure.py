@@ -348,17 +348,34 @@ declare(
 MULTI_X = (Port("x", multi=True, help="two or more wires, combined in wiring order"),)
 
 
-def _equal_check(what: str, hint: str):
+def _stretched(a: tuple, b: tuple) -> tuple:
+    """Shape ``a`` with each size of 1 taken from ``b`` (torch repeats it to match)."""
+    return tuple(n if isinstance(m, int) and m == 1 else m for m, n in zip(a, b))
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple | None:
+    """The shape torch gives ``a * b`` when both have as many dims and each size is equal or 1
+    on one side; None otherwise (concrete sizes: a check)."""
+    if len(a) != len(b) or any(m != n and m != 1 and n != 1 for m, n in zip(a, b)):
+        return None
+    return _stretched(a, b)
+
+
+def _join_check(what: str, hint: str, broadcast: bool = False):
+    """Every wire of one type and the same shape; with ``broadcast``, sizes of 1 stretch."""
     def check(p, ins):
         xs = ins["x"]
-        first = xs[0]
+        first, shape = xs[0], xs[0].shape
         for other in xs[1:]:
-            if other.shape != first.shape:
+            joined = _broadcast(shape, other.shape) if broadcast else \
+                (shape if other.shape == shape else None)
+            if joined is None:
                 raise ShapeError(f"inputs {first.describe()} and {other.describe()} differ; "
                                  f"{what} needs equal shapes{hint}", "x")
             if other.dtype != first.dtype:
                 raise ShapeError(f"inputs {first.describe()} and {other.describe()} have "
                                  f"different types; {what} needs one type", "x")
+            shape = joined
     return check
 
 
@@ -375,38 +392,19 @@ declare(
                 "and gradients flow straight through the sum to early layers: this is what "
                 "makes very deep networks (ResNet) trainable.",
     inputs=MULTI_X, outputs=OUT,
-    check=_equal_check("a residual Add", " (use a 1x1 conv or Shortcut to match)"), shape=_first,
+    check=_join_check("a residual Add", " (use a 1x1 conv or Shortcut to match)"), shape=_first,
     forward=lambda p, a, attr: " + ".join(a["x"]),
     examples=({"x": [TensorType((6, 8, 8)), TensorType((6, 8, 8))]},
               {"x": [TensorType((10,)), TensorType((10,)), TensorType((10,))]}),
 )
 
 
-def _broadcast_check(p, ins):
-    xs = ins["x"]
-    first = xs[0]
-    for other in xs[1:]:
-        if other.dtype != first.dtype:
-            raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
-                             "types; Multiply needs one type", "x")
-        if other.rank != first.rank:
-            raise ShapeError(f"inputs {first.describe()} and {other.describe()} have different "
-                             "numbers of dimensions; Multiply needs the same (a Reshape to "
-                             "C x 1 x 1 makes a gate per channel)", "x")
-        for i, (a, b) in enumerate(zip(first.shape, other.shape)):
-            if a != b and a != 1 and b != 1:
-                raise ShapeError(f"inputs {first.describe()} and {other.describe()} differ in dim "
-                                 f"{i + 1} ({a} vs {b}); Multiply needs each size equal or 1 on "
-                                 "one side", "x")
-
-
 def _broadcast_shape(p, ins):
-    """Each dim the size that is not 1 (sizes of 1 are repeated to match, as torch does)."""
     xs = ins["x"]
-    shape = list(xs[0].shape)
+    shape = xs[0].shape
     for other in xs[1:]:
-        shape = [b if isinstance(a, int) and a == 1 else a for a, b in zip(shape, other.shape)]
-    return {"out": TensorType(tuple(shape), xs[0].dtype)}
+        shape = _stretched(shape, other.shape)
+    return {"out": TensorType(shape, xs[0].dtype)}
 
 
 declare(
@@ -419,7 +417,9 @@ declare(
                 "of other features lets a network gate them, as in squeeze-and-excitation "
                 "blocks, LSTMs and attention.",
     inputs=MULTI_X, outputs=OUT,
-    check=_broadcast_check, shape=_broadcast_shape,
+    check=_join_check("Multiply", ", or a size of 1 against any size, with as many dimensions "
+                      "(a C x 1 x 1 gate scales each channel)", broadcast=True),
+    shape=_broadcast_shape,
     forward=lambda p, a, attr: " * ".join(a["x"]),
     examples=({"x": [TensorType((6, 8, 8)), TensorType((6, 8, 8))]},
               {"x": [TensorType((6, 1, 1)), TensorType((6, 8, 8))]},

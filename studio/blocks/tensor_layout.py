@@ -12,6 +12,7 @@ from studio.blocks._common import (
     X,
     batch_dim,
     declare,
+    require_channels,
     require_float,
     same,
 )
@@ -108,16 +109,6 @@ declare(
 
 # --- ChannelShuffle ----------------------------------------------------------------------------
 
-def _shuffle_check(p, ins):
-    x = ins["x"]
-    require_float(x)
-    if x.rank < 1:
-        raise ShapeError("expects channels (C, C x L or C x H x W) but receives a scalar", "x")
-    if x.shape[0] % p.groups:
-        raise ShapeError(f"receives {x.shape[0]} channels, which do not divide into {p.groups} "
-                         f"groups; choose a divisor of {x.shape[0]}", "groups")
-
-
 declare(
     id="ChannelShuffle", category="structure", title="ChannelShuffle",
     help="Interleaves the channels of its groups: [a1 a2 b1 b2] -> [a1 b1 a2 b2].",
@@ -129,7 +120,7 @@ declare(
     inputs=X, outputs=OUT,
     params=(Param("groups", Int(1, 1 << 16), 2, "number of groups the channels are dealt "
                   "across (the groups of the convolution before it)"),),
-    check=_shuffle_check, shape=same,
+    check=lambda p, ins: require_channels(ins["x"], p.groups, "groups"), shape=same,
     imports=ImportRule(modules=("ChannelShuffle",),
                        functions=("torch.nn.functional.channel_shuffle", "torch.channel_shuffle",
                                   "torchvision.models.shufflenetv2.channel_shuffle"),

@@ -8,11 +8,11 @@ from studio.blocks._common import (
     Call,
     Cost,
     Param,
-    ShapeError,
     TensorType,
     X,
     declare,
     numel,
+    require_channels,
     require_float,
     same,
 )
@@ -56,13 +56,6 @@ declare(
 )
 
 
-def _scale_check(p, ins):
-    x = ins["x"]
-    require_float(x)
-    if x.rank < 1:
-        raise ShapeError("expects channels (C, C x L or C x H x W) but receives a scalar", "x")
-
-
 def _scale_tensor(a) -> ParamArg:
     """The learned tensor of ``gamma * x``: one factor per channel, C x 1 x ... like x."""
     tensors = [x for x in a.get("args", ()) if isinstance(x, ParamArg)]
@@ -97,7 +90,7 @@ declare(
     inputs=X, outputs=OUT,
     params=(Param("init", Float(0.0, 1e6), 1e-6, "the value every factor starts from",
                   label="Initial scale"),),
-    check=_scale_check, shape=same, module=_scale_call, helpers=("LayerScale",),
+    check=lambda p, ins: require_channels(ins["x"]), shape=same, module=_scale_call, helpers=("LayerScale",),
     imports=ImportRule(functions=("operator.mul", "operator.imul", "torch.mul"),
                        methods=("mul", "mul_"), params=_scale_import, takes_parameters=True,
                        state=lambda a: {_scale_tensor(a).name: "scale"}),
