@@ -28,12 +28,8 @@ LOCKED = "locked by the assignment"
 ALWAYS_ALLOWED = (INSTANCE, INPUT, OUTPUT)  # a network's plumbing: its own nodes are checked
 
 
-class AssignmentError(ValueError):
+class AssignmentError(GoalError):
     """An assignment a file cannot hold; ``location`` is the field's path inside it."""
-
-    def __init__(self, location: str, message: str):
-        super().__init__(f"{location}: {message}" if location else message)
-        self.location, self.message = location, message
 
 
 @dataclass(frozen=True)

@@ -94,41 +94,42 @@ def _totals_state(goal, total: int, unknown: int, what: str) -> GoalState:
 
 
 @dataclass(frozen=True)
-class MaxParams(Goal):
+class Budget(Goal):
+    """At most ``limit`` of a total the analysis counts (parameters, multiply-adds)."""
+
     limit: int
-    kind = "max_params"
+    noun = ""
+    per = ""
 
     def describe(self) -> str:
-        return f"At most {self.limit:,} parameters"
+        return f"At most {self.limit:,} {self.noun}{self.per}"
+
+    def total(self, analysis: Analysis) -> int:
+        raise NotImplementedError
 
     def evaluate(self, facts: Facts) -> GoalState:
-        return _totals_state(self, facts.analysis.total_params, facts.unknown, "parameters")
+        return _totals_state(self, self.total(facts.analysis), facts.unknown, self.noun)
 
     def to_json(self) -> dict:
         return {"goal": self.kind, "limit": self.limit}
 
     @classmethod
-    def from_json(cls, data: dict) -> MaxParams:
+    def from_json(cls, data: dict) -> Budget:
         return cls(_count(data.get("limit"), "limit"))
 
 
-@dataclass(frozen=True)
-class MaxMacs(Goal):
-    limit: int
-    kind = "max_macs"
+class MaxParams(Budget):
+    kind, noun = "max_params", "parameters"
 
-    def describe(self) -> str:
-        return f"At most {self.limit:,} multiply-adds per sample"
+    def total(self, analysis: Analysis) -> int:
+        return analysis.total_params
 
-    def evaluate(self, facts: Facts) -> GoalState:
-        return _totals_state(self, facts.analysis.total_macs, facts.unknown, "multiply-adds")
 
-    def to_json(self) -> dict:
-        return {"goal": self.kind, "limit": self.limit}
+class MaxMacs(Budget):
+    kind, noun, per = "max_macs", "multiply-adds", " per sample"
 
-    @classmethod
-    def from_json(cls, data: dict) -> MaxMacs:
-        return cls(_count(data.get("limit"), "limit"))
+    def total(self, analysis: Analysis) -> int:
+        return analysis.total_macs
 
 
 @dataclass(frozen=True)
