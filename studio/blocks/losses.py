@@ -13,6 +13,7 @@ from studio.blocks._common import (
     declare,
     require_float,
 )
+from studio.blocks.loss_curves import PLOTS
 from studio.core.params import Bool, Choice, Float, FloatList, Int
 from studio.core.registry import TRAINING
 from studio.core.roles import LossRole
@@ -22,9 +23,10 @@ REDUCTION = Param("reduction", Choice(("mean", "sum")), "mean",
 
 
 def loss_block(**fields):
-    """Declare a loss: training graph only, output port 'loss'."""
+    """Declare a loss: training graph only, output port 'loss', its curve for the inspector."""
     fields.setdefault("outputs", (Port("loss"),))
     fields.setdefault("shape", lambda p, ins: {"loss": LOSS})
+    fields.setdefault("plot", PLOTS.get(fields["id"]))
     return declare(category="loss", where=frozenset({TRAINING}), **fields)
 
 

@@ -107,6 +107,11 @@ class AfterInit:
 @dataclass(frozen=True)
 class InspectorPlot:
     """A curve the inspector draws with its derivative: ``curve(x, p)`` on a numpy array and the
-    node's parameter values (an activation's formula, so the curve shown is the one declared)."""
+    node's parameter values (an activation's formula, so the curve shown is the one declared).
+    It may return ``{label: values}`` for several curves (a loss: one per target case).
+    ``x_range`` is the span drawn, ``x_label`` and ``y_label`` what the axes mean ("": x)."""
 
     curve: Callable
+    x_range: tuple = (-4.0, 4.0)
+    x_label: str = ""
+    y_label: str = ""
