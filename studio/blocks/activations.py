@@ -32,12 +32,15 @@ def _dim_check(p, ins):
 
 
 def _calls(module: str, function: str, *, torch_fn: bool = False, method: bool = False,
-           params=None) -> ImportRule:
+           inplace: bool = False, params=None) -> ImportRule:
     """An activation's import: its ``nn`` layer, ``F.<function>`` (and ``torch.<function>``,
-    ``x.<function>()`` when they exist); inplace variants count as the same."""
-    functions = (f"torch.nn.functional.{function}",) + (
-        (f"torch.{function}", f"torch.{function}_") if torch_fn else ())
-    methods = (function, f"{function}_") if method else ()
+    ``x.<function>()`` where they exist; ``inplace``: their ``_`` variants too, the same here)."""
+    functions = (f"torch.nn.functional.{function}",) + ((f"torch.{function}",) if torch_fn else ())
+    methods = (function,) if method else ()
+    if inplace:
+        functions += tuple(f"{f}_" for f in functions if f.startswith("torch.") and
+                           not f.startswith("torch.nn."))
+        methods += tuple(f"{m}_" for m in methods)
     return ImportRule(modules=(module,), functions=functions, methods=methods,
                       params=params or (lambda a: {}))
 
@@ -60,9 +63,9 @@ def _keyword(name: str, position: int = 1):
 # What each activation stands for when a PyTorch model is imported (core.import_rules)
 _IMPORTS = {
     "Identity": ImportRule(modules=("Identity",)),
-    "Sigmoid": _calls("Sigmoid", "sigmoid", torch_fn=True, method=True),
-    "Tanh": _calls("Tanh", "tanh", torch_fn=True, method=True),
-    "ReLU": _calls("ReLU", "relu", torch_fn=True, method=True),
+    "Sigmoid": _calls("Sigmoid", "sigmoid", torch_fn=True, method=True, inplace=True),
+    "Tanh": _calls("Tanh", "tanh", torch_fn=True, method=True, inplace=True),
+    "ReLU": _calls("ReLU", "relu", torch_fn=True, method=True, inplace=True),
     "LeakyReLU": _calls("LeakyReLU", "leaky_relu", params=_keyword("negative_slope")),
     "PReLU": ImportRule(modules=("PReLU",),
                         params=lambda a: {"per_channel": a["weight"][0] > 1}),

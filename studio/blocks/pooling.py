@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from studio.blocks._common import (
     OUT,
     RF,
@@ -80,7 +82,12 @@ def _pool_call(cls):
     return call
 
 
-def _pool_import(cls: str, function: str) -> ImportRule:
+def _functional(cls: str) -> str:
+    """torch's functional form of a pooling layer: ``MaxPool2d`` -> ``F.max_pool2d``."""
+    return "torch.nn.functional." + re.sub(r"(?<=[a-z])(?=[A-Z])", "_", cls).lower()
+
+
+def _pool_import(cls: str) -> ImportRule:
     """torch's pooling layer or its functional form (``F.max_pool2d(x, 3, 2, 1)``)."""
     def params(a) -> dict:
         names = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
@@ -97,7 +104,7 @@ def _pool_import(cls: str, function: str) -> ImportRule:
         stride = got["stride"] if got["stride"] not in ((), []) else None
         return {"kernel_size": got["kernel_size"], "stride": stride,
                 "padding": got["padding"] or 0, "ceil_mode": bool(got["ceil_mode"])}
-    return ImportRule(modules=(cls,), functions=(function,), params=params)
+    return ImportRule(modules=(cls,), functions=(_functional(cls),), params=params)
 
 
 def _pool_rf(p, ins):
@@ -117,7 +124,7 @@ for _id, _cls, _help, _expl in (
         id=_id, category="pooling", title=_id, help=_help, explanation=_expl,
         inputs=X, outputs=OUT, params=pool_params(), check=_pool_check, shape=_pool_shape,
         cost=lambda p, ins, outs: Cost(0, 0), rf=_pool_rf, module=_pool_call(_cls),
-        imports=_pool_import(_id, f"torch.nn.functional.{_id.lower()}"),
+        imports=_pool_import(_id),
         examples=({"x": TensorType((3, 16, 16))}, {"x": TensorType((2, 9, 7))}),
     )
 
@@ -135,9 +142,7 @@ def _adaptive_import(cls: str) -> ImportRule:
         if size is None or (isinstance(size, tuple) and None in size):
             raise NotImportable("an output size of None (keep the input's size)")
         return {"output_size": size}
-    function = "adaptive_avg_pool2d" if "Avg" in cls else "adaptive_max_pool2d"
-    return ImportRule(modules=(cls,), functions=(f"torch.nn.functional.{function}",),
-                      params=params)
+    return ImportRule(modules=(cls,), functions=(_functional(cls),), params=params)
 
 
 def _adaptive_shape(p, ins):

@@ -47,6 +47,9 @@ class Sketch:
     problems: list = field(default_factory=list)
 
 
+_REFUSED = object()  # the value of a refused node that is not a tensor
+
+
 @dataclass(frozen=True)
 class _Tensor:
     op: str
@@ -199,7 +202,8 @@ class _Mapper:
             v = self.env.get(x.name) if isinstance(x, fx.Node) else None
             if isinstance(v, _Tensor):
                 self.sketch.outputs.append((v.op, v.port))
-            elif not (isinstance(x, fx.Node) and x.name in self.env and v is None):
+            elif v is not _REFUSED and not (isinstance(x, fx.Node) and v is None
+                                            and x.name in self.env):
                 # (a value already refused is not reported twice)
                 self.problem(node, f"returns {type(v).__name__ if v is not None else x!r}, not a "
                                    "tensor")
@@ -244,13 +248,15 @@ class _Mapper:
 
     def settle(self, node) -> bool:
         """A node whose value is not a tensor (a size, a shape) is a constant: no block."""
+        if self.after_refused(node):
+            return True
         value = self.traced(node)
         if _has_tensor(value):
             for t in _flat(value):
                 if isinstance(t, Traced) and (not t.shape or t.shape[0] != BATCH):
                     self.problem(node, "makes a tensor whose first dimension is not the batch "
                                        "(Studio's blocks keep the batch dimension first)")
-                    self.env[node.name] = None
+                    self.env[node.name] = None  # its shape is not per sample: stop here
                     return True
             return False
         self.env[node.name] = value
@@ -264,11 +270,10 @@ class _Mapper:
 
     # blocks --------------------------------------------------------------------------------
     def apply(self, node, specs, a, what: str, path: str = "") -> None:
+        if self.after_refused(node):
+            return
         ins = self.tensors_in(node)
         value = self.traced(node)
-        if any(v is None for v in (self.env.get(n.name, 0) for n in node.all_input_nodes)):
-            self.env[node.name] = None  # fed by something already refused
-            return
         a["in_shapes"] = tuple(t.shape for t in ins)
         a["in_shape"] = ins[0].shape if ins else ()
         outs = [t.shape[1:] for t in _flat(value) if isinstance(t, Traced)]
@@ -298,7 +303,22 @@ class _Mapper:
                            "stands for it")
         detail = f" ({'; '.join(reasons)})" if reasons else " (no block stands for it)"
         self.problem(node, f"{what} is not supported{detail}")
-        self.env[node.name] = None
+        self.refused(node)
+
+    def refused(self, node) -> None:
+        """Stand in for a refused node's value: a tensor of its shape, so what follows it is
+        checked (and reported) too; anything else as refused, so what reads it is not."""
+        value = self.traced(node)
+        self.env[node.name] = (_Tensor("", None, value.shape[1:], value.floating)
+                               if isinstance(value, Traced) else _REFUSED)
+
+    def after_refused(self, node) -> bool:
+        """Whether ``node`` reads a refused value that is not a tensor (then it is refused
+        silently: its own problem is the one already reported)."""
+        if any(self.env.get(n.name) is _REFUSED for n in node.all_input_nodes):
+            self.refused(node)
+            return True
+        return False
 
     def fit(self, spec, params: dict, ins: list, value):
         """The block's validated parameters and port wiring, if its shape rule gives the traced
