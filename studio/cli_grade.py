@@ -78,7 +78,7 @@ def _train(project: Project, verdict, epochs: int, folder: Path, device: str):
     try:
         result = train_project(run, RunConfig(epochs=epochs, device=device,
                                               data_root=str(folder.resolve())), progress=False)
-    except TrainingError as err:
+    except (TrainingError, OSError) as err:  # one submission's failure, not the grading's
         return None, f"training failed: {err}"
     accuracy = [v for k, v in sorted(result.evaluation.items()) if k.startswith("test_accuracy")]
     if not accuracy:

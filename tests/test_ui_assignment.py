@@ -89,8 +89,16 @@ def test_the_teachers_dialog_saves_goals_locks_and_palette(qtbot, window, tmp_pa
     save(mlp_on_moons(), plain)
     assert window.open_path(plain, ask=False)
     assert not window.assignments.dock.isVisible()
-    dialog = AssignmentDialog(window.assignments.bench, ("training", ["moons", "loss"]))
-    qtbot.addWidget(dialog)
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    assert window.assignments.save_action in file_menu.actions()
+    window.select_node("training", "moons")
+    window.assignments.save_action.trigger()  # File > Save as Assignment...
+    dialog = window.findChild(AssignmentDialog, "assignment_dialog")
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    ticked = [dialog.lock_list.item(i).text() for i in range(dialog.lock_list.count())
+              if dialog.lock_list.item(i).checkState() == Qt.CheckState.Checked]
+    assert ticked == ["moons"]  # the selection, to begin with
+    dialog.lock_list.item(4).setCheckState(Qt.CheckState.Checked)  # and the loss
     dialog.use_params.setChecked(True)
     dialog.params.setValue(500)
     dialog.use_shape.setChecked(True)
