@@ -265,8 +265,85 @@ def boundary() -> Project:
     return p
 
 
+def mlp_branch(t, source, tag: str, widths, activation: str = "ReLU", classes: int = 10):
+    """A small MLP of its own for one branch of a side-by-side comparison: ``<tag>_fc1``,
+    ``<tag>_act1``, ... then ``<tag>_scores``."""
+    layers = []
+    for i, width in enumerate(widths, 1):
+        layers += [("Linear", f"{tag}_fc{i}", dict(out_features=width)),
+                   (activation, f"{tag}_act{i}", {})]
+    return t.stack(source, *layers, ("Linear", f"{tag}_scores", dict(out_features=classes)))
+
+
+def losses() -> Project:
+    """The losses lesson: three copies of one MLP on the 8x8 digits (flattened), trained side by
+    side with plain cross-entropy, with label smoothing 0.2 and with class 0 weighted 5 times;
+    each loss's inspector plot shows its curve against the right class's score."""
+    p = Project("Losses")
+    t = p.training
+    t.configure(batch_size=64, epochs=10, log_every=10)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
+    pixels = t.add("Flatten", title="pixels", id="pixels")
+    t.connect(data["image"], pixels)
+    total = t.add("WeightedSum", title="total", id="total")
+    for tag, params in (("plain", {}), ("smoothed", dict(label_smoothing=0.2)),
+                        ("weighted", dict(weight=[5.0] + [1.0] * 9))):
+        scores = mlp_branch(t, pixels, tag, (64,))
+        loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}", **params)
+        t.connect(scores, loss["input"])
+        t.connect(data["label"], loss["target"])
+        t.connect(loss, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
+    return p
+
+
+def optimizers() -> Project:
+    """SGD, SGD with momentum and Adam, each training its own copy of one MLP on the waves
+    signals from the same initialization seed; the optimizer-paths probe also runs each on a
+    2-D toy surface with the block's own settings."""
+    p = Project("Optimizers")
+    t = p.training
+    t.configure(batch_size=32, epochs=20, log_every=10)
+    data = t.add("Dataset", title="waves", id="waves", dataset="waves")
+    for tag, block, params in (("sgd", "SGD", dict(lr=0.05)),
+                               ("momentum", "SGD", dict(lr=0.05, momentum=0.9)),
+                               ("adam", "Adam", dict(lr=0.01))):
+        scores = mlp_branch(t, data["x"], tag, (64, 64), classes=3)
+        loss = t.add("CrossEntropy", title=f"loss_{tag}", id=f"loss_{tag}")
+        t.connect(scores, loss["input"])
+        t.connect(data["label"], loss["target"])
+        t.chain(loss, t.add(block, title=f"opt_{tag}", id=f"opt_{tag}", **params))
+    return p
+
+
+def skips(depth: int = 10) -> Project:
+    """Vanishing gradients: ``depth`` Linear+Sigmoid layers of 32 units on the waves signals,
+    plain, beside the same depth where each layer's output is added to its input (a skip)."""
+    p = Project("Skips")
+    t = p.training
+    t.configure(batch_size=32, epochs=20, log_every=10)
+    data = t.add("Dataset", title="waves", id="waves", dataset="waves")
+    total = t.add("WeightedSum", title="total", id="total")
+    for tag, skip in (("plain", False), ("skip", True)):
+        h = t.stack(data["x"], ("Linear", f"{tag}_in", dict(out_features=32)))
+        for i in range(1, depth + 1):
+            body = t.stack(h, ("Linear", f"{tag}_fc{i}", dict(out_features=32)),
+                           ("Sigmoid", f"{tag}_act{i}", {}))
+            if skip:
+                add = t.add("Add", title=f"{tag}_add{i}", id=f"{tag}_add{i}")
+                t.connect(h, add)
+                t.connect(body, add)
+                body = add
+            h = body
+        scores = t.stack(h, ("Linear", f"{tag}_scores", dict(out_features=3)))
+        summed_loss(t, scores, data["label"], tag, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=1e-3))
+    return p
+
+
 # the lessons' own projects, in examples/course/
-COURSE = {"locality": locality, "boundary": boundary}
+COURSE = {"locality": locality, "boundary": boundary, "losses": losses,
+          "optimizers": optimizers, "skips": skips}
 
 
 ASSIGNMENT_TEXT = """LeNet has 61,706 parameters and 416,520 multiply-adds per digit. Make it

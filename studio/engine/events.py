@@ -339,6 +339,19 @@ class Boundary(Event):
 
 
 @_event
+class OptimizerPaths(Event):
+    """Each optimizer of the run, rebuilt with its own settings on two parameters, descending a
+    2-D toy surface (``optimizer_paths.py``); sent once at the start of a run."""
+
+    type = "optimizer_paths"
+    extent: tuple  # (x lowest, x highest, y lowest, y highest) of the surface's grid
+    surface: np.ndarray  # G x G float32, log(1 + loss) (row: y from lowest)
+    paths: dict  # optimizer name -> (steps + 1) x 2 float32, from the start point
+    formula: str  # the surface's loss, as text
+    start: tuple  # (x, y) every path starts from
+
+
+@_event
 class Preview(Event):
     """One preview output's images from fixed inputs."""
 
@@ -427,5 +440,5 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
-         Predictions, Boundary, Preview, ProbeSkipped, RangePoint, RangeResult,
-         Prediction)
+         Predictions, Boundary, OptimizerPaths, Preview, ProbeSkipped, RangePoint,
+         RangeResult, Prediction)

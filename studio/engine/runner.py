@@ -45,6 +45,7 @@ from studio.engine.events import (
 from studio.engine.loader import RESOURCES_DATA, load
 from studio.engine.metric_log import MetricLog
 from studio.engine.node_keys import node_key
+from studio.engine.optimizer_paths import optimizer_paths
 from studio.engine.probe_schedule import ProbeSchedule, RunClock
 from studio.engine.probe_sender import ProbeSender, cuda_devices
 from studio.engine.probes import ProbeRates
@@ -204,6 +205,10 @@ class Runner:
                           nodes=sorted(self.probes.groups),
                           amp=self.project.training.settings["amp"]))
         self.log.history = position.history
+        if self.rates.stats_every or self.rates.activations_every:  # probes on: once, ~ms
+            paths = optimizer_paths(training.optimizers)
+            if paths is not None:
+                self.emit(paths)
         if self.history:  # a continued run: its curves start with what was trained before
             self.emit(Metrics(list(self.history), {}, resumed=True))
         try:

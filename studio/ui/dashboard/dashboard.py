@@ -25,6 +25,7 @@ from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
 from studio.ui.dashboard.panel import TrainingPanel
+from studio.ui.dashboard.paths import PathsView, compares_optimizers
 from studio.ui.dashboard.runs import RunsView
 from studio.ui.dashboard.samples import SamplesView
 
@@ -36,7 +37,7 @@ UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: eve
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
-            "boundary": 2, "runs": 1}
+            "boundary": 2, "paths": 1, "runs": 1}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -52,6 +53,8 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "Confusion matrix, per-class accuracy and predictions on the probe batch"),
     ("boundary", "Boundary", "boundary_dock", BoundaryView,
      "The class a classifier of 2-D points predicts over the plane, with its training points"),
+    ("paths", "Optimizer Paths", "paths_dock", PathsView,
+     "Each optimizer of the project, with its own settings, descending a 2-D toy surface"),
 )
 RUNS_TIP = ("Every recorded run of the project: select runs to overlay their curves; open, "
             "compare, continue, rename, annotate or delete one")
@@ -151,6 +154,8 @@ class Dashboard(QObject):
             names.append("classifier")
         if classifies_points(self.session.project, self.session.analysis):
             names.append("boundary")
+        if compares_optimizers(self.session.project):
+            names.append("paths")
         return names
 
     def tile_views(self) -> None:

@@ -27,6 +27,7 @@ from studio.engine.events import (
     Finished,
     Histograms,
     Metrics,
+    OptimizerPaths,
     Paused,
     Predictions,
     Preview,
@@ -142,6 +143,7 @@ class Run:
     dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
     predictions: Predictions | None = None
     boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
+    optimizer_paths: OptimizerPaths | None = None  # the optimizers on a toy surface
     confusion: np.ndarray | None = None
     confusion_step: int = 0
     previews: dict = field(default_factory=dict)  # name -> newest Preview
@@ -187,8 +189,8 @@ class RunStore:
     which topics changed, so views redraw only what has news."""
 
     TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
-              "activations", "dead_units", "predictions", "boundary", "previews", "error",
-              "download")
+              "activations", "dead_units", "predictions", "boundary", "optimizer_paths", "previews",
+              "error", "download")
 
     def __init__(self, max_runs: int = MAX_RUNS):
         self.max_runs = max_runs
@@ -304,6 +306,10 @@ class RunStore:
     def _on_boundary(self, run: Run, e: Boundary) -> str:
         run.boundary = e
         return "boundary"
+
+    def _on_optimizer_paths(self, run: Run, e: OptimizerPaths) -> str:
+        run.optimizer_paths = e
+        return "optimizer_paths"
 
     def _on_preview(self, run: Run, e: Preview) -> str:
         run.previews[e.name] = e
