@@ -3,13 +3,14 @@ the given layers kept whole, and the value of every node of that graph for one b
 
 The model runs once on a batch of ``BATCH`` random inputs (in eval mode, without gradients) with
 hooks recording the shapes each submodule receives; each graph is then traced and interpreted on
-fresh random inputs of those shapes, so every node knows its per-sample shape (tensors) or its
-value (sizes computed from shapes). ``BATCH`` is 2 so a value that mixes the batch dimension
-with the others shows itself.
+inputs of those shapes (zeros: only the shapes matter), so every node knows its per-sample
+shape (tensors) or its value (sizes computed from shapes). ``BATCH`` is 2 so a value that
+mixes the batch dimension with the others shows itself.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -31,8 +32,9 @@ class Inputs:
     tensors: tuple | None
 
 
-def record_inputs(model: nn.Module, sample: tuple) -> dict:
-    """Module path -> ``Inputs`` of its first call, from one run of ``model`` on ``sample``."""
+def record_inputs(model: nn.Module, sample: tuple) -> tuple[dict, object]:
+    """Module path -> ``Inputs`` of its first call, from one run of ``model`` on ``sample`` (in
+    eval mode), and what the model returned."""
     seen: dict = {}
     hooks = []
     for path, module in model.named_modules():
@@ -48,7 +50,7 @@ def record_inputs(model: nn.Module, sample: tuple) -> dict:
     model.eval()
     try:
         with torch.no_grad():
-            model(*sample)
+            output = model(*sample)
     except Exception as err:  # noqa: BLE001 - any failure of the user's model is reported
         raise TraceError(f"the model fails on an input of shape "
                          f"{' and '.join(_dims(t.shape[1:]) for t in sample)}: "
@@ -57,7 +59,7 @@ def record_inputs(model: nn.Module, sample: tuple) -> dict:
         model.train(was_training)
         for h in hooks:
             h.remove()
-    return seen
+    return seen, output
 
 
 def _dims(shape) -> str:
@@ -65,14 +67,33 @@ def _dims(shape) -> str:
 
 
 class _KeepWhole(fx.Tracer):
-    """Traces into every module except those ``whole(path, module)`` keeps as one call."""
+    """Traces into every module except those ``whole(path, module)`` keeps as one call, and into
+    every function except those a block's import rule names (a library's own function, such as
+    torchvision's ``channel_shuffle``, is then one call, as the rule expects)."""
 
     def __init__(self, whole):
-        super().__init__()
+        super().__init__(autowrap_functions=_claimed_functions())
         self.whole = whole
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return self.whole(qualname, m)
+
+
+def _claimed_functions() -> tuple:
+    """The functions outside torch that import rules name, from the modules already imported
+    (a model using one has imported it)."""
+    from studio.core.registry import all_blocks
+
+    found = []
+    for spec in all_blocks():
+        for name in spec.imports.functions if spec.imports else ():
+            module, _, attr = name.rpartition(".")
+            if module.split(".")[0] in ("torch", "operator"):
+                continue
+            fn = getattr(sys.modules.get(module), attr, None)
+            if callable(fn):
+                found.append(fn)
+    return tuple(found)
 
 
 def trace(module: nn.Module, whole, where: str) -> fx.GraphModule:
@@ -123,8 +144,7 @@ def describe(value):
 
 def run_values(gm: fx.GraphModule, inputs: Inputs) -> dict:
     """Node name -> value, from running ``gm`` on random inputs of the recorded shapes."""
-    args = [torch.randn(shape) if dtype.is_floating_point else torch.zeros(shape, dtype=dtype)
-            for shape, dtype in inputs.tensors]
+    args = [torch.zeros(shape, dtype=dtype) for shape, dtype in inputs.tensors]  # shapes only
     recorder = _Recorder(gm)
     gm.eval()  # the model's own modules: import_model puts their modes back afterwards
     with torch.no_grad():
