@@ -32,6 +32,9 @@ def test_goals_follow_each_edit_and_locked_things_are_refused(qtbot, window, tmp
     assert rows[0] == "\u2714 At most 100 parameters\n82 parameters, within the 100 allowed"
     assert rows[3].startswith("? At least 80% held-out accuracy within 2 epochs")
     assert panel.summary.text() == "3 of 5 goals met"
+    assert panel.rules == ("Locked: moons, loss, adam, fc2 (out_features). Blocks you may add: "
+                           "Linear, ReLU, Tanh, Add.")
+    assert panel.rules in panel.goals.toPlainText()
     editor, doc = window.editor, window.session.doc
     assert editor.set_params("training", "fc1", {"out_features": 64})
     assert panel.row_texts()[0].endswith("322 parameters, more than the 100 allowed")

@@ -10,7 +10,7 @@ allows. File > Save as Assignment... (``assignment_dialog.py``) is the teacher's
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from studio.core import fileformat
@@ -36,43 +36,43 @@ class AssignmentPanel(QWidget):
         self.title.setFont(font)
         self.summary = QLabel()
         self.summary.setObjectName("assignment_summary")
-        self.goals = QWidget()
+        self.goals = QTextBrowser()  # scrolls rather than squeezing rows on a short screen
         self.goals.setObjectName("assignment_goals")
         self.goals.setToolTip(TIP)
-        self.goal_rows = QVBoxLayout(self.goals)
-        self.goal_rows.setContentsMargins(0, 4, 0, 4)
-        self.goal_rows.setSpacing(6)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.summary)
-        layout.addWidget(self.goals)
+        layout.addWidget(self.goals, 2)
         layout.addWidget(self.text, 1)
         self.states: list[GoalState] = []
+        self.rules = ""
 
-    def show_assignment(self, title: str, text: str) -> None:
-        self.title.setText(title or "Assignment")
-        self.text.setMarkdown(text)
-        self.text.setVisible(bool(text))
+    def show_assignment(self, assignment) -> None:
+        self.title.setText(assignment.title or "Assignment")
+        self.rules = rules_text(assignment)
+        self.text.setMarkdown(assignment.text)
+        self.text.setVisible(bool(assignment.text))
 
     def show_states(self, states: list[GoalState]) -> None:
-        """One row per goal: its mark and the goal in bold, the reason under it."""
+        """One paragraph per goal: its mark and the goal in bold, the reason under it; then
+        what is locked and the blocks allowed."""
         self.states = list(states)
         colors = theme.current()
         color = {MET: colors.health_colour("ok"), NOT_MET: colors.error}
-        while self.goal_rows.count():
-            self.goal_rows.takeAt(0).widget().deleteLater()
+        rows = []
         for state in states:
             tint = color.get(state.state)
             style = f" style='color:{tint.name()}'" if tint is not None else ""
-            row = QLabel(f"<span{style}><b>{MARKS.get(state.state, '?')} "
-                         f"{html(state.goal.describe())}</b></span><br>{html(state.why)}")
-            row.setWordWrap(True)
-            row.setTextFormat(Qt.TextFormat.RichText)
-            row.setToolTip(f"{state.state}: {state.why}")
-            self.goal_rows.addWidget(row)
+            rows.append(f"<p style='margin:0 0 5px 0'><span{style}><b>{MARKS.get(state.state, '?')} "
+                        f"{html(state.goal.describe())}</b></span><br>{html(state.why)}</p>")
+        rows.append(f"<p style='margin:0; color:{colors.text_dim.name()}'>{html(self.rules)}</p>")
+        bar = self.goals.verticalScrollBar()
+        kept = bar.value()
+        self.goals.setHtml("".join(rows))
+        bar.setValue(kept)
         met = sum(s.state == MET for s in states)
         self.summary.setText(f"{met} of {len(states)} goals met" if states else "No goals")
 
@@ -115,7 +115,7 @@ class Assignments(QObject):
         if assignment is None:
             self.dock.hide()
             return
-        self.panel.show_assignment(assignment.title, assignment.text)
+        self.panel.show_assignment(assignment)
         self.refresh()
         self._place_dock(self.dock)
         self.dock.show()
@@ -146,6 +146,16 @@ class Assignments(QObject):
         from studio.ui.assignment_dialog import AssignmentDialog
 
         AssignmentDialog(self.bench, self.session.selection).open()
+
+
+def rules_text(assignment) -> str:
+    """'Locked: digits, loss, fc3 (out_features). Blocks you may add: Conv2d, ReLU.'"""
+    locks = [lock.node + (f" ({', '.join(lock.params)})" if lock.params else "")
+             for lock in assignment.locks]
+    parts = [f"Locked: {', '.join(locks)}." if locks else "Nothing is locked."]
+    if assignment.palette is not None:
+        parts.append(f"Blocks you may add: {', '.join(assignment.palette) or 'none'}.")
+    return " ".join(parts)
 
 
 def trained_from_run(run) -> Trained | None:
