@@ -110,6 +110,7 @@ def _shape_json(row):
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
     from studio.cli_history import start_recording
+    from studio.cli_remote import remote_session
     from studio.cli_tensorboard import open_tensorboard, tensorboard_root
     from studio.engine.events import (
         Activations,
@@ -142,7 +143,7 @@ def train(args) -> int:
         samples_dir=args.samples, save_weights=args.save, checkpoint_path=args.checkpoint,
         resume_from=args.resume, init_from=args.init_from, pause_on_nan=False,
         data_root=str(Path(args.file).resolve().parent))
-    session = TrainingSession(project, config)
+    session = remote_session(args, project, config) or TrainingSession(project, config)
     progress = ProgressLine(not args.quiet)
     log = open(args.log, "w", encoding="utf-8") if args.log else None
     latest: dict = {}
@@ -261,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli_import import add_command as add_import
     from studio.cli_lab import add_command as add_lab
     from studio.cli_lr_find import add_command as add_lr_find
+    from studio.cli_remote import add_command as add_worker
+    from studio.cli_remote import add_train_options as add_remote_options
     from studio.cli_predict import add_command as add_predict
     from studio.cli_sweep import add_command as add_sweep
 
@@ -303,12 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="a name for the run in the project's run history")
     p.add_argument("--no-record", action="store_true", help="keep no record of the run "
                    "(`studio runs` lists the recorded ones)")
+    add_remote_options(p)
     p.set_defaults(run=train)
     add_commands(sub)
     add_lr_find(sub)
     add_predict(sub)
     add_sweep(sub)
     add_lab(sub)
+    add_worker(sub)
     add_import(sub)
     add_grade(sub)
     p = sub.add_parser("blocks", help="list the block catalogue, or describe one block")

@@ -13,6 +13,7 @@ from studio.engine.events import (
     Activations,
     Boundary,
     Checkpoint,
+    CheckpointData,
     DeadUnits,
     Download,
     Error,
@@ -31,6 +32,7 @@ from studio.engine.events import (
     Progress,
     RangePoint,
     RangeResult,
+    RemoteRun,
     Restored,
     Resumed,
     Started,
@@ -92,6 +94,9 @@ EXAMPLES = {
                                  {"training/fc3": [["lenet.fc3.weight", "5x84", "10x84"]]},
                                  {"training/fc4": ["lenet.fc4.bias"]},
                                  {"lenet.extra": ["lenet.extra.weight"]}),
+    RemoteRun: RemoteRun("20261202-143357-45c512", "/home/ada/.cache/studio/remote-runs/"
+                         "20261202-143357-45c512", "gpu-box"),
+    CheckpointData: CheckpointData("run.ckpt", 48, bytes(range(256)) * 4),
 }
 
 

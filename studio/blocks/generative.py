@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from studio.blocks._common import Cost, Port, ShapeError, declare, require_float
 from studio.core.registry import TensorType
+from studio.core.roles import LatentRole
 
 
 def _reparameterize_check(p, ins):
@@ -32,6 +33,7 @@ declare(
     check=_reparameterize_check,
     shape=lambda p, ins: {"z": ins["mu"]},
     cost=lambda p, ins, outs: Cost(0, 0),
+    latent=LatentRole(mean="mu", log_variance="logvar", sample="z"),
     forward=lambda p, a, attr: f"{a['mu']} + torch.exp(0.5 * {a['logvar']}) * "
                                f"torch.randn_like({a['mu']})",
     examples=({"mu": TensorType((16,)), "logvar": TensorType((16,))},

@@ -16,7 +16,7 @@ from studio.blocks._common import (
 from studio.blocks.loss_curves import PLOTS
 from studio.core.params import Bool, Choice, Float, FloatList, Int
 from studio.core.registry import TRAINING
-from studio.core.roles import LossRole
+from studio.core.roles import AdversarialRole, LossRole
 
 REDUCTION = Param("reduction", Choice(("mean", "sum")), "mean",
                   "average or add the per-element losses", torch_default="mean")
@@ -491,6 +491,7 @@ loss_block(
               "the objective (the discriminator's is the same for the first two)"),
     ),
     check=_gan_check,
+    adversarial=AdversarialRole(side=lambda p: p.role, logits=lambda p: p.mode != "least_squares"),
     module=lambda p, ins: Call("GANLoss", (p.role,), {} if p.mode == "non_saturating"
                                else {"mode": p.mode}),
     helpers=("GANLoss",),

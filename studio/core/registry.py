@@ -15,10 +15,12 @@ from operator import is_not
 from studio.core.import_rules import ImportRule
 from studio.core.params import Kind, ParamError
 from studio.core.roles import (
+    AdversarialRole,
     AfterInit,
     DataRole,
     DrawnRole,
     InspectorPlot,
+    LatentRole,
     LossRole,
     OptimizerRole,
     PreviewRole,
@@ -254,6 +256,8 @@ class BlockSpec:
     preview: PreviewRole | None = None
     after_init: AfterInit | None = None
     plot: InspectorPlot | None = None
+    adversarial: AdversarialRole | None = None  # a GAN's loss (its inputs: D's scores)
+    latent: LatentRole | None = None  # a VAE's sampling step (its ports: the latent code)
     dead_units: bool = False  # zero with zero gradient below 0 (ReLU): probes count dead units
     imports: ImportRule | None = None  # the torch layers and calls it stands for (studio import)
 
@@ -344,7 +348,8 @@ def load_catalogue() -> None:
 # Asking the declarations: which node plays which part (never a block name)
 # ---------------------------------------------------------------------------------------------
 
-ROLES = ("data", "drawn", "loss", "optimizer", "preview", "after_init", "plot")
+ROLES = ("data", "drawn", "loss", "optimizer", "preview", "after_init", "plot", "adversarial",
+         "latent")
 
 
 def spec_of(block: str) -> BlockSpec | None:

@@ -115,3 +115,29 @@ class InspectorPlot:
     x_range: tuple = (-4.0, 4.0)
     x_label: str = ""
     y_label: str = ""
+
+
+@dataclass(frozen=True)
+class AdversarialRole:
+    """A GAN's loss: the probes read the discriminator's scores off its inputs.
+
+    ``side(p)``: whose loss it is, "discriminator" (its ``fake`` and ``real`` ports carry the
+    discriminator's scores of generated and real samples) or "generator" (``fake`` only);
+    ``logits(p)``: whether those scores are logits, D = sigmoid(score), so the discriminator's
+    probabilities and the Jensen-Shannon estimate can be worked out (False: raw scores, LSGAN).
+    """
+
+    side: Callable
+    logits: Callable = lambda p: True
+
+
+@dataclass(frozen=True)
+class LatentRole:
+    """The sampling step of a VAE: its input ports ``mean`` and ``log_variance`` describe each
+    input's Gaussian over the latent code, its output port ``sample`` is the code the decoder
+    reads. The probes measure the KL per latent dimension from the first two and decode chosen
+    codes in place of the third."""
+
+    mean: str
+    log_variance: str
+    sample: str

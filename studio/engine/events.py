@@ -171,7 +171,8 @@ class Error(Event):
 
     type = "error"
     prompt = True
-    kind: str  # runtime, oom, shape, data, nan, project, checkpoint, weights, internal, crash
+    kind: str  # runtime, oom, shape, data, nan, project, checkpoint, weights, internal, crash,
+    # connection (to a remote machine: lost), remote (no such run there)
     message: str
     node: list | None = None  # [graph, node id] of the node at fault, when one can be named
     traceback: str | None = None
@@ -416,23 +417,52 @@ class Prediction(Event):
 
 
 # ---------------------------------------------------------------------------------------------
+# a run on another machine (``remote.py``, ``remote_worker.py``)
+# ---------------------------------------------------------------------------------------------
+
+@_event
+class RemoteRun(Event):
+    """Sent first by the worker's front end on a remote machine: the run's id there (by which
+    ``studio worker --attach`` follows it again after a lost connection) and its folder."""
+
+    type = "remote_run"
+    run_id: str
+    folder: str  # on the remote machine: the job, the events, the checkpoints, the worker's log
+    machine: str  # the remote machine's own name for itself
+
+
+@_event
+class CheckpointData(Event):
+    """A checkpoint the remote worker wrote, with its bytes, for the session to write where the
+    user asked; the session hands on a ``Checkpoint`` naming the local file instead."""
+
+    type = "checkpoint_data"
+    path: str  # as the worker wrote it, relative to the run's folder
+    step: int
+    data: bytes
+
+
+# ---------------------------------------------------------------------------------------------
 # a run's state, as its events tell it
 # ---------------------------------------------------------------------------------------------
 
 ACTIVE_STATES = ("starting", "running", "paused")  # a run in one of these may still train
-ENDED_STATES = ("finished", "stopped", "failed")
+ENDED_STATES = ("finished", "stopped", "failed", "disconnected")
 
 
 def state_after(state: str, event: Event) -> str:
     """A run's state once ``event`` has arrived: the one rule by which the session, the
     dashboard's runs and the training controller follow a run (starting, running, paused,
-    finished, stopped, failed). A NaN's error leaves the run paused at its last good state."""
+    finished, stopped, failed; disconnected when a remote run's connection is lost). A NaN's
+    error leaves the run paused at its last good state."""
     if isinstance(event, (Started, Resumed, Restored)):
         return "running"
     if isinstance(event, Paused):
         return "paused"
     if isinstance(event, Finished):
         return event.status
+    if isinstance(event, Error) and event.kind == "connection":
+        return "disconnected"  # a remote run may go on: nothing more is heard of it here
     if isinstance(event, Error) and event.kind != "nan":
         return "failed"
     return state
@@ -441,4 +471,4 @@ def state_after(state: str, event: Event) -> str:
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
          Predictions, Boundary, OptimizerPaths, Preview, ProbeSkipped, RangePoint,
-         RangeResult, Prediction)
+         RangeResult, Prediction, RemoteRun, CheckpointData)

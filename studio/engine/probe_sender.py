@@ -1,6 +1,7 @@
 """What a run's probes measure and send (``events.py``): gradient statistics and histograms,
 a watched node's output and dead units on a fixed probe batch, a classifier's predictions on
-it (and, for a classifier of 2-D points, its map over a grid: ``boundary.py``), and the preview
+it (and, for a classifier of 2-D points, its map over a grid: ``boundary.py``), a GAN's
+discriminator (``adversarial.py``), a VAE's latent code (``latent.py``), and the preview
 outputs' images. When they run is ``probe_schedule.py``'s business.
 
 Every probe that draws random numbers does so on a forked generator, so a run with probes
@@ -14,9 +15,11 @@ from pathlib import Path
 import torch
 
 from studio.core.registry import Values, is_data_source, is_preview, role_of
+from studio.engine.adversarial import AdversarialProbe
 from studio.engine.boundary import BoundaryGrid
 from studio.engine.classifier_nodes import classifier_scores
 from studio.engine.events import Activations, DeadUnits, Histograms, Predictions, Preview, Stats
+from studio.engine.latent import LatentProbe
 from studio.engine.naming import identifier
 from studio.engine.probes import ActivationRecorder, ParameterStats, histograms, parameter_nodes
 
@@ -40,6 +43,10 @@ class ProbeSender:
         self.boundary = BoundaryGrid.of(training.data, self.probe_batch) \
             if self.scores_key else None
         self.preview_inputs = self._preview_inputs()  # fixed for the run: read once
+        self.generative = [probe for probe in (
+            AdversarialProbe.of(project, training, code, self.recorder),
+            LatentProbe.of(project, training, code, self.recorder, self.probe_batch))
+            if probe is not None]  # a GAN's discriminator, a VAE's latent code
         self.preview_sources = preview_sources(project)
 
     def _probe_batch(self):
@@ -100,6 +107,14 @@ class ProbeSender:
                                                full=(self.scores_key,))
         if self.scores_key in whole:
             self.emit(self.boundary.event(step, whole[self.scores_key]))
+
+    def send_generative(self, step: int) -> None:
+        """A GAN's discriminator (``adversarial.py``) and a VAE's latent code (``latent.py``)."""
+        with torch.random.fork_rng(devices=cuda_devices()):
+            for probe in self.generative:
+                event = probe.measure(step)
+                if event is not None:
+                    self.emit(event)
 
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=cuda_devices()):

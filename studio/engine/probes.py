@@ -40,13 +40,14 @@ class ProbeRates:
     stats_every: int = 20  # gradient and weight norms, update-to-weight ratios
     activations_every: int = 100  # feature maps of watched nodes, dead-unit fractions
     histograms_every: int = 200
+    generative_every: int = 100  # a GAN's discriminator, a VAE's latent code (when there is one)
     probe_count: int = 16  # samples in the fixed probe batch
     sample: int = 0  # which probe sample the feature maps show
     budget: float | None = 0.01
 
     @classmethod
     def off(cls) -> ProbeRates:
-        return cls(0, 0, 0)
+        return cls(0, 0, 0, generative_every=0)
 
 
 class _LineIndex:
@@ -86,9 +87,10 @@ class ActivationRecorder:
             self._dead_units_cache[key] = bool(spec and spec.dead_units)
         return self._dead_units_cache[key]
 
-    def run(self, fn, *args, watch=(), sample: int = 0, full=()):
+    def run(self, fn, *args, watch=(), sample: int = 0, full=(), attached: bool = False):
         """Call ``fn(*args)``; returns (result, {key: downsampled array}, {key: dead fraction},
-        {key: whole tensor} for the keys in ``full``)."""
+        {key: whole tensor} for the keys in ``full``; ``attached``: those keep their autograd
+        graph, for a probe that differentiates them)."""
         shown = set(watch)
         watch = shown | set(full)
         captured: dict[str, torch.Tensor] = {}
@@ -112,7 +114,7 @@ class ActivationRecorder:
                 key = node_key(node_id, port=port) if graph == ROOT else \
                     within(instance_keys.get(id(frame), graph), node_id, port)
                 if key in watch and key not in captured:
-                    captured[key] = value.detach()
+                    captured[key] = value if attached and key in full else value.detach()
                 if self.is_relu_family(graph, node_id) and key not in dead:
                     dead[key] = dead_fraction(value.detach())
 

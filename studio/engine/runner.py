@@ -260,6 +260,7 @@ class Runner:
         due, timed = self.schedule.due, self.schedule.timed
         log_every = self.project.training.settings["log_every"]
         preview_every = self.project.training.settings["preview_every"] if config.previews else 0
+        generative_every = rates.generative_every if probes.generative else 0
         while position.step < total:
             if position.epoch_step == 0 or position.epoch_rng is None:
                 position.epoch_rng = training.rng.get_state()
@@ -305,6 +306,8 @@ class Runner:
                 elif time.perf_counter() >= progress_at:  # between log events, on its own clock
                     self.send_progress(position, first_step, window_start, window_samples)
                     progress_at = time.perf_counter() + every_seconds
+                if due("generative", generative_every, step):
+                    timed(probes.send_generative, step, probe="generative")
                 if due("previews", preview_every, step):
                     timed(probes.send_previews, step, probe="previews")
                 if config.checkpoint_every and step % config.checkpoint_every == 0:

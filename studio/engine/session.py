@@ -43,6 +43,10 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def exit_reason(code: int | None) -> str:
+    return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+
+
 class TrainingSession:
     """One run of a project in its own process."""
 
@@ -76,7 +80,7 @@ class TrainingSession:
         one, in a process started now."""
         if self.state != "idle":
             raise RuntimeError("a session starts once; make a new one to train again")
-        worker = spare or open_worker()
+        worker = spare or self._open_worker()
         self.started_at = time.perf_counter()
         self._hand_job(worker)
         # Its finalizer ends the process when this session is dropped, or at exit before
@@ -89,6 +93,9 @@ class TrainingSession:
         self.state = "starting"
         self._reader = threading.Thread(target=self._read, name="studio-session", daemon=True)
         self._reader.start()
+
+    def _open_worker(self):
+        return open_worker()
 
     def _job(self) -> tuple:
         """What the worker gets: the project as text, the run's configuration as plain data,
@@ -180,13 +187,15 @@ class TrainingSession:
             self._process.join(5.0)
         code = self._process.exitcode if self._process is not None else None
         if not finished and not self._stopping and self.state not in ("failed", "stopped"):
-            reason = (f"killed by signal {-code}" if code is not None and code < 0 else
-                      f"exit code {code}")
-            self._add(Error("crash", f"the training process ended unexpectedly ({reason}); "
-                                     "the project and the plots so far are kept"))
+            self._add(self._ended_early(code))
         with self._lock:
             self._lock.notify_all()
         self._announce()
+
+    def _ended_early(self, code: int | None) -> Error:
+        """What is said when the worker's events end with no ``finished``."""
+        return Error("crash", f"the training process ended unexpectedly ({exit_reason(code)}); "
+                              "the project and the plots so far are kept")
 
     def _announce(self) -> None:
         callback = self.on_arrival

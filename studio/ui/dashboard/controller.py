@@ -85,11 +85,16 @@ class TrainingController(QObject):
         self._poll_posted = False  # a poll is queued already: arrivals need not queue another
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         self.standby = None  # keeps a training process waiting, so Train starts at once
+        self.remote = None  # engine.remote_host.RemoteHost the next run trains on; None: here
         self._occupants: dict = {}  # other work training in its own processes: why Train waits
         self.recordings = Recordings(self._not_recorded, self.history_changed.emit,
                                      self._not_on_board)
         self._unsaved: list = []  # writers of runs recorded while the project had no file
         self.history_changed.connect(self.carry_unsaved_runs)
+
+    def train_on(self, host) -> None:
+        """Train the next runs on ``host`` (a ``RemoteHost``, over SSH) or, given None, here."""
+        self.remote = host
 
     def keep_spare_worker(self, standby) -> None:
         """Have ``standby`` (engine.standby.Standby) keep a training process ready from now on
@@ -270,7 +275,12 @@ class TrainingController(QObject):
             resume_from=str(resume_from) if resume_from else None, warm_start=True,
             init_from=str(init_from) if init_from else None, pause_on_nan=True,
             data_root=str(folder) if folder else None)
-        self.session = TrainingSession(self.editing.project, config)
+        if self.remote is not None:
+            from studio.engine.remote import RemoteSession
+
+            self.session = RemoteSession(self.editing.project, config, host=self.remote)
+        else:
+            self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
         writer = self.recordings.start(self.history_location(), self.editing.project, config)
         self.session.observer = writer.put
@@ -278,7 +288,8 @@ class TrainingController(QObject):
             self._unsaved.append(writer)
         self._stop_deadline = None
         self._stopping = False
-        self.session.start(self.standby.take() if self.standby is not None else None)
+        here = self.standby is not None and self.remote is None
+        self.session.start(self.standby.take() if here else None)
         self._announce_state()
         self.timer.start()
         self.updated.emit({"all"})

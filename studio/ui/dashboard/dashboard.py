@@ -18,12 +18,14 @@ from PySide6.QtWidgets import QDockWidget
 from studio.core.project import INSTANCE, ProjectError
 from studio.core.registry import is_preview, measures_accuracy
 from studio.engine.node_keys import node_key
+from studio.ui.dashboard.adversarial import AdversarialView, is_gan
 from studio.ui.dashboard.boundary import BoundaryView, classifies_points
 from studio.ui.dashboard.classifier import ClassifierView
 from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
+from studio.ui.dashboard.latent import LatentView, has_latent
 from studio.ui.dashboard.panel import TrainingPanel
 from studio.ui.dashboard.paths import PathsView, compares_optimizers
 from studio.ui.dashboard.runs import RunsView
@@ -37,7 +39,7 @@ UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: eve
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
-            "boundary": 2, "paths": 1, "runs": 1}
+            "boundary": 2, "paths": 1, "adversarial": 2, "latent": 2, "runs": 1}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -55,6 +57,12 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "The class a classifier of 2-D points predicts over the plane, with its training points"),
     ("paths", "Optimizer Paths", "paths_dock", PathsView,
      "Each optimizer of the project, with its own settings, descending a 2-D toy surface"),
+    ("adversarial", "Discriminator", "adversarial_dock", AdversarialView,
+     "A GAN's discriminator: D(real) and D(fake), the Jensen-Shannon estimate, the "
+     "generator's gradient under the minimax and the non-saturating loss"),
+    ("latent", "Latent", "latent_dock", LatentView,
+     "A VAE's latent code: KL per dimension, its loss terms, the decoder's map and "
+     "traversals"),
 )
 RUNS_TIP = ("Every recorded run of the project: select runs to overlay their curves; open, "
             "compare, continue, rename, annotate or delete one")
@@ -127,6 +135,8 @@ class Dashboard(QObject):
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
         self.boundary.probe_requested.connect(self.controller.request_probe)
+        self.adversarial.probe_requested.connect(self.controller.request_probe)
+        self.latent.probe_requested.connect(self.controller.request_probe)
         self.controller.updated.connect(self.on_updated)
         self.controller.state_changed.connect(self._state_changed)
         self.panel.show_node.connect(bench.select_node)
@@ -145,7 +155,8 @@ class Dashboard(QObject):
 
     def relevant_views(self) -> list[str]:
         """The views this project has something for: samples need a Preview output, the
-        classifier view a loss that measures accuracy, the boundary view one on 2-D points."""
+        classifier view a loss that measures accuracy, the boundary view one on 2-D points, the
+        discriminator view a GAN's loss, the latent view a VAE's sampling step."""
         blocks = {n.block for n in self.session.project.training.nodes.values()}
         names = ["curves", "features", "gradients"]
         if any(is_preview(b) for b in blocks):
@@ -156,6 +167,10 @@ class Dashboard(QObject):
             names.append("boundary")
         if compares_optimizers(self.session.project):
             names.append("paths")
+        if is_gan(self.session.project):
+            names.append("adversarial")
+        if has_latent(self.session.project):
+            names.append("latent")
         return names
 
     def tile_views(self) -> None:

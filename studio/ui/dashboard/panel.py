@@ -29,6 +29,7 @@ from studio.core.project import RUN_SETTINGS, TRAINING_SETTINGS
 from studio.core.registry import get_block, nodes_with
 from studio.engine.events import Error
 from studio.ui import theme
+from studio.ui.dashboard.train_on import TrainOnChooser
 from studio.ui.param_widgets import ParamEditor
 
 PROGRESS_SECONDS = 0.5  # the progress bar and text redraw at most twice a second (the bar
@@ -100,6 +101,8 @@ class TrainingPanel(QWidget):
             "&Load Weights\u2026", None, "Start the next Train from the weights of a file (a "
             "state_dict as .pt or .safetensors, or a Studio checkpoint): every tensor that "
             "fits is loaded, the rest initialized as usual", self.choose_weights)
+        self.train_on = TrainOnChooser(self.controller)
+        layout.addWidget(self.train_on)
         buttons = QHBoxLayout()
         for act in (self.train_action, self.pause_action, self.stop_action):
             b = QToolButton()
@@ -313,6 +316,7 @@ class TrainingPanel(QWidget):
         self.continue_action.setStatusTip(tip)
         self.save_action.setEnabled(not running and trained)
         self.load_weights_action.setEnabled(not running)
+        self.train_on.set_enabled_for(running)
         for ed in self.editors.values():
             ed.widget.setEnabled(not running)
         self.setToolTip("Settings apply to the next run" if running else "")
@@ -365,7 +369,9 @@ class TrainingPanel(QWidget):
         kind = {"nan": "The loss is not a number", "oom": "Out of memory",
                 "crash": "The training process crashed", "shape": "A shape does not fit",
                 "data": "The data could not be loaded", "checkpoint": "Cannot continue",
-                "weights": "The weights could not be loaded"}.get(
+                "weights": "The weights could not be loaded",
+                "connection": "The connection was lost",
+                "remote": "The remote machine could not train"}.get(
                     event.kind, "Training failed")
         self._show_error(f"<b>{kind}</b>: {_escape(event.message)}"
                          + (f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""))

@@ -17,6 +17,7 @@ import numpy as np
 from studio.engine.events import (
     ACTIVE_STATES,
     Activations,
+    Adversarial,
     Boundary,
     Checkpoint,
     DeadUnits,
@@ -26,6 +27,7 @@ from studio.engine.events import (
     Event,
     Finished,
     Histograms,
+    Latent,
     Metrics,
     OptimizerPaths,
     Paused,
@@ -42,7 +44,7 @@ from studio.engine.events import (
 
 # the topic a view listens to for each probe (``events.PROBES``), so a skipped one's note shows
 PROBE_TOPICS = {"stats": "stats", "histograms": "histograms", "activations": "activations",
-                "previews": "previews"}
+                "previews": "previews", "generative": "generative"}
 MAX_RUNS = 4  # the current run and three before it, overlaid on the curves
 
 
@@ -143,6 +145,9 @@ class Run:
     dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
     predictions: Predictions | None = None
     boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
+    adversarial: Adversarial | None = None  # a GAN's newest discriminator probe
+    gan: dict = field(default_factory=dict)  # "js", "grad_minimax", ... -> Series by step
+    latent: Latent | None = None  # a VAE's newest latent probe
     optimizer_paths: OptimizerPaths | None = None  # the optimizers on a toy surface
     confusion: np.ndarray | None = None
     confusion_step: int = 0
@@ -189,7 +194,8 @@ class RunStore:
     which topics changed, so views redraw only what has news."""
 
     TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
-              "activations", "dead_units", "predictions", "boundary", "optimizer_paths", "previews",
+              "activations", "dead_units", "predictions", "boundary", "adversarial", "latent",
+              "generative", "optimizer_paths", "previews",
               "error", "download")
 
     def __init__(self, max_runs: int = MAX_RUNS):
@@ -310,6 +316,18 @@ class RunStore:
     def _on_optimizer_paths(self, run: Run, e: OptimizerPaths) -> str:
         run.optimizer_paths = e
         return "optimizer_paths"
+
+    def _on_adversarial(self, run: Run, e: Adversarial) -> str:
+        run.adversarial = e
+        for name in ("mean_real", "mean_fake", "js", "grad_minimax", "grad_non_saturating"):
+            value = getattr(e, name)
+            if value is not None:
+                _series(run.gan, name).append(e.step, value)
+        return "adversarial"
+
+    def _on_latent(self, run: Run, e: Latent) -> str:
+        run.latent = e
+        return "latent"
 
     def _on_preview(self, run: Run, e: Preview) -> str:
         run.previews[e.name] = e

@@ -1,0 +1,193 @@
+"""A VAE's latent code while it trains (``engine/latent.py``): the KL of each latent dimension
+as bars (a dimension near 0 carries nothing: posterior collapse), the reconstruction and KL
+terms as curves of their own (their scales differ by orders of magnitude, so the Curves view's
+shared axis flattens the KL), the decoder's map over the first two dimensions and traversals
+of the dimensions that carry the most.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from studio.engine.events import ACTIVE_STATES, Latent
+from studio.engine.generative_nodes import latent_wires
+from studio.ui import theme
+from studio.ui.dashboard import images
+from studio.ui.dashboard.curves import metric_colour, new_plot
+from studio.ui.dashboard.picture import ImageCanvas, rgb_of
+from studio.ui.dashboard.probe_button import probe_now_button
+from studio.ui.dashboard.store import RunStore
+
+RELEVANT = {"latent", "metrics", "generative", "state", "all"}
+EMPTY_TEXT = ("A VAE's latent code appears here (KL per dimension, the decoder's map of the "
+              "first two dimensions, traversals) once training starts")
+WAITING_TEXT = "Waiting for the first probe of the latent code"
+COLLAPSED = 0.05  # nats: a dimension with less KL than this carries next to nothing
+
+
+def has_latent(project) -> bool:
+    """Whether the project trains a VAE the probe can read (a sampling step, both inputs
+    wired)."""
+    return latent_wires(project) is not None
+
+
+def _caption(name: str, text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+class LatentView(QWidget):
+    """The newest probe of the current run's latent code, with its loss terms' curves."""
+
+    probe_requested = Signal(str)
+
+    def __init__(self, store: RunStore, parent=None):
+        super().__init__(parent)
+        self.setObjectName("latent_view")
+        self.store = store
+        self._run = None
+        self._drawn: Latent | None = None
+        dim = f"color: {theme.current().text_dim.name()};"
+        self.message = QLabel(EMPTY_TEXT)
+        self.message.setObjectName("latent_message")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(dim)
+        self.summary = _caption("latent_summary")
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.note = _caption("latent_note")
+        self.note.setStyleSheet(dim)
+        self.request_button = probe_now_button(
+            "Probe Now", "request_latent", "Probe the latent code after the current training "
+            "step, without waiting for the next probe", "generative", self.probe_requested)
+        palette = self.palette()
+        self.kl_plot = new_plot("latent_kl", palette, mouse=False, long_curves=False)
+        self.kl_plot.setTitle("KL per latent dimension (nats)", size="9pt")
+        self.kl_plot.setLabel("bottom", "dimension")
+        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=metric_colour(0),
+                                       pen=pg.mkPen(None))
+        self.kl_plot.addItem(self.kl_bars)
+        self.terms = {}
+        for term, colour in (("reconstruction", 1), ("KL", 0)):
+            plot = new_plot(f"latent_{term.lower()}_curve", palette, mouse=False)
+            plot.setTitle(f"{term} term (train)", size="9pt")
+            plot.setLabel("bottom", "step")
+            self.terms[term] = (plot, plot.plot([], [], pen=pg.mkPen(metric_colour(colour),
+                                                                     width=2)))
+        self.map = ImageCanvas()
+        self.map.setObjectName("latent_map")
+        self.traversals = ImageCanvas()
+        self.traversals.setObjectName("latent_traversals")
+        self.map_caption = _caption("latent_map_caption")
+        self.traversal_caption = _caption("latent_traversal_caption")
+        self.content = QWidget()
+        grid = QGridLayout(self.content)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.kl_plot, 0, 0)
+        grid.addWidget(self.terms["reconstruction"][0], 1, 0)
+        grid.addWidget(self.terms["KL"][0], 2, 0)
+        grid.addWidget(self.map_caption, 0, 1)
+        grid.addWidget(self.map, 1, 1, 2, 1)
+        grid.addWidget(self.traversal_caption, 0, 2)
+        grid.addWidget(self.traversals, 1, 2, 2, 1)
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
+        for plot in (self.kl_plot, *(p for p, _ in self.terms.values())):
+            plot.setMinimumSize(140, 70)
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.request_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.note)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.content, 1)
+        self._show(False)
+
+    def _show(self, drawn: bool) -> None:
+        self.message.setVisible(not drawn)
+        self.content.setVisible(drawn)
+        self.summary.setVisible(drawn)
+
+    @property
+    def has_map(self) -> bool:
+        """Whether the decoder's map of the latent plane is on screen."""
+        return self._drawn is not None and self.map.pixels is not None
+
+    def refresh(self, topics: set) -> None:
+        if not (topics & RELEVANT):
+            return
+        run = self.store.current
+        event = run.latent if run is not None else None
+        again = "all" in topics or run is not self._run
+        self._run = run
+        if event is None:
+            self._drawn = None
+            self.kl_bars.setOpts(x=[], height=[])
+            self.map.set_pixels(None)
+            self.traversals.set_pixels(None)
+        elif again or event is not self._drawn:
+            self._draw(event)
+        if event is not None and topics & {"metrics", "all", "latent"}:
+            self._draw_terms(run, event)
+        active = run is not None and run.state in ACTIVE_STATES
+        self.request_button.setEnabled(active)
+        note = run.next_probe_text("generative", "probe") if active else ""
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        self.message.setText(WAITING_TEXT if active else EMPTY_TEXT)
+        self._show(event is not None)
+
+    def _draw_terms(self, run, event: Latent) -> None:
+        for term, name in (("reconstruction", event.reconstruction_metric),
+                           ("KL", event.kl_metric)):
+            plot, curve = self.terms[term]
+            series = run.metrics.get(name) if name else None
+            if series is not None:
+                curve.setData(series.x, series.y)
+            plot.setTitle(f"{term} term: {name} (train)" if name else
+                          f"{term} term: not found", size="9pt")
+
+    def _draw(self, event: Latent) -> None:
+        kl = np.asarray(event.kl_per_dim, dtype=np.float64)
+        self.kl_bars.setOpts(x=np.arange(len(kl)), height=kl)
+        self.kl_plot.setXRange(-0.6, len(kl) - 0.4, padding=0)
+        gap = rgb_of(self.palette().color(QPalette.ColorRole.Window))
+        levels = tuple(float(v) for v in event.value_range)
+        low, high = event.extent
+        if event.map is not None:
+            side = int(round(np.sqrt(len(event.map))))
+            # the map's row 0 is the lowest value of the second dimension: drawn at the bottom
+            rows = np.asarray(event.map).reshape(side, side, *event.map.shape[1:])[::-1]
+            mosaic = images.rgb_grid(rows.reshape(-1, *event.map.shape[1:]), side, levels, gap)
+            h, w = event.map.shape[2:]
+            self.map.set_pixels(mosaic, (side, side, h, w, 1, side * side))
+            self.map_caption.setText(f"decoded codes: z\u2080 across, z\u2081 up, "
+                                     f"{low:g} \u2026 {high:g}; the rest 0")
+        else:
+            self.map.set_pixels(None)
+            self.map_caption.setText("no map: the decoder does not draw images")
+        if event.traversals is not None and len(event.traversed):
+            steps = len(event.values)
+            h, w = event.traversals.shape[2:]
+            self.traversals.set_pixels(
+                images.rgb_grid(np.asarray(event.traversals), steps, levels, gap),
+                (len(event.traversed), steps, h, w, 1, len(event.traversals)),
+                [f"z{d}" for d in event.traversed])
+            self.traversal_caption.setText(f"each row one dimension, {event.values[0]:g} "
+                                           f"\u2026 {event.values[-1]:g}; most KL first")
+        else:
+            self.traversals.set_pixels(None)
+            self.traversal_caption.setText("")
+        self._drawn = event
+        near_zero = int((kl < COLLAPSED).sum())
+        self.summary.setText(
+            f"<b>Step {event.step:,}</b> \u00b7 KL {kl.sum():.1f} nats over {len(kl)} "
+            f"dimensions \u00b7 {near_zero} near 0 (under {COLLAPSED} nats: collapsed)")

@@ -1,0 +1,77 @@
+"""Train on a remote host from the window: the training panel's "Train on" choice asks for the
+host in a dialog, and Train then trains there over a real SSH connection (a loopback sshd the
+test starts, ``tests/ssh_server.py``): the curves fill, the run finishes, its checkpoint comes
+back, and choosing "This machine" trains here again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox
+
+from studio.core.document import Document
+from studio.core.fileformat import load
+from studio.engine.remote import RemoteSession
+from studio.engine.session import TrainingSession
+from studio.ui.testing import open_window
+from tests.helpers import EXAMPLES
+from tests.ssh_server import ALIAS, LoopbackSsh, why_not
+
+WAIT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    reason = why_not()
+    if reason:
+        pytest.skip(reason)
+    ssh = LoopbackSsh(tmp_path_factory.mktemp("ssh"))
+    yield ssh
+    ssh.close()
+
+
+def test_train_on_a_remote_host_chosen_in_the_panel(qtbot, tmp_path, server):
+    window = open_window(qtbot, tmp_path)
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(steps=15)
+    window.set_document(Document(project))
+    dash = window.dashboard
+    panel, controller = dash.panel, dash.controller
+    combo = panel.findChild(QComboBox, "train_on")
+    assert combo.currentText() == "This machine" and controller.remote is None
+
+    # Remote host...: the dialog asks; OK waits for a host
+    combo.activated.emit(combo.count() - 1)
+    dialog = panel.train_on.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert not ok.isEnabled()
+    qtbot.keyClicks(dialog.host, ALIAS)
+    qtbot.keyClicks(dialog.python, server.python)
+    qtbot.keyClicks(dialog.ssh_config, str(server.ssh_config))
+    assert ok.isEnabled()
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert combo.currentText() == f"{ALIAS} (SSH)"
+    assert controller.remote.host == ALIAS and controller.remote.python == server.python
+
+    panel.train_action.trigger()
+    assert isinstance(controller.session, RemoteSession) and not combo.isEnabled()
+    qtbot.waitUntil(lambda: controller.state in ("finished", "stopped", "failed"),
+                    timeout=WAIT_MS)
+    run = dash.store.current
+    assert controller.state == "finished", run.error
+    assert len(run.metrics["loss"]) == 15 and run.device == "cpu"
+    assert combo.isEnabled()
+    assert controller.trained_checkpoint() is not None and \
+        Path(controller.trained_checkpoint()).is_file()  # the state came back: Continue works
+
+    # back to this machine
+    combo.activated.emit(0)
+    assert controller.remote is None
+    panel.train_action.trigger()
+    assert type(controller.session) is TrainingSession
+    qtbot.waitUntil(lambda: controller.state in ("finished", "stopped", "failed"),
+                    timeout=WAIT_MS)
+    assert controller.state == "finished"
