@@ -109,15 +109,22 @@ def test_the_teachers_dialog_saves_goals_locks_and_palette(qtbot, window, tmp_pa
     assert dialog.shape.text() == "2"
     dialog.use_skip.setChecked(True)
     dialog.palette_box.setChecked(True)
+    dialog.param_locks.setText("fc2.out_features, fc1.bias, loss.weight")  # loss: wholly locked
     target = tmp_path / "set.studio"
     assert dialog.save_to(target)
     saved = load(target)
     a = saved.assignment
     assert [g.describe() for g in a.goals] == ["At most 500 parameters", "Output of fc2 is 2",
                                                "Use a skip connection"]
-    assert [(k.node, k.whole) for k in a.locks] == [("moons", True), ("loss", True)]
+    assert [(k.node, k.params) for k in a.locks] == [
+        ("moons", ()), ("loss", ()), ("fc2", ("out_features",)), ("fc1", ("bias",))]
     assert set(a.palette) == {"Dataset", "Linear", "ReLU", "CrossEntropy", "Adam"}
     assert window.session.project.assignment is None  # the open project stays the teacher's
+    dialog.param_locks.setText("fc2.width")
+    assert not dialog.save_to(target)
+    assert dialog.error.text() == ("Not saved: 'fc2.width' is not a node.parameter of the "
+                                   "training graph")
+    dialog.param_locks.clear()
     dialog.shape.setText("ten")
     assert not dialog.save_to(target)
     assert "not sizes such as" in dialog.findChild(type(dialog.error), "assignment_error").text()

@@ -119,8 +119,28 @@ class AssignmentDialog(QDialog):
                 item.setCheckState(Qt.CheckState.Checked if graph_key == key and node_id in chosen
                                    else Qt.CheckState.Unchecked)
                 self.lock_list.addItem(item)
-        QVBoxLayout(box).addWidget(self.lock_list)
+        self.param_locks = QLineEdit()
+        self.param_locks.setObjectName("param_locks")
+        self.param_locks.setPlaceholderText("Only some parameters: fc3.out_features, ...")
+        self.param_locks.setToolTip("Parameters that cannot change, as node.parameter, "
+                                    "separated by commas (the rest of the node stays editable)")
+        column = QVBoxLayout(box)
+        column.addWidget(self.lock_list)
+        column.addWidget(self.param_locks)
         return box
+
+    def _param_locks(self, whole: set) -> list[Lock]:
+        """The locks 'fc3.out_features, conv1.kernel_size' asks for, by node."""
+        wanted: dict = {}
+        graph = self.session.project.training
+        for entry in filter(None, (e.strip() for e in self.param_locks.text().split(","))):
+            node_id, _, name = entry.partition(".")
+            node = graph.nodes.get(node_id)
+            if node is None or name not in node.params:
+                raise ValueError(f"{entry!r} is not a node.parameter of the training graph")
+            if ("training", node_id) not in whole:
+                wanted.setdefault(node_id, []).append(name)
+        return [Lock("training", node_id, tuple(names)) for node_id, names in wanted.items()]
 
     def _palette(self, project) -> QGroupBox:
         box = QGroupBox("Only these blocks may be added")
@@ -167,6 +187,7 @@ class AssignmentDialog(QDialog):
         locks = [Lock(*self.lock_list.item(i).data(Qt.ItemDataRole.UserRole))
                  for i in range(self.lock_list.count())
                  if self.lock_list.item(i).checkState() == Qt.CheckState.Checked]
+        locks += self._param_locks({(lock.graph, lock.node) for lock in locks})
         palette = None
         if self.palette_box.isChecked():
             palette = tuple(self.block_list.item(i).text() for i in range(self.block_list.count())
