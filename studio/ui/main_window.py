@@ -42,6 +42,7 @@ from studio.ui.lessons import Lessons
 from studio.ui.lr_finder_dialog import LearningRateFinder
 from studio.ui.menus import Menus, build_toolbar
 from studio.ui.palette import Palette
+from studio.ui.predict_panel import ImagePredictor, picture_paths
 from studio.ui.problems import ProblemsList
 from studio.ui.session import Session
 from studio.ui.sweep.dialog import SweepLauncher
@@ -106,6 +107,8 @@ class MainWindow(QMainWindow):
             self._place_lesson_dock, self)
         self.exporter = Exporter(bench)
         self.lr_finder = LearningRateFinder(bench)
+        self.predictor = ImagePredictor(bench, self)
+        self.setAcceptDrops(True)  # a picture file dropped anywhere is predicted on
         self.sweeps = SweepLauncher(bench)
         self.training = TrainingPrompts(bench, self.files.save_as, self)
         self.help = Help(self)
@@ -381,6 +384,20 @@ class MainWindow(QMainWindow):
         self.code_view.apply_theme()
         self.inspector.rebuild()
 
+    def dragEnterEvent(self, event):  # noqa: N802 - Qt's name
+        if picture_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event):  # noqa: N802 - Qt's name
+        paths = picture_paths(event.mimeData())
+        if not paths:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.predictor.predict(paths)
+
     def closeEvent(self, event):  # noqa: N802 - Qt's name
         if not self.files.maybe_save("closing Studio", include_running=False) \
                 or not self.training.may_close() or not self.sweeps.may_close():
@@ -390,6 +407,7 @@ class MainWindow(QMainWindow):
         self.autosaver.timer.stop()
         self.dashboard.controller.shutdown()
         self.lr_finder.shutdown()
+        self.predictor.shutdown()
         self.sweeps.shutdown()
         recovery.forget(self.session.doc, self.recovery_folder)
         event.accept()

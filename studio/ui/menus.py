@@ -48,7 +48,7 @@ class Menus:
     def __init__(self, window):
         a, mb = window.actions, window.menuBar()
         self._file(mb.addMenu("&File"), a, window.files, window.comparison.action,
-                   window.assignments.save_action)
+                   window.assignments.save_action, window.predictor.action)
         self._edit(mb.addMenu("&Edit"), a)
         self._graph(mb.addMenu("&Graph"), a, window.commands, window.view_dataset)
         panel = window.dashboard.panel
@@ -79,7 +79,7 @@ class Menus:
         for menu in mb.findChildren(QMenu):
             menu.setToolTipsVisible(True)
 
-    def _file(self, m: QMenu, a, files, compare, save_assignment) -> None:
+    def _file(self, m: QMenu, a, files, compare, save_assignment, predict) -> None:
         m.addAction(a.new)
         self.templates = m.addMenu("New from &Template")
         for name in templates.TEMPLATES:
@@ -95,6 +95,7 @@ class Menus:
         self.examples.setToolTipsVisible(True)
         files.fill_examples(self.examples)
         m.addAction(compare)
+        m.addAction(predict)
         m.addSeparator()
         m.addActions([a.save, a.save_as, save_assignment])
         m.addSeparator()

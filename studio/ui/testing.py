@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox
@@ -31,6 +31,23 @@ def drop_block(view, payload: str, scene_pos: QPointF) -> str | None:
         QApplication.sendEvent(view.viewport(), event)
     ids = view.scene().selected_ids()
     return ids[0] if len(ids) == 1 else None
+
+
+def drop_files(widget, paths, at: QPoint = QPoint(200, 200)) -> bool:
+    """Drag files (as a file manager does: their URLs) onto ``widget`` and drop them there with
+    real events; whether the widget took the drop (False: it refused the drag on entering)."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    copy = Qt.DropAction.CopyAction
+    with warnings.catch_warnings():  # the QPoint constructor is the one PySide offers
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(at, copy, mime, LEFT, NONE)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(at), copy, mime, LEFT, NONE)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
 
 
 def show_points(view, *scene_points) -> None:
