@@ -136,3 +136,14 @@ def test_the_teachers_dialog_saves_goals_locks_and_palette(qtbot, window, tmp_pa
         dialog.lock_list.item(i).setCheckState(Qt.CheckState.Unchecked)
     assert not dialog.save_to(target)
     assert "set a goal" in dialog.error.text()
+
+
+def test_replace_with_offers_only_the_allowed_blocks(qtbot, window):
+    from tests.helpers import EXAMPLES
+    from tests.test_ui_replace_block import choose_replacement, open_context_menu
+
+    assert window.open_path(EXAMPLES / "course" / "lenet_assignment.studio", ask=False)
+    view = window.view("training")
+    offered = choose_replacement(qtbot, open_context_menu(qtbot, view, "pool1"), "MaxPool2d")
+    assert "BlurPool2d" not in offered  # a pooling block, but not in the assignment's palette
+    assert window.session.project.training.nodes["pool1"].block == "MaxPool2d"

@@ -97,7 +97,9 @@ class BlockAdding(QObject):
 
         def fill() -> None:
             sub.clear()
-            choices = block_alternatives(self.editor.session.project, graph_key, node_id)
+            project = self.editor.session.project
+            choices = [b for b in block_alternatives(project, graph_key, node_id)
+                       if project.assignment is None or project.assignment.allows(b)]
             for block in choices:
                 action = sub.addAction(block)
                 action.setToolTip(get_block(block).help.split(". ")[0])
