@@ -17,7 +17,7 @@ from studio.core.fileformat import load
 from studio.core.registry import all_blocks
 from studio.engine.model_import import ModelImportError, import_model
 from studio.engine.network_export import built_networks
-from tests.model_zoo import classic
+from tests.model_zoo import classic, mobile
 
 FAMILIES = [
     pytest.param("resnet18", 32, id="resnet18"),
@@ -25,6 +25,9 @@ FAMILIES = [
     pytest.param("resnet50", 32, id="resnet50", marks=pytest.mark.slow),
     pytest.param("vgg11_bn", 32, id="vgg11_bn", marks=pytest.mark.slow),
     pytest.param("densenet121", 32, id="densenet121", marks=pytest.mark.slow),
+    pytest.param("mobilenet_v2", 32, id="mobilenet_v2"),
+    pytest.param("mobilenet_v3_small", 32, id="mobilenet_v3_small", marks=pytest.mark.slow),
+    pytest.param("efficientnet_b0", 32, id="efficientnet_b0", marks=pytest.mark.slow),
 ]
 
 
@@ -40,7 +43,8 @@ def _randomize_statistics(model: nn.Module) -> None:
 @pytest.mark.parametrize("family,size", FAMILIES)
 def test_round_trip_through_export_keeps_every_weight_and_output(family, size, tmp_path):
     torch.manual_seed(0)
-    model = getattr(classic, family)()
+    model = getattr(classic, family, None) or getattr(mobile, family)
+    model = model()
     _randomize_statistics(model)
     imported = import_model(model, (3, size, size))
     paths = imported.write(tmp_path / f"{family}.studio")
