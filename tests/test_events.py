@@ -11,6 +11,7 @@ import pytest
 from studio.engine.events import (
     KINDS,
     Activations,
+    Adversarial,
     Boundary,
     Checkpoint,
     CheckpointData,
@@ -21,6 +22,7 @@ from studio.engine.events import (
     Event,
     Finished,
     Histograms,
+    Latent,
     Metrics,
     OptimizerPaths,
     Paused,
@@ -79,6 +81,13 @@ EXAMPLES = {
     OptimizerPaths: OptimizerPaths((-5.0, 5.0, -2.5, 2.5), RNG.random((64, 64)).astype(np.float32),
                                    {"opt_sgd": RNG.random((201, 2)).astype(np.float32)},
                                    "x²/20 + y²", (-4.5, 2.0)),
+    Adversarial: Adversarial(100, np.linspace(0, 1, 21, dtype=np.float32),
+                             RNG.integers(0, 9, 20), RNG.integers(0, 9, 20), 0.7, 0.2, 0.31,
+                             0.04, 1.9),
+    Latent: Latent(200, RNG.random(16).astype(np.float32), "kl", "reconstruction_loss",
+                   RNG.random((64, 1, 16, 16)).astype(np.float32), (-2.5, 2.5),
+                   RNG.random((36, 1, 16, 16)).astype(np.float32), (3, 0, 7, 1),
+                   (-2.5, 0.0, 2.5), (0.0, 1.0)),
     Preview: Preview(None, "samples", RNG.random((64, 1, 16, 16)).astype(np.float32),
                      (-1.0, 1.0), 8, inputs=RNG.random((64, 1, 16, 16)).astype(np.float32),
                      classes=10),
@@ -156,7 +165,7 @@ def test_events_are_frozen():
 
 def test_only_images_maps_and_progress_coalesce_and_prompt_events_are_the_answers():
     coalescing = {kind for kind in KINDS if kind.latest_by is not None}
-    assert coalescing == {Progress, Histograms, Activations, Preview, Boundary}
+    assert coalescing == {Progress, Histograms, Activations, Preview, Boundary, Latent}
     assert {kind for kind in KINDS if kind.prompt} == {Started, Paused, Resumed, Restored, Error,
                                                         Finished}
     assert coalescing_key(EXAMPLES[Activations]) == ("activations", "training/vae:mean")

@@ -25,7 +25,7 @@ import numpy as np
 from studio.engine.node_keys import NodeKey
 
 # The probes a run takes, by the name the ``probe`` command and these events use.
-PROBES = ("stats", "histograms", "activations", "previews")
+PROBES = ("stats", "histograms", "activations", "previews", "generative")
 PROBE_COMMAND = "probe"  # ("probe", name): run that probe at the next step boundary
 PROGRESS_SECONDS = 0.5  # how often progress is sent between log events, on the worker's clock
 
@@ -353,6 +353,45 @@ class OptimizerPaths(Event):
 
 
 @_event
+class Adversarial(Event):
+    """A GAN's discriminator on a probe batch of real and generated samples
+    (``adversarial.py``): its outputs' histograms, the Jensen-Shannon estimate, and the
+    generator's gradient norm under the minimax and the non-saturating loss. Every one
+    arrives: the view draws them as curves over training."""
+
+    type = "adversarial"
+    step: int
+    edges: np.ndarray  # bin edges: D's probabilities 0..1 (raw scores when not logits)
+    real: np.ndarray  # counts of D(real) per bin, int64
+    fake: np.ndarray  # counts of D(G(z)) per bin, int64
+    mean_real: float  # mean D(real) (mean score when not logits)
+    mean_fake: float
+    js: float | None  # (V + 2 log 2) / 2 with the current D; None when not logits
+    grad_minimax: float | None  # the generator's gradient norm under log(1 - D(G(z)))
+    grad_non_saturating: float | None  # ... and under -log D(G(z)); None: no generator loss
+
+
+@_event
+class Latent(Event):
+    """A VAE's latent code on the probe batch (``latent.py``): the KL of each dimension from
+    the prior, and decoded codes: a map over the first two dimensions (the others 0) and
+    traversals of the dimensions with the most KL; only the newest matters."""
+
+    type = "latent"
+    latest_by = ()
+    step: int
+    kl_per_dim: np.ndarray  # D float32: nats per sample, mean over the probe batch
+    kl_metric: str | None  # the metric names of the KL and reconstruction terms
+    reconstruction_metric: str | None
+    map: np.ndarray | None = None  # G*G x C x H x W: row i, column j decode (x_j, y_i)
+    extent: tuple = (0.0, 0.0)  # (lowest, highest) value of both mapped dimensions
+    traversals: np.ndarray | None = None  # K*T x C x H x W: one row per traversed dimension
+    traversed: tuple = ()  # the K dimensions traversed, most KL first
+    values: tuple = ()  # the T values of each traversal
+    value_range: tuple = (0.0, 1.0)  # of the decoded images
+
+
+@_event
 class Preview(Event):
     """One preview output's images from fixed inputs."""
 
@@ -470,5 +509,5 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
-         Predictions, Boundary, OptimizerPaths, Preview, ProbeSkipped, RangePoint,
-         RangeResult, Prediction, RemoteRun, CheckpointData)
+         Predictions, Boundary, OptimizerPaths, Adversarial, Latent, Preview, ProbeSkipped,
+         RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)
