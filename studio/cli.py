@@ -262,9 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli_import import add_command as add_import
     from studio.cli_lab import add_command as add_lab
     from studio.cli_lr_find import add_command as add_lr_find
+    from studio.cli_predict import add_command as add_predict
     from studio.cli_remote import add_command as add_worker
     from studio.cli_remote import add_train_options as add_remote_options
-    from studio.cli_predict import add_command as add_predict
     from studio.cli_sweep import add_command as add_sweep
 
     parser = argparse.ArgumentParser(prog="studio", description="Design, train and understand "
