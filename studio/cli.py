@@ -133,6 +133,9 @@ def train(args) -> int:
     if args.init_from and args.resume:
         raise CliError("give --resume (continue exactly) or --init-from (start from weights), "
                        "not both")
+    blocker = _judge(project)[1].train_blocker  # what the app's Train refuses, said the same
+    if blocker:
+        raise CliError(f"{args.file}: cannot train: {blocker}")
     watch = tuple(w if "/" in w else node_key(w) for w in (args.watch or ()))
     board_root = tensorboard_root(args.tensorboard, project, args.file)
     rates = ProbeRates() if watch or board_root else ProbeRates.off()

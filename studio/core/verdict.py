@@ -227,20 +227,59 @@ def _optimizer_state(project: Project, top: dict, row, upstream: dict) -> int:
     optimizer = _optimizer_of(row.node.block)
     if optimizer is None:
         return 0
-    graph = project.training
+    chosen = _updated_rows(project, top, row, upstream)
+    return optimizer.state_slots(row.values) * sum(map(attrgetter("params"), chosen))
+
+
+def _updated_rows(project: Project, top: dict, row, upstream: dict) -> list:
+    """The training graph's rows an optimizer updates: those it names, else every node
+    upstream of its loss."""
     names = tuple(getattr(row.values, "updates", ()) or ())
     if names:
-        chosen = [r for r in top.values() if {r.node.id, r.node.title,
-                                              r.node.params.get("network")} & set(names)]
-    else:
-        wires = tuple(graph.edges)
-        if upstream.get("wires") != wires:
-            upstream.update(wires=wires, nodes={})
-        nodes = upstream["nodes"]
-        if row.node.id not in nodes:
-            nodes[row.node.id] = _upstream_of(graph, row.node.id)
-        chosen = filter(None, map(top.get, nodes[row.node.id]))
-    return optimizer.state_slots(row.values) * sum(map(attrgetter("params"), chosen))
+        return [r for r in top.values() if {r.node.id, r.node.title,
+                                            r.node.params.get("network")} & set(names)]
+    graph = project.training
+    wires = tuple(graph.edges)
+    if upstream.get("wires") != wires:
+        upstream.update(wires=wires, nodes={})
+    nodes = upstream["nodes"]
+    if row.node.id not in nodes:
+        nodes[row.node.id] = _upstream_of(graph, row.node.id)
+    return [r for r in map(top.get, nodes[row.node.id]) if r is not None]
+
+
+def _any_frozen(project: Project) -> bool:
+    graphs = [project.training, *project.networks.values()]
+    return any(node.frozen for graph in graphs for node in graph.nodes.values())
+
+
+def _frozen_optimizers(project: Project, analysis: Analysis, top: dict, upstream: dict) -> list:
+    """A problem for each optimizer whose every layer with weights is frozen: its parameter
+    list would be empty, so it has nothing to train (checked only when a node is frozen)."""
+    if not _any_frozen(project):
+        return []
+    instances = {r.path: r.node for r in analysis.rows if r.node.block == INSTANCE}
+    problems = []
+    for row in top.values():
+        if row.values is None or row.node.block == INSTANCE or not _optimizer_of(row.node.block):
+            continue
+        chosen = {r.node.id for r in _updated_rows(project, top, row, upstream)}
+        trains = frozen = 0
+        for r in analysis.rows:
+            parts = r.path.split("/")
+            if parts[0] not in chosen or r.node.block == INSTANCE or not r.params:
+                continue
+            along = [instances.get("/".join(parts[:k])) for k in range(1, len(parts))]
+            if r.node.frozen or any(node is not None and node.frozen for node in along):
+                frozen += r.params
+            else:
+                trains += r.params
+        if frozen and not trains:
+            problems.append(Problem(
+                "training", row.node.id, None, f"every layer it would update is frozen "
+                f"({frozen:,} parameters), so it has nothing to train: unfreeze a layer, or "
+                "remove the optimizer", severity=NOT_READY))
+    return problems
 
 
 def _upstream_of(graph, node_id: str) -> set:
@@ -381,6 +420,7 @@ class Judge:
                                     "is left out of the code: its layer sizes come from the "
                                     "shapes wired into an instance. Drag it into the training "
                                     "graph and wire it", severity=WARNING))
+        problems += _frozen_optimizers(project, analysis, tally.top, self._upstream)
         memory = _memory(project, analysis, tally, available, self._upstream)
         if memory.exceeds:
             problems.append(_memory_warning(memory))
