@@ -1,7 +1,8 @@
 """Importing PyTorch models (``studio import``, ``engine/model_import``): the round trip import ->
-export for the classic families, the folding into reusable networks, the refusal before
-anything is written, and the CLI. The families are our own definitions (tests/model_zoo), with
-torchvision's layers, names and parameter counts, since torchvision cannot be imported here."""
+export for the eleven vision families of issue 17 (the heavy ones marked slow), the folding into
+reusable networks, the refusal before anything is written, and the CLI. The families are our own
+definitions (tests/model_zoo) with torchvision's layers, names and parameter counts, since
+torchvision cannot be imported here."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from studio.core.fileformat import load
 from studio.core.registry import all_blocks
 from studio.engine.model_import import ModelImportError, import_model
 from studio.engine.network_export import built_networks
-from tests.model_zoo import classic, mobile
+from tests.model_zoo import classic, mobile, modern
 
 FAMILIES = [
     pytest.param("resnet18", 32, id="resnet18"),
@@ -28,7 +29,11 @@ FAMILIES = [
     pytest.param("mobilenet_v2", 32, id="mobilenet_v2"),
     pytest.param("mobilenet_v3_small", 32, id="mobilenet_v3_small", marks=pytest.mark.slow),
     pytest.param("efficientnet_b0", 32, id="efficientnet_b0", marks=pytest.mark.slow),
+    pytest.param("shufflenet_v2_x1_0", 32, id="shufflenet_v2_x1_0", marks=pytest.mark.slow),
+    pytest.param("regnet_y_400mf", 32, id="regnet_y_400mf", marks=pytest.mark.slow),
+    pytest.param("convnext_tiny", 32, id="convnext_tiny", marks=pytest.mark.slow),
 ]
+ZOO = (classic, mobile, modern)
 
 
 def _randomize_statistics(model: nn.Module) -> None:
@@ -43,8 +48,7 @@ def _randomize_statistics(model: nn.Module) -> None:
 @pytest.mark.parametrize("family,size", FAMILIES)
 def test_round_trip_through_export_keeps_every_weight_and_output(family, size, tmp_path):
     torch.manual_seed(0)
-    model = getattr(classic, family, None) or getattr(mobile, family)
-    model = model()
+    model = next(getattr(m, family) for m in ZOO if hasattr(m, family))()
     _randomize_statistics(model)
     imported = import_model(model, (3, size, size))
     paths = imported.write(tmp_path / f"{family}.studio")
