@@ -341,9 +341,29 @@ def skips(depth: int = 10) -> Project:
     return p
 
 
+def normalization() -> Project:
+    """BatchNorm beside LayerNorm: two copies of one MLP on the 8x8 digits (flattened), one
+    normalizing its hidden layer over the batch (``bn``), one over each sample (``ln``); the
+    normalization probe compares batch and running statistics and train and eval outputs."""
+    p = Project("Normalization")
+    t = p.training
+    t.configure(batch_size=64, epochs=10, log_every=10)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
+    pixels = t.add("Flatten", title="pixels", id="pixels")
+    t.connect(data["image"], pixels)
+    total = t.add("WeightedSum", title="total", id="total")
+    for tag, block in (("bn", "BatchNorm1d"), ("ln", "LayerNorm")):
+        scores = t.stack(pixels, ("Linear", f"{tag}_fc", dict(out_features=64)),
+                         (block, tag, {}), ("ReLU", f"{tag}_relu", {}),
+                         ("Linear", f"{tag}_scores", dict(out_features=10)))
+        summed_loss(t, scores, data["label"], tag, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
+    return p
+
+
 # the lessons' own projects, in examples/course/
 COURSE = {"locality": locality, "boundary": boundary, "losses": losses,
-          "optimizers": optimizers, "skips": skips}
+          "optimizers": optimizers, "skips": skips, "normalization": normalization}
 
 
 ASSIGNMENT_TEXT = """LeNet has 61,706 parameters and 416,520 multiply-adds per digit. Make it

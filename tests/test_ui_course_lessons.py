@@ -72,3 +72,13 @@ def test_the_skips_lesson_shows_the_plain_networks_gradients_vanish(qtbot, windo
     assert stats[first]["grad_norm"] < 1e-5 * stats[plain]["grad_norm"]
     assert stats[skip]["grad_norm"] > 1e4 * stats[first]["grad_norm"]
     assert in_front(window.dashboard.docks["gradients"])
+
+
+def test_the_normalization_lesson_compares_batch_and_running_statistics(qtbot, window):
+    open_lesson(qtbot, window, "normalization")
+    dash = window.dashboard
+    assert "normalization" in dash.relevant_views()
+    view = dash.normalization
+    train_until(qtbot, window, lambda: view.has_stats)
+    assert in_front(dash.docks["normalization"])
+    assert ("mean", "training/bn") in view.scatters and "bn: gap" in view.summary.text()

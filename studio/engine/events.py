@@ -340,6 +340,19 @@ class Boundary(Event):
 
 
 @_event
+class Normalization(Event):
+    """The normalization layers on the probe batch (``normalization.py``): per node its kind
+    ("batch": running statistics; "per_sample": LayerNorm, GroupNorm), the train-against-eval
+    gap of its output in units of the output's spread, and for batch kinds the input's mean
+    and variance per channel beside the running ones (numpy arrays) and the group size."""
+
+    type = "normalization"
+    step: int
+    nodes: dict  # node key -> {"kind", "gap", "batch_mean", "batch_var", "running_mean", ...}
+    batch_size: int  # the training batch size the train-mode output was grouped by
+
+
+@_event
 class OptimizerPaths(Event):
     """Each optimizer of the run, rebuilt with its own settings on two parameters, descending a
     2-D toy surface (``optimizer_paths.py``); sent once at the start of a run."""
@@ -509,5 +522,5 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
-         Predictions, Boundary, OptimizerPaths, Adversarial, Latent, Preview, ProbeSkipped,
-         RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)
+         Predictions, Boundary, OptimizerPaths, Normalization, Adversarial, Latent, Preview,
+         ProbeSkipped, RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)

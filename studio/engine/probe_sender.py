@@ -21,6 +21,7 @@ from studio.engine.classifier_nodes import classifier_scores
 from studio.engine.events import Activations, DeadUnits, Histograms, Predictions, Preview, Stats
 from studio.engine.latent import LatentProbe
 from studio.engine.naming import identifier
+from studio.engine.normalization import NormalizationProbe
 from studio.engine.probes import ActivationRecorder, ParameterStats, histograms, parameter_nodes
 
 
@@ -43,6 +44,9 @@ class ProbeSender:
         self.boundary = BoundaryGrid.of(training.data, self.probe_batch) \
             if self.scores_key else None
         self.preview_inputs = self._preview_inputs()  # fixed for the run: read once
+        self.normalization = NormalizationProbe.of(  # BatchNorm's statistics, LayerNorm beside
+            self.groups, training.inspect, self.probe_batch,
+            project.training.settings["batch_size"])
         self.generative = [probe for probe in (
             AdversarialProbe.of(project, training, code, self.recorder),
             LatentProbe.of(project, training, code, self.recorder, self.probe_batch))
@@ -90,6 +94,11 @@ class ProbeSender:
             self.send_predictions(step, whole[self.scores_key])
             if self.boundary is not None:
                 self.send_boundary(step)
+        if self.normalization is not None:
+            with torch.random.fork_rng(devices=cuda_devices()):
+                event = self.normalization.measure(step)
+            if event is not None:
+                self.emit(event)
 
     def send_predictions(self, step: int, scores: torch.Tensor) -> None:
         """The probe batch with true and predicted classes: the dashboard marks the wrong ones."""

@@ -26,6 +26,7 @@ from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
 from studio.ui.dashboard.latent import LatentView, has_latent
+from studio.ui.dashboard.normalization import NormalizationView, normalizes
 from studio.ui.dashboard.panel import TrainingPanel
 from studio.ui.dashboard.paths import PathsView, compares_optimizers
 from studio.ui.dashboard.runs import RunsView
@@ -39,7 +40,7 @@ UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: eve
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
-            "boundary": 2, "paths": 1, "adversarial": 2, "latent": 2, "runs": 1}
+            "boundary": 2, "paths": 1, "normalization": 1, "adversarial": 2, "latent": 2, "runs": 1}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -57,6 +58,8 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "The class a classifier of 2-D points predicts over the plane, with its training points"),
     ("paths", "Optimizer Paths", "paths_dock", PathsView,
      "Each optimizer of the project, with its own settings, descending a 2-D toy surface"),
+    ("normalization", "Normalization", "normalization_dock", NormalizationView,
+     "BatchNorm's batch against running statistics and train against eval output; LayerNorm"),
     ("adversarial", "Discriminator", "adversarial_dock", AdversarialView,
      "A GAN's discriminator: D(real) and D(fake), the Jensen-Shannon estimate, the "
      "generator's gradient under the minimax and the non-saturating loss"),
@@ -167,6 +170,8 @@ class Dashboard(QObject):
             names.append("boundary")
         if compares_optimizers(self.session.project):
             names.append("paths")
+        if normalizes(self.session.project):
+            names.append("normalization")
         if is_gan(self.session.project):
             names.append("adversarial")
         if has_latent(self.session.project):

@@ -29,6 +29,7 @@ from studio.engine.events import (
     Histograms,
     Latent,
     Metrics,
+    Normalization,
     OptimizerPaths,
     Paused,
     Predictions,
@@ -149,6 +150,7 @@ class Run:
     gan: dict = field(default_factory=dict)  # "js", "grad_minimax", ... -> Series by step
     latent: Latent | None = None  # a VAE's newest latent probe
     optimizer_paths: OptimizerPaths | None = None  # the optimizers on a toy surface
+    normalization: Normalization | None = None  # the newest normalization probe
     confusion: np.ndarray | None = None
     confusion_step: int = 0
     previews: dict = field(default_factory=dict)  # name -> newest Preview
@@ -195,7 +197,7 @@ class RunStore:
 
     TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
               "activations", "dead_units", "predictions", "boundary", "adversarial", "latent",
-              "generative", "optimizer_paths", "previews",
+              "generative", "optimizer_paths", "normalization", "previews",
               "error", "download")
 
     def __init__(self, max_runs: int = MAX_RUNS):
@@ -316,6 +318,10 @@ class RunStore:
     def _on_optimizer_paths(self, run: Run, e: OptimizerPaths) -> str:
         run.optimizer_paths = e
         return "optimizer_paths"
+
+    def _on_normalization(self, run: Run, e: Normalization) -> str:
+        run.normalization = e
+        return "normalization"
 
     def _on_adversarial(self, run: Run, e: Adversarial) -> str:
         run.adversarial = e
