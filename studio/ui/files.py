@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from studio.core import fileformat, package_files, recovery, templates
 from studio.core.document import Document
 from studio.core.project import ProjectError
+from studio.ui.actions import command_action
 from studio.ui.confirm import confirm
 
 MAX_RECENT = 8
@@ -70,6 +71,11 @@ class ProjectFiles(QObject):
         self.bench = bench  # ui/workbench.py: what these commands may use of the window
         self.session = bench.session
         self.settings = bench.settings
+        self.import_action = command_action(
+            "&Import PyTorch Model...", "import_model", "Import an nn.Module from a Python file "
+            "as an editable project, its weights beside it (runs that file)", self.import_dialog,
+            self)
+        self.importer = None  # the open Import dialog, if any
 
     def _status(self, text: str, ms: int = 6000) -> None:
         self.bench.status(text, ms)
@@ -159,6 +165,17 @@ class ProjectFiles(QObject):
                                               "Studio projects (*.studio);;All files (*)")
         if path:
             self.open_path(path)
+
+    def import_dialog(self) -> None:
+        """File > Import PyTorch Model...: the dialog runs ``studio import`` and opens what it
+        writes (``ui/import_dialog.py``)."""
+        from studio.ui.import_dialog import ImportDialog
+
+        doc = self.session.doc
+        folder = str(Path(doc.path).parent) if doc.path else \
+            str(self.settings.value("files/last_folder", "") or Path.home())
+        self.importer = ImportDialog(self.open_path, self.bench.dialog_parent, folder)
+        self.importer.open()
 
     def open_path(self, path, ask: bool = True) -> bool:
         """Open a project file. A damaged one opens with what could be read; what could not is

@@ -88,6 +88,7 @@ class Menus:
             act.setStatusTip(templates.describe(name))
             act.triggered.connect(lambda _=False, n=name: files.new_project(n))
         m.addAction(a.open)
+        m.addAction(files.import_action)
         self.recent = m.addMenu("Open &Recent")
         self.recent.setToolTipsVisible(True)
         self.recent.aboutToShow.connect(lambda: files.fill_recent(self.recent))
