@@ -109,6 +109,7 @@ def _shape_json(row):
 
 def train(args) -> int:
     """Train through the same worker process and events the app uses."""
+    from studio.cli_distributed import ranks_session
     from studio.cli_history import start_recording
     from studio.cli_remote import remote_session
     from studio.cli_tensorboard import open_tensorboard, tensorboard_root
@@ -146,7 +147,8 @@ def train(args) -> int:
         samples_dir=args.samples, save_weights=args.save, checkpoint_path=args.checkpoint,
         resume_from=args.resume, init_from=args.init_from, pause_on_nan=False,
         data_root=str(Path(args.file).resolve().parent))
-    session = remote_session(args, project, config) or TrainingSession(project, config)
+    session = (remote_session(args, project, config) or ranks_session(args, project, config)
+               or TrainingSession(project, config))
     progress = ProgressLine(not args.quiet)
     log = open(args.log, "w", encoding="utf-8") if args.log else None
     latest: dict = {}
@@ -259,6 +261,7 @@ def examples(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from studio.cli_distributed import add_train_options as add_ranks_options
     from studio.cli_export import add_command as add_export
     from studio.cli_grade import add_command as add_grade
     from studio.cli_history import add_commands
@@ -310,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-record", action="store_true", help="keep no record of the run "
                    "(`studio runs` lists the recorded ones)")
     add_remote_options(p)
+    add_ranks_options(p)
     p.set_defaults(run=train)
     add_commands(sub)
     add_lr_find(sub)

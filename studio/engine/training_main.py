@@ -57,10 +57,14 @@ def main():
             metrics = training.train_step(batch)
             step += 1
             if step % SETTINGS["log_every"] == 0 or step == training.total_steps:
+                metrics = training.parallel.mean(metrics)  # under torchrun: every rank's share
                 shown = " ".join(f"{k} {v.item():.4f}" for k, v in metrics.items())
-                print(f"step {step}/{training.total_steps} {shown} ({time.time() - start:.1f} s)")
+                if training.parallel.rank == 0:
+                    print(f"step {step}/{training.total_steps} {shown} ({time.time() - start:.1f} s)")
             if step >= training.total_steps:
                 break
+    if not training.parallel.finish(training):
+        return  # rank 0 evaluates and writes alone
     for name, result in training.evaluate().items():
         print(f"{name}: {result:.4f}")
     for name, images in training.previews().items():

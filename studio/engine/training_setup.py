@@ -41,7 +41,8 @@ class SetupWriter:
         if self.graph.graph.settings["deterministic"]:
             src.add("torch.use_deterministic_algorithms(True)  # same run, same numbers, on a "
                     "GPU too", indent=BODY)
-        src.add("self.device = device = torch.device(device)", indent=BODY)
+        src.add("self.device = device = rank_device(device)  # under torchrun: joins the ranks",
+                indent=BODY)
         src.add("data_dir = Path(data_dir)", indent=BODY)
         src.add("self.rng = torch.Generator(device=device).manual_seed(seed)  # batch order",
                 indent=BODY)
@@ -50,6 +51,8 @@ class SetupWriter:
         self.write_run_options()
         self.write_losses()
         self.write_optimizers()
+        self.src.add("self.parallel = DataParallel(self, seed)  # DistributedDataParallel under "
+                     "torchrun", indent=BODY)
 
     def write_data(self) -> None:
         g = self.graph

@@ -15,7 +15,7 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 # the modules helpers live in; model.py takes those of the first two, train.py all of them
 MODEL_MODULES = ("modules", "losses")
-MODULES = MODEL_MODULES + ("data",)
+MODULES = MODEL_MODULES + ("data", "distributed")
 
 
 @cache

@@ -1,0 +1,155 @@
+"""Data-parallel training with DistributedDataParallel under torchrun, on the CPU (gloo) with
+two ranks: ``studio train --nproc 2`` follows the one-process run, resumes exactly, trains a GAN
+and a VAE, stops in order, names a rank that dies; the exported train.py runs under torchrun."""
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from studio.cli import main
+from studio.core.fileformat import load, save
+from studio.engine.codegen import generate
+from studio.engine.distributed_session import DistributedSession, Launch
+from studio.engine.events import Error, Finished, Started
+from studio.engine.export import write_export
+from studio.engine.loader import RESOURCES_DATA
+from studio.engine.loader import load as load_code
+from studio.engine.probes import ProbeRates
+from studio.engine.runner import RunConfig
+from studio.engine.trainer import train_project
+from tests.helpers import EXAMPLES
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="torchrun's gloo ranks, tested on Linux")
+
+
+def lenet(tmp_path) -> Path:
+    """LeNet logging every step (1,497 digits, 64 a batch: step 24 is a batch of 25, which two
+    ranks split 12 and 13)."""
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(log_every=1)
+    path = tmp_path / "lenet.studio"
+    save(project, path)
+    return path
+
+
+def train_ranks(path, log, *options) -> list[float]:
+    """``studio train --nproc 2``; the losses it logged, step by step."""
+    status = main(["train", str(path), "--nproc", "2", "--device", "cpu", "--quiet",
+                   "--no-record", "--log", str(log), *options])
+    assert status == 0
+    points = [json.loads(line) for line in Path(log).read_text().splitlines()]
+    return [p["loss"] for p in points if "step" in p and "event" not in p]
+
+
+def session(path, steps, **config) -> DistributedSession:
+    run = DistributedSession(load(path), RunConfig(steps=steps, device="cpu",
+                                                   probes=ProbeRates.off(), pause_on_nan=False,
+                                                   **config), Launch(2))
+    run.start()
+    return run
+
+
+def wait_for(run, kind) -> list:
+    seen: list = []
+    while not any(isinstance(e, kind) for e in seen):
+        batch = run.events(1.0)
+        assert batch or run.alive, seen
+        seen += batch
+    return seen
+
+
+def rank_pids(run) -> dict:
+    """torchrun's children, by the RANK in their environment."""
+    pids = {}
+    for task in Path(f"/proc/{run._process.pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            rank = next(e for e in env if e.startswith(b"RANK="))
+            pids[int(rank[5:])] = int(pid)
+    return pids
+
+
+def test_two_ranks_follow_the_one_process_run_stop_and_resume_exactly(tmp_path):
+    path = lenet(tmp_path)
+    one = [p["loss"] for p in train_project(load(path), RunConfig(steps=50, device="cpu"),
+                                            progress=False).history]
+    two = train_ranks(path, tmp_path / "two.jsonl", "--steps", "50")
+    assert len(one) == len(two) == 50
+    assert max(abs(a - b) for a, b in zip(one, two)) < 1e-5
+    checkpoint = tmp_path / "stopped.pt"
+    run = session(path, 100_000, checkpoint_path=str(checkpoint))
+    seen = wait_for(run, Started)
+    run.stop()  # every rank stops at the next step; rank 0 writes the checkpoint
+    seen += run.events()
+    final = next(e for e in seen if isinstance(e, Finished))
+    assert final.status == "stopped" and not any(isinstance(e, Error) for e in seen)
+    assert torch.load(checkpoint, weights_only=True)["step"] == final.steps
+    assert 0 < final.steps < 50
+    resumed = train_ranks(path, tmp_path / "resumed.jsonl", "--steps", "50",
+                          "--resume", str(checkpoint))
+    assert resumed == two  # the stopped run's steps (from the checkpoint), then the new ones
+
+
+@pytest.mark.parametrize("example, loss", [("dcgan", "loss_g"), ("vae", None)])
+def test_a_gan_and_a_vae_train_under_two_ranks(tmp_path, example, loss):
+    samples = tmp_path / "samples"
+    status = main(["train", str(EXAMPLES / f"{example}.studio"), "--nproc", "2", "--steps", "4",
+                   "--device", "cpu", "--quiet", "--no-record", "--samples", str(samples),
+                   "--log", str(tmp_path / "log.jsonl")])
+    assert status == 0
+    points = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    final = points[-1]
+    assert final["event"] == "final" and final["steps"] == 4 and "2 ranks" in final["device"]
+    values = [v for p in points if "step" in p and "event" not in p for k, v in p.items()
+              if k not in ("step", "epoch", "lr") and (loss is None or k == loss)]
+    assert values and all(math.isfinite(v) for v in values)
+    assert list(samples.glob("*.png"))  # rank 0 drew the previews
+
+
+def test_a_rank_that_dies_is_named_and_no_rank_is_left(tmp_path):
+    run = session(EXAMPLES / "lenet.studio", 100_000)
+    wait_for(run, Started)
+    pids = rank_pids(run)
+    os.kill(pids[1], signal.SIGKILL)
+    assert run.wait(120)
+    errors = [e for e in run.events() if isinstance(e, Error)]
+    assert errors[0].message.startswith("rank 1 ended with exit code -9 (killed by SIGKILL)")
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids.values())
+
+
+def test_the_exported_script_runs_under_torchrun(tmp_path):
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(log_every=1)
+    training = load_code(generate(project)).Training("cpu", 0, RESOURCES_DATA, steps=3)
+    expected = [training.train_step(b)["loss"].item() for b, _ in zip(training.batches, range(3))]
+    write_export(project, tmp_path)
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node", "2", "train.py", "--steps", "3", "--device", "cpu",
+                          "--out", "out"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    losses = [float(v) for v in re.findall(r"^step \d+/3 loss (\S+)", out.stdout, re.M)]
+    assert len(losses) == 3  # printed once, by rank 0
+    assert all(abs(a - b) < 2e-4 for a, b in zip(losses, expected)), (losses, expected)
+    assert out.stdout.count("test_accuracy") == 1 and (tmp_path / "out" / "weights.pt").exists()
+
+
+def test_several_machines_meet_at_one_endpoint(capsys):
+    lenet_file = str(EXAMPLES / "lenet.studio")
+    assert main(["train", lenet_file, "--nproc", "2", "--nnodes", "2"]) == 2
+    assert "--rdzv-endpoint" in capsys.readouterr().err
+    assert main(["train", lenet_file, "--nnodes", "2", "--rdzv-endpoint", "a:1"]) == 2
+    assert "go with --nproc" in capsys.readouterr().err
+    args = Launch(4, nnodes=2, node_rank=1, rdzv_endpoint="node0:29400").arguments()
+    assert args == ["--nproc_per_node", "4", "--nnodes", "2", "--node_rank", "1",
+                    "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400",
+                    "--rdzv_id", "studio"]
