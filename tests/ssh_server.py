@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SSHD = "/usr/sbin/sshd"
 ALIAS, CLOSED_ALIAS = "studio-test", "studio-closed"
@@ -93,3 +95,14 @@ class LoopbackSsh:
         self.process.terminate()
         self.process.wait(10)
         self.log.close()
+
+
+def serve(tmp_path_factory):
+    """A module fixture's body: a server for the module's tests (closed after them), or the
+    module skipped, saying why."""
+    reason = why_not()
+    if reason:
+        pytest.skip(reason)
+    server = LoopbackSsh(tmp_path_factory.mktemp("ssh"))
+    yield server
+    server.close()

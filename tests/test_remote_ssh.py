@@ -30,19 +30,14 @@ from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession
 from studio.engine.stream_codec import StreamError, UnknownEvent, decode, encode
 from tests.helpers import EXAMPLES
-from tests.ssh_server import ALIAS, CLOSED_ALIAS, LoopbackSsh, why_not
+from tests.ssh_server import ALIAS, CLOSED_ALIAS, serve
 
 TIMEOUT = 180.0
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = why_not()
-    if reason:
-        pytest.skip(reason)
-    ssh = LoopbackSsh(tmp_path_factory.mktemp("ssh"))
-    yield ssh
-    ssh.close()
+    yield from serve(tmp_path_factory)
 
 
 def lenet():
@@ -167,3 +162,9 @@ def test_the_stream_reads_back_studios_events_and_refuses_anything_else():
     # an event kind only a newer Studio declares is read as its fields, not refused
     later = decode(pickle.dumps(event, protocol=4).replace(b"\x05Error", b"\x05Later"))
     assert isinstance(later, UnknownEvent) and later.message == "gone"
+
+
+def test_the_worker_names_a_run_it_does_not_have(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STUDIO_REMOTE_RUNS", str(tmp_path))
+    assert main(["worker", "--stop", "20261202-000000-abcdef"]) == 2
+    assert "no remote run '20261202-000000-abcdef'" in capsys.readouterr().err

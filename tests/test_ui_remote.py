@@ -17,19 +17,14 @@ from studio.engine.remote import RemoteSession
 from studio.engine.session import TrainingSession
 from studio.ui.testing import open_window
 from tests.helpers import EXAMPLES
-from tests.ssh_server import ALIAS, LoopbackSsh, why_not
+from tests.ssh_server import ALIAS, serve
 
 WAIT_MS = 180_000
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = why_not()
-    if reason:
-        pytest.skip(reason)
-    ssh = LoopbackSsh(tmp_path_factory.mktemp("ssh"))
-    yield ssh
-    ssh.close()
+    yield from serve(tmp_path_factory)
 
 
 def test_train_on_a_remote_host_chosen_in_the_panel(qtbot, tmp_path, server):
@@ -63,6 +58,7 @@ def test_train_on_a_remote_host_chosen_in_the_panel(qtbot, tmp_path, server):
     run = dash.store.current
     assert controller.state == "finished", run.error
     assert len(run.metrics["loss"]) == 15 and run.device == "cpu"
+    assert f"using: cpu on {ALIAS}" in panel.device_label.text()
     assert combo.isEnabled()
     assert controller.trained_checkpoint() is not None and \
         Path(controller.trained_checkpoint()).is_file()  # the state came back: Continue works

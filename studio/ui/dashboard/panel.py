@@ -361,7 +361,9 @@ class TrainingPanel(QWidget):
         self.progress_label.setText(" \u00b7 ".join(x for x in parts if x))
         if run.device:
             amp = f", {run.amp} mixed precision" if run.amp not in ("", "off") else ""
-            self.device_label.setText(f"using: {run.device}{amp}")
+            remote = getattr(self.controller.session, "host", None)  # a RemoteSession's
+            where = f" on {remote.host}" if remote is not None else ""
+            self.device_label.setText(f"using: {run.device}{where}{amp}")
 
     def _failed(self, event: Error) -> None:
         node = event.node

@@ -30,6 +30,7 @@ class RemoteHostDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("remote_host_dialog")
         self.setWindowTitle("Train on a Remote Host")
+        self.setMinimumWidth(460)
         form = QFormLayout(self)
         note = QLabel("Studio runs your own <tt>ssh</tt> with your keys and agent (no password "
                       "is asked or kept). The remote machine needs Studio installed.")
@@ -38,7 +39,7 @@ class RemoteHostDialog(QDialog):
         self.host = QLineEdit(objectName="remote_host")
         self.host.setPlaceholderText("user@machine or an alias from ~/.ssh/config")
         self.python = QLineEdit(objectName="remote_python")
-        self.python.setPlaceholderText("the `studio` command on its PATH")
+        self.python.setPlaceholderText("none: the studio command on its PATH")
         self.ssh_config = QLineEdit(objectName="remote_ssh_config")
         self.ssh_config.setPlaceholderText("~/.ssh/config")
         form.addRow("Host:", self.host)
