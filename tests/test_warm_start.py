@@ -171,3 +171,35 @@ def test_cli_init_from_bad_input(args, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["train", str(LENET), "--steps", "1", "--quiet", "--no-record", *args]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_continue_after_an_edit_keeps_the_optimizer_state_of_the_layers_kept(tmp_path):
+    """fc2 widened: Adam's moments come back for every tensor whose shape still fits (fc1,
+    out's bias) and start afresh for fc2 and out's weight, which changed shape."""
+    path, _ = trained(tmp_path, mlp([("fc1", 16), ("fc2", 16)]), steps=4)
+    saved = checkpoint.load(path)
+    names = saved["optimizer_params"]["adam"]
+    moments = {names[k]: v for k, v in saved["optimizers"]["adam"]["state"].items()}
+    edited = mlp([("fc1", 16), ("fc2", 24)])  # fc2 wider: fc2 and out change shape
+    runner = Runner(edited, RunConfig(steps=8, resume_from=str(path), warm_start=True,
+                                      probes=ProbeRates.off(), previews=False), lambda e: None)
+    runner.build()
+    position = runner.start_from()
+    assert position.step == 4
+    training = runner.training
+    (net,) = training.networks
+    module = training.networks[net]
+    adam = training.adam
+    for key in ("fc1.weight", "fc1.bias"):
+        state = adam.state[module.get_parameter(key)]
+        old = moments[f"{net}.{key}"]
+        assert torch.equal(state["exp_avg"], old["exp_avg"])
+        assert torch.equal(state["exp_avg_sq"], old["exp_avg_sq"])
+        assert float(state["step"]) == float(old["step"]) == 4
+    for key in ("fc2.weight", "fc2.bias", "out.weight"):  # reshaped: afresh
+        assert module.get_parameter(key) not in adam.state
+    assert torch.equal(adam.state[module.get_parameter("out.bias")]["exp_avg"],
+                       moments[f"{net}.out.bias"]["exp_avg"])  # out's bias kept its shape
+    # and training goes on from there with the moments it kept
+    result, events = run(edited, steps=6, resume_from=str(path), warm_start=True)
+    assert result["status"] == "finished" and one(events, Started).step == 4

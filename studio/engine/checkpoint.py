@@ -44,6 +44,7 @@ def capture(training, position: Position, project_text: str = "", history: bool 
         "format": FORMAT, "version": VERSION,
         "networks": _states(training.networks),
         "optimizers": _states(training.optimizers),
+        "optimizer_params": optimizer_parameters(training),
         "schedulers": _states(training.schedulers),
         "step": position.step, "epoch": position.epoch, "epoch_step": position.epoch_step,
         "rng": {"torch": torch.get_rng_state(), "batches": training.rng.get_state()},
@@ -58,6 +59,19 @@ def capture(training, position: Position, project_text: str = "", history: bool 
     if scaler is not None:
         state["scaler"] = scaler.state_dict()
     return state
+
+
+def optimizer_parameters(training) -> dict:
+    """Each optimizer's parameters by name (``lenet.conv1.weight``), in the order its state
+    numbers them (None for one no network holds): what lets a warm start after an edit give
+    the layers it keeps their optimizer state back (``warm_start.keep_optimizer_state``)."""
+    names = {}
+    for net, module in training.networks.items():
+        for key, parameter in getattr(module, "_orig_mod", module).named_parameters():
+            names.setdefault(id(parameter), f"{net}.{key}")
+    return {name: [names.get(id(p)) for group in getattr(opt, "_orig_mod", opt).param_groups
+                   for p in group["params"]]
+            for name, opt in training.optimizers.items()}
 
 
 def copy_state(state: dict) -> dict:

@@ -5,8 +5,9 @@ usual initialization; the ``WeightsFitted`` event says which, by node.
 ``studio train --init-from`` and Train > Load Weights start a run from a file this way (a
 ``state_dict`` saved as weights-only ``.pt`` or ``.safetensors``, or a Studio checkpoint);
 Continue Training after an edit keeps the trained layers that still fit and carries on from the
-trained state's step (``resume``), its optimizers and schedules starting afresh since their
-states belong to the old parameters.
+trained state's step (``resume``): each optimizer keeps its state (Adam's moments, SGD's
+momentum) for the parameters it still updates whose shapes still fit, named as the checkpoint
+names them, and starts afresh for the rest; schedules start afresh.
 """
 
 from __future__ import annotations
@@ -151,12 +152,39 @@ def resume(training, code, state: dict) -> tuple[Position, WeightsFitted | None]
     """Continue from a trained state: exactly (``checkpoint.restore``) when it fits the project
     as it is; after an edit, the layers that still fit keep their weights, the others start
     afresh (said in the report), and the run carries on from the state's step with fresh
-    optimizers and schedules."""
+    optimizers (keeping their state for the parameters kept) and schedules."""
     if checkpoint.fits(training, state):
         return checkpoint.restore(training, state), None
     checkpoint.check_format(state)
     report = fit(training, code, dict(state.get("networks", {})), "the trained state")
+    keep_optimizer_state(training, state)
     position = checkpoint.restore_position(training, state)
     if position.epoch_step >= len(training.batches):  # the data changed: a new epoch begins
         position.epoch_step, position.epoch_rng = 0, None
     return position, report
+
+
+def keep_optimizer_state(training, state: dict) -> None:
+    """Give each optimizer back its saved state for every parameter it still updates under the
+    same name whose state tensors still fit its shape; the others start afresh. A checkpoint
+    that does not name its optimizers' parameters (written before they were named) leaves them
+    all afresh."""
+    named = state.get("optimizer_params", {})
+    ours = checkpoint.optimizer_parameters(training)
+    for name, optimizer in training.optimizers.items():
+        optimizer = getattr(optimizer, "_orig_mod", optimizer)
+        saved = state.get("optimizers", {}).get(name)
+        if not saved or name not in named:
+            continue
+        where = {key: index for index, key in enumerate(named[name]) if key is not None}
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        kept = {}
+        for index, (key, parameter) in enumerate(zip(ours[name], params)):
+            old = saved.get("state", {}).get(where.get(key, -1))
+            if old is not None and all(
+                    not isinstance(v, torch.Tensor) or v.dim() == 0 or v.shape == parameter.shape
+                    for v in old.values()):
+                kept[index] = old
+        if kept:
+            fresh = optimizer.state_dict()
+            optimizer.load_state_dict({"state": kept, "param_groups": fresh["param_groups"]})
