@@ -37,7 +37,7 @@ BUNDLED = {s.name: s for s in (
                      "for MLPs and 1-D convolutions; made by scripts/make_waves.py."),
 )}
 
-IMAGE_SETS = ("digits", "shapes")
+IMAGE_SETS = ("digits", "shapes", "textures")
 TOY_SETS = ("moons", "circles", "spirals", "blobs")
 FIELD_SETS = ("image",)
 STANDARD_SETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
@@ -45,15 +45,15 @@ FILE_SETS = ("idx", "npz", "csv", "folder")
 LABEL = TensorType((), "long")
 
 _SPLIT_SETS = STANDARD_SETS + FILE_SETS  # the sets with a path, splits and memory choices
-_PICTURES = ("shapes",) + STANDARD_SETS + ("idx", "folder")  # images in grey or colour
+_PICTURES = ("shapes", "textures") + STANDARD_SETS + ("idx", "folder")  # images in grey or colour
 _NPZ_IMAGES = When("dataset", "npz") & When("features", 0)
 # the datasets that give images (which the augmentation, size and range act on)
 _IMAGES = When("dataset", "digits", *_PICTURES) | _NPZ_IMAGES
 
 # files under resources/data the built-in sets read (an export copies them to data/)
 _FILES = {"digits": "digits.npz", "image": "siren.npz"} | {s.name: s.file for s in BUNDLED.values()}
-_LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "image": "load_image_field",
-            "idx": "load_idx", "npz": "load_arrays", "csv": "load_csv",
+_LOADERS = {"digits": "load_digits", "shapes": "make_shapes", "textures": "make_shapes",
+            "image": "load_image_field", "idx": "load_idx", "npz": "load_arrays", "csv": "load_csv",
             "folder": "load_image_folder"}
 
 
@@ -74,7 +74,7 @@ def _dataset_ports(p):
 
 
 def dataset_classes(p) -> int:
-    fixed = {"digits": 10, "shapes": 4, "moons": 2, "circles": 2}
+    fixed = {"digits": 10, "shapes": 4, "textures": 4, "moons": 2, "circles": 2}
     fixed.update(dict.fromkeys(STANDARD_SETS, 10))
     fixed.update({s.name: s.classes for s in BUNDLED.values()})
     return fixed.get(p.dataset, p.classes)
@@ -146,10 +146,11 @@ def _load_call(p) -> Call:
     if p.dataset == "digits":
         return Call("load_digits", (Raw("data_dir"),), {"size": p.size, "value_range": (lo, hi),
                                                         "device": Raw("device")})
-    if p.dataset == "shapes":
+    if p.dataset in ("shapes", "textures"):
         return Call("make_shapes", (), {"count": p.count, "size": p.size, "channels": p.channels,
                                         "seed": p.seed, "value_range": (lo, hi),
-                                        "device": Raw("device")})
+                                        "device": Raw("device")}
+                    | ({"texture": True} if p.dataset == "textures" else {}))
     if p.dataset in BUNDLED:
         bundled = BUNDLED[p.dataset]
         return Call("load_bundled", (Raw("data_dir"), bundled.file),
@@ -219,6 +220,8 @@ declare(
     help="A dataset: built in, downloaded once (MNIST, CIFAR-10 ...), or your own files.",
     explanation="digits: the 1,797 8x8 handwritten digits (1,497 train, 300 held out), resizable "
                 "(LeNet wants 32). shapes: generated circles, squares, triangles and crosses. "
+                "textures: the same shapes in fine stripes on fainter stripes, where moving an "
+                "image by one pixel matters (the shift lesson). "
                 "moons, circles, spirals, blobs: 2-D points for small MLPs. image: the bundled "
                 "picture as (coordinate -> colour) pairs for SIREN fitting. mnist, fashion_mnist, "
                 "kmnist (28x28 grey) and cifar10 (32x32 colour): 60,000 images with the "
@@ -241,13 +244,13 @@ declare(
         Param("range", Choice(("0..1", "-1..1")), "0..1", "value range of image pixels",
               label="Pixel range", applies=_IMAGES),
         Param("count", Int(10, 1_000_000), 2000, "samples to generate (shapes, 2-D sets)",
-              label="Samples", applies=When("dataset", "shapes", *TOY_SETS)),
+              label="Samples", applies=When("dataset", "shapes", "textures", *TOY_SETS)),
         Param("classes", Int(2, 100), 3, "classes of spirals, blobs and your files",
               label="Classes", applies=When("dataset", "spirals", "blobs", *FILE_SETS)),
         Param("noise", Float(0.0, 10.0), 0.1, "noise of the 2-D sets", label="Noise",
               applies=When("dataset", *TOY_SETS)),
         Param("seed", Int(0, 2**31 - 1), 0, "seed of generated data and of the splits",
-              label="Data seed", applies=When("dataset", "shapes", *TOY_SETS, *_SPLIT_SETS)),
+              label="Data seed", applies=When("dataset", "shapes", "textures", *TOY_SETS, *_SPLIT_SETS)),
         Param("path", FilePath(), "", "your file or folder (idx, npz, csv, folder); for the "
               "standard sets, a cache folder instead of the default", label="File or folder",
               applies=When("dataset", *_SPLIT_SETS)),

@@ -30,8 +30,19 @@ def classifier_losses(graph) -> list:
 def classifier_scores(project) -> str | None:
     """The node key of the class scores a classifier's loss reads (for the predictions grid),
     when the project has a loss that measures accuracy on dataset labels."""
+    every = all_classifier_scores(project)
+    return every[0][0] if every else None
+
+
+def all_classifier_scores(project) -> list:
+    """(node key of the class scores, the node giving them) for every loss of the training
+    graph that measures accuracy on dataset labels, in the graph's order (a lesson may train
+    two classifiers side by side)."""
     graph = project.training
+    found = []
     for _loss, scores, _data in classifier_losses(graph):
         ports = len(node_ports(graph, scores.src, "output"))
-        return node_key(scores.src, port=scores.src_port if ports > 1 else None)
-    return None
+        key = node_key(scores.src, port=scores.src_port if ports > 1 else None)
+        if key not in (k for k, _ in found):
+            found.append((key, scores.src))
+    return found

@@ -25,7 +25,7 @@ import numpy as np
 from studio.engine.node_keys import NodeKey
 
 # The probes a run takes, by the name the ``probe`` command and these events use.
-PROBES = ("stats", "histograms", "activations", "previews", "generative")
+PROBES = ("stats", "histograms", "activations", "previews", "generative", "shift")
 PROBE_COMMAND = "probe"  # ("probe", name): run that probe at the next step boundary
 PROGRESS_SECONDS = 0.5  # how often progress is sent between log events, on the worker's clock
 
@@ -340,6 +340,26 @@ class Boundary(Event):
 
 
 @_event
+class ShiftTest(Event):
+    """An image classifier on held-out images moved by a few pixels (``shift_probe.py``): the
+    share of its answers kept at each shift, and for each layer with a spatial map how far the
+    map of the images moved one pixel is from their map moved by as much (0: the layer moves
+    with its input). Every one arrives: the view draws them as curves over training."""
+
+    type = "shift_test"
+    step: int
+    classifier: str  # the node key of the class scores tested (a lesson may compare two)
+    shifts: tuple  # pixels moved
+    kept: tuple  # for each shift, the share of answers that stayed the same
+    accuracy: float  # on the unmoved images
+    layers: tuple  # node keys of the layers with a spatial map, input to output
+    strides: tuple  # for each, the input pixels between its map's cells
+    errors: tuple  # for each, the moved map's distance from the expected one, relative
+    moved_map: np.ndarray | None = None  # H x W float32: the first strided layer's map of an
+    expected_map: np.ndarray | None = None  # image moved, and its unmoved map moved as much
+
+
+@_event
 class Normalization(Event):
     """The normalization layers on the probe batch (``normalization.py``): per node its kind
     ("batch": running statistics; "per_sample": LayerNorm, GroupNorm), the train-against-eval
@@ -522,5 +542,5 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
-         Predictions, Boundary, OptimizerPaths, Normalization, Adversarial, Latent, Preview,
+         Predictions, Boundary, ShiftTest, OptimizerPaths, Normalization, Adversarial, Latent, Preview,
          ProbeSkipped, RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)

@@ -23,6 +23,7 @@ from studio.engine.latent import LatentProbe
 from studio.engine.naming import identifier
 from studio.engine.normalization import NormalizationProbe
 from studio.engine.probes import ActivationRecorder, ParameterStats, histograms, parameter_nodes
+from studio.engine.shift_probe import ShiftProbe
 
 
 class ProbeSender:
@@ -52,6 +53,8 @@ class ProbeSender:
             LatentProbe.of(project, training, code, self.recorder, self.probe_batch))
             if probe is not None]  # a GAN's discriminator, a VAE's latent code
         self.preview_sources = preview_sources(project)
+        self.shift = ShiftProbe.of(project, training, self.recorder) \
+            if rates.shift_every else None  # image classifiers' answers for moved images
 
     def _probe_batch(self):
         data = self.training.data
@@ -124,6 +127,13 @@ class ProbeSender:
                 event = probe.measure(step)
                 if event is not None:
                     self.emit(event)
+
+    def send_shift(self, step: int) -> None:
+        """The answers and maps of the classifier for moved images (``shift_probe.py``)."""
+        with torch.random.fork_rng(devices=cuda_devices()):
+            events = self.shift.measure(step)
+        for event in events:
+            self.emit(event)
 
     def send_previews(self, step: int | None) -> None:
         with torch.random.fork_rng(devices=cuda_devices()):

@@ -41,13 +41,14 @@ class ProbeRates:
     activations_every: int = 100  # feature maps of watched nodes, dead-unit fractions
     histograms_every: int = 200
     generative_every: int = 100  # a GAN's discriminator, a VAE's latent code (when there is one)
+    shift_every: int = 200  # an image classifier's answers and maps for moved images
     probe_count: int = 16  # samples in the fixed probe batch
     sample: int = 0  # which probe sample the feature maps show
     budget: float | None = 0.01
 
     @classmethod
     def off(cls) -> ProbeRates:
-        return cls(0, 0, 0, generative_every=0)
+        return cls(0, 0, 0, generative_every=0, shift_every=0)
 
 
 class _LineIndex:

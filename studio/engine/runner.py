@@ -261,6 +261,7 @@ class Runner:
         log_every = self.project.training.settings["log_every"]
         preview_every = self.project.training.settings["preview_every"] if config.previews else 0
         generative_every = rates.generative_every if probes.generative else 0
+        shift_every = rates.shift_every if probes.shift is not None else 0
         while position.step < total:
             if position.epoch_step == 0 or position.epoch_rng is None:
                 position.epoch_rng = training.rng.get_state()
@@ -308,6 +309,8 @@ class Runner:
                     progress_at = time.perf_counter() + every_seconds
                 if due("generative", generative_every, step):
                     timed(probes.send_generative, step, probe="generative")
+                if due("shift", shift_every, step):
+                    timed(probes.send_shift, step, probe="shift")
                 if due("previews", preview_every, step):
                     timed(probes.send_previews, step, probe="previews")
                 if config.checkpoint_every and step % config.checkpoint_every == 0:
@@ -419,6 +422,8 @@ class Runner:
         if status == "finished" and self.probes.scores_key:
             # predictions of the final model
             self.schedule.timed(self.probes.send_activations, position.step)
+            if self.probes.shift is not None and self.rates.shift_every:
+                self.schedule.timed(self.probes.send_shift, position.step, probe="shift")
         if self.config.previews and status == "finished":
             self.probes.send_previews(None)
         probe_seconds = self.schedule.probe_seconds

@@ -45,8 +45,9 @@ import torch.nn.functional as F
 DEPENDS: dict[str, tuple[str, ...]] = {
     "SplitData": (),
     "load_digits": ("SplitData",),
-    "make_shapes": ("SplitData", "_shape_coverage"),
+    "make_shapes": ("SplitData", "_shape_coverage", "_stripes"),
     "_shape_coverage": (),
+    "_stripes": (),
     "make_toy_2d": ("SplitData",),
     "load_image_field": ("SplitData",),
     "load_bundled": ("SplitData",),
@@ -193,6 +194,17 @@ def load_bundled(data_dir, file: str, classes: int, device="cpu") -> "SplitData"
                      ("x", "label"), classes=classes)
 
 
+def _stripes(rng, count: int, size: int) -> np.ndarray:
+    """(count, size, size) stripes between 0 and 1, each image with a period of 2 to 3 pixels,
+    an angle and a phase of its own."""
+    period = rng.choice(np.array([2.0, 2.5, 3.0], dtype=np.float32), count)[:, None, None]
+    theta = rng.uniform(0.0, math.pi, count).astype(np.float32)[:, None, None]
+    phase = rng.uniform(0.0, 2.0 * math.pi, count).astype(np.float32)[:, None, None]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    across = xx[None] * np.cos(theta) + yy[None] * np.sin(theta)
+    return (0.5 + 0.5 * np.cos(2.0 * math.pi * across / period + phase)).astype(np.float32)
+
+
 def _shape_coverage(labels, radius, cx, cy, angle, size):
     """Antialiased coverage (N, size, size) of filled shapes: 0 circle, 1 square, 2 triangle, 3 cross.
 
@@ -223,14 +235,18 @@ def _shape_coverage(labels, radius, cx, cy, angle, size):
 
 
 def make_shapes(
-    count: int = 2000, size: int = 32, channels: int = 1, seed: int = 0, value_range=(0.0, 1.0), device="cpu"
+    count: int = 2000, size: int = 32, channels: int = 1, seed: int = 0, value_range=(0.0, 1.0), device="cpu",
+    texture: bool = False,
 ) -> "SplitData":
     """Generated filled shapes of 4 classes (0 circle, 1 square, 2 triangle, 3 cross), seeded.
 
     A dataset of any image size, in grey (white on black) or colour (a random colour per image),
     for trying convolutional networks and generative models without a download. Shapes have
     random positions, sizes and rotations; classes are balanced; the last 20% (rounded down)
-    are the test split.
+    are the test split. `texture`: each shape is filled with fine stripes (a period of 2 to 3
+    pixels, at a random angle and phase) and lies on fainter stripes of another angle, with a
+    little noise: only fine detail tells a shape from its background, so moving an image by
+    one pixel changes much of what a strided layer samples (aliasing).
     """
     if channels not in (1, 3):
         raise ValueError(f"shapes: channels must be 1 or 3, got {channels!r}")
@@ -248,6 +264,9 @@ def make_shapes(
     for start in range(0, count, step):
         part = slice(start, start + step)
         coverage[part] = _shape_coverage(labels[part], radius[part], cx[part], cy[part], angle[part], size)
+    if texture:
+        coverage = coverage * _stripes(rng, count, size) + (1 - coverage) * 0.5 * _stripes(rng, count, size)
+        coverage = np.clip(coverage + rng.normal(0.0, 0.05, coverage.shape), 0.0, 1.0).astype(np.float32)
     low, high = value_range
     image = (
         torch.from_numpy(coverage)[:, None] * torch.from_numpy(colour.astype(np.float32))[:, :, None, None]

@@ -31,6 +31,7 @@ from studio.ui.dashboard.panel import TrainingPanel
 from studio.ui.dashboard.paths import PathsView, compares_optimizers
 from studio.ui.dashboard.runs import RunsView
 from studio.ui.dashboard.samples import SamplesView
+from studio.ui.dashboard.shift import ShiftView, classifies_images
 
 HEALTH_SECONDS = 0.5  # the canvas indicators refresh at most twice a second
 FRAME_SECONDS = 1 / 30  # frames at most ~30 per second, each drawing at most one view
@@ -40,7 +41,8 @@ UI_CPU_BUDGET = 0.03  # share of one core the editor may use while training: eve
 MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one owe)
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
-            "boundary": 2, "paths": 1, "normalization": 1, "adversarial": 2, "latent": 2, "runs": 1}
+            "boundary": 2, "shift": 1, "paths": 1, "normalization": 1, "adversarial": 2,
+            "latent": 2, "runs": 1}
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -56,6 +58,9 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "Confusion matrix, per-class accuracy and predictions on the probe batch"),
     ("boundary", "Boundary", "boundary_dock", BoundaryView,
      "The class a classifier of 2-D points predicts over the plane, with its training points"),
+    ("shift", "Shift", "shift_dock", ShiftView,
+     "An image classifier's answers for images moved by a few pixels, and where in the "
+     "network moving the image stops moving the maps"),
     ("paths", "Optimizer Paths", "paths_dock", PathsView,
      "Each optimizer of the project, with its own settings, descending a 2-D toy surface"),
     ("normalization", "Normalization", "normalization_dock", NormalizationView,
@@ -138,6 +143,7 @@ class Dashboard(QObject):
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
         self.boundary.probe_requested.connect(self.controller.request_probe)
+        self.shift.probe_requested.connect(self.controller.request_probe)
         self.adversarial.probe_requested.connect(self.controller.request_probe)
         self.latent.probe_requested.connect(self.controller.request_probe)
         self.controller.updated.connect(self.on_updated)
@@ -159,7 +165,8 @@ class Dashboard(QObject):
     def relevant_views(self) -> list[str]:
         """The views this project has something for: samples need a Preview output, the
         classifier view a loss that measures accuracy, the boundary view one on 2-D points, the
-        discriminator view a GAN's loss, the latent view a VAE's sampling step."""
+        shift view one on images, the discriminator view a GAN's loss, the latent view a VAE's
+        sampling step."""
         blocks = {n.block for n in self.session.project.training.nodes.values()}
         names = ["curves", "features", "gradients"]
         if any(is_preview(b) for b in blocks):
@@ -168,6 +175,8 @@ class Dashboard(QObject):
             names.append("classifier")
         if classifies_points(self.session.project, self.session.analysis):
             names.append("boundary")
+        if classifies_images(self.session.project, self.session.analysis):
+            names.append("shift")
         if compares_optimizers(self.session.project):
             names.append("paths")
         if normalizes(self.session.project):

@@ -38,6 +38,7 @@ from studio.engine.events import (
     Progress,
     Restored,
     Resumed,
+    ShiftTest,
     Started,
     Stats,
     state_after,
@@ -45,7 +46,7 @@ from studio.engine.events import (
 
 # the topic a view listens to for each probe (``events.PROBES``), so a skipped one's note shows
 PROBE_TOPICS = {"stats": "stats", "histograms": "histograms", "activations": "activations",
-                "previews": "previews", "generative": "generative"}
+                "previews": "previews", "generative": "generative", "shift": "shift"}
 MAX_RUNS = 4  # the current run and three before it, overlaid on the curves
 
 
@@ -146,11 +147,13 @@ class Run:
     dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
     predictions: Predictions | None = None
     boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
+    shift: dict = field(default_factory=dict)  # classifier key -> its newest ShiftTest
+    shift_series: dict = field(default_factory=dict)  # (classifier, "kept_1" ...) -> Series
+    optimizer_paths: OptimizerPaths | None = None  # the optimizers on a toy surface
+    normalization: Normalization | None = None  # the newest normalization probe
     adversarial: Adversarial | None = None  # a GAN's newest discriminator probe
     gan: dict = field(default_factory=dict)  # "js", "grad_minimax", ... -> Series by step
     latent: Latent | None = None  # a VAE's newest latent probe
-    optimizer_paths: OptimizerPaths | None = None  # the optimizers on a toy surface
-    normalization: Normalization | None = None  # the newest normalization probe
     confusion: np.ndarray | None = None
     confusion_step: int = 0
     previews: dict = field(default_factory=dict)  # name -> newest Preview
@@ -196,9 +199,9 @@ class RunStore:
     which topics changed, so views redraw only what has news."""
 
     TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
-              "activations", "dead_units", "predictions", "boundary", "adversarial", "latent",
-              "generative", "optimizer_paths", "normalization", "previews",
-              "error", "download")
+              "activations", "dead_units", "predictions", "boundary", "shift", "optimizer_paths",
+              "normalization", "adversarial", "latent", "generative", "previews", "error",
+              "download")
 
     def __init__(self, max_runs: int = MAX_RUNS):
         self.max_runs = max_runs
@@ -314,6 +317,14 @@ class RunStore:
     def _on_boundary(self, run: Run, e: Boundary) -> str:
         run.boundary = e
         return "boundary"
+
+    def _on_shift_test(self, run: Run, e: ShiftTest) -> str:
+        run.shift[e.classifier] = e
+        for shift, kept in zip(e.shifts, e.kept):
+            _series(run.shift_series, (e.classifier, f"kept_{shift}")).append(e.step, kept)
+        _series(run.shift_series, (e.classifier, "accuracy")).append(e.step, e.accuracy)
+        run.skipped.pop("shift", None)
+        return "shift"
 
     def _on_optimizer_paths(self, run: Run, e: OptimizerPaths) -> str:
         run.optimizer_paths = e

@@ -1,0 +1,229 @@
+"""Image classifiers' answers for moved images (``engine/shift_probe.py``): the share of their
+held-out answers kept when the images move by 1 to 4 pixels, over training; for each layer with
+a spatial map, how far the map of an image moved one pixel is from its map moved by as much
+(0: the layer moves with its input; strided sampling is where it stops); and, for the first
+strided layer, the two maps side by side: what the layer gives for the moved image, and what
+moving its map would give. A lesson may train two classifiers side by side: each has its own
+colour.
+
+Three small plots fed from the run's ``shift`` series and its newest ``ShiftTest``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from studio.engine.classifier_nodes import classifier_losses
+from studio.engine.events import ACTIVE_STATES
+from studio.ui import theme
+from studio.ui.dashboard.curves import metric_colour, new_plot
+from studio.ui.dashboard.probe_button import probe_now_button
+from studio.ui.dashboard.store import RunStore
+
+RELEVANT = {"shift", "state", "all"}
+EMPTY_TEXT = ("An image classifier's answers for moved images appear here (how many stay the "
+              "same at each shift, and where in the network moving stops commuting with the "
+              "layers) once training starts")
+WAITING_TEXT = "Waiting for the first shift test of the classifier"
+KEPT_TIP = ("The share of held-out answers that stay the same when each image moves by 1, 2, "
+            "3 or 4 pixels (in one of eight directions, circularly), over training; dotted: "
+            "the accuracy on the unmoved images.")
+ERROR_TIP = ("For each layer with a spatial map: how far the map of the images moved one "
+             "pixel is from their map moved by as much (one pixel is 1/S of a cell when the "
+             "cells are S pixels apart; between cells, linearly), relative to the map's size. "
+             "0: the layer moves with its input. Convolutions keep it near 0 (their padding "
+             "aside); a strided layer raises it where its sampling aliases.")
+MAPS_TIP = ("The first map sampled on a grid (a strided layer's), averaged over its "
+            "channels, for one held-out image (its edges, which the moved image's seam "
+            "reaches, left out): left, the map of the image moved one pixel right; right, the "
+            "image's map moved by as much. They match where the network moves with its input; "
+            "one row per classifier.")
+
+
+def classifies_images(project, analysis) -> bool:
+    """Whether the project trains a classifier of images: a loss that measures accuracy on a
+    dataset's labels, where that dataset's samples are channels x height x width."""
+    for _loss, _scores, data in classifier_losses(project.training):
+        row = analysis.result("training", data.id)
+        outputs = list(row.outputs.values()) if row is not None else []
+        if outputs and len(tuple(outputs[0].shape)) == 3:
+            return True
+    return False
+
+
+def layer_name(key: str) -> str:
+    """A node key's last part, without its port: ``training/pool1`` -> ``pool1``."""
+    return key.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+class ShiftView(QWidget):
+    """The curves of the current run and its newest shift test."""
+
+    probe_requested = Signal(str)
+
+    def __init__(self, store: RunStore, parent=None):
+        super().__init__(parent)
+        self.setObjectName("shift_view")
+        self.store = store
+        self._run = None
+        self._drawn = None  # the newest test on screen
+        dim = f"color: {theme.current().text_dim.name()};"
+        self.message = QLabel(EMPTY_TEXT)
+        self.message.setObjectName("shift_message")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(dim)
+        self.summary = QLabel("")
+        self.summary.setObjectName("shift_summary")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note = QLabel("")
+        self.note.setObjectName("shift_note")
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note.setStyleSheet(dim)
+        self.request_button = probe_now_button(
+            "Test Now", "request_shift", "Test the classifier on moved images after the "
+            "current training step, without waiting for the next test", "shift",
+            self.probe_requested)
+        palette = self.palette()
+        self.kept_plot = new_plot("shift_kept", palette, legend_offset=(-4, -4), mouse=False)
+        self.kept_plot.setTitle("Answers kept when the image moves", size="9pt")
+        self.kept_plot.setLabel("bottom", "step")
+        self.kept_plot.setYRange(0, 1, padding=0.02)
+        self.kept_plot.setToolTip(KEPT_TIP)
+        self.kept_curves: dict = {}
+        self.error_plot = new_plot("shift_errors", palette, mouse=False, long_curves=False)
+        self.error_plot.setTitle("Distance from moving with the input, by layer", size="9pt")
+        self.error_plot.setToolTip(ERROR_TIP)
+        self.error_bars = pg.BarGraphItem(x=[], height=[], width=0.7, pen=pg.mkPen(None))
+        self.error_plot.addItem(self.error_bars)
+        self.maps_plot = new_plot("shift_maps", palette, mouse=False, long_curves=False)
+        self.maps_plot.setTitle("Moved image's map | map moved", size="9pt")
+        self.maps_plot.setAspectLocked(True)
+        self.maps_plot.hideAxis("left")
+        self.maps_plot.hideAxis("bottom")
+        self.maps_plot.setToolTip(MAPS_TIP)
+        self.maps_image = pg.ImageItem(axisOrder="row-major")
+        self.maps_plot.addItem(self.maps_image)
+        self.maps_plot.invertY(True)  # row 0 at the top, as images are shown
+        self.plots = QWidget()
+        grid = QGridLayout(self.plots)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for column, plot in enumerate((self.kept_plot, self.error_plot, self.maps_plot)):
+            plot.setMinimumSize(140, 110)
+            grid.addWidget(plot, 0, column)
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.request_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.note)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.plots, 1)
+        self._show(False)
+
+    def _show(self, drawn: bool) -> None:
+        self.message.setVisible(not drawn)
+        self.plots.setVisible(drawn)
+        self.summary.setVisible(drawn)
+
+    @property
+    def has_test(self) -> bool:
+        """Whether a shift test is on screen."""
+        return self._drawn is not None
+
+    def refresh(self, topics: set) -> None:
+        if not (topics & RELEVANT):
+            return
+        run = self.store.current
+        tests = dict(run.shift) if run is not None else {}
+        again = "all" in topics or run is not self._run
+        self._run = run
+        newest = max(tests.values(), key=lambda e: e.step) if tests else None
+        if newest is None:
+            self._drawn = None
+            for curve in self.kept_curves.values():
+                curve.setData([], [])
+            self.error_bars.setOpts(x=[], height=[])
+            self.maps_image.clear()
+        elif again or newest is not self._drawn:
+            self._draw(run, tests)
+            self._drawn = newest
+        active = run is not None and run.state in ACTIVE_STATES
+        self.request_button.setEnabled(active)
+        note = run.next_probe_text("shift", "test") if active else ""
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        self.message.setText(WAITING_TEXT if active else EMPTY_TEXT)
+        self._show(newest is not None)
+
+    def _curve(self, key: tuple, index: int, shift: int):
+        """The curve of one classifier (its colour) at one shift (fainter the farther)."""
+        curve = self.kept_curves.get(key)
+        if curve is None:
+            colour = metric_colour(index)
+            colour.setAlpha(255 - 45 * (shift - 1) if shift else 255)
+            style = Qt.PenStyle.DotLine if not shift else Qt.PenStyle.SolidLine
+            name = f"{layer_name(key[0])} (1 to 4 px)" if shift == 1 else None
+            curve = self.kept_curves[key] = self.kept_plot.plot(
+                [], [], name=name, pen=pg.mkPen(colour, width=2 if shift == 1 else 1,
+                                                style=style))
+        return curve
+
+    def _draw(self, run, tests: dict) -> None:
+        positions, heights, brushes, ticks, words, pictures = [], [], [], [], [], []
+        for index, (classifier, event) in enumerate(tests.items()):
+            for shift in event.shifts:
+                series = run.shift_series.get((classifier, f"kept_{shift}"))
+                if series is not None:
+                    self._curve((classifier, shift), index, shift).setData(series.x, series.y)
+            accuracy = run.shift_series.get((classifier, "accuracy"))
+            if accuracy is not None:
+                self._curve((classifier, 0), index, 0).setData(accuracy.x, accuracy.y)
+            fill = metric_colour(index)
+            fill.setAlpha(170)
+            for key, stride, error in zip(event.layers, event.strides, event.errors):
+                x = float(len(positions) + index)  # a gap between the classifiers' groups
+                positions.append(x)
+                heights.append(error)
+                brushes.append(pg.mkBrush(fill))
+                ticks.append((x, f"{layer_name(key)}\n\u00d7{stride:g}"))
+            kept = "/".join(f"{100 * k:.0f}" for k in event.kept)
+            words.append(f"{layer_name(classifier)}: kept {kept}% at "
+                         f"{'/'.join(map(str, event.shifts))} px, accuracy "
+                         f"{100 * event.accuracy:.0f}%")
+            if event.moved_map is not None and event.expected_map is not None:
+                pictures.append((np.asarray(event.moved_map), np.asarray(event.expected_map)))
+        self.error_bars.setOpts(x=positions, height=heights, brushes=brushes)
+        self.error_plot.getAxis("bottom").setTicks([ticks])
+        if positions:
+            self.error_plot.setXRange(positions[0] - 0.6, positions[-1] + 0.6, padding=0)
+        self._draw_maps(pictures)
+        step = max(e.step for e in tests.values())
+        self.summary.setText(f"<b>Step {step:,}</b> \u00b7 " + " \u00b7 ".join(words))
+
+    def _draw_maps(self, pictures: list) -> None:
+        """Each classifier's pair (moved image's map | map moved) on a row of its own, each
+        map scaled to its own range."""
+        if not pictures:
+            self.maps_image.clear()
+            return
+        rows = []
+        width = max(m.shape[1] + e.shape[1] + 1 for m, e in pictures)
+        for moved, expected in pictures:
+            low = float(min(moved.min(), expected.min()))
+            high = float(max(moved.max(), expected.max()))
+            span = high - low if high > low else 1.0
+            pair = np.full((max(moved.shape[0], expected.shape[0]), width), np.nan, np.float32)
+            pair[:moved.shape[0], :moved.shape[1]] = (moved - low) / span
+            pair[:expected.shape[0], moved.shape[1] + 1:moved.shape[1] + 1 + expected.shape[1]] = \
+                (expected - low) / span
+            rows += [pair, np.full((1, width), np.nan, np.float32)]
+        both = np.concatenate(rows[:-1])
+        shown = np.where(np.isfinite(both), both, 0.0)
+        self.maps_image.setImage(shown, levels=(0.0, 1.0))
+        self.maps_image.setRect(QRectF(0, 0, both.shape[1], both.shape[0]))
+        self.maps_plot.setRange(xRange=(0, both.shape[1]), yRange=(0, both.shape[0]),
+                                padding=0.02)
