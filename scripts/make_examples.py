@@ -361,9 +361,45 @@ def normalization() -> Project:
     return p
 
 
+def halving(tag: str, k: int) -> list:
+    """The shift lesson's k-th downsampling: max pooling (``max``), or max pooling at stride 1
+    then blur pooling at stride 2 (``blur``)."""
+    if tag == "max":
+        return [("MaxPool2d", f"{tag}_pool{k}", dict(kernel_size=2))]
+    return [("MaxPool2d", f"{tag}_pool{k}", dict(kernel_size=2, stride=1)),
+            ("BlurPool2d", f"{tag}_blur{k}", dict(stride=2))]
+
+
+def shift() -> Project:
+    """The shift lesson: two copies of one small classifier of the textured shapes (fine
+    stripes), one downsampling by max pooling, one by max pooling at stride 1 then a blur
+    pooling at stride 2 (Zhang, 2019), trained side by side; the Shift view tests both on
+    held-out images moved by 1 to 4 pixels as they learn."""
+    p = Project("Shift")
+    t = p.training
+    t.configure(batch_size=64, epochs=8, log_every=10)
+    data = t.add("Dataset", title="textures", id="textures", dataset="textures", size=32,
+                 count=4000)
+    total = t.add("WeightedSum", title="total", id="total")
+    for tag in ("max", "blur"):
+        scores = t.stack(
+            data["image"],
+            ("Conv2d", f"{tag}_conv1", dict(out_channels=16, kernel_size=3, padding=1)),
+            ("ReLU", f"{tag}_relu1", {}), *halving(tag, 1),
+            ("Conv2d", f"{tag}_conv2", dict(out_channels=32, kernel_size=3, padding=1)),
+            ("ReLU", f"{tag}_relu2", {}), *halving(tag, 2),
+            ("Conv2d", f"{tag}_conv3", dict(out_channels=64, kernel_size=3, padding=1)),
+            ("ReLU", f"{tag}_relu3", {}), ("GlobalAvgPool", f"{tag}_gap", {}),
+            ("Linear", f"{tag}_scores", dict(out_features=4)))
+        summed_loss(t, scores, data["label"], tag, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
+    return p
+
+
 # the lessons' own projects, in examples/course/
 COURSE = {"locality": locality, "boundary": boundary, "losses": losses,
-          "optimizers": optimizers, "skips": skips, "normalization": normalization}
+          "optimizers": optimizers, "skips": skips, "normalization": normalization,
+          "shift": shift}
 
 
 ASSIGNMENT_TEXT = """LeNet has 61,706 parameters and 416,520 multiply-adds per digit. Make it
