@@ -209,6 +209,10 @@ def test_cli_names_a_bad_source_in_one_line(tmp_path, capsys):
     assert main(["import", "nothing_here", "--out", str(out)]) == 2
     assert "expected path/to/file.py:FACTORY" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "missing.py") + ":make", "--out", str(out)]) == 2
+    assert "no Python file at" in capsys.readouterr().err
+    if importlib.util.find_spec("torchvision") is None:  # an optional source, never required
+        assert main(["import", "torchvision:resnet18", "--out", str(out)]) == 2
+        assert "torchvision cannot be imported here" in capsys.readouterr().err
     assert not out.exists()
 
 
