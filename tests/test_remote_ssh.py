@@ -1,12 +1,14 @@
 """Training on another machine over SSH, against a real OpenSSH server on 127.0.0.1 that the
 test starts (``tests/ssh_server.py``): the remote run's events arrive like a local run's, its
 checkpoint comes back equal to a local run's, a lost connection is said (naming the host) and
-the run, which went on there, is followed again and stopped; a bad host is named; and the
-stream reads back Studio's events only."""
+the run, which went on there, is followed again and stopped by the command the message
+gives; a bad host is named; and the stream reads back Studio's events only."""
 
 import os
 import pickle
+import shlex
 import signal
+import subprocess
 import time
 
 import pytest
@@ -124,8 +126,9 @@ def test_a_lost_connection_is_said_and_the_run_that_went_on_is_followed_again_an
                                           last_step + 5 for e in got), followed)
     assert isinstance(followed[0], RemoteRun) and followed[0].run_id == run_id
     assert any(isinstance(e, Started) for e in followed)  # the run again from its start
-    again.stop()
-    assert again.wait(TIMEOUT, collect=followed)
+    stop = lost[0].message.rsplit("`", 2)[-2]  # the command the message gives to stop it
+    assert subprocess.run(shlex.split(stop), timeout=TIMEOUT).returncode == 0
+    assert again.wait(TIMEOUT, collect=followed)  # the followed run ends, its session with it
     final = [e for e in followed if isinstance(e, Finished)]
     assert [f.status for f in final] == ["stopped"] and again.state == "stopped"
     assert Checkpoint(str(tmp_path / "again.ckpt"), final[0].steps) in followed

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing.util
+import shlex
 import subprocess
 import threading
 from collections import deque
@@ -253,7 +254,8 @@ class RemoteSession(TrainingSession):
         if self.run is None:
             return Error("remote", f"could not start a run on {host} over SSH ({detail})")
         run = self.run.run_id
+        stop = shlex.join(self.host.command("--stop", run))
         return Error("connection", f"the connection to {host} was lost ({detail}); run {run} "
                                    f"goes on there: `--remote {host} --attach {run}` follows "
-                                   f"it again, `ssh {host} studio worker --stop {run}` stops it")
+                                   f"it again, `{stop}` stops it")
 
