@@ -84,7 +84,7 @@ def _import(model, input_shape, name, started) -> Imported:
         inputs, expected = tracing.record_inputs(model, sample)
         plan = folding.plan(model, inputs, name)
         gm = tracing.trace(model, folding.keeps_whole(plan, ""), "")
-        values = tracing.run_values(gm, inputs[""])
+        values = tracing.run_values(gm, inputs, "")
     except tracing.TraceError as err:
         raise ModelImportError(str(err)) from None
     top = sketch(gm, values, "", folding.instance_lookup(plan, ""))

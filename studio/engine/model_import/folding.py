@@ -123,7 +123,7 @@ def keeps_whole(plan: Plan, where: str):
 def _sketch_of(model, path: str, inputs: dict, current: Plan) -> Sketch:
     module = model.get_submodule(path)
     gm = trace(module, keeps_whole(current, path), path)
-    values = run_values(gm, inputs[path])
+    values = run_values(gm, inputs, path)
     return sketch(gm, values, path, instance_lookup(current, path))
 
 

@@ -24,12 +24,16 @@ class TraceError(ValueError):
     """The model cannot be traced (data-dependent control flow, inputs of an unexpected kind)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Inputs:
-    """What one call of a submodule received: per input, its full shape (batch first) and dtype;
-    None for a module called on anything but plain tensors (a list of tensors, a number)."""
+    """What the one call of a submodule received: per input, its full shape (batch first) and
+    dtype, None for a module called on anything but plain tensors (a list of tensors, a
+    number); and what it returned (shape and dtype, None if not one tensor or if it was called
+    more than once), so a traced graph need not run it again to know its shape."""
 
     tensors: tuple | None
+    output: tuple | None = None
+    calls: int = 1
 
 
 def record_inputs(model: nn.Module, sample: tuple) -> tuple[dict, object]:
@@ -38,14 +42,20 @@ def record_inputs(model: nn.Module, sample: tuple) -> tuple[dict, object]:
     seen: dict = {}
     hooks = []
     for path, module in model.named_modules():
-        def hook(mod, args, path=path):
+        def before(mod, args, path=path):
             if path in seen:
-                return
-            if args and all(isinstance(a, torch.Tensor) for a in args):
+                seen[path].calls += 1
+            elif args and all(isinstance(a, torch.Tensor) for a in args):
                 seen[path] = Inputs(tuple((tuple(a.shape), a.dtype) for a in args))
             else:
                 seen[path] = Inputs(None)
-        hooks.append(module.register_forward_pre_hook(hook))
+
+        def after(mod, args, output, path=path):
+            if seen[path].calls == 1 and isinstance(output, torch.Tensor):
+                seen[path].output = (tuple(output.shape), output.dtype)
+
+        hooks.append(module.register_forward_pre_hook(before))
+        hooks.append(module.register_forward_hook(after))
     was_training = model.training
     model.eval()
     try:
@@ -111,16 +121,27 @@ def trace(module: nn.Module, whole, where: str) -> fx.GraphModule:
 
 
 class _Recorder(fx.Interpreter):
-    """Runs a traced graph and keeps every node's value: a tensor's shape, anything else itself."""
+    """Runs a traced graph and keeps every node's value: a tensor's shape, anything else itself.
+    A submodule whose one call was recorded is not run again: a tensor of the shape it returned
+    stands for its output (the shapes are all that is kept)."""
 
-    def __init__(self, gm: fx.GraphModule):
+    def __init__(self, gm: fx.GraphModule, recorded: dict, where: str):
         super().__init__(gm)
         self.values: dict = {}
+        self.recorded = recorded
+        self.where = where
 
     def run_node(self, n):
         result = super().run_node(n)
         self.values[n.name] = describe(result)
         return result
+
+    def call_module(self, target, args, kwargs):
+        seen = self.recorded.get(f"{self.where}.{target}" if self.where else target)
+        if seen is not None and seen.calls == 1 and seen.output is not None:
+            shape, dtype = seen.output
+            return torch.zeros(shape, dtype=dtype)
+        return super().call_module(target, args, kwargs)
 
 
 @dataclass(frozen=True)
@@ -142,10 +163,11 @@ def describe(value):
     return value
 
 
-def run_values(gm: fx.GraphModule, inputs: Inputs) -> dict:
-    """Node name -> value, from running ``gm`` on random inputs of the recorded shapes."""
-    args = [torch.zeros(shape, dtype=dtype) for shape, dtype in inputs.tensors]  # shapes only
-    recorder = _Recorder(gm)
+def run_values(gm: fx.GraphModule, recorded: dict, where: str) -> dict:
+    """Node name -> value, from running ``gm``, the module at ``where``, on inputs of the shapes
+    ``recorded`` (``record_inputs``) for it."""
+    args = [torch.zeros(shape, dtype=dtype) for shape, dtype in recorded[where].tensors]
+    recorder = _Recorder(gm, recorded, where)
     gm.eval()  # the model's own modules: import_model puts their modes back afterwards
     with torch.no_grad():
         recorder.run(*args)
