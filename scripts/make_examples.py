@@ -396,10 +396,29 @@ def shift() -> Project:
     return p
 
 
+def activations() -> Project:
+    """Four copies of one MLP on the 8x8 digits (flattened), each with its own activation after
+    its hidden layer (ReLU, LeakyReLU, Sigmoid, Tanh), trained side by side: the inspector
+    plots each activation with its derivative, the probes count dead ReLU units."""
+    p = Project("Activations")
+    t = p.training
+    t.configure(batch_size=64, epochs=10, log_every=10)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
+    pixels = t.add("Flatten", title="pixels", id="pixels")
+    t.connect(data["image"], pixels)
+    total = t.add("WeightedSum", title="total", id="total")
+    for tag, block in (("relu", "ReLU"), ("leaky", "LeakyReLU"), ("sigmoid", "Sigmoid"),
+                       ("tanh", "Tanh")):
+        scores = mlp_branch(t, pixels, tag, (64,), activation=block)
+        summed_loss(t, scores, data["label"], tag, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=2e-3))
+    return p
+
+
 # the lessons' own projects, in examples/course/
 COURSE = {"locality": locality, "boundary": boundary, "losses": losses,
           "optimizers": optimizers, "skips": skips, "normalization": normalization,
-          "shift": shift}
+          "activations": activations, "shift": shift}
 
 
 ASSIGNMENT_TEXT = """LeNet has 61,706 parameters and 416,520 multiply-adds per digit. Make it

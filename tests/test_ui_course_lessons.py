@@ -82,3 +82,18 @@ def test_the_normalization_lesson_compares_batch_and_running_statistics(qtbot, w
     train_until(qtbot, window, lambda: view.has_stats)
     assert in_front(dash.docks["normalization"])
     assert ("mean", "training/bn") in view.scatters and "bn: gap" in view.summary.text()
+
+
+def test_the_activations_lesson_plots_each_and_counts_dead_units(qtbot, window):
+    open_lesson(qtbot, window, "activations")
+    for node, function in (("relu_act1", lambda x: np.maximum(x, 0)),
+                           ("tanh_act1", np.tanh)):
+        window.scene().select_nodes([node])
+        (x, y), _ = window.inspector.plot_data()
+        np.testing.assert_allclose(y, function(x), atol=1e-12)
+    store = window.dashboard.store
+    train_until(qtbot, window, lambda: store.current is not None
+                and "training/relu_act1" in store.current.dead_units)
+    assert 0 <= store.current.dead_units["training/relu_act1"] < 1
+    assert "training/leaky_act1" not in store.current.dead_units  # it has no zero slope
+    assert in_front(window.dashboard.docks["gradients"])
