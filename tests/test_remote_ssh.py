@@ -126,6 +126,11 @@ def test_a_lost_connection_is_said_and_the_run_that_went_on_is_followed_again_an
                                           last_step + 5 for e in got), followed)
     assert isinstance(followed[0], RemoteRun) and followed[0].run_id == run_id
     assert any(isinstance(e, Started) for e in followed)  # the run again from its start
+    asked = tmp_path / "asked.ckpt"
+    again.save_checkpoint(asked)  # written there now, its bytes back here
+    assert collect(again, lambda got: any(isinstance(e, Checkpoint) and e.path == str(asked)
+                                          for e in got), followed)
+    assert checkpoint.load(asked)["step"] > last_step
     stop = lost[0].message.rsplit("`", 2)[-2]  # the command the message gives to stop it
     assert subprocess.run(shlex.split(stop), timeout=TIMEOUT).returncode == 0
     assert again.wait(TIMEOUT, collect=followed)  # the followed run ends, its session with it
