@@ -35,15 +35,15 @@ def sweep_dialog(window, *rows, steps: int = 6):
     dialog = window.sweeps.open()
     for row, (target, field, values) in zip([*dialog.rows.rows, *[None] * len(rows)], rows):
         (row or dialog.rows.add()).choose(target, field, values)
-    dialog.length.setValue(steps)
+    dialog.how.length.setValue(steps)
     return dialog
 
 
 def type_devices(dialog, text: str) -> None:
     """Type into the Devices field (without Enter, which would press Start)."""
-    dialog.devices.setFocus()
-    dialog.devices.selectAll()
-    QTest.keyClicks(dialog.devices, text)
+    dialog.how.devices.setFocus()
+    dialog.how.devices.selectAll()
+    QTest.keyClicks(dialog.how.devices, text)
 
 
 def shown(table) -> list[list[str]]:
@@ -94,7 +94,7 @@ def test_the_dialog_names_the_node_and_field_of_a_bad_value(lenet):
     assert not dialog.start_button.isEnabled()
     row.values.setText("4,8")
     assert not row.error.isVisible() and dialog.start_button.isEnabled()
-    assert dialog.grid_count.text() == "2 trials"
+    assert dialog.how.grid_count.text() == "2 trials"
     second = dialog.rows.add()
     second.choose(*POOLING, "MaxPool2d,Pool9")
     assert "pool1.block" in second.error.text() and "Pool9" in second.error.text()
@@ -102,12 +102,12 @@ def test_the_dialog_names_the_node_and_field_of_a_bad_value(lenet):
     second.field_box.setCurrentIndex(0)
     second.field_box.setCurrentIndex(second.field_box.findData("block"))  # as a user picks it
     assert second.values.text().startswith("AvgPool2d,MaxPool2d,")  # the alternatives, proposed
-    assert dialog.grid_count.text().endswith("trials") and dialog.start_button.isEnabled()
-    dialog.method.setCurrentIndex(dialog.method.findData("grid"))
+    assert dialog.how.grid_count.text().endswith("trials") and dialog.start_button.isEnabled()
+    dialog.how.method.setCurrentIndex(dialog.how.method.findData("grid"))
     second.choose(("training", "adam"), "lr", "log:1e-4..1e-2")  # a grid cannot try them all
     assert "adam.lr" in second.error.text() and not dialog.start_button.isEnabled()
-    dialog.method.setCurrentIndex(dialog.method.findData("bayesian"))
-    assert dialog.start_button.isEnabled() and dialog.prune.isChecked()
+    dialog.how.method.setCurrentIndex(dialog.how.method.findData("bayesian"))
+    assert dialog.start_button.isEnabled() and dialog.how.prune.isChecked()
     second.remove.click()
     assert dialog.rows.rows == [row]
     # the devices trials run on: empty is the engine's choice; a bad entry is named
@@ -119,7 +119,7 @@ def test_the_dialog_names_the_node_and_field_of_a_bad_value(lenet):
     type_devices(dialog, "cuda:0,cuda:1")
     assert dialog.start_button.isEnabled()
     assert dialog.options()["devices"] == ("cuda:0", "cuda:1")
-    dialog.devices.clear()
+    dialog.how.devices.clear()
 
     controller = lenet.dashboard.controller
     assert controller.start() is None  # a training run going disables Start, saying why
@@ -134,7 +134,7 @@ def test_a_2x2_sweep_fills_the_table_the_front_and_the_runs_and_applies_the_best
                                                                                  runs_dir):
     doc = lenet.session.doc
     dialog = sweep_dialog(lenet, (*WIDTH, "4,8"), (*POOLING, "MaxPool2d,BlurPool2d"))
-    assert dialog.grid_count.text() == "4 trials" and not dialog.prune.isChecked()
+    assert dialog.how.grid_count.text() == "4 trials" and not dialog.how.prune.isChecked()
     type_devices(dialog, "cpu,cpu")  # two trials at a time, each on the CPU
     QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.running and not dialog.start_button.isEnabled()

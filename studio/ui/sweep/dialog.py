@@ -16,8 +16,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QGroupBox,
@@ -26,7 +24,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -40,7 +37,7 @@ from studio.engine.events import Started
 from studio.ui import theme
 from studio.ui.actions import command_action
 from studio.ui.confirm import confirm
-from studio.ui.sweep.devices import DEVICES_HINT, DevicesError, devices_field, parse_devices
+from studio.ui.sweep.how import SweepHow
 from studio.ui.sweep.results import ParetoScatter, TrialTable
 from studio.ui.sweep.rows import VaryRows
 from studio.ui.sweep.thread import SweepThread
@@ -51,16 +48,7 @@ ACTION_TIP = ("Sweep: train variants of the project (parameters, settings, block
               "each a recorded run, and compare their metric against their cost")
 INTRO = ("Each trial trains a variant of the project and is recorded in the Runs panel. Vary a "
          "node's parameter, its block (swapped for another of its kind) or a training setting.")
-METHODS = {  # engine.sweep's methods, as the menu says them
-    "grid": "Grid: every combination",
-    "random": "Random search",
-    "bayesian": "Bayesian search (TPE)",
-}
-DIRECTIONS = {None: "by its name", False: "lower is better", True: "higher is better"}
-METRICS = ("test_loss", "test_accuracy", "loss")
 WIDTHS = ("out_channels", "out_features", "hidden_size")
-DEFAULT_STEPS = 200
-DEFAULT_TRIALS = 10
 CLOSE_WAIT_SECONDS = 30.0  # the window closing waits this long for the trial's process to end
 
 
@@ -173,7 +161,9 @@ class SweepDialog(QDialog):
         scroll.setMinimumHeight(80)
         inner.addWidget(scroll)
         layout.addWidget(varies, 1)
-        layout.addWidget(self._how_part())
+        self.how = SweepHow()
+        self.how.changed.connect(self.validate)
+        layout.addWidget(self.how)
         run = QHBoxLayout()
         self.start_button = QPushButton("&Start")
         self.start_button.setObjectName("sweep_start")
@@ -197,78 +187,6 @@ class SweepDialog(QDialog):
         run.addWidget(self.status, 1)
         layout.addLayout(run)
         return part
-
-    def _how_part(self) -> QWidget:
-        how = QGroupBox("How")
-        lines = QVBoxLayout(how)
-        row = QHBoxLayout()
-        self.method = QComboBox()
-        self.method.setObjectName("sweep_method")
-        for name, text in METHODS.items():
-            self.method.addItem(text, name)
-        self.method.setToolTip("How the trials' values are chosen (Optuna's samplers)")
-        self.trials = QSpinBox()
-        self.trials.setObjectName("sweep_trials")
-        self.trials.setRange(1, 10_000)
-        self.trials.setValue(DEFAULT_TRIALS)
-        self.trials.setSuffix(" trials")
-        self.trials.setToolTip("How many trials a random or Bayesian search runs")
-        self.grid_count = QLabel()
-        self.grid_count.setObjectName("sweep_grid_count")
-        self.metric_box = QComboBox()
-        self.metric_box.setObjectName("sweep_metric")
-        self.metric_box.setEditable(True)
-        self.metric_box.addItems(METRICS)
-        self.metric_box.setToolTip("What compares the trials: a final evaluation metric "
-                               "(test_accuracy) or a training series (loss)")
-        self.direction = QComboBox()
-        self.direction.setObjectName("sweep_direction")
-        for maximize, text in DIRECTIONS.items():
-            self.direction.addItem(text, maximize)
-        self.direction.setToolTip("Whether the metric is better higher or lower (by its name: "
-                                  "accuracies higher, losses lower)")
-        self.length = QSpinBox()
-        self.length.setObjectName("sweep_length")
-        self.length.setRange(1, 10_000_000)
-        self.length.setValue(DEFAULT_STEPS)
-        self.length.setToolTip("How long each trial trains")
-        self.unit = QComboBox()
-        self.unit.setObjectName("sweep_unit")
-        self.unit.addItems(["steps", "epochs"])
-        self.devices = devices_field()
-        self.devices.setMinimumWidth(220)
-        self.prune = QCheckBox("Stop poor trials early")
-        self.prune.setObjectName("sweep_prune")
-        self.prune.setToolTip("Stop a trial doing worse than the median of the trials before it "
-                              "at the same point (Optuna's median pruner)")
-        for widget in (self.method, self.trials, self.grid_count):
-            row.addWidget(widget)
-        row.addSpacing(12)
-        for widget in (QLabel("optimise"), self.metric_box, self.direction):
-            row.addWidget(widget)
-        row.addSpacing(12)
-        for widget in (QLabel("each trial"), self.length, self.unit):
-            row.addWidget(widget)
-        row.addSpacing(12)
-        row.addWidget(self.prune)
-        row.addStretch(1)
-        where = QHBoxLayout()  # a line of its own: the one above fills a 1024-pixel screen
-        label = QLabel("&Devices:")
-        label.setBuddy(self.devices)
-        where.addWidget(label)
-        where.addWidget(self.devices)
-        hint = QLabel(DEVICES_HINT)
-        hint.setObjectName("sweep_devices_hint")
-        hint.setEnabled(False)  # dim, as a hint
-        hint.setWordWrap(True)
-        where.addWidget(hint, 1)
-        lines.addLayout(row)
-        lines.addLayout(where)
-        self.method.currentIndexChanged.connect(self._method_chosen)
-        self.metric_box.currentTextChanged.connect(lambda _text: self.validate())
-        self.devices.textChanged.connect(lambda _text: self.validate())
-        self._method_chosen()
-        return how
 
     def _results_part(self) -> QWidget:
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -298,13 +216,6 @@ class SweepDialog(QDialog):
                 return ("training", node.id), width, ""
         return None, "batch_size", ""
 
-    def _method_chosen(self) -> None:
-        grid = self.method.currentData() == "grid"
-        self.trials.setVisible(not grid)
-        self.grid_count.setVisible(grid)
-        self.prune.setChecked(not grid)  # a grid is an ablation: every cell is wanted whole
-        self.validate()
-
     # checking ---------------------------------------------------------------------------------
     def validate(self) -> None:
         """Check the spec against the project as it is; errors go under the row they name."""
@@ -321,18 +232,15 @@ class SweepDialog(QDialog):
         else:
             problem = self._check_rows()
         project = self.bench.session.project
-        if problem is None and self.method.currentData() == "grid":
+        if problem is None and self.how.grid:
             try:
-                size = len(self.space.grid())
-                self.grid_count.setText(f"{size} trial{'s' if size != 1 else ''}")
+                self.how.show_grid_size(len(self.space.grid()))
             except SweepError as err:
                 problem = self._say_under_row(str(err))
         if problem is None:
-            if not self.metric_box.currentText().strip():
-                problem = "name the metric to optimise"
-            elif self._devices_problem():
-                problem = self._devices_problem()
-            elif self.bench.controller.running:
+            problem = self.how.problem()
+        if problem is None:
+            if self.bench.controller.running:
                 problem = TRAINING_GOING
             else:
                 problem = (self.bench.controller.occupied if not self.running else None) or \
@@ -341,13 +249,6 @@ class SweepDialog(QDialog):
             problem = "another project is open: close this dialog and open it again"
         self.blocker = problem
         self._show_state()
-
-    def _devices_problem(self) -> str | None:
-        try:
-            parse_devices(self.devices.text())
-        except DevicesError as err:
-            return str(err)
-        return None
 
     def _check_rows(self) -> str | None:
         """Each row on its own (its error under it), then all together."""
@@ -382,15 +283,9 @@ class SweepDialog(QDialog):
 
     def options(self) -> dict:
         """The fields of the engine's SweepOptions the controls say."""
-        method = self.method.currentData()
-        length = {self.unit.currentText(): self.length.value()}
         path = self.bench.session.doc.path
-        return dict(method=method, trials=None if method == "grid" else self.trials.value(),
-                    metric=self.metric_box.currentText().strip(),
-                    maximize=self.direction.currentData(), prune=self.prune.isChecked(),
-                    device=self.project.training.settings["device"],
-                    devices=parse_devices(self.devices.text()),
-                    data_root=str(Path(path).resolve().parent) if path else None, **length)
+        return dict(self.how.options(), device=self.project.training.settings["device"],
+                    data_root=str(Path(path).resolve().parent) if path else None)
 
     def start(self) -> bool:
         """Start the sweep the controls describe; False (the reason shown) when it cannot."""
@@ -515,9 +410,7 @@ class SweepDialog(QDialog):
         self.cancel_button.setEnabled(running and not self.thread.cancel_flag.is_set())
         self.progress.setVisible(running)
         self.rows.set_enabled(not running)
-        for widget in (self.method, self.trials, self.metric_box, self.direction, self.length,
-                       self.unit, self.devices, self.prune):
-            widget.setEnabled(not running)
+        self.how.setEnabled(not running)
         best = self.result.best if self.result is not None and not running else None
         self.apply_button.setEnabled(best is not None)
         self.apply_button.setToolTip(
