@@ -275,6 +275,15 @@ def mlp_branch(t, source, tag: str, widths, activation: str = "ReLU", classes: i
     return t.stack(source, *layers, ("Linear", f"{tag}_scores", dict(out_features=classes)))
 
 
+def flat_digits(t):
+    """The 8x8 digits flattened (``pixels``) and the ``total`` their branches' losses add into:
+    the start of the lessons that compare copies of one small MLP."""
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
+    pixels = t.add("Flatten", title="pixels", id="pixels")
+    t.connect(data["image"], pixels)
+    return data, pixels, t.add("WeightedSum", title="total", id="total")
+
+
 def losses() -> Project:
     """The losses lesson: three copies of one MLP on the 8x8 digits (flattened), trained side by
     side with plain cross-entropy, with label smoothing 0.2 and with class 0 weighted 5 times;
@@ -282,10 +291,7 @@ def losses() -> Project:
     p = Project("Losses")
     t = p.training
     t.configure(batch_size=64, epochs=10, log_every=10)
-    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
-    pixels = t.add("Flatten", title="pixels", id="pixels")
-    t.connect(data["image"], pixels)
-    total = t.add("WeightedSum", title="total", id="total")
+    data, pixels, total = flat_digits(t)
     for tag, params in (("plain", {}), ("smoothed", dict(label_smoothing=0.2)),
                         ("weighted", dict(weight=[5.0] + [1.0] * 9))):
         scores = mlp_branch(t, pixels, tag, (64,))
@@ -348,10 +354,7 @@ def normalization() -> Project:
     p = Project("Normalization")
     t = p.training
     t.configure(batch_size=64, epochs=10, log_every=10)
-    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
-    pixels = t.add("Flatten", title="pixels", id="pixels")
-    t.connect(data["image"], pixels)
-    total = t.add("WeightedSum", title="total", id="total")
+    data, pixels, total = flat_digits(t)
     for tag, block in (("bn", "BatchNorm1d"), ("ln", "LayerNorm")):
         scores = t.stack(pixels, ("Linear", f"{tag}_fc", dict(out_features=64)),
                          (block, tag, {}), ("ReLU", f"{tag}_relu", {}),
@@ -403,10 +406,7 @@ def activations() -> Project:
     p = Project("Activations")
     t = p.training
     t.configure(batch_size=64, epochs=10, log_every=10)
-    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=8)
-    pixels = t.add("Flatten", title="pixels", id="pixels")
-    t.connect(data["image"], pixels)
-    total = t.add("WeightedSum", title="total", id="total")
+    data, pixels, total = flat_digits(t)
     for tag, block in (("relu", "ReLU"), ("leaky", "LeakyReLU"), ("sigmoid", "Sigmoid"),
                        ("tanh", "Tanh")):
         scores = mlp_branch(t, pixels, tag, (64,), activation=block)
