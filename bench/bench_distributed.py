@@ -9,7 +9,10 @@ its first step to its last: start-up left out) and the largest difference of its
 losses from the one-process run's. Caveat: torchrun gives each rank one thread
 (OMP_NUM_THREADS=1) while the one-process worker uses every core, and on a machine of 2 cores
 2 ranks share the same cores the one process had: the figure measures DDP's overhead and its
-use of the cores, not a speed-up from more hardware.
+use of the cores, not a speed-up from more hardware. One rank under torchrun keeps torch's
+default threads unless OMP_NUM_THREADS says otherwise; on a machine busy with other work that
+ran 10 times slower here than with one thread (threads waiting for cores), so this script runs
+every rank with one thread (OMP_NUM_THREADS=1 unless already set).
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ def main() -> None:
     one, rate, wall = run(TrainingSession(project, config))
     print(f"LeNet, {STEPS} steps of 64 on {os.cpu_count()} cores")
     print(f"1 process (worker):  {rate:7.0f} samples/s  ({wall:.1f} s with start-up)")
+    # torchrun gives each of several ranks one thread; one rank gets it too, so that 1 and N
+    # ranks compare alike (torch's default threads beside other load: far slower, see above)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     for n in RANKS:
         losses, rate, wall = run(DistributedSession(project, config, Launch(n)))
         diff = max(abs(a - b) for a, b in zip(one, losses))
