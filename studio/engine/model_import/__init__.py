@@ -11,6 +11,7 @@ with anything Studio cannot represent is refused first, with every such operatio
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,12 +78,34 @@ def import_model(model: torch.nn.Module, input_shape: tuple, name: str | None = 
 
 
 def _import(model, input_shape, name, started) -> Imported:
-    from studio.engine.codegen import CodegenError, generate
-
     sample = (torch.randn((tracing.BATCH,) + input_shape),)
     try:
         inputs, expected = tracing.record_inputs(model, sample)
-        plan = folding.plan(model, inputs, name)
+    except tracing.TraceError as err:
+        raise ModelImportError(str(err)) from None
+    apart: frozenset = frozenset()
+    while True:
+        try:
+            return _build(model, input_shape, name, started, sample, inputs, expected, apart)
+        except _NotOneClass as err:
+            if err.network in apart:
+                raise ModelImportError(str(err)) from None
+            apart |= {err.network}  # its uses become the layers they hold
+
+
+class _NotOneClass(ModelImportError):
+    """A folded network whose uses cannot share one class (a size its blocks need fixed)."""
+
+    def __init__(self, message: str, network: str):
+        super().__init__(message)
+        self.network = network
+
+
+def _build(model, input_shape, name, started, sample, inputs, expected, apart) -> Imported:
+    from studio.engine.codegen import CodegenError, generate
+
+    try:
+        plan = folding.plan(model, inputs, name, apart)
         gm = tracing.trace(model, folding.keeps_whole(plan, ""), "")
         values = tracing.run_values(gm, inputs, "")
     except tracing.TraceError as err:
@@ -102,6 +125,9 @@ def _import(model, input_shape, name, started) -> Imported:
     try:
         code = generate(project)
     except CodegenError as err:
+        found = re.search(r"network (\S+) cannot be written as one class", str(err))
+        if found and found.group(1) in plan.networks:
+            raise _NotOneClass(str(err), found.group(1)) from None
         raise ModelImportError(f"the imported project cannot be written as code: {err}") from None
     built = weights.build_network(code, name)
     keys = weights.key_map(built, code, origins)

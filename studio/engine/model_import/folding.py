@@ -47,9 +47,10 @@ def _joined(*parts) -> str:
     return ".".join(p for p in parts if p)
 
 
-def plan(model: nn.Module, inputs: dict, top_name: str) -> Plan:
+def plan(model: nn.Module, inputs: dict, top_name: str, apart: frozenset = frozenset()) -> Plan:
     """Decide for every submodule of ``model``; ``inputs``: what each one received
-    (``tracing.record_inputs``)."""
+    (``tracing.record_inputs``); ``apart``: networks (by name) not to make again, their uses
+    imported as the layers they hold."""
     whole, problems = set(), []
     candidates: dict = {}
     for path, module in model.named_modules():
@@ -87,6 +88,8 @@ def plan(model: nn.Module, inputs: dict, top_name: str) -> Plan:
             while name in taken:
                 name = _next_name(name)
             taken.add(name)
+            if name in apart:
+                continue
             folded = _fold(name, members)
             result.networks[name] = folded
             for path in folded.uses:
