@@ -96,6 +96,14 @@ class DistributedRunner(Runner):
         self.log.flush = global_flush
         self.schedule.timed = alone
 
+    def start_from(self):
+        """Where the run starts. A continued run's checkpoint holds rank 0's random state; the
+        other ranks draw from their own again (seeded by seed, rank and step), not rank 0's."""
+        position = super().start_from()
+        if self.rank and position.step:
+            torch.manual_seed(hash((self.seed, self.rank, position.step)) % (1 << 63))
+        return position
+
     def fetch_data(self) -> None:
         """Rank 0 downloads what the project needs while the others wait, then they look."""
         if self.rank == 0:
