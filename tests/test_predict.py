@@ -133,3 +133,50 @@ def test_studio_predict_names_the_digits_drawn(tmp_path, capsys):
     bad.write_bytes(b"\xff\xd8 not really a JPEG")
     assert main(["predict", LENET, "--weights", str(checkpoint), str(bad)]) == 2
     assert "holiday.jpg: not a readable image" in capsys.readouterr().err
+
+
+def test_a_grey_picture_meets_a_colour_dataset_and_its_class_names(tmp_path):
+    """In this process: LeNet on the colour shapes (4 named classes, 10 scores) with weights
+    saved from a fresh build; a grey PNG becomes 3 channels of 32 x 32 in the dataset's range,
+    the classes are named as the dataset names them, and weights that do not fit are refused."""
+    import torch
+
+    from studio.engine.events import Error, Finished, Prediction
+    from studio.engine.prediction import PredictJob
+    from studio.engine.prediction_run import run_prediction
+    from studio.engine.runner import RunConfig, Runner
+
+    project = load_lenet_on_shapes()
+    runner = Runner(project, RunConfig(device="cpu"), lambda e: None)
+    runner.build()
+    weights = tmp_path / "w.pt"
+    torch.save({f"{net}.{k}": v for net, m in runner.training.networks.items()
+                for k, v in m.state_dict().items()}, weights)
+    picture = tmp_path / "grey.png"
+    _write_png(picture, GREY)
+    events = []
+    job = PredictJob.of_files(weights, [picture], top=10, watch=("training/conv1",))
+    assert run_prediction(project, RunConfig(device="cpu"), job, events.append) == "finished"
+    (answer,) = [e for e in events if isinstance(e, Prediction)]
+    assert answer.image.shape == (3, 32, 32) and answer.value_range[0] >= -1.0
+    assert np.allclose(answer.image[0], answer.image[1])  # grey repeated into each channel
+    assert {"circle", "square", "triangle", "cross"} <= set(answer.classes)
+    assert len(answer.classes) == 10 and abs(sum(answer.probabilities) - 1) < 1e-5
+    assert answer.maps["training/conv1"]["kind"] == "maps"
+    assert isinstance(events[-1], Finished) and events[-1].status == "finished"
+
+    other = load_lenet_on_shapes(fc1=100)
+    events = []
+    assert run_prediction(other, RunConfig(device="cpu"), job, events.append) == "failed"
+    (error,) = [e for e in events if isinstance(e, Error)]
+    assert error.kind == "weights" and "w.pt does not fit the project" in error.message
+
+
+def load_lenet_on_shapes(fc1: int = 120):
+    from studio.core.fileformat import load
+
+    project = load(LENET)
+    data = next(n for n in project.training.nodes.values() if n.block == "Dataset")
+    data.params.update(dataset="shapes", channels=3, count=64, range="-1..1")
+    project.training.nodes["fc1"].params["out_features"] = fc1
+    return project

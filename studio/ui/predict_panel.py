@@ -197,15 +197,17 @@ class PredictionPanel(QWidget):
         self.bars: list[QProgressBar] = []
         self.store = RunStore()
         self.maps = FeatureMapsView(self.store)
-        self.maps.probe_sample.hide()  # one picture: no probe sample to choose
+        for widget in (self.maps.probe_sample, *(label for label in self.maps.findChildren(
+                QLabel) if label.buddy() is self.maps.probe_sample)):
+            widget.hide()  # one picture: no probe sample to choose
         top = QHBoxLayout()
         top.addWidget(self.picture, 1)
         top.addLayout(self.classes, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.files)
-        layout.addLayout(top)
-        layout.addWidget(self.maps, 2)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.maps, 3)
 
     def say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
