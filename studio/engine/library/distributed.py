@@ -11,88 +11,71 @@ from __future__ import annotations
 
 import torch
 
-DEPENDS = {"DataParallel": ["RankShares", "weighted_mean_hook"]}
-
 
 def rank_device(device):
-    """The device this process trains on. Under torchrun it joins the process group first (gloo
-    on the CPU, nccl on CUDA) and a plain "cuda" becomes its local rank's GPU."""
+    """The device to train on; under torchrun, joins the ranks (gloo on CPU, nccl on CUDA)."""
     device = torch.device(device)
-    if not torch.distributed.is_torchelastic_launched():
-        return device
-    import os
+    if torch.distributed.is_torchelastic_launched():
+        import os
 
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-        torch.cuda.set_device(device)
-    if not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda" and device.index is None:  # this rank's own GPU
+            device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+            torch.cuda.set_device(device)
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return device
 
 
-def weighted_mean_hook(parallel, bucket):
-    """DDP's gradient reduction, each rank's gradients weighted by its share of the batch."""
-    grads = bucket.buffer().mul_(parallel.share)
-    work = torch.distributed.all_reduce(grads, async_op=True)
-    return work.get_future().then(lambda future: future.value()[0])
-
-
-class RankShares:
-    """This rank's share of every global batch: rows [n*rank/size, n*(rank+1)/size). A rank
-    whose share is empty trains on the batch's first row with weight 0."""
-
-    def __init__(self, batches, parallel):
-        self.batches = batches
-        self.parallel = parallel
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        p, generator = self.parallel, getattr(self.batches, "generator", None)
-        if generator is not None:  # the same global order as rank 0 (augmenting a share draws less)
-            state = generator.get_state().to(p.device)
-            torch.distributed.broadcast(state, 0)
-            generator.set_state(state.cpu())
-        for batch in self.batches:
-            count = len(batch[0]) if batch else 0
-            start, stop = count * p.rank // p.size, count * (p.rank + 1) // p.size
-            p.share = (stop - start) / count if count else 1 / p.size
-            if count and start == stop:
-                start, stop = 0, 1
-            yield tuple(t[start:stop] for t in batch)
-
-
 class DataParallel:
-    """The run's ranks: rank and size, each trained network wrapped in DistributedDataParallel
-    (``wrapped`` keeps the plain modules for what rank 0 runs alone), the batches sharded."""
+    """Under torchrun: the trained networks in DistributedDataParallel (``wrapped`` keeps them
+    plain too) and ``training.batches`` this rank's share of each global batch (itself)."""
 
     def __init__(self, training, seed):
         self.rank, self.size, self.share, self.wrapped = 0, 1, 1.0, {}
         if not torch.distributed.is_initialized() or torch.distributed.get_world_size() == 1:
             return
         self.rank, self.size = torch.distributed.get_rank(), torch.distributed.get_world_size()
-        self.device = training.device
-        training.batches = RankShares(training.batches, self)
+        self.batches, self.device, training.batches = training.batches, training.device, self
         for name, network in training.networks.items():
             if any(p.requires_grad for p in network.parameters()):
                 plain = getattr(training, name)  # compiled, when the project compiles
                 ddp = torch.nn.parallel.DistributedDataParallel(network)
-                ddp.register_comm_hook(self, weighted_mean_hook)
-                ddp = ddp if plain is network else torch.compile(ddp)
-                self.wrapped[name] = (plain, ddp)
-                setattr(training, name, ddp)
-        if self.rank:  # the weights are rank 0's (DDP copies them); each rank draws its own noise
+                ddp.register_comm_hook(self, DataParallel.weighted_mean)
+                self.wrapped[name] = (plain, ddp if plain is network else torch.compile(ddp))
+                setattr(training, name, self.wrapped[name][1])
+        if self.rank:  # DDP gives every rank rank 0's weights; each draws its own noise
             torch.manual_seed(seed + self.rank)
 
+    @staticmethod
+    def weighted_mean(parallel, bucket):
+        """DDP's gradient reduction, each rank's gradients weighted by its share of the batch."""
+        work = torch.distributed.all_reduce(bucket.buffer().mul_(parallel.share), async_op=True)
+        return work.get_future().then(lambda future: future.value()[0])
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        """Rows [n*rank/size, n*(rank+1)/size) of each batch (an empty share: row 0, weight 0)."""
+        generator = getattr(self.batches, "generator", None)
+        if generator is not None:  # rank 0's order (augmenting a share draws fewer numbers)
+            state = generator.get_state().to(self.device)
+            torch.distributed.broadcast(state, 0)
+            generator.set_state(state.cpu())
+        for batch in self.batches:
+            count = len(batch[0]) if batch else 0
+            start, stop = count * self.rank // self.size, count * (self.rank + 1) // self.size
+            self.share = (stop - start) / count if count else 1 / self.size
+            yield tuple(t[start:stop] if stop > start else t[:1] for t in batch)
+
     def alone(self, training, alone=True):
-        """Call the networks without DDP (whose forward waits for the other ranks) while rank 0
-        evaluates or draws previews alone; ``alone=False`` puts DDP back."""
+        """The networks without DDP (whose forward waits for every rank) while rank 0 works
+        alone, or (``alone=False``) with it again."""
         for name, (plain, ddp) in self.wrapped.items():
             setattr(training, name, plain if alone else ddp)
 
     def mean(self, metrics):
-        """The global batch's losses on every rank: each rank's weighted by its share, summed."""
+        """The global batch's losses, on every rank."""
         if self.size == 1:
             return metrics
         values = torch.stack(list(metrics.values())) * self.share
@@ -100,8 +83,7 @@ class DataParallel:
         return dict(zip(metrics, values))
 
     def finish(self, training):
-        """After the last step: leave the process group; True on the rank that goes on alone
-        (evaluation, previews, weights), rank 0."""
+        """Leave the ranks after the last step; True on rank 0, which goes on alone."""
         if torch.distributed.is_initialized():
             self.alone(training)
             self.wrapped = {}
