@@ -16,7 +16,7 @@ from studio.engine.library.data import make_shapes
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig, Runner
 from studio.engine.shift_probe import SHIFTS, rolled, seam_cells, shift_error
-from studio.ui.dashboard.shift import ShiftView, classifies_images
+from studio.ui.dashboard.shift import ShiftView, classifies_images, where_sampling_starts
 from studio.ui.dashboard.store import RunStore
 from tests.helpers import EXAMPLES, show_view
 
@@ -108,9 +108,12 @@ def test_the_shift_view_draws_both_classifiers(qtbot, lesson_events):
     assert {("training/max_scores", 1), ("training/blur_scores", 0)} <= drawn.keys()
     x, y = drawn[("training/max_scores", 1)].getData()
     assert list(x) == [1, 10, 20, 20]
+    last = {e.classifier: e for e in lesson_events}
+    groups = {c: where_sampling_starts(e) for c, e in last.items()}
+    assert [k.rsplit("/", 1)[-1] for k, _ in groups["training/max_scores"].values()] == \
+        ["max_conv1", "max_pool1", "max_pool2", "max_relu3"]  # x1, x2, x4, the last map
     heights = view.error_bars.opts["height"]
-    assert len(heights) == sum(len(e.layers) for e in {e.classifier: e
-                                                      for e in lesson_events}.values())
+    assert list(heights) == [error for g in groups.values() for _, error in g.values()]
     assert view.maps_image.image is not None and np.isfinite(view.maps_image.image).all()
 
 

@@ -31,11 +31,12 @@ WAITING_TEXT = "Waiting for the first shift test of the classifier"
 KEPT_TIP = ("The share of held-out answers that stay the same when each image moves by 1, 2, "
             "3 or 4 pixels (in one of eight directions, circularly), over training; dotted: "
             "the accuracy on the unmoved images.")
-ERROR_TIP = ("For each layer with a spatial map: how far the map of the images moved one "
-             "pixel is from their map moved by as much (one pixel is 1/S of a cell when the "
-             "cells are S pixels apart; between cells, linearly), relative to the map's size. "
-             "0: the layer moves with its input. Convolutions keep it near 0 (their padding "
-             "aside); a strided layer raises it where its sampling aliases.")
+ERROR_TIP = ("How far a layer's map of the images moved one pixel is from their map moved by "
+             "as much (one pixel is 1/S of a cell when the cells are S pixels apart: \u00d7S; "
+             "between cells, linearly), relative to the map's size; 0: the layer moves with its "
+             "input. Each classifier's first layer at each spacing (where its grid first "
+             "samples) and its last map, in the classifier's colour. Convolutions keep it at "
+             "0; a layer that samples on a grid raises it where it aliases.")
 MAPS_TIP = ("The first map sampled on a grid (a strided layer's), averaged over its "
             "channels, for one held-out image (its edges, which the moved image's seam "
             "reaches, left out): left, the map of the image moved one pixel right; right, the "
@@ -52,6 +53,21 @@ def classifies_images(project, analysis) -> bool:
         if outputs and len(tuple(outputs[0].shape)) == 3:
             return True
     return False
+
+
+LAST = float("inf")  # the group of each classifier's last spatial map
+
+
+def where_sampling_starts(event) -> dict:
+    """For each spacing of map cells (in input pixels) the first layer of the test at that
+    spacing, (its key, its distance), plus the last layer's under ``LAST``: where a grid first
+    samples, and what reaches the classifier's head."""
+    found: dict = {}
+    for key, stride, error in zip(event.layers, event.strides, event.errors):
+        found.setdefault(stride, (key, error))
+    if event.layers:
+        found[LAST] = (event.layers[-1], event.errors[-1])
+    return found
 
 
 def layer_name(key: str) -> str:
@@ -88,14 +104,14 @@ class ShiftView(QWidget):
             "current training step, without waiting for the next test", "shift",
             self.probe_requested)
         palette = self.palette()
-        self.kept_plot = new_plot("shift_kept", palette, legend_offset=(-4, -4), mouse=False)
+        self.kept_plot = new_plot("shift_kept", palette, legend_offset=None, mouse=False)
         self.kept_plot.setTitle("Answers kept when the image moves", size="9pt")
         self.kept_plot.setLabel("bottom", "step")
         self.kept_plot.setYRange(0, 1, padding=0.02)
         self.kept_plot.setToolTip(KEPT_TIP)
         self.kept_curves: dict = {}
         self.error_plot = new_plot("shift_errors", palette, mouse=False, long_curves=False)
-        self.error_plot.setTitle("Distance from moving with the input, by layer", size="9pt")
+        self.error_plot.setTitle("Distance from moving with the input", size="9pt")
         self.error_plot.setToolTip(ERROR_TIP)
         self.error_bars = pg.BarGraphItem(x=[], height=[], width=0.7, pen=pg.mkPen(None))
         self.error_plot.addItem(self.error_bars)
@@ -160,20 +176,21 @@ class ShiftView(QWidget):
         self._show(newest is not None)
 
     def _curve(self, key: tuple, index: int, shift: int):
-        """The curve of one classifier (its colour) at one shift (fainter the farther)."""
+        """The curve of one classifier (its colour) at one shift (fainter the farther; 0: its
+        accuracy, dotted)."""
         curve = self.kept_curves.get(key)
         if curve is None:
             colour = metric_colour(index)
             colour.setAlpha(255 - 45 * (shift - 1) if shift else 255)
             style = Qt.PenStyle.DotLine if not shift else Qt.PenStyle.SolidLine
-            name = f"{layer_name(key[0])} (1 to 4 px)" if shift == 1 else None
             curve = self.kept_curves[key] = self.kept_plot.plot(
-                [], [], name=name, pen=pg.mkPen(colour, width=2 if shift == 1 else 1,
-                                                style=style))
+                [], [], pen=pg.mkPen(colour, width=2 if shift == 1 else 1, style=style))
         return curve
 
     def _draw(self, run, tests: dict) -> None:
-        positions, heights, brushes, ticks, words, pictures = [], [], [], [], [], []
+        spacings = sorted({s for e in tests.values() for s in e.strides}) + [LAST]
+        width = 0.8 / max(len(tests), 1)
+        positions, heights, brushes, words, pictures = [], [], [], [], []
         for index, (classifier, event) in enumerate(tests.items()):
             for shift in event.shifts:
                 series = run.shift_series.get((classifier, f"kept_{shift}"))
@@ -182,27 +199,26 @@ class ShiftView(QWidget):
             accuracy = run.shift_series.get((classifier, "accuracy"))
             if accuracy is not None:
                 self._curve((classifier, 0), index, 0).setData(accuracy.x, accuracy.y)
-            fill = metric_colour(index)
-            fill.setAlpha(170)
-            for key, stride, error in zip(event.layers, event.strides, event.errors):
-                x = float(len(positions) + index)  # a gap between the classifiers' groups
-                positions.append(x)
+            colour = metric_colour(index)
+            for spacing, (_key, error) in where_sampling_starts(event).items():
+                positions.append(spacings.index(spacing) + (index - (len(tests) - 1) / 2) * width)
                 heights.append(error)
-                brushes.append(pg.mkBrush(fill))
-                ticks.append((x, f"{layer_name(key)}\n\u00d7{stride:g}"))
+                brushes.append(pg.mkBrush(colour))
             kept = "/".join(f"{100 * k:.0f}" for k in event.kept)
-            words.append(f"{layer_name(classifier)}: kept {kept}% at "
-                         f"{'/'.join(map(str, event.shifts))} px, accuracy "
-                         f"{100 * event.accuracy:.0f}%")
+            words.append(f"<span style='color:{colour.name()}'>\u25a0</span> "
+                         f"{layer_name(classifier)} {kept}% (accuracy "
+                         f"{100 * event.accuracy:.0f}%)")
             if event.moved_map is not None and event.expected_map is not None:
                 pictures.append((np.asarray(event.moved_map), np.asarray(event.expected_map)))
-        self.error_bars.setOpts(x=positions, height=heights, brushes=brushes)
+        self.error_bars.setOpts(x=positions, height=heights, width=width, brushes=brushes)
+        ticks = [(k, "last map" if s == LAST else f"\u00d7{s:g}") for k, s in enumerate(spacings)]
         self.error_plot.getAxis("bottom").setTicks([ticks])
-        if positions:
-            self.error_plot.setXRange(positions[0] - 0.6, positions[-1] + 0.6, padding=0)
+        self.error_plot.setXRange(-0.6, len(spacings) - 0.4, padding=0)
         self._draw_maps(pictures)
         step = max(e.step for e in tests.values())
-        self.summary.setText(f"<b>Step {step:,}</b> \u00b7 " + " \u00b7 ".join(words))
+        shifts = "/".join(str(s) for s in next(iter(tests.values())).shifts)
+        self.summary.setText(f"<b>Step {step:,}</b> \u00b7 kept at {shifts} px: "
+                             + " \u00b7 ".join(words))
 
     def _draw_maps(self, pictures: list) -> None:
         """Each classifier's pair (moved image's map | map moved) on a row of its own, each
