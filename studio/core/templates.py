@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from studio.core.document import Document
 from studio.core.layout import layout_project
-from studio.core.project import Project, ProjectError
+from studio.core.project import Project, ProjectError, slug
 
 
 def classifier() -> Project:
@@ -187,6 +187,42 @@ def vae() -> Project:
 def blank() -> Project:
     """Blank: an empty project, to draw from scratch."""
     return Project("Untitled")
+
+
+class TemplateError(ValueError):
+    """No built-in dataset or loss fits what a template was asked to train."""
+
+
+def train_imported(project: Project, model: str, input_shape: tuple, output_shape: tuple,
+                   samples: int = 200) -> str:
+    """The training graph around an imported model's network (``studio import``): a
+    built-in image set of the input's shape, cross-entropy for class scores or a mean squared
+    error for an output shaped like the input, Adam at a fine-tuning rate; returns the
+    model's instance id."""
+    t = project.training
+    t.configure(batch_size=16, epochs=1)
+    if len(input_shape) != 3 or input_shape[1] != input_shape[2] or input_shape[0] not in (1, 3):
+        raise TemplateError(f"input {'x'.join(map(str, input_shape))}: the imported project "
+                            "trains on a built-in image set, which needs square images with 1 "
+                            "or 3 channels (for example 3x224x224)")
+    data = t.add("Dataset", title="shapes", id="shapes", dataset="shapes", size=input_shape[1],
+                 channels=input_shape[0], count=samples)
+    inst = project.instance(t, model, id=slug(model))
+    t.connect(data["image"], inst)
+    if len(output_shape) == 1 and output_shape[0] >= 4:  # class scores; shapes has 4 classes
+        loss = t.add("CrossEntropy", title="loss", id="loss")
+        t.connect(inst, loss["input"])
+        t.connect(data["label"], loss["target"])
+    elif tuple(output_shape) == tuple(input_shape):
+        loss = t.add("MSE", title="loss", id="loss")
+        t.connect(inst, loss["input"])
+        t.connect(data["image"], loss["target"])
+    else:
+        raise TemplateError(f"output {'x'.join(map(str, output_shape))}: no built-in loss "
+                            "fits it (class scores of at least 4 classes, or an image like "
+                            "the input)")
+    t.chain(loss, t.add("Adam", title="adam", id="adam", lr=1e-4))
+    return str(inst)
 
 
 def _laid_out(build: Callable[[], Project]) -> Callable[[], Project]:

@@ -6,7 +6,8 @@ so the trained weights can be named as the original model names them."""
 from __future__ import annotations
 
 from studio.core.layout import layout_project
-from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, PortRef, Project, slug
+from studio.core.project import INPUT, INSTANCE, OUTPUT, Graph, PortRef, Project
+from studio.core.templates import TemplateError, train_imported
 from studio.engine.model_import.mapping import Sketch
 
 SAMPLES = 200  # images of the built-in dataset the imported project starts with
@@ -57,33 +58,6 @@ def network(project: Project, name: str, body: Sketch, args: dict, origins: dict
         net.connect(ref, out)
 
 
-def training(project: Project, model: str, input_shape: tuple, output_shape: tuple) -> str:
-    """The training graph around the model's network; returns the instance's id."""
-    t = project.training
-    t.configure(batch_size=16, epochs=1)
-    if len(input_shape) != 3 or input_shape[1] != input_shape[2] or input_shape[0] not in (1, 3):
-        raise BuildError(f"input {'x'.join(map(str, input_shape))}: the imported project trains "
-                         "on a built-in image set, which needs square images with 1 or 3 "
-                         "channels (for example 3x224x224)")
-    data = t.add("Dataset", title="shapes", id="shapes", dataset="shapes", size=input_shape[1],
-                 channels=input_shape[0], count=SAMPLES)
-    inst = project.instance(t, model, id=slug(model))
-    t.connect(data["image"], inst)
-    if len(output_shape) == 1 and output_shape[0] >= 4:  # class scores; shapes has 4 classes
-        loss = t.add("CrossEntropy", title="loss", id="loss")
-        t.connect(inst, loss["input"])
-        t.connect(data["label"], loss["target"])
-    elif tuple(output_shape) == tuple(input_shape):
-        loss = t.add("MSE", title="loss", id="loss")
-        t.connect(inst, loss["input"])
-        t.connect(data["image"], loss["target"])
-    else:
-        raise BuildError(f"output {'x'.join(map(str, output_shape))}: no built-in loss fits "
-                         "it (class scores of at least 4 classes, or an image like the input)")
-    t.chain(loss, t.add("Adam", title="adam", id="adam", lr=1e-4))
-    return str(inst)
-
-
 def build(name: str, networks: dict, top: Sketch, input_shape: tuple,
           output_shape: tuple) -> tuple[Project, str, dict]:
     """The project, the id of the model's instance in its training graph, and the origins."""
@@ -92,6 +66,9 @@ def build(name: str, networks: dict, top: Sketch, input_shape: tuple,
     for folded in networks.values():
         network(project, folded.name, folded.body, folded.args, origins)
     network(project, name, top, {}, origins)
-    instance = training(project, name, input_shape, output_shape)
+    try:
+        instance = train_imported(project, name, input_shape, output_shape, SAMPLES)
+    except TemplateError as err:
+        raise BuildError(str(err)) from None
     layout_project(project)
     return project, instance, origins
