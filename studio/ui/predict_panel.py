@@ -78,7 +78,8 @@ class ImagePredictor(QObject):
 
     @property
     def running(self) -> bool:
-        return self.session is not None and (self.session.alive or self.session.events_pending)
+        """From the start until the poll that reads the session's end (and lets Train go)."""
+        return self.session is not None
 
     def _training_changed(self, running: bool) -> None:
         self.action.setEnabled(not running)
@@ -150,7 +151,7 @@ class ImagePredictor(QObject):
                     self.bench.select_node(*event.node)
             elif isinstance(event, Finished) and event.status == "finished":
                 self.panel.say(self.panel.summary())
-        if not self.running:
+        if not (session.alive or session.events_pending):
             self.look.stop()
             self.bench.controller.release(self)
             self.session = None
