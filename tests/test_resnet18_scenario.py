@@ -82,3 +82,41 @@ def test_resnet18_imported_fine_tuned_exported_and_asked_about_a_picture(tmp_pat
     (answer,) = json.loads(capsys.readouterr().out)
     probabilities = [c["probability"] for c in answer["classes"]]
     assert len(probabilities) == 3 and probabilities == sorted(probabilities, reverse=True)
+
+
+@pytest.mark.slow
+def test_resnet18_in_the_window_imported_fine_tuned_and_asked_about_a_dropped_picture(
+        window, qtbot, tmp_path):
+    from studio.ui.testing import drop_files
+    from tests.test_import_window import _dialog
+
+    out = tmp_path / "r18.studio"
+    dialog = _dialog(window, ZOO, "resnet18", out, "3x32x32")
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=180_000)
+    assert window.session.doc.path == str(out)
+    editor = window.editor
+    assert editor.set_params(MODEL, "fc", {"out_features": 10}, merge=False)
+    for node in list(window.session.project.networks[MODEL].nodes.values()):
+        if node.id != "fc" and node.block in ("Conv2d", "BatchNorm2d", "Network"):
+            assert editor.set_frozen(MODEL, node.id, True)
+    assert editor.set_params("training", "shapes", {"count": 160}, merge=False)
+    assert window.session.verdict.can_train
+    dash = window.dashboard
+    assert dash.controller.load_weights(tmp_path / "r18.ckpt") is None  # Train > Load Weights
+    assert dash.panel.train()
+    qtbot.waitUntil(lambda: dash.store.current.step >= 3, timeout=180_000)
+    # the run took the original weights that fit; only the new classifier started afresh
+    assert list(window.fresh_marks.marks.get(MODEL, {})) == ["fc"]
+    assert "1000" in window.fresh_marks.marks[MODEL]["fc"]
+    dash.controller.stop()
+    qtbot.waitUntil(lambda: not dash.controller.running, timeout=120_000)
+    picture = tmp_path / "drawn.png"
+    canvas = np.zeros((64, 64, 3), np.uint8)
+    canvas[16:48, 16:48] = (250, 250, 250)
+    _write_png(picture, canvas)
+    predictor = window.predictor
+    assert drop_files(window, [picture])
+    qtbot.waitUntil(lambda: not predictor.running and len(predictor.panel.answers) == 1,
+                    timeout=180_000)
+    assert predictor.dock.isVisible() and len(predictor.panel.bars) == 5
+    assert "classified" in predictor.panel.status.text()
