@@ -55,6 +55,7 @@ def classifies_images(project, analysis) -> bool:
     return False
 
 
+WIDE_ENOUGH = 720  # pixels from which the maps are shown beside the two plots
 LAST = float("inf")  # the group of each classifier's last spatial map
 
 
@@ -105,18 +106,19 @@ class ShiftView(QWidget):
             self.probe_requested)
         palette = self.palette()
         self.kept_plot = new_plot("shift_kept", palette, legend_offset=None, mouse=False)
-        self.kept_plot.setTitle("Answers kept when the image moves", size="9pt")
+        self.kept_plot.setTitle("Answers kept", size="9pt")
         self.kept_plot.setLabel("bottom", "step")
         self.kept_plot.setYRange(0, 1, padding=0.02)
         self.kept_plot.setToolTip(KEPT_TIP)
         self.kept_curves: dict = {}
         self.error_plot = new_plot("shift_errors", palette, mouse=False, long_curves=False)
-        self.error_plot.setTitle("Distance from moving with the input", size="9pt")
+        self.error_plot.setTitle("Off from moving with the input", size="9pt")
         self.error_plot.setToolTip(ERROR_TIP)
         self.error_bars = pg.BarGraphItem(x=[], height=[], width=0.7, pen=pg.mkPen(None))
         self.error_plot.addItem(self.error_bars)
+        self.error_plot.enableAutoRange(x=False)  # the groups' range, set when drawn
         self.maps_plot = new_plot("shift_maps", palette, mouse=False, long_curves=False)
-        self.maps_plot.setTitle("Moved image's map | map moved", size="9pt")
+        self.maps_plot.setTitle("Moved | expected", size="9pt")
         self.maps_plot.setAspectLocked(True)
         self.maps_plot.hideAxis("left")
         self.maps_plot.hideAxis("bottom")
@@ -139,6 +141,12 @@ class ShiftView(QWidget):
         layout.addWidget(self.message, 1)
         layout.addWidget(self.plots, 1)
         self._show(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """A narrow dock (beside Problems) shows the two plots whole rather than three cut:
+        the maps come back when there is room for them."""
+        super().resizeEvent(event)
+        self.maps_plot.setVisible(event.size().width() >= WIDE_ENOUGH)
 
     def _show(self, drawn: bool) -> None:
         self.message.setVisible(not drawn)
@@ -206,8 +214,8 @@ class ShiftView(QWidget):
                 brushes.append(pg.mkBrush(colour))
             kept = "/".join(f"{100 * k:.0f}" for k in event.kept)
             words.append(f"<span style='color:{colour.name()}'>\u25a0</span> "
-                         f"{layer_name(classifier)} {kept}% (accuracy "
-                         f"{100 * event.accuracy:.0f}%)")
+                         f"{layer_name(classifier)} {kept}%, accuracy "
+                         f"{100 * event.accuracy:.0f}%")
             if event.moved_map is not None and event.expected_map is not None:
                 pictures.append((np.asarray(event.moved_map), np.asarray(event.expected_map)))
         self.error_bars.setOpts(x=positions, height=heights, width=width, brushes=brushes)
@@ -219,6 +227,7 @@ class ShiftView(QWidget):
         shifts = "/".join(str(s) for s in next(iter(tests.values())).shifts)
         self.summary.setText(f"<b>Step {step:,}</b> \u00b7 kept at {shifts} px: "
                              + " \u00b7 ".join(words))
+        self.summary.setToolTip(self.summary.text())  # whole, where the dock cuts it
 
     def _draw_maps(self, pictures: list) -> None:
         """Each classifier's pair (moved image's map | map moved) on a row of its own, each
