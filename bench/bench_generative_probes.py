@@ -34,7 +34,8 @@ def measure(name: str, steps: int, every: int) -> None:
                        generative_every=every, budget=None)
     runner = Runner(fileformat.load(EXAMPLES / f"{name}.studio"),
                     RunConfig(steps=steps, probes=rates, checkpoint_epochs=False,
-                              previews=False, evaluate_every_epoch=False), events.append)
+                              previews=False, evaluate_every_epoch=False, pause_on_nan=False),
+                    events.append)
     runner.run()
     probes = [e for e in events if e.type in ("adversarial", "latent")]
     probe_seconds = runner.schedule.spent.get("generative", 0.0)

@@ -125,7 +125,8 @@ def train_pause_and_grab(app, window, pause_at: int, out: Path) -> Path:
 
 # (lesson, file name, pause at step)
 LESSON_SHOTS = (("locality", "lesson_locality.png", 120),
-                ("boundary", "lesson_boundary.png", 5000))  # its last step: the final map
+                ("boundary", "lesson_boundary.png", 5000),  # its last step: the final map
+                ("vae", "lesson_vae_latent.png", 1920))  # the end: the final probe
 
 
 def shoot_lesson(lesson_id: str, out: Path, pause_at: int) -> Path:

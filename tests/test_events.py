@@ -98,7 +98,7 @@ EXAMPLES = {
     Latent: Latent(200, RNG.random(16).astype(np.float32), "kl", "reconstruction_loss",
                    RNG.random((64, 1, 16, 16)).astype(np.float32), (-2.5, 2.5),
                    RNG.random((36, 1, 16, 16)).astype(np.float32), (3, 0, 7, 1),
-                   (-2.5, 0.0, 2.5), (0.0, 1.0)),
+                   (-2.5, 0.0, 2.5), (0.0, 1.0), (0, 3)),
     Preview: Preview(None, "samples", RNG.random((64, 1, 16, 16)).astype(np.float32),
                      (-1.0, 1.0), 8, inputs=RNG.random((64, 1, 16, 16)).astype(np.float32),
                      classes=10),

@@ -72,7 +72,7 @@ def test_the_js_estimate_on_hand_computed_cases():
 
 def test_the_gan_sends_its_discriminator_every_probe(gan_events):
     probes = _of(gan_events, "adversarial")
-    assert [e.step for e in probes] == [1, 2, 3, 4]
+    assert [e.step for e in probes] == [1, 2, 3, 4, 4]  # and the final model's
     for e in probes:
         assert e.edges[0] == 0 and e.edges[-1] == 1 and len(e.edges) == BINS + 1
         assert e.real.sum() == e.fake.sum() == SAMPLES
@@ -93,7 +93,7 @@ def test_the_gan_sends_its_discriminator_every_probe(gan_events):
 def test_the_vae_sends_kl_per_dimension_a_map_and_traversals(vae_run):
     runner, events = vae_run
     probes = _of(events, "latent")
-    assert [e.step for e in probes] == [1, 30, 60]
+    assert [e.step for e in probes] == [1, 30, 60, 60]  # and the final model's
     last = probes[-1]
     assert last.kl_per_dim.shape == (16,) and (last.kl_per_dim >= -1e-6).all()
     assert (last.kl_metric, last.reconstruction_metric) == ("kl", "reconstruction_loss")
@@ -107,13 +107,14 @@ def test_the_vae_sends_kl_per_dimension_a_map_and_traversals(vae_run):
     for row in rows[1:]:
         assert np.allclose(row[STEPS // 2], rows[0][STEPS // 2], atol=1e-6)
     # the map is the decoder of the final weights on the grid's codes
+    assert last.mapped == tuple(sorted(last.traversed[:2]))
     corner = torch.zeros(1, 16)
-    corner[0, :2] = -SPAN
+    corner[0, list(last.mapped)] = -SPAN
     runner.training.set_train(False)
     with torch.no_grad():
         decoded = runner.training.decoder(corner).numpy()
     assert np.allclose(last.map[0], decoded[0], atol=1e-5)
-    # training moved the map and the KL (probes at step 1 and 60 differ)
+    # training moved the map (probes at step 1 and 60 differ)
     assert not np.allclose(probes[0].map, last.map, atol=1e-3)
 
 
@@ -155,8 +156,8 @@ def test_the_discriminator_view_draws_histograms_and_curves(qtbot, gan_events):
     heights = view.real_bars.opts["height"]
     assert len(heights) == BINS and np.isclose(np.sum(heights), 1.0)
     xs, ys = view.js_curve.getData()
-    assert list(xs) == [1, 2, 3, 4] and ys[-1] == pytest.approx(last.js)
-    assert len(view.grad_curves["grad_minimax"].getData()[0]) == 4
+    assert list(xs) == [1, 2, 3, 4, 4] and ys[-1] == pytest.approx(last.js)
+    assert len(view.grad_curves["grad_minimax"].getData()[0]) == 5
     store.new_run()
     view.refresh({"all"})
     assert not view.has_probe and view.message.isVisible()

@@ -407,8 +407,8 @@ class Adversarial(Event):
 @_event
 class Latent(Event):
     """A VAE's latent code on the probe batch (``latent.py``): the KL of each dimension from
-    the prior, and decoded codes: a map over the first two dimensions (the others 0) and
-    traversals of the dimensions with the most KL; only the newest matters."""
+    the prior, and decoded codes: a map over the two dimensions with the most KL (the others
+    0) and traversals of the dimensions with the most KL; only the newest matters."""
 
     type = "latent"
     latest_by = ()
@@ -422,6 +422,7 @@ class Latent(Event):
     traversed: tuple = ()  # the K dimensions traversed, most KL first
     values: tuple = ()  # the T values of each traversal
     value_range: tuple = (0.0, 1.0)  # of the decoded images
+    mapped: tuple = ()  # the two dimensions the map spans (across, up), in order
 
 
 @_event

@@ -1,7 +1,8 @@
 """A VAE's latent code, watched while it trains: the KL divergence of each latent dimension
 from the prior (a dimension whose KL stays near 0 carries nothing: posterior collapse), and
-what the decoder makes of chosen codes: a map over the first two dimensions, the others at
-the prior's mean 0, and traversals of the dimensions that carry the most.
+what the decoder makes of chosen codes: a map over the two dimensions that carry the most
+(the first two of a 2-D code), the others at the prior's mean 0, and traversals of the
+dimensions that carry the most (a map over collapsed dimensions would show one picture).
 
 One probe runs ``Training.inspect`` on the probe batch and keeps the mean and log-variance
 the sampling step reads (``core/roles.py``'s ``LatentRole`` says which ports) and the
@@ -75,14 +76,15 @@ class LatentProbe:
         the decoder's other arguments those of the first probe sample."""
         width = sample[0].numel()
         values = torch.linspace(-SPAN, SPAN, SIDE)
+        along = torch.linspace(-SPAN, SPAN, STEPS)
+        dims = [int(d) for d in np.argsort(-kl, kind="stable")[:min(TRAVERSED, width)]]
+        mapped = tuple(sorted(dims[:2])) if width >= 2 else ()
         codes = []
         if width >= 2:
             ys, xs = torch.meshgrid(values, values, indexing="ij")
             grid = torch.zeros(SIDE * SIDE, width)
-            grid[:, 0], grid[:, 1] = xs.reshape(-1), ys.reshape(-1)
+            grid[:, mapped[0]], grid[:, mapped[1]] = xs.reshape(-1), ys.reshape(-1)
             codes.append(grid)
-        along = torch.linspace(-SPAN, SPAN, STEPS)
-        dims = [int(d) for d in np.argsort(-kl, kind="stable")[:min(TRAVERSED, width)]]
         for d in dims:
             row = torch.zeros(STEPS, width)
             row[:, d] = along
@@ -96,7 +98,7 @@ class LatentProbe:
                             if a - 1e-3 <= lo and hi <= b + 1e-3), (lo, max(hi, lo + 1e-6)))
         return Latent(event.step, event.kl_per_dim, event.kl_metric, event.reconstruction_metric,
                       images[:first] if first else None, (-SPAN, SPAN), images[first:],
-                      tuple(dims), tuple(float(v) for v in along), value_range)
+                      tuple(dims), tuple(float(v) for v in along), value_range, mapped)
 
     @torch.no_grad()
     def _decode(self, args: tuple, at: int, codes, sample) -> np.ndarray | None:

@@ -424,6 +424,9 @@ class Runner:
             self.schedule.timed(self.probes.send_activations, position.step)
             if self.probes.shift is not None and self.rates.shift_every:
                 self.schedule.timed(self.probes.send_shift, position.step, probe="shift")
+        if status == "finished" and self.probes.generative and self.rates.generative_every:
+            # the final model's discriminator or latent code
+            self.schedule.timed(self.probes.send_generative, position.step, probe="generative")
         if self.config.previews and status == "finished":
             self.probes.send_previews(None)
         probe_seconds = self.schedule.probe_seconds

@@ -162,7 +162,6 @@ class AdversarialView(QWidget):
         total = max(int(np.sum(event.real)), 1)
         for bars, counts in ((self.real_bars, event.real), (self.fake_bars, event.fake)):
             bars.setOpts(x=centres, height=np.asarray(counts) / total, width=width * 0.9)
-        self.histogram.setXRange(float(edges[0]), float(edges[-1]), padding=0.02)
         js = run.gan.get("js")
         if js is not None:
             self.js_curve.setData(js.x, js.y)

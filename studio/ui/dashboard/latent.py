@@ -1,8 +1,8 @@
 """A VAE's latent code while it trains (``engine/latent.py``): the KL of each latent dimension
 as bars (a dimension near 0 carries nothing: posterior collapse), the reconstruction and KL
 terms as curves of their own (their scales differ by orders of magnitude, so the Curves view's
-shared axis flattens the KL), the decoder's map over the first two dimensions and traversals
-of the dimensions that carry the most.
+shared axis flattens the KL), the decoder's map over the two dimensions that carry the most
+and traversals of the four that carry the most.
 """
 
 from __future__ import annotations
@@ -69,16 +69,16 @@ class LatentView(QWidget):
             "step, without waiting for the next probe", "generative", self.probe_requested)
         palette = self.palette()
         self.kl_plot = new_plot("latent_kl", palette, mouse=False, long_curves=False)
-        self.kl_plot.setTitle("KL per latent dimension (nats)", size="9pt")
-        self.kl_plot.setLabel("bottom", "dimension")
+        self.kl_plot.setTitle("KL per dim", size="8pt")  # short: a narrow plot keeps it
+        self.kl_plot.setToolTip("The KL of each latent dimension from the prior, in nats per "
+                                "sample, mean over the probe batch")
         self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=metric_colour(0),
                                        pen=pg.mkPen(None))
         self.kl_plot.addItem(self.kl_bars)
         self.terms = {}
         for term, colour in (("reconstruction", 1), ("KL", 0)):
             plot = new_plot(f"latent_{term.lower()}_curve", palette, mouse=False)
-            plot.setTitle(f"{term} term (train)", size="9pt")
-            plot.setLabel("bottom", "step")
+            plot.setTitle(term, size="8pt")
             self.terms[term] = (plot, plot.plot([], [], pen=pg.mkPen(metric_colour(colour),
                                                                      width=2)))
         self.map = ImageCanvas()
@@ -88,19 +88,23 @@ class LatentView(QWidget):
         self.map_caption = _caption("latent_map_caption")
         self.traversal_caption = _caption("latent_traversal_caption")
         self.content = QWidget()
-        grid = QGridLayout(self.content)
+        grid = QGridLayout(self.content)  # small enough for a dock a quarter of the screen
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.kl_plot, 0, 0)
-        grid.addWidget(self.terms["reconstruction"][0], 1, 0)
-        grid.addWidget(self.terms["KL"][0], 2, 0)
-        grid.addWidget(self.map_caption, 0, 1)
-        grid.addWidget(self.map, 1, 1, 2, 1)
-        grid.addWidget(self.traversal_caption, 0, 2)
-        grid.addWidget(self.traversals, 1, 2, 2, 1)
-        for column in range(3):
-            grid.setColumnStretch(column, 1)
+        grid.setSpacing(4)
+        grid.addWidget(self.kl_plot, 0, 0, 2, 1)
+        grid.addWidget(self.terms["reconstruction"][0], 0, 1)
+        grid.addWidget(self.terms["KL"][0], 1, 1)
+        grid.addWidget(self.map_caption, 2, 2)
+        grid.addWidget(self.map, 0, 2, 2, 1)
+        grid.addWidget(self.traversal_caption, 2, 3)
+        grid.addWidget(self.traversals, 0, 3, 2, 1)
+        for column, stretch in enumerate((2, 2, 3, 3)):
+            grid.setColumnStretch(column, stretch)
         for plot in (self.kl_plot, *(p for p, _ in self.terms.values())):
-            plot.setMinimumSize(140, 70)
+            plot.setMinimumSize(110, 60)
+            plot.getAxis("left").setWidth(36)
+        for canvas in (self.map, self.traversals):
+            canvas.setMinimumSize(80, 80)
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
         head.addWidget(self.request_button)
@@ -152,13 +156,12 @@ class LatentView(QWidget):
             series = run.metrics.get(name) if name else None
             if series is not None:
                 curve.setData(series.x, series.y)
-            plot.setTitle(f"{term} term: {name} (train)" if name else
-                          f"{term} term: not found", size="9pt")
+            plot.setToolTip(f"The {term} term of the loss, {name}, at every training step"
+                            if name else f"No {term} term found among the losses")
 
     def _draw(self, event: Latent) -> None:
         kl = np.asarray(event.kl_per_dim, dtype=np.float64)
         self.kl_bars.setOpts(x=np.arange(len(kl)), height=kl)
-        self.kl_plot.setXRange(-0.6, len(kl) - 0.4, padding=0)
         gap = rgb_of(self.palette().color(QPalette.ColorRole.Window))
         levels = tuple(float(v) for v in event.value_range)
         low, high = event.extent
@@ -169,11 +172,15 @@ class LatentView(QWidget):
             mosaic = images.rgb_grid(rows.reshape(-1, *event.map.shape[1:]), side, levels, gap)
             h, w = event.map.shape[2:]
             self.map.set_pixels(mosaic, (side, side, h, w, 1, side * side))
-            self.map_caption.setText(f"decoded codes: z\u2080 across, z\u2081 up, "
-                                     f"{low:g} \u2026 {high:g}; the rest 0")
+            across, up = event.mapped
+            self.map_caption.setText(f"map: z{across} \u2192, z{up} \u2191 ({low:g} \u2026 "
+                                     f"{high:g})")
+            self.map_caption.setToolTip(f"The decoder on an {side} x {side} grid of codes over "
+                                        f"the two latent dimensions with the most KL, {low:g} "
+                                        f"to {high:g}, every other dimension at 0")
         else:
             self.map.set_pixels(None)
-            self.map_caption.setText("no map: the decoder does not draw images")
+            self.map_caption.setText("no map: the decoder's output is not images")
         if event.traversals is not None and len(event.traversed):
             steps = len(event.values)
             h, w = event.traversals.shape[2:]
@@ -181,8 +188,10 @@ class LatentView(QWidget):
                 images.rgb_grid(np.asarray(event.traversals), steps, levels, gap),
                 (len(event.traversed), steps, h, w, 1, len(event.traversals)),
                 [f"z{d}" for d in event.traversed])
-            self.traversal_caption.setText(f"each row one dimension, {event.values[0]:g} "
-                                           f"\u2026 {event.values[-1]:g}; most KL first")
+            self.traversal_caption.setText("traversals, most KL first")
+            self.traversal_caption.setToolTip(
+                f"Each row moves one latent dimension from {event.values[0]:g} to "
+                f"{event.values[-1]:g}, the others at 0: the dimensions with the most KL")
         else:
             self.traversals.set_pixels(None)
             self.traversal_caption.setText("")
