@@ -66,6 +66,7 @@ class NormalizationView(QWidget):
             plot = new_plot(f"normalization_{stat}", self.palette(), legend_offset=(6, 6),
                             long_curves=False)
             plot.setLabel("bottom", f"running {title}")
+            plot.getAxis("bottom").enableAutoSIPrefix(False)  # both axes in the same units
             plot.setLabel("left", f"batch {title}")
             plot.setToolTip(LEGEND)
             plot.setMinimumSize(140, 110)

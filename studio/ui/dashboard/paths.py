@@ -60,8 +60,8 @@ class PathsView(QWidget):
         self.summary.setObjectName("paths_summary")
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setToolTip(LEGEND)
-        self.plot = new_plot("paths_plot", self.palette(), legend_offset=(6, 6),
-                             long_curves=False)
+        self.plot = new_plot("paths_plot", self.palette(), legend_offset=(-6, -6),
+                             long_curves=False)  # the legend where no path goes
         self.plot.setMinimumSize(160, 120)
         self.plot.setToolTip(LEGEND)
         self.plot.setLabel("bottom", "x")
