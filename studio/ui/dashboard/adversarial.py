@@ -12,13 +12,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QWidget
 
-from studio.engine.events import ACTIVE_STATES
 from studio.engine.generative_nodes import adversarial_wires
 from studio.ui import theme
 from studio.ui.dashboard.curves import metric_colour, new_plot
-from studio.ui.dashboard.probe_button import probe_now_button
+from studio.ui.dashboard.probe_frame import ProbeFrame
 from studio.ui.dashboard.store import RunStore
 
 RELEVANT = {"adversarial", "generative", "state", "all"}
@@ -51,23 +50,6 @@ class AdversarialView(QWidget):
         self.store = store
         self._run = None
         self._drawn = None
-        dim = f"color: {theme.current().text_dim.name()};"
-        self.message = QLabel(EMPTY_TEXT)
-        self.message.setObjectName("adversarial_message")
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(dim)
-        self.summary = QLabel("")
-        self.summary.setObjectName("adversarial_summary")
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note = QLabel("")
-        self.note.setObjectName("adversarial_note")
-        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note.setStyleSheet(dim)
-        self.request_button = probe_now_button(
-            "Probe Now", "request_adversarial", "Probe the discriminator after the current "
-            "training step, without waiting for the next probe", "generative",
-            self.probe_requested)
         palette = self.palette()
         self.histogram = new_plot("adversarial_histogram", palette, legend_offset=(-4, 4),
                                   mouse=False, long_curves=False)
@@ -101,15 +83,11 @@ class AdversarialView(QWidget):
         for column, plot in enumerate((self.histogram, self.js_plot, self.grad_plot)):
             plot.setMinimumSize(140, 110)
             grid.addWidget(plot, 0, column)
-        head = QHBoxLayout()
-        head.addWidget(self.summary, 1)
-        head.addWidget(self.request_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.note)
-        layout.addWidget(self.message, 1)
-        layout.addWidget(self.plots, 1)
-        self._show(False)
+        self.frame = ProbeFrame(self, "adversarial", self.plots, "generative", (
+            "Probe Now", "Probe the discriminator after the current training step, without "
+            "waiting for the next probe"), EMPTY_TEXT, WAITING_TEXT)
+        self.message, self.summary = self.frame.message, self.frame.summary
+        self.note, self.request_button = self.frame.note, self.frame.request_button
 
     def _bars(self, name: str, colour: int) -> pg.BarGraphItem:
         fill = metric_colour(colour)
@@ -121,11 +99,6 @@ class AdversarialView(QWidget):
         if legend is not None:
             legend.addItem(bars, name)
         return bars
-
-    def _show(self, drawn: bool) -> None:
-        self.message.setVisible(not drawn)
-        self.plots.setVisible(drawn)
-        self.summary.setVisible(drawn)
 
     @property
     def has_probe(self) -> bool:
@@ -148,13 +121,7 @@ class AdversarialView(QWidget):
                 curve.setData([], [])
         elif again or event is not self._drawn:
             self._draw(run, event)
-        active = run is not None and run.state in ACTIVE_STATES
-        self.request_button.setEnabled(active)
-        note = run.next_probe_text("generative", "probe") if active else ""
-        self.note.setText(note)
-        self.note.setVisible(bool(note))
-        self.message.setText(WAITING_TEXT if active else EMPTY_TEXT)
-        self._show(event is not None)
+        self.frame.follow(run, event is not None)
 
     def _draw(self, run, event) -> None:
         edges = np.asarray(event.edges, dtype=np.float64)

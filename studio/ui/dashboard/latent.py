@@ -11,15 +11,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from studio.engine.events import ACTIVE_STATES, Latent
+from studio.engine.events import Latent
 from studio.engine.generative_nodes import latent_wires
-from studio.ui import theme
 from studio.ui.dashboard import images
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.picture import ImageCanvas, rgb_of
-from studio.ui.dashboard.probe_button import probe_now_button
+from studio.ui.dashboard.probe_frame import ProbeFrame, one_line
 from studio.ui.dashboard.store import RunStore
 
 RELEVANT = {"latent", "metrics", "generative", "state", "all"}
@@ -35,11 +34,9 @@ def has_latent(project) -> bool:
     return latent_wires(project) is not None
 
 
-def _caption(name: str, text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setObjectName(name)
+def _caption(name: str) -> QLabel:
+    label = one_line(name)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
 
 
@@ -54,19 +51,6 @@ class LatentView(QWidget):
         self.store = store
         self._run = None
         self._drawn: Latent | None = None
-        dim = f"color: {theme.current().text_dim.name()};"
-        self.message = QLabel(EMPTY_TEXT)
-        self.message.setObjectName("latent_message")
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(dim)
-        self.summary = _caption("latent_summary")
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.note = _caption("latent_note")
-        self.note.setStyleSheet(dim)
-        self.request_button = probe_now_button(
-            "Probe Now", "request_latent", "Probe the latent code after the current training "
-            "step, without waiting for the next probe", "generative", self.probe_requested)
         palette = self.palette()
         self.kl_plot = new_plot("latent_kl", palette, mouse=False, long_curves=False)
         self.kl_plot.setTitle("KL per dim", size="8pt")  # short: a narrow plot keeps it
@@ -105,20 +89,11 @@ class LatentView(QWidget):
             plot.getAxis("left").setWidth(36)
         for canvas in (self.map, self.traversals):
             canvas.setMinimumSize(80, 80)
-        head = QHBoxLayout()
-        head.addWidget(self.summary, 1)
-        head.addWidget(self.request_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.note)
-        layout.addWidget(self.message, 1)
-        layout.addWidget(self.content, 1)
-        self._show(False)
-
-    def _show(self, drawn: bool) -> None:
-        self.message.setVisible(not drawn)
-        self.content.setVisible(drawn)
-        self.summary.setVisible(drawn)
+        self.frame = ProbeFrame(self, "latent", self.content, "generative", (
+            "Probe Now", "Probe the latent code after the current training step, without "
+            "waiting for the next probe"), EMPTY_TEXT, WAITING_TEXT)
+        self.message, self.summary = self.frame.message, self.frame.summary
+        self.note, self.request_button = self.frame.note, self.frame.request_button
 
     @property
     def has_map(self) -> bool:
@@ -141,13 +116,7 @@ class LatentView(QWidget):
             self._draw(event)
         if event is not None and topics & {"metrics", "all", "latent"}:
             self._draw_terms(run, event)
-        active = run is not None and run.state in ACTIVE_STATES
-        self.request_button.setEnabled(active)
-        note = run.next_probe_text("generative", "probe") if active else ""
-        self.note.setText(note)
-        self.note.setVisible(bool(note))
-        self.message.setText(WAITING_TEXT if active else EMPTY_TEXT)
-        self._show(event is not None)
+        self.frame.follow(run, event is not None)
 
     def _draw_terms(self, run, event: Latent) -> None:
         for term, name in (("reconstruction", event.reconstruction_metric),
