@@ -11,16 +11,16 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from studio.engine.generative_nodes import adversarial_wires
 from studio.ui import theme
 from studio.ui.dashboard.curves import metric_colour, new_plot
-from studio.ui.dashboard.probe_frame import ProbeFrame
+from studio.ui.dashboard.probe_view import ProbeView
 from studio.ui.dashboard.store import RunStore
 
-RELEVANT = {"adversarial", "generative", "state", "all"}
+RELEVANT = {"adversarial", "generative"}
 EMPTY_TEXT = ("A GAN's discriminator appears here (its scores of real and generated samples, "
               "the Jensen-Shannon estimate, the generator's gradient) once training starts")
 WAITING_TEXT = "Waiting for the first probe of the discriminator"
@@ -39,17 +39,14 @@ def is_gan(project) -> bool:
     return adversarial_wires(project) is not None
 
 
-class AdversarialView(QWidget):
+class AdversarialView(ProbeView):
     """The newest histograms and the curves of the current run."""
 
-    probe_requested = Signal(str)
-
     def __init__(self, store: RunStore, parent=None):
-        super().__init__(parent)
-        self.setObjectName("adversarial_view")
-        self.store = store
-        self._run = None
-        self._drawn = None
+        super().__init__(store, "adversarial", RELEVANT, EMPTY_TEXT, WAITING_TEXT,
+                         probe="generative", noun="probe", parent=parent, button=(
+                             "Probe Now", "Probe the discriminator after the current training "
+                             "step, without waiting for the next probe"))
         palette = self.palette()
         self.histogram = new_plot("adversarial_histogram", palette, legend_offset=(-4, 4),
                                   mouse=False, long_curves=False)
@@ -83,11 +80,7 @@ class AdversarialView(QWidget):
         for column, plot in enumerate((self.histogram, self.js_plot, self.grad_plot)):
             plot.setMinimumSize(140, 110)
             grid.addWidget(plot, 0, column)
-        self.frame = ProbeFrame(self, "adversarial", self.plots, "generative", (
-            "Probe Now", "Probe the discriminator after the current training step, without "
-            "waiting for the next probe"), EMPTY_TEXT, WAITING_TEXT)
-        self.message, self.summary = self.frame.message, self.frame.summary
-        self.note, self.request_button = self.frame.note, self.frame.request_button
+        self.lay_out(self.plots)
 
     def _bars(self, name: str, colour: int) -> pg.BarGraphItem:
         fill = metric_colour(colour)
@@ -105,25 +98,17 @@ class AdversarialView(QWidget):
         """Whether a probe of the discriminator is on screen."""
         return self._drawn is not None
 
-    def refresh(self, topics: set) -> None:
-        if not (topics & RELEVANT):
-            return
-        run = self.store.current
-        event = run.adversarial if run is not None else None
-        again = "all" in topics or run is not self._run
-        self._run = run
-        if event is None:
-            self._drawn = None
-            for item in (self.real_bars, self.fake_bars):
-                item.setOpts(x=[], height=[])
-            self.js_curve.setData([], [])
-            for curve in self.grad_curves.values():
-                curve.setData([], [])
-        elif again or event is not self._drawn:
-            self._draw(run, event)
-        self.frame.follow(run, event is not None)
+    def newest(self, run):
+        return run.adversarial
 
-    def _draw(self, run, event) -> None:
+    def clear(self) -> None:
+        for item in (self.real_bars, self.fake_bars):
+            item.setOpts(x=[], height=[])
+        self.js_curve.setData([], [])
+        for curve in self.grad_curves.values():
+            curve.setData([], [])
+
+    def draw(self, run, event) -> None:
         edges = np.asarray(event.edges, dtype=np.float64)
         centres, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
         total = max(int(np.sum(event.real)), 1)
@@ -137,7 +122,6 @@ class AdversarialView(QWidget):
             if series is not None:
                 positive = series.y > 0  # a log axis
                 curve.setData(series.x[positive], series.y[positive])
-        self._drawn = event
         words = [f"<b>Step {event.step:,}</b>",
                  f"mean D(real) {event.mean_real:.2f}", f"D(fake) {event.mean_fake:.2f}"]
         if event.js is not None:

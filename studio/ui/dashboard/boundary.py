@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from studio.engine.classifier_nodes import classifier_losses
-from studio.engine.events import ACTIVE_STATES, Boundary
-from studio.ui import theme
+from studio.engine.events import Boundary
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.picture import rgb_of
-from studio.ui.dashboard.probe_button import probe_now_button
+from studio.ui.dashboard.probe_view import ProbeView
 from studio.ui.dashboard.store import RunStore
 
-RELEVANT = {"boundary", "activations", "state", "all"}
+RELEVANT = {"boundary", "activations"}
 EMPTY_TEXT = ("The decision boundary appears here for classifiers of 2-D points (moons, "
               "circles, spirals, blobs) once training starts")
 WAITING_TEXT = "Waiting for the first map of the classifier over the plane"
@@ -60,38 +58,16 @@ def map_pixels(event: Boundary, background: QColor) -> np.ndarray:
     return np.ascontiguousarray(np.rint(mixed).astype(np.uint8))
 
 
-class BoundaryView(QWidget):
+class BoundaryView(ProbeView):
     """The newest map of the current run, with its training points and a line saying what the
     colours mean."""
 
-    probe_requested = Signal(str)  # a probe to run now ("activations")
-
     def __init__(self, store: RunStore, parent=None):
-        super().__init__(parent)
-        self.setObjectName("boundary_view")
-        self.store = store
-        self._run = None
-        self._drawn: Boundary | None = None  # the event on screen
+        super().__init__(store, "boundary", RELEVANT, EMPTY_TEXT, WAITING_TEXT,
+                         probe="activations", noun="map", parent=parent,
+                         button=("Map Now", "Draw the classifier's map after the current "
+                                 "training step, without waiting for the next probe"))
         self._points = None  # the points drawn (the same for every map of a run)
-        dim = f"color: {theme.current().text_dim.name()};"
-        self.message = QLabel(EMPTY_TEXT)
-        self.message.setObjectName("boundary_message")
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(dim)
-        self.summary = QLabel("")
-        self.summary.setObjectName("boundary_summary")
-        # one line, cut where the dock is narrow: a wrapping label would make the dock's scroll
-        # area size the view by its preferred height and scroll the plot out of a short dock
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note = QLabel("")  # when the next map comes, if the time budget skipped some
-        self.note.setObjectName("boundary_note")
-        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note.setStyleSheet(dim)
-        self.request_button = probe_now_button(
-            "Map Now", "request_boundary", "Draw the classifier's map after the current "
-            "training step, without waiting for the next probe", "activations",
-            self.probe_requested)
         self.plot = new_plot("boundary_plot", self.palette(), long_curves=False)
         self.plot.setAspectLocked(True)
         self.plot.setMinimumSize(160, 120)  # a short dock shows it whole, not scrolled
@@ -103,48 +79,22 @@ class BoundaryView(QWidget):
         self.scatter = pg.ScatterPlotItem(size=6, pxMode=True)
         self.plot.addItem(self.image)
         self.plot.addItem(self.scatter)
-        head = QHBoxLayout()
-        head.addWidget(self.summary, 1)
-        head.addWidget(self.request_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.note)
-        layout.addWidget(self.message, 1)
-        layout.addWidget(self.plot, 1)
-        self._show(False)
-
-    def _show(self, drawn: bool) -> None:
-        self.message.setVisible(not drawn)
-        self.plot.setVisible(drawn)
-        self.summary.setVisible(drawn)
+        self.lay_out(self.plot)
 
     @property
     def has_image(self) -> bool:
         """Whether a map is on screen."""
         return self._drawn is not None and self.image.image is not None
 
-    def refresh(self, topics: set) -> None:
-        if not (topics & RELEVANT):
-            return
-        run = self.store.current
-        event = run.boundary if run is not None else None
-        again = "all" in topics or run is not self._run
-        self._run = run
-        if event is None:
-            self._drawn = self._points = None
-            self.image.clear()
-            self.scatter.clear()
-        elif again or event is not self._drawn:
-            self._draw(event)
-        active = run is not None and run.state in ACTIVE_STATES
-        self.request_button.setEnabled(active)
-        note = run.next_probe_text("activations", "map") if active else ""
-        self.note.setText(note)
-        self.note.setVisible(bool(note))
-        self.message.setText(WAITING_TEXT if active else EMPTY_TEXT)
-        self._show(event is not None)
+    def newest(self, run):
+        return run.boundary
 
-    def _draw(self, event: Boundary) -> None:
+    def clear(self) -> None:
+        self._points = None
+        self.image.clear()
+        self.scatter.clear()
+
+    def draw(self, run, event: Boundary) -> None:
         background = self.palette().color(QPalette.ColorRole.Base)
         self.image.setImage(map_pixels(event, background), autoLevels=False, levels=(0, 255))
         x0, x1, y0, y1 = event.extent
@@ -155,7 +105,6 @@ class BoundaryView(QWidget):
             self._points = np.asarray(event.points)
             self._draw_points(event)
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
-        self._drawn = event
         counts = np.bincount(np.asarray(event.predicted).ravel(), minlength=event.classes)
         held = " / ".join(f"{100 * c / counts.sum():.0f}%" for c in counts)
         self.summary.setText(f"<b>Step {event.step:,}</b> \u00b7 the plane by class: {held}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
@@ -18,10 +18,10 @@ from studio.engine.generative_nodes import latent_wires
 from studio.ui.dashboard import images
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.picture import ImageCanvas, rgb_of
-from studio.ui.dashboard.probe_frame import ProbeFrame, one_line
+from studio.ui.dashboard.probe_view import ProbeView, one_line
 from studio.ui.dashboard.store import RunStore
 
-RELEVANT = {"latent", "metrics", "generative", "state", "all"}
+RELEVANT = {"latent", "metrics", "generative"}
 EMPTY_TEXT = ("A VAE's latent code appears here (KL per dimension, the decoder's map of the "
               "first two dimensions, traversals) once training starts")
 WAITING_TEXT = "Waiting for the first probe of the latent code"
@@ -40,17 +40,14 @@ def _caption(name: str) -> QLabel:
     return label
 
 
-class LatentView(QWidget):
+class LatentView(ProbeView):
     """The newest probe of the current run's latent code, with its loss terms' curves."""
 
-    probe_requested = Signal(str)
-
     def __init__(self, store: RunStore, parent=None):
-        super().__init__(parent)
-        self.setObjectName("latent_view")
-        self.store = store
-        self._run = None
-        self._drawn: Latent | None = None
+        super().__init__(store, "latent", RELEVANT, EMPTY_TEXT, WAITING_TEXT,
+                         probe="generative", noun="probe", parent=parent, button=(
+                             "Probe Now", "Probe the latent code after the current training "
+                             "step, without waiting for the next probe"))
         palette = self.palette()
         self.kl_plot = new_plot("latent_kl", palette, mouse=False, long_curves=False)
         self.kl_plot.setTitle("KL per dim", size="8pt")  # short: a narrow plot keeps it
@@ -89,34 +86,29 @@ class LatentView(QWidget):
             plot.getAxis("left").setWidth(36)
         for canvas in (self.map, self.traversals):
             canvas.setMinimumSize(80, 80)
-        self.frame = ProbeFrame(self, "latent", self.content, "generative", (
-            "Probe Now", "Probe the latent code after the current training step, without "
-            "waiting for the next probe"), EMPTY_TEXT, WAITING_TEXT)
-        self.message, self.summary = self.frame.message, self.frame.summary
-        self.note, self.request_button = self.frame.note, self.frame.request_button
+        self.lay_out(self.content)
 
     @property
     def has_map(self) -> bool:
         """Whether the decoder's map of the latent plane is on screen."""
         return self._drawn is not None and self.map.pixels is not None
 
+    def newest(self, run):
+        return run.latent
+
+    def clear(self) -> None:
+        self.kl_bars.setOpts(x=[], height=[])
+        self.map.set_pixels(None)
+        self.traversals.set_pixels(None)
+
+    def draw(self, run, event: Latent) -> None:
+        self._draw(event)
+
     def refresh(self, topics: set) -> None:
-        if not (topics & RELEVANT):
-            return
+        super().refresh(topics)
         run = self.store.current
-        event = run.latent if run is not None else None
-        again = "all" in topics or run is not self._run
-        self._run = run
-        if event is None:
-            self._drawn = None
-            self.kl_bars.setOpts(x=[], height=[])
-            self.map.set_pixels(None)
-            self.traversals.set_pixels(None)
-        elif again or event is not self._drawn:
-            self._draw(event)
-        if event is not None and topics & {"metrics", "all", "latent"}:
-            self._draw_terms(run, event)
-        self.frame.follow(run, event is not None)
+        if self._drawn is not None and run is not None and topics & {"metrics", "all", "latent"}:
+            self._draw_terms(run, self._drawn)
 
     def _draw_terms(self, run, event: Latent) -> None:
         for term, name in (("reconstruction", event.reconstruction_metric),

@@ -9,16 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from studio.core.project import INSTANCE
 from studio.core.registry import get_block
 from studio.engine.events import Normalization
 from studio.ui import theme
 from studio.ui.dashboard.curves import metric_colour, new_plot
+from studio.ui.dashboard.probe_view import ProbeView
 from studio.ui.dashboard.store import RunStore
 
-RELEVANT = {"normalization", "state", "all"}
+RELEVANT = {"normalization"}
 EMPTY_TEXT = ("Batch and running statistics of each BatchNorm layer (LayerNorm beside) appear "
               "here with the activations probe, once training starts")
 LEGEND = ("One dot per channel: its mean (left) or variance (right) on the probe batch "
@@ -45,19 +46,11 @@ def summary(event: Normalization) -> str:
         "; ".join(parts)
 
 
-class NormalizationView(QWidget):
+class NormalizationView(ProbeView):
     def __init__(self, store: RunStore, parent=None):
-        super().__init__(parent)
-        self.setObjectName("normalization_view")
-        self.store = store
-        self._drawn: Normalization | None = None
-        self.message = QLabel(EMPTY_TEXT)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(f"color: {theme.current().text_dim.name()};")
-        self.summary = QLabel("")
-        self.summary.setObjectName("normalization_summary")
-        self.summary.setWordWrap(True)
+        super().__init__(store, "normalization", RELEVANT, EMPTY_TEXT, parent=parent)
+        self.summary.setWordWrap(True)  # a line per normalization layer
+        self.summary.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.summary.setToolTip(LEGEND)
         self.plots = {}
         self.scatters: dict = {}  # (stat, node key) -> scatter item
@@ -72,30 +65,23 @@ class NormalizationView(QWidget):
             plot.setMinimumSize(140, 110)
             self.plots[stat] = plot
             row.addWidget(plot, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.message, 1)
-        layout.addLayout(row, 1)
-        self._show(False)
-
-    def _show(self, drawn: bool) -> None:
-        self.message.setVisible(not drawn)
-        self.summary.setVisible(drawn)
-        for plot in self.plots.values():
-            plot.setVisible(drawn)
+        body = QWidget()
+        body.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.lay_out(body)
 
     @property
     def has_stats(self) -> bool:
         return self._drawn is not None
 
-    def refresh(self, topics: set) -> None:
-        if not (topics & RELEVANT):
-            return
-        run = self.store.current
-        event = run.normalization if run is not None else None
-        if event is not self._drawn:
-            self._draw(event)
-        self._show(event is not None)
+    def newest(self, run):
+        return run.normalization
+
+    def draw(self, run, event: Normalization) -> None:
+        self._draw(event)
+
+    def clear(self) -> None:
+        self._draw(None)
 
     def _draw(self, event: Normalization | None) -> None:
         for plot in self.plots.values():

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from studio.core.registry import nodes_with
 from studio.engine.events import OptimizerPaths
-from studio.ui import theme
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.picture import rgb_of
+from studio.ui.dashboard.probe_view import ProbeView
 from studio.ui.dashboard.store import RunStore
 
-RELEVANT = {"optimizer_paths", "state", "all"}
+RELEVANT = {"optimizer_paths"}
 EMPTY_TEXT = ("Each optimizer's path on a 2-D toy surface appears here when training starts "
               "(its own class and settings, from the same point)")
 LEGEND = ("Shading: the toy loss, darker where lower (its minimum at the centre). Lines: "
@@ -42,23 +41,12 @@ def surface_pixels(surface: np.ndarray, background: QColor, ink: QColor) -> np.n
     return np.ascontiguousarray(np.rint(mixed).astype(np.uint8))
 
 
-class PathsView(QWidget):
+class PathsView(ProbeView):
     """The current run's surface and paths, and a line saying where each path ended."""
 
     def __init__(self, store: RunStore, parent=None):
-        super().__init__(parent)
-        self.setObjectName("paths_view")
-        self.store = store
-        self._drawn: OptimizerPaths | None = None
+        super().__init__(store, "paths", RELEVANT, EMPTY_TEXT, parent=parent)
         self.lines: dict = {}  # optimizer name -> its path's curve
-        self.message = QLabel(EMPTY_TEXT)
-        self.message.setObjectName("paths_message")
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(f"color: {theme.current().text_dim.name()};")
-        self.summary = QLabel("")
-        self.summary.setObjectName("paths_summary")
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setToolTip(LEGEND)
         self.plot = new_plot("paths_plot", self.palette(), legend_offset=(-6, -6),
                              long_curves=False)  # the legend where no path goes
@@ -70,33 +58,16 @@ class PathsView(QWidget):
         self.plot.addItem(self.image)
         self.start = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("w"), pen=pg.mkPen("k"))
         self.plot.addItem(self.start)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.message, 1)
-        layout.addWidget(self.plot, 1)
-        self._show(False)
-
-    def _show(self, drawn: bool) -> None:
-        self.message.setVisible(not drawn)
-        self.plot.setVisible(drawn)
-        self.summary.setVisible(drawn)
+        self.lay_out(self.plot)
 
     @property
     def has_paths(self) -> bool:
         return self._drawn is not None and bool(self.lines)
 
-    def refresh(self, topics: set) -> None:
-        if not (topics & RELEVANT):
-            return
-        run = self.store.current
-        event = run.optimizer_paths if run is not None else None
-        if event is None:
-            self._clear()
-        elif event is not self._drawn:
-            self._draw(event)
-        self._show(event is not None)
+    def newest(self, run):
+        return run.optimizer_paths
 
-    def _clear(self) -> None:
+    def clear(self) -> None:
         self._drawn = None
         self.image.clear()
         self.start.clear()
@@ -106,8 +77,8 @@ class PathsView(QWidget):
         if self.plot.plotItem.legend is not None:
             self.plot.plotItem.legend.clear()
 
-    def _draw(self, event: OptimizerPaths) -> None:
-        self._clear()
+    def draw(self, run, event: OptimizerPaths) -> None:
+        self.clear()
         palette = self.palette()
         pixels = surface_pixels(event.surface, palette.color(QPalette.ColorRole.Base),
                                 palette.color(QPalette.ColorRole.Text))
@@ -130,4 +101,3 @@ class PathsView(QWidget):
         self.summary.setText(f"<b>{event.formula}</b> \u00b7 {steps} steps from "
                              f"({event.start[0]:g}, {event.start[1]:g}); ends: "
                              + ", ".join(ends))
-        self._drawn = event

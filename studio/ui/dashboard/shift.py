@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGridLayout, QWidget
 
 from studio.engine.classifier_nodes import classifier_losses
-from studio.engine.events import ACTIVE_STATES
-from studio.ui import theme
 from studio.ui.dashboard.curves import metric_colour, new_plot
-from studio.ui.dashboard.probe_button import probe_now_button
+from studio.ui.dashboard.probe_view import ProbeView
 from studio.ui.dashboard.store import RunStore
 
-RELEVANT = {"shift", "state", "all"}
+RELEVANT = {"shift"}
 EMPTY_TEXT = ("An image classifier's answers for moved images appear here (how many stay the "
               "same at each shift, and where in the network moving stops commuting with the "
               "layers) once training starts")
@@ -76,34 +74,14 @@ def layer_name(key: str) -> str:
     return key.rsplit("/", 1)[-1].split(":", 1)[0]
 
 
-class ShiftView(QWidget):
-    """The curves of the current run and its newest shift test."""
-
-    probe_requested = Signal(str)
+class ShiftView(ProbeView):
+    """The curves of the current run and its newest shift test of each classifier."""
 
     def __init__(self, store: RunStore, parent=None):
-        super().__init__(parent)
-        self.setObjectName("shift_view")
-        self.store = store
-        self._run = None
-        self._drawn = None  # the newest test on screen
-        dim = f"color: {theme.current().text_dim.name()};"
-        self.message = QLabel(EMPTY_TEXT)
-        self.message.setObjectName("shift_message")
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(dim)
-        self.summary = QLabel("")
-        self.summary.setObjectName("shift_summary")
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note = QLabel("")
-        self.note.setObjectName("shift_note")
-        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.note.setStyleSheet(dim)
-        self.request_button = probe_now_button(
-            "Test Now", "request_shift", "Test the classifier on moved images after the "
-            "current training step, without waiting for the next test", "shift",
-            self.probe_requested)
+        super().__init__(store, "shift", RELEVANT, EMPTY_TEXT, WAITING_TEXT, probe="shift",
+                         button=("Test Now", "Test the classifier on moved images after the "
+                                 "current training step, without waiting for the next test"),
+                         noun="test", parent=parent)
         palette = self.palette()
         self.kept_plot = new_plot("shift_kept", palette, legend_offset=None, mouse=False)
         self.kept_plot.setTitle("Answers kept", size="9pt")
@@ -132,15 +110,7 @@ class ShiftView(QWidget):
         for column, plot in enumerate((self.kept_plot, self.error_plot, self.maps_plot)):
             plot.setMinimumSize(140, 110)
             grid.addWidget(plot, 0, column)
-        head = QHBoxLayout()
-        head.addWidget(self.summary, 1)
-        head.addWidget(self.request_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.note)
-        layout.addWidget(self.message, 1)
-        layout.addWidget(self.plots, 1)
-        self._show(False)
+        self.lay_out(self.plots)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """A narrow dock (beside Problems) shows the two plots whole rather than three cut:
@@ -148,40 +118,19 @@ class ShiftView(QWidget):
         super().resizeEvent(event)
         self.maps_plot.setVisible(event.size().width() >= WIDE_ENOUGH)
 
-    def _show(self, drawn: bool) -> None:
-        self.message.setVisible(not drawn)
-        self.plots.setVisible(drawn)
-        self.summary.setVisible(drawn)
-
     @property
     def has_test(self) -> bool:
         """Whether a shift test is on screen."""
         return self._drawn is not None
 
-    def refresh(self, topics: set) -> None:
-        if not (topics & RELEVANT):
-            return
-        run = self.store.current
-        tests = dict(run.shift) if run is not None else {}
-        again = "all" in topics or run is not self._run
-        self._run = run
-        newest = max(tests.values(), key=lambda e: e.step) if tests else None
-        if newest is None:
-            self._drawn = None
-            for curve in self.kept_curves.values():
-                curve.setData([], [])
-            self.error_bars.setOpts(x=[], height=[])
-            self.maps_image.clear()
-        elif again or newest is not self._drawn:
-            self._draw(run, tests)
-            self._drawn = newest
-        active = run is not None and run.state in ACTIVE_STATES
-        self.request_button.setEnabled(active)
-        note = run.next_probe_text("shift", "test") if active else ""
-        self.note.setText(note)
-        self.note.setVisible(bool(note))
-        self.message.setText(WAITING_TEXT if active else EMPTY_TEXT)
-        self._show(newest is not None)
+    def newest(self, run):
+        return max(run.shift.values(), key=lambda e: e.step) if run.shift else None
+
+    def clear(self) -> None:
+        for curve in self.kept_curves.values():
+            curve.setData([], [])
+        self.error_bars.setOpts(x=[], height=[])
+        self.maps_image.clear()
 
     def _curve(self, key: tuple, index: int, shift: int):
         """The curve of one classifier (its colour) at one shift (fainter the farther; 0: its
@@ -195,7 +144,8 @@ class ShiftView(QWidget):
                 [], [], pen=pg.mkPen(colour, width=2 if shift == 1 else 1, style=style))
         return curve
 
-    def _draw(self, run, tests: dict) -> None:
+    def draw(self, run, _newest) -> None:
+        tests = dict(run.shift)
         spacings = sorted({s for e in tests.values() for s in e.strides}) + [LAST]
         width = 0.8 / max(len(tests), 1)
         positions, heights, brushes, words, pictures = [], [], [], [], []
