@@ -126,6 +126,7 @@ def train_pause_and_grab(app, window, pause_at: int, out: Path) -> Path:
 # (lesson, file name, pause at step)
 LESSON_SHOTS = (("locality", "lesson_locality.png", 120),
                 ("boundary", "lesson_boundary.png", 5000),  # its last step: the final map
+                ("shift", "lesson_shift.png", 400),  # its last step
                 ("vae", "lesson_vae_latent.png", 1920))  # the end: the final probe
 
 
