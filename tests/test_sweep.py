@@ -5,6 +5,7 @@ few steps of LeNet; the seeds make the samplers and the runs repeat."""
 import _thread
 import itertools
 import json
+import signal
 import subprocess
 import sys
 
@@ -160,7 +161,7 @@ def test_cancel_stops_the_running_trial_and_the_sweep(runs_dir):
 
 
 @pytest.mark.parametrize("how", ["cancel", "ctrl+c"])
-def test_cancel_or_ctrl_c_stops_every_trial_running_in_parallel(runs_dir, how):
+def test_cancel_or_ctrl_c_stops_every_trial_running_in_parallel(runs_dir, how, request):
     """With two devices two trials train at once; Cancel (the app's flag) or Ctrl+C (raised on
     the main thread, while Optuna's threads run the trials) stops both, recorded stopped, and
     starts no other."""
@@ -175,6 +176,9 @@ def test_cancel_or_ctrl_c_stops_every_trial_running_in_parallel(runs_dir, how):
                 _thread.interrupt_main()
 
     options = SweepOptions(steps=100000, devices=("cpu", "cpu"))
+    if how == "ctrl+c":  # a shell's background job ignores SIGINT, and interrupt_main with it
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     with RunHistory(runs_dir / "h.sqlite") as history:
         if how == "cancel":
             result = run_sweep(project, space, history, options,
