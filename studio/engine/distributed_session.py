@@ -81,10 +81,7 @@ class DistributedSession:
         (self.folder / JOB_FILE).write_text(json.dumps({
             "project": self.project_text, "config": dataclasses.asdict(self.config),
             "address": list(self._listener.address)}), encoding="utf-8")
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ, **{KEY_VARIABLE: key.hex()})
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root,
-                                                          env.get("PYTHONPATH")]))
+        env = dict(os.environ, **{KEY_VARIABLE: key.hex()})  # the ranks import this Studio
         command = [sys.executable, "-m", "torch.distributed.run", *self.launch.arguments(),
                    "-m", "studio.engine.distributed_run", str(self.folder)]
         with open(self.folder / LOG_FILE, "wb") as log:

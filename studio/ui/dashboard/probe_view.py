@@ -99,6 +99,7 @@ class ProbeView(QWidget):
         if result is None:
             if self._drawn is not None or again:
                 self.clear()
+                self.summary.setText("")  # nothing said of a run that is gone
             self._drawn = None
         elif again or result is not self._drawn:
             self.draw(run, result)
