@@ -140,8 +140,11 @@ class ShiftView(ProbeView):
             colour = metric_colour(index)
             colour.setAlpha(255 - 45 * (shift - 1) if shift else 255)
             style = Qt.PenStyle.DotLine if not shift else Qt.PenStyle.SolidLine
+            marked = {"symbol": "o", "symbolSize": 4, "symbolPen": None,
+                      "symbolBrush": colour} if shift == 1 else {}  # a first test shows
             curve = self.kept_curves[key] = self.kept_plot.plot(
-                [], [], pen=pg.mkPen(colour, width=2 if shift == 1 else 1, style=style))
+                [], [], pen=pg.mkPen(colour, width=2 if shift == 1 else 1, style=style),
+                **marked)
         return curve
 
     def draw(self, run, _newest) -> None:
