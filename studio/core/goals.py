@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from studio.core.inference import Analysis
-from studio.core.project import NODE_ID, Project
+from studio.core.project import NODE_ID, Project, predecessors, upstream_of
 from studio.core.registry import ROLES, measures_accuracy, role_of
 
 MET, NOT_MET, UNKNOWN = "met", "not met", "unknown"
@@ -286,29 +286,17 @@ def find_skip(project: Project):
     layer with two wired inputs whose sources differ and one of which is upstream of the other
     (``x`` and ``f(x)`` into an Add or a Concat); None if there is none."""
     for key, graph in project.graphs():
-        preds: dict = {}
-        for e in graph.edges:
-            preds.setdefault(e.dst, []).append(e.src)
+        preds = predecessors(graph)
         for node in graph.nodes.values():
             sources = list(dict.fromkeys(preds.get(node.id, [])))
             if len(sources) < 2 or not _is_layer(node.block):
                 continue
             for late in sources:
-                upstream = _upstream(preds, late)
+                upstream = upstream_of(graph, late, preds)
                 for early in sources:
                     if early != late and early in upstream:
                         return key, node.id, early, late
     return None
-
-
-def _upstream(preds: dict, node_id: str) -> set:
-    seen, todo = set(), [node_id]
-    while todo:
-        for src in preds.get(todo.pop(), []):
-            if src not in seen:
-                seen.add(src)
-                todo.append(src)
-    return seen
 
 
 def _shape_text(shape) -> str:

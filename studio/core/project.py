@@ -323,6 +323,27 @@ class Project:
         return graph.add(INSTANCE, title=title, id=id, network=network, args=args)
 
 
+def predecessors(graph: Graph) -> dict:
+    """node id -> the ids of the nodes wired into it, in wiring order (one per wire)."""
+    preds: dict = {}
+    for e in graph.edges:
+        preds.setdefault(e.dst, []).append(e.src)
+    return preds
+
+
+def upstream_of(graph: Graph, node_id: str, preds: dict | None = None) -> set:
+    """Every node whose output reaches ``node_id`` through the wires (not the node itself);
+    ``preds``: ``predecessors(graph)``, when the caller asks for several nodes."""
+    preds = predecessors(graph) if preds is None else preds
+    seen, todo = set(), [node_id]
+    while todo:
+        for src in preds.get(todo.pop(), ()):
+            if src not in seen:
+                seen.add(src)
+                todo.append(src)
+    return seen
+
+
 def node_ports(graph: Graph, node_id: str, side: str) -> tuple:
     """The input or output ports of a node (a network instance's come from its network)."""
     node = graph.nodes[node_id]

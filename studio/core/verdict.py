@@ -16,7 +16,7 @@ from functools import cache
 from operator import attrgetter
 
 from studio.core.inference import ERROR, NOT_READY, WARNING, Analysis, Problem
-from studio.core.project import INPUT, INSTANCE, OUTPUT, Project
+from studio.core.project import INPUT, INSTANCE, OUTPUT, Project, upstream_of
 from studio.core.registry import spec_of
 
 FLOAT_BYTES = 4  # weights, gradients and optimizer state are float32, also under mixed precision
@@ -244,7 +244,7 @@ def _updated_rows(project: Project, top: dict, row, upstream: dict) -> list:
         upstream.update(wires=wires, nodes={})
     nodes = upstream["nodes"]
     if row.node.id not in nodes:
-        nodes[row.node.id] = _upstream_of(graph, row.node.id)
+        nodes[row.node.id] = upstream_of(graph, row.node.id)
     return [r for r in map(top.get, nodes[row.node.id]) if r is not None]
 
 
@@ -280,19 +280,6 @@ def _frozen_optimizers(project: Project, analysis: Analysis, top: dict, upstream
                 f"({frozen:,} parameters), so it has nothing to train: unfreeze a layer, or "
                 "remove the optimizer", severity=NOT_READY))
     return problems
-
-
-def _upstream_of(graph, node_id: str) -> set:
-    preds: dict[str, list] = {}
-    for e in graph.edges:
-        preds.setdefault(e.dst, []).append(e.src)
-    upstream, todo = set(), [node_id]
-    while todo:
-        for src in preds.get(todo.pop(), ()):
-            if src not in upstream:
-                upstream.add(src)
-                todo.append(src)
-    return upstream
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from studio.core.project import predecessors, upstream_of
 from studio.core.registry import Values, is_data_source, is_preview, role_of
 from studio.engine.adversarial import AdversarialProbe
 from studio.engine.boundary import BoundaryGrid
@@ -163,21 +164,10 @@ def preview_sources(project) -> dict:
     shows reconstructions (sent with their inputs); one fed by Class labels has a row per
     class (sent with the class count, so the dashboard labels the rows)."""
     graph = project.training
-    upstream: dict = {}
-    for e in graph.edges:
-        upstream.setdefault(e.dst, set()).add(e.src)
-    sources = {}
-    for node in graph.nodes.values():
-        if not is_preview(node.block):
-            continue
-        seen, todo = set(), [node.id]
-        while todo:
-            for src in upstream.get(todo.pop(), ()):
-                if src not in seen:
-                    seen.add(src)
-                    todo.append(src)
-        sources[identifier(node.title or node.id)] = [graph.nodes[n] for n in seen]
-    return sources
+    preds = predecessors(graph)
+    return {identifier(node.title or node.id): [graph.nodes[n] for n in
+                                                upstream_of(graph, node.id, preds)]
+            for node in graph.nodes.values() if is_preview(node.block)}
 
 
 def cuda_devices() -> list:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from studio.core.inference import analyze
+from studio.core.project import upstream_of
 from studio.engine.classifier_nodes import all_classifier_scores
 from studio.engine.events import ShiftTest
 from studio.engine.node_keys import node_key
@@ -84,17 +85,7 @@ def spatial_layers(project, scores_node: str) -> list:
     upstream of ``scores_node`` whose output is a map of channels x height x width, in the
     order the analysis walks them (the step between cells is the analysis's: the product of
     the strides on the way)."""
-    graph = project.training
-    feeding: dict = {}
-    for e in graph.edges:
-        feeding.setdefault(e.dst, set()).add(e.src)
-    upstream, todo = set(), [scores_node]
-    while todo:
-        for src in feeding.get(todo.pop(), ()):
-            if src not in upstream:
-                upstream.add(src)
-                todo.append(src)
-    upstream.add(scores_node)
+    upstream = upstream_of(project.training, scores_node) | {scores_node}
     found = []
     for row in analyze(project).rows:
         if row.graph != "training" or row.depth != 0 or not row.ok or len(row.outputs) != 1 \
