@@ -27,6 +27,18 @@ def classifier_losses(graph) -> list:
     return found
 
 
+def classified_samples(project, analysis) -> list:
+    """The shape of one sample of each classifier's dataset (its first output, as
+    ``analysis`` has it): (2,) for 2-D points, (C, H, W) for images."""
+    shapes = []
+    for _loss, _scores, data in classifier_losses(project.training):
+        row = analysis.result("training", data.id)
+        outputs = list(row.outputs.values()) if row is not None else []
+        if outputs:
+            shapes.append(tuple(outputs[0].shape))
+    return shapes
+
+
 def classifier_scores(project) -> str | None:
     """The node key of the class scores a classifier's loss reads (for the predictions grid),
     when the project has a loss that measures accuracy on dataset labels."""

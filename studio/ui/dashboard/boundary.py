@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPalette
 
-from studio.engine.classifier_nodes import classifier_losses
+from studio.engine.classifier_nodes import classified_samples
 from studio.engine.events import Boundary
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.picture import rgb_of
@@ -33,12 +33,7 @@ LIGHTEST, DARKEST = 0.18, 0.8  # how far a cell goes from the background towards
 def classifies_points(project, analysis) -> bool:
     """Whether the project trains a classifier on 2-D points: a loss that measures accuracy
     on a dataset's labels, where that dataset's samples are vectors of 2 features."""
-    for _loss, _scores, data in classifier_losses(project.training):
-        row = analysis.result("training", data.id)
-        outputs = list(row.outputs.values()) if row is not None else []
-        if outputs and tuple(outputs[0].shape) == (2,):
-            return True
-    return False
+    return (2,) in classified_samples(project, analysis)
 
 
 def class_colours(count: int) -> np.ndarray:

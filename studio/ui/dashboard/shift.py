@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from studio.engine.classifier_nodes import classifier_losses
+from studio.engine.classifier_nodes import classified_samples
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.probe_view import ProbeView
 from studio.ui.dashboard.store import RunStore
@@ -45,12 +45,7 @@ MAPS_TIP = ("The first map sampled on a grid (a strided layer's), averaged over 
 def classifies_images(project, analysis) -> bool:
     """Whether the project trains a classifier of images: a loss that measures accuracy on a
     dataset's labels, where that dataset's samples are channels x height x width."""
-    for _loss, _scores, data in classifier_losses(project.training):
-        row = analysis.result("training", data.id)
-        outputs = list(row.outputs.values()) if row is not None else []
-        if outputs and len(tuple(outputs[0].shape)) == 3:
-            return True
-    return False
+    return any(len(shape) == 3 for shape in classified_samples(project, analysis))
 
 
 WIDE_ENOUGH = 720  # pixels from which the maps are shown beside the two plots
