@@ -89,16 +89,22 @@ def shift_consistency(project: Project, weights, shifts=(1, 2, 3, 4), seed: int 
     report.accuracy = float((base == labels).float().mean())
     for d in shifts:
         picks = torch.randint(len(DIRECTIONS), (len(labels),), generator=generator)
-        moved = torch.empty_like(base)
+        answers = torch.empty_like(base)
         for i in range(0, len(labels), BATCH):
-            chunk = images[i:i + BATCH].clone()
-            for j, pick in enumerate(picks[i:i + BATCH].tolist()):
-                dy, dx = DIRECTIONS[pick]
-                chunk[j] = torch.roll(chunk[j], shifts=(dy * d, dx * d), dims=(-2, -1))
-            moved[i:i + BATCH] = predict(chunk, labels[i:i + BATCH])
-        report.consistency[d] = float((moved == base).float().mean())
-        report.shifted_accuracy[d] = float((moved == labels).float().mean())
+            answers[i:i + BATCH] = predict(moved(images[i:i + BATCH], d, picks[i:i + BATCH]),
+                                           labels[i:i + BATCH])
+        report.consistency[d] = float((answers == base).float().mean())
+        report.shifted_accuracy[d] = float((answers == labels).float().mean())
     return report
+
+
+def moved(images: torch.Tensor, distance: int, picks: torch.Tensor) -> torch.Tensor:
+    """``images`` each moved circularly by ``distance`` pixels in its direction
+    ``DIRECTIONS[pick]`` (the shift probe and this test draw the picks from a seeded
+    generator, so every network compared sees the same moves)."""
+    return torch.stack([torch.roll(image, shifts=(DIRECTIONS[p][0] * distance,
+                                                  DIRECTIONS[p][1] * distance), dims=(-2, -1))
+                        for image, p in zip(images, picks.tolist())])
 
 
 def _load_networks(training, weights) -> None:

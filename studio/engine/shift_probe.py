@@ -30,19 +30,11 @@ from studio.core.project import upstream_of
 from studio.engine.classifier_nodes import all_classifier_scores
 from studio.engine.events import ShiftTest
 from studio.engine.node_keys import node_key
-from studio.engine.shift_consistency import DIRECTIONS
+from studio.engine.shift_consistency import DIRECTIONS, moved
 
 SHIFTS = (1, 2, 3, 4)
 IMAGES = 64  # held-out images whose answers are compared
 MAPPED = 16  # of them, the ones whose maps are compared
-
-
-def moved(images: torch.Tensor, distance: int, generator: torch.Generator) -> torch.Tensor:
-    """``images`` each moved circularly by ``distance`` pixels in one of eight directions."""
-    picks = torch.randint(len(DIRECTIONS), (len(images),), generator=generator).tolist()
-    return torch.stack([torch.roll(image, shifts=(DIRECTIONS[p][0] * distance,
-                                                  DIRECTIONS[p][1] * distance), dims=(-2, -1))
-                        for image, p in zip(images, picks)])
 
 
 def rolled(maps: torch.Tensor, cells: float) -> torch.Tensor:
@@ -116,7 +108,10 @@ class ShiftProbe:
         right = torch.roll(images[:MAPPED], shifts=1, dims=-1)
         self.mapped_batch = (torch.cat([images[:MAPPED], right]),
                              torch.cat([labels[:MAPPED], labels[:MAPPED]]))
-        self.scored_batch = (torch.cat([images] + [moved(images, d, generator) for d in SHIFTS]),
+        picks = [torch.randint(len(DIRECTIONS), (len(images),), generator=generator)
+                 for _ in SHIFTS]
+        self.scored_batch = (torch.cat([images] + [moved(images, d, p)
+                                                   for d, p in zip(SHIFTS, picks)]),
                              labels.repeat(len(SHIFTS) + 1))
 
     @classmethod
