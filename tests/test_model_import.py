@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -98,6 +100,51 @@ def test_resnet_blocks_become_two_networks_with_width_and_stride_arguments():
     assert {"Dataset", "Network", "CrossEntropy", "Adam"} <= blocks
     data = project.training.nodes["shapes"].params
     assert (data["channels"], data["size"]) == (3, 32)
+
+
+
+class _Mix(nn.Module):
+    """Two tensor inputs: relu(a) + b."""
+
+    def forward(self, a, b):
+        return torch.relu(a) + b
+
+
+class _TwoInputUnits(nn.Module):
+    """One class with two inputs used twice (one reusable network with two Inputs), a
+    one-call wrapper used twice (no network of one block), and a module path too long for a
+    node id."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.first_mixing_unit_with_a_very_long_descriptive_attribute_name = _Mix()
+        self.second = _Mix()
+        self.wrap_a, self.wrap_b = nn.Sequential(nn.ReLU()), nn.Sequential(nn.ReLU())
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 8 * 8, 5))
+
+    def forward(self, x):
+        y = self.stem(x)
+        z = self.first_mixing_unit_with_a_very_long_descriptive_attribute_name(y, torch.relu(y))
+        z = self.second(self.wrap_a(z), self.wrap_b(y))
+        return self.head(z)
+
+
+def test_a_network_with_two_inputs_gets_each_wire_on_its_own_input(tmp_path):
+    torch.manual_seed(0)
+    model = _TwoInputUnits().eval()
+    imported = import_model(model, (3, 8, 8))
+    assert imported.stats["max_diff"] == 0
+    project = imported.project
+    assert "Mix" in project.networks and "Sequential" not in project.networks
+    inputs = [n for n in project.networks["Mix"].nodes.values() if n.block == "Input"]
+    assert len(inputs) == 2
+    assert all(len(i) <= 64 for net in project.networks.values() for i in net.nodes)
+    paths = imported.write(tmp_path / "mix.studio")
+    [exported] = built_networks(load(paths["project"]), paths["weights"])
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(exported.module.eval()(x), model(x))
 
 
 BAD = '''
@@ -210,7 +257,9 @@ def test_cli_names_a_bad_source_in_one_line(tmp_path, capsys):
     assert "expected path/to/file.py:FACTORY" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "missing.py") + ":make", "--out", str(out)]) == 2
     assert "no Python file at" in capsys.readouterr().err
-    if importlib.util.find_spec("torchvision") is None:  # an optional source, never required
+    loads = subprocess.run([sys.executable, "-c", "import torchvision.models"],
+                           capture_output=True).returncode == 0
+    if not loads:  # absent, or (here) a build that cannot load beside this torch
         assert main(["import", "torchvision:resnet18", "--out", str(out)]) == 2
         assert "torchvision cannot be imported here" in capsys.readouterr().err
     assert not out.exists()

@@ -78,8 +78,9 @@ def plan(model: nn.Module, inputs: dict, top_name: str, apart: frozenset = froze
         groups: dict = {}
         for path in paths:
             body = _sketch_of(model, path, inputs, result)
-            if body.problems:
-                continue  # reported where the parent traces through it
+            if body.problems or len(body.ops) < 2:
+                continue  # problems are reported where the parent traces through it; a
+                # network of one block (a converter's wrapper of one call) would add nothing
             groups.setdefault(signature(body), []).append((path, body))
         for members in groups.values():
             if len(members) < 2:
@@ -114,7 +115,7 @@ def instance_lookup(plan: Plan, where: str):
         folded = plan.networks[name]
         outputs = [f"out{i}" if len(folded.body.outputs) > 1 else "out"
                    for i in range(1, len(folded.body.outputs) + 1)]
-        return name, dict(folded.uses[full]), outputs
+        return name, dict(folded.uses[full]), outputs, list(folded.body.inputs)
     return instance_of
 
 

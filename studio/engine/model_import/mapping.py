@@ -116,7 +116,7 @@ class _Mapper:
         self.gm = gm
         self.values = values
         self.where = where
-        self.instance_of = instance_of  # (relative path, module) -> (network, args, outputs) | None
+        self.instance_of = instance_of  # (path, module) -> (network, args, outputs, inputs) | None
         self.env: dict = {}
         self.sketch = Sketch([], [], [])
         self.holder: dict = {}  # module path -> op id holding it
@@ -181,6 +181,10 @@ class _Mapper:
     def on_placeholder(self, node):
         value = self.traced(node)
         self.sketch.inputs.append(node.name)
+        if not isinstance(value, Traced):  # ``*tensors``: a network's inputs are single tensors
+            self.problem(node, f"takes {type(value).__name__} {node.name!r}, not one tensor")
+            self.refused(node)
+            return
         self.env[node.name] = _Tensor(node.name, None, value.shape[1:], value.floating)
 
     def on_get_attr(self, node):
@@ -215,8 +219,9 @@ class _Mapper:
             return
         inst = self.instance_of(node.target, module)
         if inst is not None:
-            network, args, outputs = inst
-            inputs = [(None, t.op, t.port) for t in self.tensors_in(node)]
+            network, args, outputs, ports = inst
+            # each tensor to the network's Input of its position (a network may take several)
+            inputs = [(port, t.op, t.port) for port, t in zip(ports, self.tensors_in(node))]
             op = Op(node.name, INSTANCE, {"network": network, "args": args}, inputs, node.target)
             self.add(node, op, outputs)
             return
@@ -387,6 +392,6 @@ def _has_tensor(value) -> bool:
 
 def sketch(gm: fx.GraphModule, values: dict, where: str, instance_of) -> Sketch:
     """``gm`` (traced, with its nodes' ``values``) as blocks; ``where``: its path in the model;
-    ``instance_of(path, module)``: ``(network, args, output ports)`` for a submodule that is an
-    instance of a reusable network, else None."""
+    ``instance_of(path, module)``: ``(network, args, output ports, input ports)`` for a submodule
+    that is an instance of a reusable network, else None."""
     return _Mapper(gm, values, where, instance_of).run()
