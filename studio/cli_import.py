@@ -11,6 +11,8 @@ from pathlib import Path
 
 from studio.cli_common import CliError
 
+DEFAULT_INPUT = (3, 224, 224)
+
 
 def input_shape(text: str) -> tuple:
     """``3x224x224``: the shape of one sample, whole numbers of at least 1."""
@@ -26,7 +28,7 @@ def input_shape(text: str) -> tuple:
 
 def run_import(args) -> int:
     from studio.engine.model_import import ModelImportError, import_model
-    from studio.engine.model_import.sources import SourceError, build, parse
+    from studio.engine.model_import.sources import SourceError, build, default_input, parse
 
     out = Path(args.out)
     if out.suffix != ".studio":
@@ -36,8 +38,9 @@ def run_import(args) -> int:
         if source.runs_code:
             print(f"Running {source.target} to build the model with {source.factory}() (it is "
                   "Python code: import only files you trust)")
+        shape = args.input or default_input(source) or DEFAULT_INPUT
         model = build(source)
-        imported = import_model(model, args.input, name=args.name or source.name)
+        imported = import_model(model, shape, name=args.name or source.name)
     except (SourceError, ModelImportError) as err:
         raise CliError(f"{args.source}: {err}") from None
     written = imported.write(out)
@@ -58,7 +61,8 @@ def add_command(sub) -> None:
                    help="path/to/file.py:FACTORY (runs that file), torchvision:NAME or model.onnx")
     p.add_argument("--out", required=True, metavar="NAME.studio", help="the project to write; "
                    "NAME.ckpt (the original weights) and NAME.keys.json go beside it")
-    p.add_argument("--input", type=input_shape, default=(3, 224, 224), metavar="CxHxW",
-                   help="the shape of one input sample (default 3x224x224)")
+    p.add_argument("--input", type=input_shape, metavar="CxHxW",
+                   help="the shape of one input sample (default: an ONNX file's own, else "
+                        "3x224x224)")
     p.add_argument("--name", help="the project's name (default: the factory's or model's)")
     p.set_defaults(run=run_import)

@@ -60,6 +60,19 @@ def _keyword(name: str, position: int = 1):
     return params
 
 
+# ONNX's HardSigmoid as onnx2torch converts it: clip(alpha * x + beta, 0, 1)
+ONNX_HARD_SIGMOID = "onnx2torch.node_converters.activations.OnnxHardSigmoid"
+
+
+def _hard_sigmoid_import(a) -> dict:
+    """torch's hardsigmoid is ONNX's HardSigmoid with alpha 1/6 and beta 1/2 (as torch exports
+    it); ONNX's own default alpha, 0.2, is another function."""
+    alpha, beta = a.get("alpha", 1 / 6), a.get("beta", 0.5)
+    if abs(alpha - 1 / 6) > 1e-6 or abs(beta - 0.5) > 1e-6:
+        raise NotImportable(f"alpha {alpha:g} and beta {beta:g} (only 1/6 and 1/2, torch's)")
+    return {}
+
+
 # What each activation stands for when a PyTorch model is imported (core.import_rules)
 _IMPORTS = {
     "Identity": ImportRule(modules=("Identity",)),
@@ -80,7 +93,9 @@ _IMPORTS = {
     "Softmax": _calls("Softmax", "softmax", torch_fn=True, method=True, params=_dim_of),
     "LogSoftmax": _calls("LogSoftmax", "log_softmax", torch_fn=True, method=True,
                          params=_dim_of),
-    "Hardsigmoid": _calls("Hardsigmoid", "hardsigmoid"),
+    "Hardsigmoid": ImportRule(modules=("Hardsigmoid", ONNX_HARD_SIGMOID),
+                              functions=("torch.nn.functional.hardsigmoid",),
+                              params=_hard_sigmoid_import),
     "Hardswish": _calls("Hardswish", "hardswish"),
     "SiLU": _calls("SiLU", "silu"),
 }

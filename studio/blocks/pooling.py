@@ -97,8 +97,12 @@ def _pool_import(cls: str) -> ImportRule:
             got = {n: call_arg(a, i + 1, n) for i, n in enumerate(names)}
         if got["dilation"] not in (None, 1, (1, 1)):
             raise NotImportable(f"dilation {got['dilation']} (only 1)")
-        if a.get("count_include_pad", True) is False or a.get("divisor_override") is not None:
-            raise NotImportable("count_include_pad=False or a divisor_override")
+        # every window lies inside the input without padding or ceil_mode: the count is the same
+        partial = got["padding"] not in (None, 0, (0, 0)) or bool(got["ceil_mode"])
+        if (partial and a.get("count_include_pad", True) is False) or \
+                a.get("divisor_override") is not None:
+            raise NotImportable("count_include_pad=False with padding or ceil_mode, or a "
+                                "divisor_override")
         if a.get("return_indices"):
             raise NotImportable("return_indices=True")
         stride = got["stride"] if got["stride"] not in ((), []) else None

@@ -106,15 +106,21 @@ def _from_torchvision(name: str):
 
 
 def _from_onnx(path: Path):
-    if not path.is_file():
-        raise SourceError(f"no ONNX file at {path}")
+    from studio.engine.model_import.onnx_source import OnnxSourceError, convert
+
     try:
-        from onnx2torch import convert
-    except ImportError:
-        raise SourceError("importing an ONNX file needs the onnx2torch package "
-                          "(pip install studio[onnx-import])") from None
+        return convert(path)
+    except OnnxSourceError as err:
+        raise SourceError(str(err)) from None
+
+
+def default_input(source: Source) -> tuple | None:
+    """The input shape an import uses when none is given: an ONNX file's own, else None."""
+    if source.kind != "onnx":
+        return None
+    from studio.engine.model_import.onnx_source import OnnxSourceError, input_shape
+
     try:
-        return convert(str(path))
-    except Exception as err:  # noqa: BLE001 - the converter's own refusal
-        raise SourceError(f"onnx2torch cannot convert {path}: {type(err).__name__}: {err}") \
-            from None
+        return input_shape(Path(source.target))
+    except OnnxSourceError as err:
+        raise SourceError(str(err)) from None
