@@ -72,8 +72,9 @@ class ProjectFiles(QObject):
         self.session = bench.session
         self.settings = bench.settings
         self.import_action = command_action(
-            "&Import PyTorch Model...", "import_model", "Import an nn.Module from a Python file "
-            "as an editable project, its weights beside it (runs that file)", self.import_dialog,
+            "&Import Model...", "import_model", "Import an nn.Module from a Python file (runs "
+            "that file) or an ONNX file as an editable project, its weights beside it",
+            self.import_dialog,
             self)
         self.importer = None  # the open Import dialog, if any
 
@@ -167,7 +168,7 @@ class ProjectFiles(QObject):
             self.open_path(path)
 
     def import_dialog(self) -> None:
-        """File > Import PyTorch Model...: the dialog runs ``studio import`` and opens what it
+        """File > Import Model...: the dialog runs ``studio import`` and opens what it
         writes (``ui/import_dialog.py``)."""
         from studio.ui.import_dialog import ImportDialog
 

@@ -1,9 +1,12 @@
-"""File > Import Model...: a PyTorch model from a Python file as an editable project.
+"""File > Import Model...: a PyTorch model from a Python file, or an ONNX file, as an editable
+project.
 
-The dialog says before anything runs that the chosen Python file will be run (building the model
-is running its code, as any Python import does). The import itself is ``studio import`` in a
-process of its own (the window imports no torch), and the project it writes is then opened; a
-model Studio cannot represent leaves no file, and the dialog shows the list of what it lacks.
+The dialog says before anything runs that a chosen Python file will be run (building the model
+is running its code, as any Python import does); an ONNX file is data, converted by onnx2torch,
+and its input shape comes from the file unless one is given. The import itself is ``studio
+import`` in a process of its own (the window imports no torch), and the project it writes is
+then opened; a model Studio cannot represent leaves no file, and the dialog shows the list of
+what it lacks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from PySide6.QtWidgets import (
 
 WARNING = ("Importing runs this Python file to build the model, as any Python import does: "
            "import only files you trust. The project Studio writes is data and never runs code.")
+ONNX_NOTE = ("An ONNX file is data: onnx2torch converts it and nothing in it runs. Leave the "
+             "input shape empty to use the one the file declares.")
+DEFAULT_SHAPE = "3x224x224"
 
 
 def _with_button(edit: QLineEdit, text: str, chosen) -> QWidget:
@@ -46,19 +52,18 @@ class ImportDialog(QDialog):
 
     def __init__(self, open_project, parent=None, folder: str = ""):
         super().__init__(parent)
-        self.setWindowTitle("Import a PyTorch Model")
+        self.setWindowTitle("Import a Model")
         self.open_project = open_project
         self.process: QProcess | None = None
         self.source = QLineEdit()
-        self.source.setPlaceholderText("path/to/model.py")
+        self.source.setPlaceholderText("path/to/model.py or model.onnx")
         self.factory = QLineEdit()
-        self.factory.setPlaceholderText("a class or function returning an nn.Module")
-        self.shape = QLineEdit("3x224x224")
+        self.shape = QLineEdit(DEFAULT_SHAPE)
         self.out = QLineEdit()
         self.out.setPlaceholderText("where to write the project (NAME.studio)")
         self.folder = folder
         form = QFormLayout()
-        form.addRow("Python file", _with_button(self.source, "Choose...", self._choose_source))
+        form.addRow("Model file", _with_button(self.source, "Choose...", self._choose_source))
         form.addRow("Class or function", self.factory)
         form.addRow("Input shape", self.shape)
         form.addRow("Project", _with_button(self.out, "Choose...", self._choose_out))
@@ -71,6 +76,8 @@ class ImportDialog(QDialog):
         self.run_button = self.buttons.addButton("Run and Import", QDialogButtonBox.AcceptRole)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
+        self.source.textChanged.connect(self._source_kind_changed)
+        self._source_kind_changed()
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.warning)
@@ -78,9 +85,27 @@ class ImportDialog(QDialog):
         lay.addWidget(self.buttons)
         self.resize(560, self.sizeHint().height())
 
+    def is_onnx(self) -> bool:
+        return self.source.text().strip().lower().endswith(".onnx")
+
+    def _source_kind_changed(self) -> None:
+        """A Python file needs its factory and runs; an ONNX file needs neither."""
+        onnx = self.is_onnx()
+        self.factory.setEnabled(not onnx)
+        self.factory.setPlaceholderText("not needed for an ONNX file" if onnx else
+                                        "a class or function returning an nn.Module")
+        self.warning.setText(ONNX_NOTE if onnx else WARNING)
+        self.run_button.setText("Import" if onnx else "Run and Import")
+        self.shape.setPlaceholderText("as the file declares" if onnx else DEFAULT_SHAPE)
+        if onnx and self.shape.text() == DEFAULT_SHAPE:
+            self.shape.clear()
+        elif not onnx and not self.shape.text():
+            self.shape.setText(DEFAULT_SHAPE)
+
     def _choose_source(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Python file with the model", self.folder,
-                                              "Python files (*.py)")
+        path, _ = QFileDialog.getOpenFileName(self, "The model to import", self.folder,
+                                              "Models (*.py *.onnx);;Python files (*.py);;"
+                                              "ONNX files (*.onnx)")
         if path:
             self.source.setText(path)
             if not self.out.text():
@@ -96,16 +121,21 @@ class ImportDialog(QDialog):
         """``studio import``'s arguments, or None after saying what is missing."""
         source, factory = self.source.text().strip(), self.factory.text().strip()
         out, shape = self.out.text().strip(), self.shape.text().strip()
-        missing = [name for name, value in (("the Python file", source), ("the class or "
-                   "function", factory), ("the project to write", out), ("the input shape",
-                                                                           shape)) if not value]
+        onnx = self.is_onnx()
+        needed = [("the model file", source), ("the project to write", out)]
+        if not onnx:
+            needed[1:1] = [("the class or function", factory)]
+            needed.append(("the input shape", shape))
+        missing = [name for name, value in needed if not value]
         if missing:
             self.say(f"Choose {', '.join(missing)}.", error=True)
             return None
         if not out.endswith(".studio"):
             out += ".studio"
             self.out.setText(out)
-        return ["-m", "studio", "import", f"{source}:{factory}", "--out", out, "--input", shape]
+        given = ["--input", shape] if shape else []
+        return ["-m", "studio", "import", source if onnx else f"{source}:{factory}", "--out", out,
+                *given]
 
     def say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #c0392b;" if error else "")
@@ -120,7 +150,9 @@ class ImportDialog(QDialog):
         self.process.setProcessChannelMode(QProcess.SeparateChannels)
         self.process.finished.connect(self._finished)
         self.run_button.setEnabled(False)
-        self.say(f"Running {Path(self.source.text()).name} and importing its model...")
+        name = Path(self.source.text()).name
+        self.say(f"Converting {name}..." if self.is_onnx() else
+                 f"Running {name} and importing its model...")
         self.process.start(sys.executable, args)
 
     def _finished(self, code: int, status) -> None:
