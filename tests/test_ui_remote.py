@@ -71,3 +71,45 @@ def test_train_on_a_remote_host_chosen_in_the_panel(qtbot, tmp_path, server):
     qtbot.waitUntil(lambda: controller.state in ("finished", "stopped", "failed"),
                     timeout=WAIT_MS)
     assert controller.state == "finished"
+
+
+def test_a_lost_connection_offers_to_follow_the_run_again_and_to_stop_it_there(
+        qtbot, tmp_path, server):
+    import os
+    import signal
+
+    window = open_window(qtbot, tmp_path)
+    project = load(EXAMPLES / "lenet.studio")
+    project.training.configure(steps=1_000_000)
+    window.set_document(Document(project))
+    dash = window.dashboard
+    panel, controller = dash.panel, dash.controller
+    panel.train_on.choose(server.host())
+    panel.train_action.trigger()
+    qtbot.waitUntil(lambda: len(dash.store.current.metrics.get("loss", ())) > 0,
+                    timeout=WAIT_MS)
+    first = dash.store.current
+    os.kill(controller.session.pid, signal.SIGKILL)  # the connection goes; the run goes on
+    qtbot.waitUntil(lambda: controller.lost_run is not None and bool(panel.error_text),
+                    timeout=WAIT_MS)
+    assert "connection was lost" in panel.error_text.lower()
+    assert "href='follow'" in panel.error_text and "href='stop-there'" in panel.error_text
+    host, run_id = controller.lost_run
+    last = first.metrics["loss"].x[-1]
+
+    panel.error_label.linkActivated.emit("follow")  # what a click on "Follow it again" does
+    assert panel.error_label.isHidden()
+    followed = dash.store.current
+    assert followed is not first and run_id in followed.label
+    qtbot.waitUntil(lambda: len(followed.metrics.get("loss", ())) > 0 and
+                    followed.metrics["loss"].x[-1] > last, timeout=WAIT_MS)
+    assert controller.state == "running"
+    os.kill(controller.session.pid, signal.SIGKILL)  # lost again: now stop it there
+    qtbot.waitUntil(lambda: controller.lost_run is not None and bool(panel.error_text),
+                    timeout=WAIT_MS)
+    panel.error_label.linkActivated.emit("stop-there")
+    qtbot.waitUntil(lambda: "was asked to stop" in panel.state_label.text(), timeout=WAIT_MS)
+    panel.error_label.linkActivated.emit("follow")  # followed once more, it ends stopped
+    qtbot.waitUntil(lambda: controller.state in ("finished", "stopped", "failed"),
+                    timeout=WAIT_MS)
+    assert controller.state == "stopped", dash.store.current.error

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, Qt, QTimer, Signal
 
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
@@ -58,6 +58,7 @@ class TrainingController(QObject):
     history_failed = Signal(str)  # the run history (or its TensorBoard copy) failed: a sentence
     # for the status bar
     history_changed = Signal()  # a run began or ended in the run history (any thread)
+    remote_said = Signal(str)  # how asking a remote run to stop went: a sentence
 
     def __init__(self, editing_session, parent=None):
         super().__init__(parent)
@@ -257,7 +258,51 @@ class TrainingController(QObject):
         self._launch(Path(checkpoint))
         return None
 
-    def _launch(self, resume_from: Path | None) -> None:
+    @property
+    def lost_run(self):
+        """``(RemoteHost, run id)`` of the remote run whose connection was lost and that goes on
+        there, or None."""
+        session = self.session
+        remote_run = getattr(session, "run", None)  # a RemoteSession's RemoteRun
+        if session is None or remote_run is None or session.state != "disconnected":
+            return None
+        return session.host, remote_run.run_id
+
+    def follow_lost_run(self) -> str | None:
+        """Follow the run the lost connection left going, as a new run in the store (its events
+        again from its start; Stop and Save Weights reach it); returns why not."""
+        lost = self.lost_run
+        if lost is None:
+            return "no remote run lost its connection"
+        if self.running:
+            return "training is already running"
+        self._launch(None, attach=lost)
+        return None
+
+    def stop_lost_run(self) -> str | None:
+        """Ask the run the lost connection left going to stop there (``studio worker --stop``
+        over a new ssh connection, in its own process); ``remote_said`` reports how it went."""
+        lost = self.lost_run
+        if lost is None:
+            return "no remote run lost its connection"
+        host, run_id = lost
+        command = host.command("--stop", run_id)
+        process = QProcess(self)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+
+        def finished(code, status):
+            said = " ".join(bytes(process.readAll()).decode(errors="replace").split())
+            ok = status == QProcess.ExitStatus.NormalExit and code == 0
+            self.remote_said.emit(f"Run {run_id} on {host.host} was asked to stop." if ok else
+                                  f"Could not reach {host.host} to stop run {run_id}: "
+                                  f"{said or f'ssh ended with status {code}'}")
+            process.deleteLater()
+
+        process.finished.connect(finished)
+        process.start(command[0], command[1:])
+        return None
+
+    def _launch(self, resume_from: Path | None, attach=None) -> None:
         from studio.engine.probes import ProbeRates
         from studio.engine.runner import RunConfig
         from studio.engine.session import TrainingSession
@@ -266,7 +311,8 @@ class TrainingController(QObject):
         init_from, self.init_from = (None, self.init_from) if resume_from else (self.init_from,
                                                                                 None)
         run = self.store.new_run()
-        run.label = f"Run {run.number}" + (" (continued)" if resume_from else "")
+        run.label = f"Run {run.number}" + (" (continued)" if resume_from else
+                                           f" ({attach[1]} on {attach[0].host})" if attach else "")
         checkpoint = self._scratch() / f"run{run.number}{WEIGHTS_SUFFIX}"
         folder = Path(self.editing.doc.path).resolve().parent if self.editing.doc.path else None
         config = RunConfig(
@@ -275,10 +321,11 @@ class TrainingController(QObject):
             resume_from=str(resume_from) if resume_from else None, warm_start=True,
             init_from=str(init_from) if init_from else None, pause_on_nan=True,
             data_root=str(folder) if folder else None)
-        if self.remote is not None:
+        if attach is not None or self.remote is not None:
             from studio.engine.remote import RemoteSession
 
-            self.session = RemoteSession(self.editing.project, config, host=self.remote)
+            host, run_id = attach or (self.remote, None)
+            self.session = RemoteSession(self.editing.project, config, host=host, attach=run_id)
         else:
             self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival

@@ -76,6 +76,7 @@ class TrainingPanel(QWidget):
         controller.state_changed.connect(self._state_changed)
         controller.updated.connect(self._updated)
         controller.failed.connect(self._failed)
+        controller.remote_said.connect(self.state_label.setText)
         self.rebuild_settings()
         self._state_changed(controller.state)
 
@@ -375,8 +376,14 @@ class TrainingPanel(QWidget):
                 "connection": "The connection was lost",
                 "remote": "The remote machine could not train"}.get(
                     event.kind, "Training failed")
-        self._show_error(f"<b>{kind}</b>: {_escape(event.message)}"
-                         + (f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""))
+        text = _escape(event.message)
+        links = f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""
+        lost = self.controller.lost_run if event.kind == "connection" else None
+        if lost is not None:  # the links say what the message's commands say (in its tooltip)
+            text = f"run {_escape(lost[1])} is still training on {_escape(lost[0].host)}."
+            links += (" <a href='follow'>Follow it again</a> \u00b7 "
+                      "<a href='stop-there'>Stop it there</a>")
+        self._show_error(f"<b>{kind}</b>: {text}{links}")
         self.error_label.setToolTip(f"{kind}: {event.message}")  # the whole text
 
     def _show_error(self, html: str) -> None:
@@ -385,8 +392,19 @@ class TrainingPanel(QWidget):
         self.error_label.setText(html)
         self.error_label.show()
 
-    def _show_error_node(self, _link: str) -> None:
-        if self.error_node:
+    def _show_error_node(self, link: str) -> None:
+        """A link in the error: the node it names, or what to do with a run whose connection
+        was lost (follow it again, or stop it there)."""
+        if link == "follow":
+            why = self.controller.follow_lost_run()
+            if why:
+                self.state_label.setText(why)
+            else:
+                self.error_label.hide()
+        elif link == "stop-there":
+            why = self.controller.stop_lost_run()
+            self.state_label.setText(why or "Asking the remote run to stop\u2026")
+        elif self.error_node:
             self.show_node.emit(self.error_node[0], self.error_node[1])
 
     @property
