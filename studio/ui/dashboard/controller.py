@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from studio.core.atomic import write_with
 from studio.core.fileformat import SUFFIX
@@ -28,6 +28,7 @@ from studio.engine.run_keeping import move_run
 from studio.engine.run_writer import HISTORY_ERRORS
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.recording import Recordings, history_location
+from studio.ui.dashboard.remote_stop import ask_to_stop
 from studio.ui.dashboard.store import Run, RunStore
 
 # Events are read when the session says some arrived; this slower look catches the worker's
@@ -280,26 +281,12 @@ class TrainingController(QObject):
         return None
 
     def stop_lost_run(self) -> str | None:
-        """Ask the run the lost connection left going to stop there (``studio worker --stop``
-        over a new ssh connection, in its own process); ``remote_said`` reports how it went."""
+        """Ask the run the lost connection left going to stop there; ``remote_said`` reports
+        how it went. Returns why not."""
         lost = self.lost_run
         if lost is None:
             return "no remote run lost its connection"
-        host, run_id = lost
-        command = host.command("--stop", run_id)
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-
-        def finished(code, status):
-            said = " ".join(bytes(process.readAll()).decode(errors="replace").split())
-            ok = status == QProcess.ExitStatus.NormalExit and code == 0
-            self.remote_said.emit(f"Run {run_id} on {host.host} was asked to stop." if ok else
-                                  f"Could not reach {host.host} to stop run {run_id}: "
-                                  f"{said or f'ssh ended with status {code}'}")
-            process.deleteLater()
-
-        process.finished.connect(finished)
-        process.start(command[0], command[1:])
+        ask_to_stop(*lost, self, self.remote_said.emit)
         return None
 
     def _launch(self, resume_from: Path | None, attach=None) -> None:
