@@ -21,13 +21,16 @@ def add_train_options(p) -> None:
                    "and writes the files)")
     p.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
                    help="with --nnodes: where the machines meet (node 0's address)")
+    p.add_argument("--sync-batchnorm", action="store_true",
+                   help="with --nproc: BatchNorm statistics over the whole batch, as in one "
+                   "process, not over each process's share (SyncBatchNorm; GPUs only)")
 
 
 def ranks_session(args, project, config):
     """A ``DistributedSession`` when ``--nproc`` is given, else None."""
     if not getattr(args, "nproc", None):
-        if args.nnodes > 1 or args.rdzv_endpoint:
-            raise CliError("--nnodes and --rdzv-endpoint go with --nproc N")
+        if args.nnodes > 1 or args.rdzv_endpoint or args.sync_batchnorm:
+            raise CliError("--nnodes, --rdzv-endpoint and --sync-batchnorm go with --nproc N")
         return None
     from studio.engine.distributed_session import DistributedSession, Launch
 
@@ -39,5 +42,22 @@ def ranks_session(args, project, config):
                        "every node")
     if args.node_rank >= args.nnodes:
         raise CliError(f"--node-rank {args.node_rank} is not below --nnodes {args.nnodes}")
+    if args.sync_batchnorm:
+        _check_sync_batchnorm(project, config)
     return DistributedSession(project, config, Launch(args.nproc, args.nnodes, args.node_rank,
-                                                      args.rdzv_endpoint))
+                                                      args.rdzv_endpoint), args.sync_batchnorm)
+
+
+def _check_sync_batchnorm(project, config) -> None:
+    """SyncBatchNorm needs CUDA: torch has no CPU kernels for it (and gloo, the CPU backend,
+    would not do), so a CPU run is refused before any rank starts."""
+    from studio.engine.errors import TrainingError, resolve_device
+
+    choice = config.device if config.device != "auto" else project.training.settings["device"]
+    try:
+        device = resolve_device(choice)
+    except TrainingError as err:
+        raise CliError(str(err)) from None
+    if not device.startswith("cuda"):
+        raise CliError(f"--sync-batchnorm needs GPUs (torch's SyncBatchNorm runs on CUDA "
+                       f"only), and this run trains on {device}; leave it out on the CPU")

@@ -153,3 +153,101 @@ def test_several_machines_meet_at_one_endpoint(capsys):
     assert args == ["--nproc_per_node", "4", "--nnodes", "2", "--node_rank", "1",
                     "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400",
                     "--rdzv_id", "studio"]
+
+
+def image_folder_project(tmp_path) -> Path:
+    """A small MLP (no batch statistics) on 33 PNG files streamed from disk: 25 train, 8 a
+    batch, so each epoch's last batch is one image (rank 0's share of it is empty)."""
+    from studio.core.project import Project
+    from tests.test_data_files import write_image_folder
+
+    write_image_folder(tmp_path / "images", count=11)
+    project = Project("Streamed")
+    t = project.training
+    t.configure(batch_size=8, log_every=1)
+    d = t.add("Dataset", id="images", dataset="folder", path=str(tmp_path / "images"),
+              classes=3, size=8, channels=1, test_fraction=0.25, memory="stream")
+    logits = t.stack(d["image"], "Flatten", ("Linear", dict(out_features=16)), "ReLU",
+                     ("Linear", dict(out_features=3)))
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(logits, loss["input"])
+    t.connect(d["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam", lr=1e-2))
+    path = tmp_path / "streamed.studio"
+    save(project, path)
+    return path
+
+
+def test_streamed_images_under_two_ranks_follow_the_one_process_run_and_resume_exactly(tmp_path):
+    """One launch: two ranks continue a one-process run's checkpoint in the middle of an
+    epoch (streamed batches skipped to the same place), across an empty share and into the
+    next epoch (rank 0's order), and log the one-process run's losses."""
+    path = image_folder_project(tmp_path)
+    one = [p["loss"] for p in train_project(load(path), RunConfig(steps=10, device="cpu"),
+                                            progress=False).history]
+    checkpoint = tmp_path / "five.pt"
+    train_project(load(path), RunConfig(steps=5, device="cpu", checkpoint_path=str(checkpoint)),
+                  progress=False)
+    two = train_ranks(path, tmp_path / "two.jsonl", "--steps", "10", "--resume", str(checkpoint))
+    assert len(one) == len(two) == 10
+    assert max(abs(a - b) for a, b in zip(one, two)) < 1e-5, (one, two)
+
+
+class CountingFiles:
+    """An image folder's source that records the positions of the files it reads."""
+
+    def __init__(self, source):
+        self.source, self.read = source, []
+        self.sample_shape = source.sample_shape
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, positions):
+        self.read += [int(p) for p in positions]
+        return self.source[positions]
+
+
+def test_each_rank_reads_only_its_share_of_every_streamed_batch(tmp_path):
+    from studio.engine.library import data
+    from tests.test_data_files import write_image_folder
+
+    write_image_folder(tmp_path, count=11)
+
+    def batches(seed=3):
+        split = data.load_image_folder(tmp_path, size=8, classes=3, test_fraction=0.25,
+                                       memory="stream", workers=0).train
+        split.source = CountingFiles(split.source)
+        return data.StreamableBatches(split, 8, generator=torch.Generator().manual_seed(seed))
+
+    whole = batches()
+    epoch = list(whole)
+    assert [len(b[0]) for b in epoch] == [8, 8, 8, 1]
+    ranks = [batches() for _ in range(2)]
+    shares = [list(r.shares(rank, 2)) for rank, r in enumerate(ranks)]
+    for step, batch in enumerate(epoch):
+        (f0, (x0, y0)), (f1, (x1, y1)) = shares[0][step], shares[1][step]
+        assert f0 + f1 == 1.0
+        rows = [x for f, x in ((f0, x0), (f1, x1)) if f]  # an empty share is weighted 0
+        assert torch.equal(torch.cat(rows), batch[0])
+        assert torch.equal(torch.cat([y for f, y in ((f0, y0), (f1, y1)) if f]), batch[1])
+    read = [r.tensors.source.read for r in ranks]
+    assert len(read[0]) == 4 + 4 + 4 + 1 and len(read[1]) == 4 + 4 + 4 + 1  # row 0 of the last
+    assert sorted(read[0][:12] + read[1]) == sorted(whole.tensors.source.read)
+    assert not set(read[0][:12]) & set(read[1])
+
+
+def test_sync_batchnorm_is_refused_on_the_cpu_with_a_message(tmp_path, capsys):
+    """torch's SyncBatchNorm has CUDA kernels only: studio train refuses it before starting
+    any rank, the exported train.py when it builds the run."""
+    dcgan = str(EXAMPLES / "dcgan.studio")  # BatchNorm in both networks
+    assert main(["train", dcgan, "--nproc", "2", "--device", "cpu", "--sync-batchnorm"]) == 2
+    assert "--sync-batchnorm needs GPUs" in capsys.readouterr().err
+    assert main(["train", dcgan, "--sync-batchnorm"]) == 2
+    assert "--sync-batchnorm go with --nproc" in capsys.readouterr().err
+    write_export(load(EXAMPLES / "dcgan.studio"), tmp_path)
+    out = subprocess.run([sys.executable, "train.py", "--steps", "1", "--device", "cpu",
+                          "--sync-batchnorm"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode != 0
+    assert "sync_batchnorm: torch's SyncBatchNorm runs on GPUs only, not on cpu" in out.stderr

@@ -51,9 +51,11 @@ def rank_config(config, rank: int):
 class DistributedRunner(Runner):
     """The runner of one rank; ``emit`` is rank 0's way to the CLI (the others' is dropped)."""
 
-    def __init__(self, project, config, emit, control=None, *, rank: int, size: int):
+    def __init__(self, project, config, emit, control=None, *, rank: int, size: int,
+                 sync_batchnorm: bool = False):
         super().__init__(project, rank_config(config, rank), self._emit_scaled, control)
         self.rank, self.size = rank, size
+        self.sync_batchnorm = sync_batchnorm
         self.send = emit
         self.stop_asked = False  # rank 0: asked to stop, told to the others at the next log step
         self.stop_agreed = False
@@ -95,6 +97,11 @@ class DistributedRunner(Runner):
         self.training.train_step = weighted_step
         self.log.flush = global_flush
         self.schedule.timed = alone
+
+    def new_training(self):
+        """The script's ``Training``, its BatchNorm layers synchronized when asked."""
+        return self.module.Training(self.device, self.seed, self.config.data_dir,
+                                    self.config.steps, self.config.epochs, self.sync_batchnorm)
 
     def start_from(self):
         """Where the run starts. A continued run's checkpoint holds rank 0's random state; the
@@ -177,7 +184,8 @@ def run_rank(folder: Path) -> int:
                 outbox.put(event)
 
         DistributedRunner(loads(job["project"]), RunConfig(**config), emit, control,
-                          rank=rank, size=size).run()
+                          rank=rank, size=size,
+                          sync_batchnorm=job.get("sync_batchnorm", False)).run()
     except BaseException as err:  # noqa: BLE001 - the CLI must hear about anything
         errors.append(Error("internal", f"{type(err).__name__}: {err}",
                             traceback=traceback.format_exc()))

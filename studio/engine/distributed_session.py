@@ -59,10 +59,11 @@ class Launch:
 class DistributedSession:
     """One data-parallel run: torchrun's process, rank 0's events, and the stop command."""
 
-    def __init__(self, project, config, launch: Launch):
+    def __init__(self, project, config, launch: Launch, sync_batchnorm: bool = False):
         self.project_text = dumps(project)
         self.config = config
         self.launch = launch
+        self.sync_batchnorm = sync_batchnorm  # BatchNorm over the global batch (GPUs only)
         self.state = "idle"
         self.final: Finished | None = None
         self._events = Pending()
@@ -80,7 +81,8 @@ class DistributedSession:
         self._listener = Listener(("127.0.0.1", 0), authkey=key)
         (self.folder / JOB_FILE).write_text(json.dumps({
             "project": self.project_text, "config": dataclasses.asdict(self.config),
-            "address": list(self._listener.address)}), encoding="utf-8")
+            "address": list(self._listener.address), "sync_batchnorm": self.sync_batchnorm}),
+            encoding="utf-8")
         env = dict(os.environ, **{KEY_VARIABLE: key.hex()})  # the ranks import this Studio
         command = [sys.executable, "-m", "torch.distributed.run", *self.launch.arguments(),
                    "-m", "studio.engine.distributed_run", str(self.folder)]

@@ -144,8 +144,7 @@ class Runner:
             os.environ["STUDIO_DATA_ROOT"] = self.config.data_root
         self.fetch_data()
         try:
-            self.training = self.module.Training(self.device, self.seed, self.config.data_dir,
-                                                 self.config.steps, self.config.epochs)
+            self.training = self.new_training()
         except Exception as err:  # noqa: BLE001 - becomes an event naming the node
             raise self.explain(err, "data") from err
         self.probes = ProbeSender(self.project, self.code, self.module, self.training,
@@ -154,6 +153,11 @@ class Runner:
         self.log = MetricLog(self.project, self.emit, self.config.pause_on_nan)
         self.states = StateKeeper(self.project, self.training, self.log, self.clock, self.emit,
                                   self.config.checkpoint_path)
+
+    def new_training(self):
+        """The generated script's ``Training`` for this run."""
+        return self.module.Training(self.device, self.seed, self.config.data_dir,
+                                    self.config.steps, self.config.epochs)
 
     def fetch_data(self) -> None:
         """Download standard datasets the project needs, reporting progress; a file that cannot

@@ -37,8 +37,12 @@ def main():
     parser.add_argument("--weights", metavar="FILE",
                         help="start from these weights (a weights.pt written by this script, or "
                         "weights.pt or weights.safetensors exported from Studio)")
+    parser.add_argument("--sync-batchnorm", action="store_true",
+                        help="under torchrun: BatchNorm statistics over the whole batch, not each "
+                        "process's share (SyncBatchNorm; GPUs only)")
     args = parser.parse_args()
-    training = Training(args.device, args.seed, args.data_dir, args.steps, args.epochs)
+    training = Training(args.device, args.seed, args.data_dir, args.steps, args.epochs,
+                        args.sync_batchnorm)
     if args.weights:
         if args.weights.endswith(".safetensors"):  # needs the safetensors package
             from safetensors.torch import load_file

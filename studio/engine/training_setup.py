@@ -36,7 +36,7 @@ class SetupWriter:
                 indent=1)
         src.add("")
         src.add("def __init__(self, device=\"cpu\", seed=SETTINGS[\"seed\"], data_dir=DATA_DIR, "
-                "steps=None, epochs=None):", indent=1)
+                "steps=None, epochs=None, sync_batchnorm=False):", indent=1)
         src.add("torch.manual_seed(seed)", indent=BODY)
         if self.graph.graph.settings["deterministic"]:
             src.add("torch.use_deterministic_algorithms(True)  # same run, same numbers, on a "
@@ -51,8 +51,8 @@ class SetupWriter:
         self.write_run_options()
         self.write_losses()
         self.write_optimizers()
-        self.src.add("self.parallel = DataParallel(self, seed)  # DistributedDataParallel under "
-                     "torchrun", indent=BODY)
+        self.src.add("self.parallel = DataParallel(self, seed, sync_batchnorm)  # "
+                     "DistributedDataParallel under torchrun", indent=BODY)
 
     def write_data(self) -> None:
         g = self.graph

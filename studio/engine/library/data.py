@@ -83,9 +83,10 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "_assemble": ("StreamableSplitData", "StreamSplit", "_gather"),
     "StreamableSplitData": ("SplitData",),
     "_gather": ("StreamSplit",),
-    "StreamSplit": ("_StreamColumn",),
+    "StreamSplit": ("_StreamColumn", "_rank_rows"),
     "_StreamColumn": (),
-    "TensorBatches": (),
+    "_rank_rows": (),
+    "TensorBatches": ("_rank_rows",),
     "StreamableBatches": ("TensorBatches",),
     "augment_images": (),
     "save_image_grid": ("_write_png",),
@@ -1485,14 +1486,21 @@ class StreamSplit:
             return workers, "fork"
         return 0, None
 
-    def loader(self, batch_size: int, shuffle: bool = True, drop_last: bool = False, generator=None):
-        """One epoch of batches (x, labels) on the device; `generator` (on any device) draws the order."""
+    def loader(
+        self, batch_size: int, shuffle: bool = True, drop_last: bool = False, generator=None, part=None
+    ):
+        """One epoch of batches (x, labels) on the device; `generator` (on any device) draws the order.
+        With `part` (rank, ranks), data-parallel: of each batch only this rank's rows are read,
+        given as (its fraction of the batch, its rows) (see `_rank_rows`)."""
         order = self.positions
         if shuffle:
             where = generator.device if generator is not None else "cpu"
             order = order[torch.randperm(self.count, generator=generator, device=where).cpu().numpy()]
         stop = self.count - self.count % batch_size if drop_last else self.count
         batches = [order[start : start + batch_size] for start in range(0, stop, batch_size)]
+        if part is not None:
+            shares = [_rank_rows(len(b), *part) for b in batches]
+            batches = [b[rows] for b, (rows, _) in zip(batches, shares)]
         workers, context = self._worker_setup()
         workers = min(workers, len(batches))
         loader = torch.utils.data.DataLoader(
@@ -1503,8 +1511,8 @@ class StreamSplit:
             multiprocessing_context=context if workers else None,
             pin_memory=self.device.type == "cuda",
         )
-        for batch in loader:
-            yield self._place(batch)
+        for index, batch in enumerate(loader):
+            yield self._place(batch) if part is None else (shares[index][1], self._place(batch))
 
     def take(self, indices) -> tuple:
         """The samples at `indices` (positions within this split) as one batch on the device."""
@@ -1542,6 +1550,16 @@ class _StreamColumn:
         indices = np.arange(self.split.count)[key]
         batch = self.split.take(indices)[self.index]
         return batch[0] if np.ndim(indices) == 0 else batch
+
+
+def _rank_rows(count: int, rank: int, ranks: int) -> tuple:
+    """Rank `rank`'s share of a batch of `count` split among `ranks` data-parallel ranks:
+    (rows [count*rank/ranks, count*(rank+1)/ranks) as a slice, its fraction of the batch). An
+    empty share is row 0 with fraction 0 (every rank must take part in each step)."""
+    start, stop = count * rank // ranks, count * (rank + 1) // ranks
+    if stop > start:
+        return slice(start, stop), (stop - start) / count
+    return slice(0, 1), 0.0
 
 
 class TensorBatches:
@@ -1590,6 +1608,13 @@ class TensorBatches:
         for start in range(0, stop, size):
             yield tuple(t[start : start + size] for t in tensors)
 
+    def shares(self, rank: int, ranks: int):
+        """One epoch for data-parallel rank `rank` of `ranks`, all drawing the same order: (its
+        fraction of each batch, its rows of it) (see `_rank_rows`)."""
+        for batch in self:
+            rows, fraction = _rank_rows(len(batch[0]), rank, ranks)
+            yield fraction, tuple(t[rows] for t in batch)
+
 
 class StreamableBatches(TensorBatches):
     """TensorBatches that also take a StreamSplit (data streamed from disk): then they hand out
@@ -1604,6 +1629,13 @@ class StreamableBatches(TensorBatches):
         if hasattr(self.tensors, "loader"):
             return self.tensors.loader(self.batch_size, self.shuffle, self.drop_last, self.generator)
         return super().__iter__()
+
+    def shares(self, rank: int, ranks: int):
+        """As TensorBatches', but a streamed split reads only this rank's rows of each batch."""
+        if hasattr(self.tensors, "loader"):
+            split = self.tensors
+            return split.loader(self.batch_size, self.shuffle, self.drop_last, self.generator, (rank, ranks))
+        return super().shares(rank, ranks)
 
 
 def augment_images(images, flip: bool = False, crop: int = 0, shift: int = 0, fill=0.0, generator=None):

@@ -28,16 +28,25 @@ def rank_device(device):
 
 class DataParallel:
     """Under torchrun: the trained networks in DistributedDataParallel (``wrapped`` keeps them
-    plain too) and ``training.batches`` this rank's share of each global batch (itself)."""
+    plain too) and ``training.batches`` this rank's share of each global batch (itself).
 
-    def __init__(self, training, seed):
+    With ``sync_batchnorm``, their BatchNorm layers become SyncBatchNorm: statistics over the
+    global batch, as in a one-process run, instead of over each rank's share. torch runs it on
+    GPUs only (nccl), so on the CPU (gloo) it is refused."""
+
+    def __init__(self, training, seed, sync_batchnorm=False):
         self.rank, self.size, self.share, self.wrapped = 0, 1, 1.0, {}
+        if sync_batchnorm and training.device.type != "cuda":
+            raise ValueError(f"sync_batchnorm: torch's SyncBatchNorm runs on GPUs only, not on "
+                             f"{training.device.type}; train on cuda, or without it")
         if not torch.distributed.is_initialized() or torch.distributed.get_world_size() == 1:
-            return
+            return  # one process: its BatchNorm sees the whole batch already
         self.rank, self.size = torch.distributed.get_rank(), torch.distributed.get_world_size()
         self.batches, self.device, training.batches = training.batches, training.device, self
         for name, network in training.networks.items():
             if any(p.requires_grad for p in network.parameters()):
+                if sync_batchnorm:  # in place: the layers keep their parameters and statistics
+                    torch.nn.SyncBatchNorm.convert_sync_batchnorm(network)
                 plain = getattr(training, name)  # compiled, when the project compiles
                 ddp = torch.nn.parallel.DistributedDataParallel(network)
                 ddp.register_comm_hook(self, DataParallel.weighted_mean)
@@ -56,17 +65,17 @@ class DataParallel:
         return len(self.batches)
 
     def __iter__(self):
-        """Rows [n*rank/size, n*(rank+1)/size) of each batch (an empty share: row 0, weight 0)."""
+        """This rank's rows of each batch (``batches.shares``: streamed data read only those),
+        ``share`` its fraction of the batch; without data, every rank's own inputs, 1/size."""
         generator = getattr(self.batches, "generator", None)
         if generator is not None:  # rank 0's order (augmenting a share draws fewer numbers)
             state = generator.get_state().to(self.device)
             torch.distributed.broadcast(state, 0)
             generator.set_state(state.cpu())
-        for batch in self.batches:
-            count = len(batch[0]) if batch else 0
-            start, stop = count * self.rank // self.size, count * (self.rank + 1) // self.size
-            self.share = (stop - start) / count if count else 1 / self.size
-            yield tuple(t[start:stop] if stop > start else t[:1] for t in batch)
+        shares = getattr(self.batches, "shares", None)
+        epoch = shares(self.rank, self.size) if shares else ((1 / self.size, b) for b in self.batches)
+        for self.share, batch in epoch:
+            yield batch
 
     def alone(self, training, alone=True):
         """The networks without DDP (whose forward waits for every rank) while rank 0 works
