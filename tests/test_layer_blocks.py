@@ -332,7 +332,7 @@ def test_blurpool_halves_and_has_no_trainable_parameters():
     run, p, outs, cost = runner("BlurPool2d", {"x": T(4, 32, 32)})
     assert outs["out"].shape == (4, 16, 16)
     assert cost.params == 0 and n_params(run.module) == 0
-    assert get_block("BlurPool2d").rf(p, {"x": T(4, 32, 32)}) == RF((3, 3), (2, 2))
+    assert get_block("BlurPool2d").rf(p, {"x": T(4, 32, 32)}) == RF((3, 3), (2, 2), None, (1, 1))
     # a constant image stays constant: the filter is normalized and the padding reflects
     flat = torch.full((1, 4, 32, 32), 0.7)
     torch.testing.assert_close(run(x=flat)["out"], torch.full((1, 4, 16, 16), 0.7))

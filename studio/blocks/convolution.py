@@ -103,7 +103,18 @@ def conv_cost(dims: int):
 
 
 def conv_rf(dims: int):
-    return lambda p, ins: RF(tup(p.kernel_size, dims), tup(p.stride, dims), tup(p.dilation, dims))
+    return lambda p, ins: RF(tup(p.kernel_size, dims), tup(p.stride, dims), tup(p.dilation, dims),
+                             leading_padding(p, dims))
+
+
+def leading_padding(p, dims: int) -> tuple:
+    """The zeros added before each spatial dim (torch puts the odd one of 'same' after)."""
+    if p.padding == "valid":
+        return (0,) * dims
+    if p.padding == "same":
+        return tuple(d * (k - 1) // 2 for k, d in zip(tup(p.kernel_size, dims),
+                                                      tup(p.dilation, dims)))
+    return tup(p.padding, dims)
 
 
 def conv_call(cls: str, p, cin) -> Call:

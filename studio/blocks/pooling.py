@@ -112,8 +112,8 @@ def _pool_import(cls: str) -> ImportRule:
 
 
 def _pool_rf(p, ins):
-    k, s, _ = _pool_window(p)
-    return RF(k, s)
+    k, s, pad = _pool_window(p)
+    return RF(k, s, None, pad)
 
 
 for _id, _cls, _help, _expl in (
@@ -286,7 +286,8 @@ declare(
     ),
     check=_blur_check, shape=_blur_shape,
     cost=lambda p, ins, outs: Cost(0, numel(outs["out"].shape) * p.filt_size ** 2),
-    rf=lambda p, ins: RF((p.filt_size, p.filt_size), (p.stride, p.stride)),
+    rf=lambda p, ins: RF((p.filt_size, p.filt_size), (p.stride, p.stride), None,
+                         ((p.filt_size - 1) // 2,) * 2),
     module=_blur_call, helpers=("BlurPool2d",),
     examples=({"x": TensorType((4, 16, 16))}, {"x": TensorType((3, 9, 7))}),
 )

@@ -42,7 +42,7 @@ class Problem:
 @dataclass
 class Flow:
     type: TensorType
-    rf: object = None  # (sizes, jumps) per spatial dim, "global", or None
+    rf: object = None  # (sizes, jumps, starts) per spatial dim, "global", or None
 
 
 @dataclass
@@ -232,27 +232,35 @@ def _loop_order(part: list, succ: dict) -> list:
 
 
 def initial_rf(t: TensorType):
-    """A data source's receptive field: one pixel per spatial dim (dims after channels)."""
+    """A data source's receptive field: one pixel per spatial dim (dims after channels), the
+    first unit's at pixel 0. A receptive field is (sizes, jumps, starts): the window's size in
+    input pixels, the input pixels between neighbouring units, and where the first unit's
+    window starts (negative where padding puts it partly outside the input)."""
     if t.kind == "tensor" and t.dtype == "float" and t.rank >= 2:
         n = t.rank - 1
-        return ((1,) * n, (1,) * n)
+        return ((1,) * n, (1,) * n, (0,) * n)
     return None
 
 
 def _step_rf(rf, step: RF):
     if rf is None or rf == "global":
         return rf
-    sizes, jumps = rf
+    sizes, jumps, starts = rf
     n = len(sizes)
-    k = step.kernel if len(step.kernel) == n else (step.kernel[0],) * n
-    s = step.stride if len(step.stride) == n else (step.stride[0],) * n
-    d = step.dilation or (1,) * n
-    d = d if len(d) == n else (d[0],) * n
+
+    def per_dim(values, default):
+        values = values or (default,) * n
+        return values if len(values) == n else (values[0],) * n
+
+    k, s = per_dim(step.kernel, 1), per_dim(step.stride, 1)
+    d, pad = per_dim(step.dilation, 1), per_dim(step.padding, 0)
     return (tuple(sz + (kk - 1) * dd * j for sz, kk, dd, j in zip(sizes, k, d, jumps)),
-            tuple(j * ss for j, ss in zip(jumps, s)))
+            tuple(j * ss for j, ss in zip(jumps, s)),
+            tuple(st - pp * j for st, pp, j in zip(starts, pad, jumps)))
 
 
 def _merge_rf(rfs: list):
+    """Inputs summed or stacked: the window that covers every input's (the same grid)."""
     rfs = [r for r in rfs if r is not None]
     if not rfs:
         return None
@@ -260,7 +268,9 @@ def _merge_rf(rfs: list):
         return "global"
     if len({len(r[0]) for r in rfs}) > 1:
         return "global"
-    return (tuple(max(sz) for sz in zip(*(r[0] for r in rfs))), rfs[0][1])
+    starts = tuple(min(st) for st in zip(*(r[2] for r in rfs)))
+    ends = tuple(max(e) for e in zip(*((st + sz for st, sz in zip(r[2], r[0])) for r in rfs)))
+    return (tuple(e - st for e, st in zip(ends, starts)), rfs[0][1], starts)
 
 
 @dataclass

@@ -208,11 +208,13 @@ class Raw(str):
 
 @dataclass(frozen=True)
 class RF:
-    """Receptive-field step of a spatial block: kernel, stride and dilation per spatial dim."""
+    """Receptive-field step of a spatial block: kernel, stride and dilation per spatial dim,
+    and the padding added before each (top, left), which places the window on the input."""
 
     kernel: tuple
     stride: tuple
     dilation: tuple | None = None
+    padding: tuple | None = None
 
 
 class Values:

@@ -27,6 +27,7 @@ from studio.engine.node_keys import NodeKey
 # The probes a run takes, by the name the ``probe`` command and these events use.
 PROBES = ("stats", "histograms", "activations", "previews", "generative", "shift")
 PROBE_COMMAND = "probe"  # ("probe", name): run that probe at the next step boundary
+FIELD_COMMAND = "receptive_field"  # (FIELD_COMMAND, node key, (channel, row, column), sample)
 PROGRESS_SECONDS = 0.5  # how often progress is sent between log events, on the worker's clock
 
 
@@ -360,6 +361,28 @@ class ShiftTest(Event):
 
 
 @_event
+class ReceptiveField(Event):
+    """One unit's receptive field for one probe sample, asked for by clicking the unit in the
+    Feature Maps view (``receptive_field.py``): the theoretical window the blocks' rules give
+    and the effective field, |d unit / d input| from one backward pass. With ``message`` (why
+    there is none) the measurements are left empty."""
+
+    type = "receptive_field"
+    step: int | None  # None: the trained state after the run
+    node: str  # node key
+    unit: tuple  # (channel, row, column) in the node's map
+    sample: int  # which probe sample
+    message: str | None = None
+    image: np.ndarray | None = None  # C x H x W float32: the network's input
+    value_range: tuple = (0.0, 1.0)  # of the input
+    gradient: np.ndarray | None = None  # H x W float32: |d unit / d input|, summed over channels
+    window: tuple = ()  # (top, bottom, left, right): the theoretical window, ends excluded
+    inside: float = 0.0  # the share of the gradient's mass inside the window (on the input)
+    half_side: int = 0  # the side of the square about the window's centre holding half of it
+    map_size: tuple = ()  # (height, width) of the node's map
+
+
+@_event
 class Normalization(Event):
     """The normalization layers on the probe batch (``normalization.py``): per node its kind
     ("batch": running statistics; "per_sample": LayerNorm, GroupNorm), the train-against-eval
@@ -544,4 +567,5 @@ def state_after(state: str, event: Event) -> str:
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
          Predictions, Boundary, ShiftTest, OptimizerPaths, Normalization, Adversarial, Latent, Preview,
+         ReceptiveField,
          ProbeSkipped, RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)

@@ -27,6 +27,7 @@ from studio.engine import checkpoint, warm_start
 from studio.engine.codegen import generate
 from studio.engine.errors import TrainingError, explain, resolve_device
 from studio.engine.events import (
+    FIELD_COMMAND,
     PROBE_COMMAND,
     PROBES,
     PROGRESS_SECONDS,
@@ -387,6 +388,10 @@ class Runner:
         elif kind == PROBE_COMMAND and command[1] in PROBES and \
                 (command[1] != "previews" or self.config.previews):
             self.schedule.request(command[1])
+        elif kind == FIELD_COMMAND:  # a unit clicked in the Feature Maps view
+            from studio.engine.receptive_field import answer
+
+            self.emit(answer(self.project, self.probes, position.step, *command[1:]))
 
     def nan_pause(self, position) -> None:
         self.paused = True

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from studio.core.fileformat import dumps
 from studio.core.project import Project
 from studio.engine.events import (
+    FIELD_COMMAND,
     PROBE_COMMAND,
     Error,
     Event,
@@ -131,6 +132,11 @@ class TrainingSession:
     def request_probe(self, probe: str) -> None:
         """Run a probe (``events.PROBES``: previews, histograms, ...) at the next step."""
         self._send(PROBE_COMMAND, probe)
+
+    def request_field(self, key: str, unit, sample: int) -> None:
+        """Measure the receptive field of ``unit`` (channel, row, column) of node ``key`` on
+        probe sample ``sample`` at the next step (``receptive_field.py``)."""
+        self._send(FIELD_COMMAND, key, tuple(int(v) for v in unit), int(sample))
 
     def save_checkpoint(self, path) -> None:
         self._send("checkpoint", str(path))

@@ -178,19 +178,20 @@ def standby_main(job, commands, events) -> None:
     except BaseException:  # noqa: BLE001 - told to the editor once there is a job to fail
         failure = traceback.format_exc()
     try:
-        project_text, config, threads, range_test, *predict = job.recv()
+        project_text, config, threads, range_test, *others = job.recv()
     except (EOFError, OSError):
         os._exit(0)  # nobody will send a job: the editor closed or discarded this process
-    run_job(project_text, config, commands, events, threads, failure, range_test,
-            predict[0] if predict else None)
+    others += [None] * (2 - len(others))  # a prediction job, a receptive-field job
+    run_job(project_text, config, commands, events, threads, failure, range_test, *others)
 
 
 def run_job(project_text: str, config: dict, commands, events, threads: int | None,
             failure: str | None = None, range_test: dict | None = None,
-            predict: dict | None = None) -> None:
+            predict: dict | None = None, field: dict | None = None) -> None:
     """Train the project (or, given ``range_test``'s settings, run a learning-rate range test
     on it: ``lr_finder_run.py``; given a ``predict`` job, classify its pictures:
-    ``prediction_run.py``), sending its events; the process ends with the job."""
+    ``prediction_run.py``; given a ``field`` job, measure a unit's receptive field on the
+    trained state: ``field_run.py``), sending its events; the process ends with the job."""
     outbox = Outbox(events)
     try:
         if failure:
@@ -216,7 +217,12 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
         project = loads(project_text)
-        if predict is not None:
+        if field is not None:
+            from studio.engine.field_run import run_field
+            from studio.engine.field_session import FieldJob
+
+            run_field(project, RunConfig(**config), FieldJob(**field), outbox.put)
+        elif predict is not None:
             from studio.engine.prediction import PredictJob
             from studio.engine.prediction_run import run_prediction
 

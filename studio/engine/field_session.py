@@ -1,0 +1,34 @@
+"""The session that measures a unit's receptive field on the trained state once no run is
+going (``field_run.py`` in a training process, as Predict on Image runs its job); during a run
+the runner answers the same request itself (``TrainingSession.request_field``). The app
+imports this only when it asks, since the session brings the runner's torch along."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from studio.engine.session import TrainingSession
+
+
+@dataclass
+class FieldJob:
+    """Which unit (channel, row, column) of which node (key), for which probe sample, with
+    which trained weights (a Studio checkpoint or a weights file)."""
+
+    weights: str
+    node: str
+    unit: tuple
+    sample: int = 0
+
+
+class FieldSession(TrainingSession):
+    """A training process that answers one ``FieldJob`` instead of training: a
+    ``ReceptiveField`` event, then ``Finished`` (or an ``Error``)."""
+
+    def __init__(self, project, job: FieldJob, config=None):
+        super().__init__(project, config)
+        self.field = job
+
+    def _job(self) -> tuple:
+        return (*super()._job(), None, dataclasses.asdict(self.field))
