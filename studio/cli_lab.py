@@ -1,6 +1,8 @@
 """``studio lab``: the course's measurements from the command line, so a lesson's figure can be
 checked and compared. ``studio lab shift FILE --weights CKPT`` prints how often the trained
-classifier keeps its answer when the image moves by 1-4 pixels (``engine/shift_consistency.py``).
+classifier keeps its answer when the image moves by 1-4 pixels (``engine/shift_consistency.py``);
+``studio lab timing FILE`` each layer's measured forward time beside its counted multiply-adds
+(``engine/layer_timing_run.py``).
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from studio.cli_common import CliError, open_project
+from studio.cli_common import CliError, open_project, positive, table_lines
 
 
 def shift(args) -> int:
@@ -31,6 +33,32 @@ def shift(args) -> int:
     return 0
 
 
+def timing(args) -> int:
+    from studio.engine.layer_timing import LayerTimingError, TimingOptions
+    from studio.engine.layer_timing_run import measure
+
+    project = open_project(args.file)
+    try:
+        report = measure(project, TimingOptions(batch=args.batch, repeats=args.repeats,
+                                                threads=args.threads))
+    except LayerTimingError as err:
+        raise CliError(f"{args.file}: {err}") from None
+    if args.json:
+        print(json.dumps(report.as_json(), indent=1))
+        return 0
+    print(f"{project.name}: forward of a batch of {report.batch} on {report.device}, "
+          f"{report.threads} thread{'s' if report.threads != 1 else ''}, median of "
+          f"{report.repeats} (eval mode, no gradients)")
+    rows = [[layer.node, layer.block, f"{layer.macs:,}", f"{layer.ms:.3f}",
+             f"{report.macs_per_second(layer) / 1e9:.2f}", f"{report.macs_share(layer):.1%}",
+             f"{report.share(layer):.1%}"] for layer in report.layers]
+    headers = ["node", "block", "MACs/sample", "ms", "GMAC/s", "MACs share", "time share"]
+    for line in table_lines(headers, rows, right=(2, 3, 4, 5, 6)):
+        print(line)
+    print(f"time share: of the whole forward, {report.forward_ms:.3f} ms; " + report.rest_text())
+    return 0
+
+
 def shift_range(text: str) -> tuple[int, ...]:
     """``1-4`` or ``1,2,4``: whole pixels, 1 or more."""
     try:
@@ -48,7 +76,10 @@ def shift_range(text: str) -> tuple[int, ...]:
 
 
 def add_command(sub) -> None:
-    lab = sub.add_parser("lab", help="the course's measurements (shift consistency)")
+    from studio.engine.layer_timing import DEFAULT_REPEATS
+
+    lab = sub.add_parser("lab", help="the course's measurements (shift consistency, layer "
+                         "times)")
     what = lab.add_subparsers(dest="lab_command", required=True)
     p = what.add_parser("shift", help="how often a trained classifier keeps its prediction when "
                         "the image moves by a few pixels")
@@ -63,3 +94,14 @@ def add_command(sub) -> None:
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=shift)
+    p = what.add_parser("timing", help="each layer's forward time on this machine beside its "
+                        "counted multiply-adds")
+    p.add_argument("file")
+    p.add_argument("--batch", type=positive, metavar="N",
+                   help="samples per forward (default: the project's batch size)")
+    p.add_argument("--repeats", type=positive, default=DEFAULT_REPEATS, metavar="R",
+                   help="timed repeats per layer, the median kept (default: %(default)s)")
+    p.add_argument("--threads", type=positive, metavar="N",
+                   help="torch threads (default: the cores a training run gets)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=timing)

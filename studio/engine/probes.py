@@ -209,9 +209,19 @@ def attribute_origins(code: GeneratedCode) -> dict:
 def parameter_nodes(training, code: GeneratedCode) -> dict:
     """node key -> the modules holding that node's own parameters (linked duplicates count
     once, under the original)."""
+    return node_modules(training, code, holding_parameters=True)
+
+
+def node_modules(training, code: GeneratedCode, holding_parameters: bool = False) -> dict:
+    """node key -> the modules that are the node itself, down through network instances (a
+    module reached twice, as a linked duplicate's, counts once, under the original); with
+    ``holding_parameters`` only those with parameters (functional nodes have no module)."""
     origins = attribute_origins(code)
     found: dict[str, list] = {}
     seen: set[int] = set()
+
+    def counts(module) -> bool:
+        return not holding_parameters or any(True for _ in module.parameters())
 
     def visit(module, cls_name: str, instance_key: str):
         for attr, child in module.named_children():
@@ -223,7 +233,7 @@ def parameter_nodes(training, code: GeneratedCode) -> dict:
             child_cls = type(child).__name__
             if any((child_cls, a) in origins for a, _ in child.named_children()):
                 visit(child, child_cls, key)
-            elif id(child) not in seen and any(True for _ in child.parameters()):
+            elif id(child) not in seen and counts(child):
                 seen.add(id(child))
                 found.setdefault(key, []).append(child)
 
@@ -236,7 +246,7 @@ def parameter_nodes(training, code: GeneratedCode) -> dict:
         cls_name = type(network).__name__
         if any((cls_name, a) in origins for a, _ in network.named_children()):
             visit(network, cls_name, key)
-        elif any(True for _ in network.parameters()):
+        elif counts(network):
             found.setdefault(key, []).append(network)
     return found
 

@@ -37,6 +37,7 @@ from studio.ui.fresh_marks import FreshMarks
 from studio.ui.graph_tabs import GraphTabs
 from studio.ui.help import Help
 from studio.ui.inspector import Inspector
+from studio.ui.layer_times import LayerTimes
 from studio.ui.layouts import WindowLayouts, hide_stale_tab_bars, make_scrollable
 from studio.ui.lessons import Lessons
 from studio.ui.lr_finder_dialog import LearningRateFinder
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
             self._place_lesson_dock, self)
         self.exporter = Exporter(bench)
         self.lr_finder = LearningRateFinder(bench)
+        self.layer_times = LayerTimes(bench)
         self.predictor = ImagePredictor(bench, self)
         self.setAcceptDrops(True)  # a picture file dropped anywhere is predicted on
         self.sweeps = SweepLauncher(bench)
@@ -407,6 +409,7 @@ class MainWindow(QMainWindow):
         self.autosaver.timer.stop()
         self.dashboard.controller.shutdown()
         self.lr_finder.shutdown()
+        self.layer_times.shutdown()
         self.predictor.shutdown()
         self.sweeps.shutdown()
         recovery.forget(self.session.doc, self.recovery_folder)

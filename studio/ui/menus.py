@@ -57,7 +57,7 @@ class Menus:
         m.addSeparator()
         m.addActions([panel.continue_action, panel.save_action, panel.load_weights_action])
         m.addSeparator()
-        m.addActions([window.lr_finder.action, window.sweeps.action])
+        m.addActions([window.lr_finder.action, window.sweeps.action, window.layer_times.action])
         m = mb.addMenu("&View")
         m.addActions([a.fit, a.zoom_in, a.zoom_out, a.zoom_reset])
         m.addSeparator()
