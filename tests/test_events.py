@@ -22,12 +22,14 @@ from studio.engine.events import (
     Event,
     Finished,
     Histograms,
+    Kernels,
     Latent,
     Metrics,
     Normalization,
     OptimizerPaths,
     Paused,
     Pending,
+    PreActivations,
     Prediction,
     Predictions,
     Preview,
@@ -75,6 +77,13 @@ EXAMPLES = {
                              data=RNG.standard_normal((6, 28, 28)).astype(np.float32),
                              range=(-3.0, 3.0), shape=(6, 28, 28)),
     DeadUnits: DeadUnits(100, {"training/block1/relu1": 0.25}),
+    PreActivations: PreActivations(100, "training/relu_act1", "training/relu_fc1",
+                                   RNG.integers(0, 50, 48), np.linspace(-2, 3, 49,
+                                                                        dtype=np.float32),
+                                   1024, 16, "training/relu_act1", "ReLU", (0.0, None), "dead",
+                                   0.25),
+    Kernels: Kernels(100, "training/conv1", RNG.random((6, 3, 5, 5)).astype(np.float32),
+                     (6, 3, 5, 5)),
     Predictions: Predictions(100, np.arange(16), np.arange(16)[::-1].copy(),
                              RNG.random(16).astype(np.float32),
                              RNG.random((16, 1, 28, 28)).astype(np.float32)),
@@ -181,7 +190,7 @@ def test_events_are_frozen():
 
 def test_only_images_maps_and_progress_coalesce_and_prompt_events_are_the_answers():
     coalescing = {kind for kind in KINDS if kind.latest_by is not None}
-    assert coalescing == {Progress, Histograms, Activations, Preview, Boundary, Latent}
+    assert coalescing == {Progress, Histograms, Activations, Kernels, Preview, Boundary, Latent}
     assert {kind for kind in KINDS if kind.prompt} == {Started, Paused, Resumed, Restored, Error,
                                                         Finished}
     assert coalescing_key(EXAMPLES[Activations]) == ("activations", "training/vae:mean")

@@ -12,7 +12,7 @@ import numpy as np
 from studio.blocks._common import OUT, Call, Cost, Param, TensorType, X, declare, require_float, require_rank
 from studio.core.import_rules import ImportRule, NotImportable, call_arg, copy_attrs
 from studio.core.params import Bool, Choice, Float, Int
-from studio.core.roles import InspectorPlot
+from studio.core.roles import FlatRegion, InspectorPlot
 
 _EXAMPLES = ({"x": TensorType((3, 5, 5))}, {"x": TensorType((12,))})
 
@@ -102,16 +102,19 @@ _IMPORTS = {
 
 
 def activation(id: str, help: str, explanation: str, forward, plot, params=(), module=None,
-               cost=None, differentiable=True, check=_elementwise_check, dead_units=False):
+               cost=None, differentiable=True, check=_elementwise_check, dead_units=False,
+               flat=None):
     """``dead_units``: the activation is zero with zero gradient below 0 (ReLU, ReLU6), so a unit
-    negative for every input stops learning; probes report the share of such units."""
+    negative for every input stops learning; probes report the share of such units. ``flat``:
+    where its slope is (about) 0, as a ``FlatRegion`` of its input; the Pre-activations view
+    counts the probe batch's values there."""
     declare(
         id=id, category="activation", title=id, help=help, explanation=explanation,
         inputs=X, outputs=OUT, params=params, check=check,
         shape=lambda p, ins: {"out": ins["x"]},
         cost=cost or (lambda p, ins, outs: Cost(0, 0)),
         forward=forward, module=module, differentiable=differentiable,
-        plot=InspectorPlot(plot), dead_units=dead_units, imports=_IMPORTS.get(id),
+        plot=InspectorPlot(plot), dead_units=dead_units, flat=flat, imports=_IMPORTS.get(id),
         examples=_EXAMPLES,
     )
 
@@ -130,6 +133,9 @@ def _softmax(x):
     return e / e.sum()
 
 
+# the sigmoid's slope beyond |x| = 4 is at most 7% of its peak; tanh(x) = 2 sigmoid(2x) - 1
+# is as flat beyond |x| = 2
+_SIGMOID_FLAT = FlatRegion(-4.0, 4.0)
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 _DIM = Param("dim", Int(-8, 8), 1, "dimension the distribution is taken over (1: channels or "
              "features, counting the batch as 0)", label="Dimension")
@@ -149,16 +155,19 @@ activation("Identity", "Passes the input through unchanged (linear activation)."
 activation("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1).",
            "Smooth and bounded in (0, 1), steepest around 0. It saturates for large |x|, where "
            "its gradient vanishes; used for probabilities and gates.",
-           lambda p, a, attr: f"torch.sigmoid({a['x']})", lambda x, p: 1 / (1 + np.exp(-x)))
+           lambda p, a, attr: f"torch.sigmoid({a['x']})", lambda x, p: 1 / (1 + np.exp(-x)),
+           flat=_SIGMOID_FLAT)
 activation("Tanh", "Hyperbolic tangent: squashes to (-1, 1), centred on 0.",
            "A zero-centred sigmoid with output in (-1, 1) and steeper gradients; LeNet's choice "
            "and the usual output of image generators whose data lies in [-1, 1].",
-           lambda p, a, attr: f"torch.tanh({a['x']})", lambda x, p: np.tanh(x))
+           lambda p, a, attr: f"torch.tanh({a['x']})", lambda x, p: np.tanh(x),
+           flat=FlatRegion(-2.0, 2.0))
 activation("ReLU", "max(0, x): cheap, sparse, unbounded above.",
            "Zero for negative inputs, identity for positive ones. Fast and effective, but a unit "
            "whose input stays negative outputs zero with zero gradient and stops learning (the "
            "dying-ReLU problem).",
-           lambda p, a, attr: f"F.relu({a['x']})", lambda x, p: np.maximum(x, 0), dead_units=True)
+           lambda p, a, attr: f"F.relu({a['x']})", lambda x, p: np.maximum(x, 0), dead_units=True,
+           flat=FlatRegion(below=0.0, word="dead"))
 activation("LeakyReLU", "x for x >= 0, a small slope times x below.",
            "Like ReLU but with a small negative slope, so units never lose their gradient "
            "entirely; a common choice in GAN discriminators.",
@@ -224,7 +233,8 @@ activation("GELU", "x times the Gaussian CDF of x.",
 activation("ReLU6", "min(max(0, x), 6): ReLU capped at 6.",
            "Caps activations at 6, which keeps them in a range that low-precision arithmetic "
            "handles well and stops them exploding.",
-           lambda p, a, attr: f"F.relu6({a['x']})", lambda x, p: np.clip(x, 0, 6), dead_units=True)
+           lambda p, a, attr: f"F.relu6({a['x']})", lambda x, p: np.clip(x, 0, 6), dead_units=True,
+           flat=FlatRegion(0.0, 6.0, word="dead or capped"))
 activation("LogSigmoid", "log(1 / (1 + e^-x)), computed stably.",
            "The logarithm of the sigmoid; mostly used inside losses, where it avoids computing "
            "log of a number that rounds to 0.",
@@ -263,7 +273,8 @@ activation("Hardsigmoid", "relu6(x + 3) / 6: a piecewise-linear sigmoid, 0 below
            "A cheap stand-in for the sigmoid made of three straight pieces: no exponential to "
            "compute, which matters on phones. MobileNetV3 uses it as the gate of its "
            "squeeze-and-excitation units. Its gradient is zero outside [-3, 3].",
-           lambda p, a, attr: f"F.hardsigmoid({a['x']})", lambda x, p: _hardsigmoid(x))
+           lambda p, a, attr: f"F.hardsigmoid({a['x']})", lambda x, p: _hardsigmoid(x),
+           flat=FlatRegion(-3.0, 3.0))
 activation("Hardswish", "x * relu6(x + 3) / 6: a piecewise approximation of SiLU.",
            "The input times its Hardsigmoid: 0 below -3, x above 3 and a parabola between. It "
            "keeps most of the accuracy SiLU brings to deep networks while costing only a few "

@@ -19,6 +19,7 @@ from studio.core.roles import (
     AfterInit,
     DataRole,
     DrawnRole,
+    FlatRegion,
     InspectorPlot,
     LatentRole,
     LossRole,
@@ -261,6 +262,7 @@ class BlockSpec:
     adversarial: AdversarialRole | None = None  # a GAN's loss (its inputs: D's scores)
     latent: LatentRole | None = None  # a VAE's sampling step (its ports: the latent code)
     dead_units: bool = False  # zero with zero gradient below 0 (ReLU): probes count dead units
+    flat: FlatRegion | None = None  # an activation's inputs where its slope is ~0 (roles.py)
     imports: ImportRule | None = None  # the torch layers and calls it stands for (studio import)
 
     def input_ports(self, p: Values) -> tuple:

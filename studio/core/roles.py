@@ -118,6 +118,31 @@ class InspectorPlot:
 
 
 @dataclass(frozen=True)
+class FlatRegion:
+    """Where an activation passes (almost) no gradient back, in terms of the values it
+    receives: at or below ``below`` and at or above ``above`` (None: that side is not flat).
+    ``word`` is what a value there is called: "dead" (ReLU below 0: slope exactly 0) or
+    "saturated" (the sigmoid's tails beyond about 4, where its slope is at most 7% of its
+    peak). The probes count the share of a probe batch's values that fall there."""
+
+    below: float | None = None
+    above: float | None = None
+    word: str = "saturated"
+
+    def describe(self, symbol: str = "x") -> str:
+        """``x ≤ 0``, ``|x| ≥ 4``, ``x ≤ 0 or x ≥ 6``: the region in words."""
+        def number(v: float) -> str:
+            return f"{v:g}".replace("-", "\u2212")
+
+        lo, hi = self.below, self.above
+        if lo is not None and hi is not None and lo == -hi:
+            return f"|{symbol}| \u2265 {number(hi)}"
+        parts = ([f"{symbol} \u2264 {number(lo)}"] if lo is not None else []) + \
+            ([f"{symbol} \u2265 {number(hi)}"] if hi is not None else [])
+        return " or ".join(parts)
+
+
+@dataclass(frozen=True)
 class AdversarialRole:
     """A GAN's loss: the probes read the discriminator's scores off its inputs.
 

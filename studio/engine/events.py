@@ -312,6 +312,40 @@ class DeadUnits(Event):
 
 
 @_event
+class PreActivations(Event):
+    """The watched node's output over the whole probe batch as a histogram
+    (``watched_probe.py``); when an activation receives it, that activation and the share of
+    the values in its flat region (dead, saturated). Every one arrives: the view overlays the
+    last few and draws the share over training."""
+
+    type = "pre_activations"
+    step: int
+    node: str  # the watched node's key
+    source: str  # the key of the node whose output is counted (the activation's input)
+    counts: np.ndarray  # int64, one per bin
+    edges: np.ndarray  # float32, the bins' edges (one more than counts)
+    total: int  # finite values counted
+    samples: int  # probe samples they came from
+    activation: str | None = None  # the key of the activation receiving them, if any
+    block: str = ""  # its block
+    flat: tuple | None = None  # (below, above) of its flat region, None for a side not flat
+    word: str = ""  # what a value there is called: "dead", "saturated"
+    share: float | None = None  # the share of the values in the flat region
+
+
+@_event
+class Kernels(Event):
+    """The watched convolution's kernels (``watched_probe.py``): only the newest matters."""
+
+    type = "kernels"
+    latest_by = ("node",)
+    step: int
+    node: str  # node key
+    weights: np.ndarray  # float32, out x in x kh x kw (at most 64 of each channel)
+    shape: tuple  # the whole weight's shape, in the same order
+
+
+@_event
 class Predictions(Event):
     """The probe batch with true and predicted classes: the dashboard marks the wrong ones."""
 
@@ -566,6 +600,7 @@ def state_after(state: str, event: Event) -> str:
 
 KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finished,
          WeightsFitted, Metrics, Progress, Evaluation, Stats, Histograms, Activations, DeadUnits,
+         PreActivations, Kernels,
          Predictions, Boundary, ShiftTest, OptimizerPaths, Normalization, Adversarial, Latent, Preview,
          ReceptiveField,
          ProbeSkipped, RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)

@@ -25,6 +25,7 @@ from studio.engine.naming import identifier
 from studio.engine.normalization import NormalizationProbe
 from studio.engine.probes import ActivationRecorder, ParameterStats, histograms, parameter_nodes
 from studio.engine.shift_probe import ShiftProbe
+from studio.engine.watched_probe import WatchedNodeProbe
 
 
 class ProbeSender:
@@ -41,6 +42,7 @@ class ProbeSender:
         self.samples_dir = samples_dir
         self.groups = parameter_nodes(training, code)
         self.recorder = ActivationRecorder(code, module, project)
+        self.watched = WatchedNodeProbe(project, self.groups)  # its histogram, its kernels
         self.probe_batch = self._probe_batch()
         self.scores_key = classifier_scores(project)
         self.boundary = BoundaryGrid.of(training.data, self.probe_batch) \
@@ -85,13 +87,16 @@ class ProbeSender:
     def send_activations(self, step: int) -> None:
         if not (self.rates.activations_every or self.watch):
             return
-        full = (self.scores_key,) if self.scores_key else ()
+        full = {self.scores_key} if self.scores_key else set()
+        full |= self.watched.sources(self.watch)
         with torch.random.fork_rng(devices=cuda_devices()):
             _, images, dead, whole = self.recorder.run(
                 self.training.inspect, self.probe_batch, watch=self.watch,
                 sample=self.rates.sample, full=full)
         for key, image in images.items():
             self.emit(Activations(step=step, node=key, **image))
+        for event in self.watched.events(step, self.watch, whole):
+            self.emit(event)  # the watched node's histogram over the batch, a conv's kernels
         if dead:
             self.emit(DeadUnits(step, dead))
         if self.scores_key in whole:

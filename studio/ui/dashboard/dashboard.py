@@ -25,10 +25,12 @@ from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
+from studio.ui.dashboard.kernels import KernelsView
 from studio.ui.dashboard.latent import LatentView, has_latent
 from studio.ui.dashboard.normalization import NormalizationView, normalizes
 from studio.ui.dashboard.panel import TrainingPanel
 from studio.ui.dashboard.paths import PathsView, compares_optimizers
+from studio.ui.dashboard.preactivations import PreActivationsView
 from studio.ui.dashboard.runs import RunsView
 from studio.ui.dashboard.samples import SamplesView
 from studio.ui.dashboard.shift import ShiftView, classifies_images
@@ -43,6 +45,7 @@ LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
             "boundary": 2, "shift": 1, "paths": 1, "normalization": 1, "adversarial": 2,
             "latent": 2, "runs": 1}
+VIEW_FPS.update({"pre_activations": 2, "kernels": 2})
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
 VIEWS = (  # attribute, dock title, object name, class, tooltip
@@ -52,6 +55,11 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "Activations of the node selected on the canvas, for one sample of the probe batch"),
     ("gradients", "Gradients", "gradients_dock", GradientsView,
      "Gradient norms per layer, the selected node's histograms, dead units"),
+    ("pre_activations", "Pre-activations", "pre_activations_dock", PreActivationsView,
+     "The selected node's values over the whole probe batch as they change, and the share "
+     "that lands where the activation after it is flat (dead or saturated)"),
+    ("kernels", "Kernels", "kernels_dock", KernelsView,
+     "The selected convolution's kernels as one picture, live"),
     ("samples", "Samples", "samples_dock", SamplesView,
      "Generated samples and reconstructions from fixed inputs"),
     ("classifier", "Classifier", "classifier_dock", ClassifierView,
@@ -341,6 +349,8 @@ class Dashboard(QObject):
         self.controller.watch(key)
         self.features.set_node(key)
         self.gradients.set_node(key)
+        self.pre_activations.set_node(key)
+        self.kernels.set_node(key)
 
     def project_replaced(self) -> None:
         """Another project is open (new, open, example, recovery): nothing shown may speak of
@@ -349,6 +359,8 @@ class Dashboard(QObject):
         self.train_front = "curves"
         self.features.set_node(None)
         self.gradients.set_node(None)
+        self.pre_activations.set_node(None)
+        self.kernels.set_node(None)
         for attr in self.views:
             self.pending[attr] = {"all"}
         self.refresh_all()

@@ -27,11 +27,13 @@ from studio.engine.events import (
     Event,
     Finished,
     Histograms,
+    Kernels,
     Latent,
     Metrics,
     Normalization,
     OptimizerPaths,
     Paused,
+    PreActivations,
     Predictions,
     Preview,
     ProbeSkipped,
@@ -48,6 +50,7 @@ from studio.engine.events import (
 PROBE_TOPICS = {"stats": "stats", "histograms": "histograms", "activations": "activations",
                 "previews": "previews", "generative": "generative", "shift": "shift"}
 MAX_RUNS = 4  # the current run and three before it, overlaid on the curves
+MAX_HISTOGRAMS = 500  # a node's pre-activation histograms kept (48 counts each)
 
 
 class Series:
@@ -145,6 +148,8 @@ class Run:
     histograms_step: int = 0
     activations: dict = field(default_factory=dict)  # node key -> newest Activations
     dead_units: dict = field(default_factory=dict)  # node key -> newest dead fraction
+    pre_activations: dict = field(default_factory=dict)  # node key -> its PreActivations
+    kernels: dict = field(default_factory=dict)  # node key -> its newest Kernels
     predictions: Predictions | None = None
     boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
     shift: dict = field(default_factory=dict)  # classifier key -> its newest ShiftTest
@@ -199,6 +204,7 @@ class RunStore:
     which topics changed, so views redraw only what has news."""
 
     TOPICS = ("state", "metrics", "evaluation", "progress", "stats", "histograms",
+              "pre_activations", "kernels",
               "activations", "dead_units", "predictions", "boundary", "shift", "optimizer_paths",
               "normalization", "adversarial", "latent", "generative", "previews", "error",
               "download")
@@ -309,6 +315,19 @@ class RunStore:
     def _on_dead_units(self, run: Run, e: DeadUnits) -> str:
         run.dead_units.update(e.nodes)
         return "dead_units"
+
+    def _on_pre_activations(self, run: Run, e: PreActivations) -> str:
+        """Kept in order of step (the newest last), at most ``MAX_HISTOGRAMS`` per node."""
+        kept = run.pre_activations.setdefault(e.node, [])
+        if kept and kept[-1].step == e.step:
+            kept.pop()  # the same step measured again (the selection, the run's end)
+        kept.append(e)
+        del kept[:-MAX_HISTOGRAMS]
+        return "pre_activations"
+
+    def _on_kernels(self, run: Run, e: Kernels) -> str:
+        run.kernels[e.node] = e
+        return "kernels"
 
     def _on_predictions(self, run: Run, e: Predictions) -> str:
         run.predictions = e
