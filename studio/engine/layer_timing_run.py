@@ -3,7 +3,9 @@
 Fair to every layer and to the run:
 - the project is built as Train builds it (``Runner.build``: the generated networks, the
   device and the settings the run uses), and torch computes with the threads a run starts
-  with (the cores other work leaves free, as its ``ThreadTuner`` starts);
+  with (the cores other work leaves free, as its ``ThreadTuner`` starts) and its allocator
+  setting (``allocator.keep_freed_memory``: without it each big output faults its pages in
+  anew, which made ConvCosts' forward about half as fast again);
 - one batch of the training data (the project's batch size unless told) goes through
   ``Training.inspect`` once, with forward pre-hooks that only keep each node module's inputs;
   the hooks are then removed, so they cost nothing in what is timed;
@@ -12,9 +14,9 @@ Fair to every layer and to the run:
   calls to last ``MIN_REPEAT_S`` so that a layer of microseconds is not lost in the clock, and
   the median per call is kept. The repeats go round every layer in turn, so a burst of other
   work slows one round rather than all of one layer's repeats. Only the module call is
-  inside the clock; on a GPU the device is
-  synchronised around each repeat. The whole networks are timed the same way, so the sum of
-  the layers can be held against the forward they make up.
+  inside the clock; on a GPU the device is synchronised around each repeat. The whole
+  networks are timed the same way, so the sum of the layers can be held against the forward
+  they make up.
 Functional nodes (ReLU written as ``F.relu``, a mean, an add) have no module to call: their
 time, and Python's between the calls, is the report's rest.
 """
@@ -28,6 +30,7 @@ import torch
 
 from studio.core.inference import analyze
 from studio.core.verdict import judge
+from studio.engine.allocator import keep_freed_memory
 from studio.engine.errors import TrainingError
 from studio.engine.layer_timing import LayerTime, LayerTimingError, TimingOptions, TimingReport
 from studio.engine.node_keys import node_key
@@ -50,6 +53,7 @@ def measure(project, options: TimingOptions = TimingOptions()) -> TimingReport:
         raise LayerTimingError("repeats must be at least 1")
     if options.batch is not None and options.batch < 1:
         raise LayerTimingError("the batch must hold at least 1 sample")
+    keep_freed_memory()  # as a training process: big buffers reused, not faulted in anew
     cores = usable_cores()
     idle = IdleCores(cores)  # as a run: how busy the machine is while the project is built
     runner = Runner(project, RunConfig(pause_on_nan=False, previews=False,
