@@ -49,10 +49,10 @@ def timing(args) -> int:
     print(f"{project.name}: forward of a batch of {report.batch} on {report.device}, "
           f"{report.threads} thread{'s' if report.threads != 1 else ''}, median of "
           f"{report.repeats} (eval mode, no gradients)")
-    rows = [[layer.node, layer.block, f"{layer.macs:,}", f"{layer.ms:.3f}",
+    rows = [[layer.label, layer.block, f"{layer.macs:,}", f"{layer.ms:.3f}",
              f"{report.macs_per_second(layer) / 1e9:.2f}", f"{report.macs_share(layer):.1%}",
              f"{report.share(layer):.1%}"] for layer in report.layers]
-    headers = ["node", "block", "MACs/sample", "ms", "GMAC/s", "MACs share", "time share"]
+    headers = ["node", "block", "MACs/sample", "ms/call", "GMAC/s", "MACs share", "time share"]
     for line in table_lines(headers, rows, right=(2, 3, 4, 5, 6)):
         print(line)
     print(f"time share: of the whole forward, {report.forward_ms:.3f} ms; " + report.rest_text())

@@ -8,6 +8,7 @@ import pytest
 from studio.cli import main
 from studio.core.fileformat import load, save
 from studio.core.inference import analyze
+from studio.core.project import Project
 from studio.engine.layer_timing import LayerTimingError, TimingOptions, TimingReport
 from studio.engine.layer_timing_run import measure
 from studio.ui.canvas.node_item import compact
@@ -49,6 +50,39 @@ def test_nodes_inside_network_instances_are_timed_under_their_instance():
     assert again.layers == report.layers and again.networks == report.networks
 
 
+def linked_twice() -> Project:
+    """A separable convolution (one node holding two modules), then ``mid`` and its linked
+    duplicate ``mid_again``: one module called twice in one forward."""
+    p = Project("Linked")
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="digits", size=16)
+    x = t.stack(data["image"], ("SeparableConv2d", "sep", dict(out_channels=8, kernel_size=3,
+                                                               padding=1)),
+                "Flatten", ("Linear", "pre", dict(out_features=16)),
+                ("Linear", "mid", dict(out_features=16)))
+    again = t.add("Linear", id="mid_again", shares="mid", out_features=16)
+    t.connect(x, again)
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(t.stack(again, ("Linear", "fc", dict(out_features=10))), loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    return p
+
+
+def test_a_module_run_twice_is_one_row_with_its_time_per_call_and_both_calls_in_its_share():
+    report = measure(linked_twice(), QUICK)
+    counted = counted_macs(linked_twice())
+    rows = {layer.node: layer for layer in report.layers}
+    assert list(rows) == ["sep", "pre", "mid", "fc"]
+    assert rows["sep"].block == "SeparableConv2d" and rows["sep"].calls == 1
+    assert rows["mid"].calls == 2 and rows["mid"].label == "mid \u00d72"
+    assert rows["mid"].macs == counted["mid"] == counted["mid_again"]
+    assert rows["mid"].forward_ms == pytest.approx(2 * rows["mid"].ms)
+    weighted = sum(layer.macs * layer.calls for layer in report.layers)
+    assert report.macs_share(rows["mid"]) == pytest.approx(2 * counted["mid"] / weighted)
+    assert report.layers_ms == pytest.approx(sum(layer.forward_ms for layer in report.layers))
+
+
 def test_a_graph_that_cannot_train_is_refused_naming_the_node():
     project = mlp_on_moons()
     project.training.remove("adam")
@@ -71,8 +105,8 @@ def test_lab_timing_prints_a_table_and_refuses_bad_input_in_one_line(capsys, tmp
     assert main(["lab", "timing", str(EXAMPLES / "conv_costs.studio"), "--batch", "2",
                  "--repeats", "1", "--threads", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["node", "block", "MACs/sample", "ms", "GMAC/s", "MACs", "share",
-                                "time", "share"]
+    assert lines[1].split() == ["node", "block", "MACs/sample", "ms/call", "GMAC/s", "MACs",
+                                "share", "time", "share"]
     assert lines[3].split()[:3] == ["stem", "Conv2d", "294,912"]
     assert lines[-1].startswith("time share: of the whole forward")
     broken = mlp_on_moons()

@@ -22,20 +22,31 @@ class LayerTimingError(ValueError):
 
 @dataclass(frozen=True)
 class LayerTime:
-    """One node's module: its counted multiply-adds per sample and its measured forward time for
-    the whole batch (the median of the repeats; the sum over its calls when one forward runs it
-    more than once)."""
+    """One node's module: its counted multiply-adds per sample and its measured forward time
+    for the whole batch, per call (the median of the repeats; averaged over the calls when one
+    forward runs it more than once: a GAN's discriminator on real and made images, or a
+    linked duplicate calling the original's module)."""
 
     key: str  # node key, ``training/conv1`` (node_keys.py)
     block: str
-    macs: int  # counted by the block's cost rule, per sample (as the canvas shows)
-    ms: float
-    calls: int = 1
+    macs: int  # counted by the block's cost rule, per sample and call (as the canvas shows)
+    ms: float  # per call
+    calls: int = 1  # in one forward of the networks
 
     @property
     def node(self) -> str:
         """The key without the leading ``training/``: ``conv1``, ``resnet/layer1_0/conv1``."""
         return NodeKey.parse(self.key).label
+
+    @property
+    def label(self) -> str:
+        """The node, with ``×2`` when one forward runs it twice."""
+        return f"{self.node} \u00d7{self.calls}" if self.calls > 1 else self.node
+
+    @property
+    def forward_ms(self) -> float:
+        """Its time in one forward: every call."""
+        return self.ms * self.calls
 
 
 @dataclass
@@ -58,7 +69,7 @@ class TimingReport:
 
     @property
     def layers_ms(self) -> float:
-        return sum(layer.ms for layer in self.layers)
+        return sum(layer.forward_ms for layer in self.layers)
 
     @property
     def rest_ms(self) -> float:
@@ -78,12 +89,12 @@ class TimingReport:
 
     def share(self, layer: LayerTime) -> float:
         """``layer``'s part of the whole forward's time."""
-        return layer.ms / self.forward_ms if self.forward_ms > 0 else 0.0
+        return layer.forward_ms / self.forward_ms if self.forward_ms > 0 else 0.0
 
     def macs_share(self, layer: LayerTime) -> float:
         """``layer``'s part of the counted multiply-adds of all the timed layers."""
-        total = sum(other.macs for other in self.layers)
-        return layer.macs / total if total else 0.0
+        total = sum(other.macs * other.calls for other in self.layers)
+        return layer.macs * layer.calls / total if total else 0.0
 
     def macs_per_second(self, layer: LayerTime) -> float:
         """Multiply-adds achieved: the counted ones for the whole batch over the measured time."""

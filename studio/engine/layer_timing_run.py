@@ -77,15 +77,17 @@ def measure(project, options: TimingOptions = TimingOptions()) -> TimingReport:
              for m in [*(m for ms in modules.values() for m in ms), *networks.values()]}
     _time_all([t for ts in timed.values() for t in ts], options.repeats,
               _synchronizer(runner.device))
-    macs = _counted_macs(analysis)
-    blocks = {node_key(*row.path.split("/")): row.node.block for row in analysis.rows}
+    rows = {node_key(*row.path.split("/")): row for row in analysis.rows}
     layers = []
     for key, module_list in modules.items():
-        runs = [t for m in module_list for t in timed[id(m)]]
-        if runs:  # else built but not run by this pass (a branch no loss reads)
-            layers.append(LayerTime(key, blocks.get(key, type(module_list[0]).__name__),
-                                    macs.get(key, 0), sum(t.ms for t in runs), len(runs)))
-    order = {key: i for i, key in enumerate(blocks)}
+        # a node may hold several modules (each called once per call of the node)
+        calls = max(len(timed[id(m)]) for m in module_list)
+        if calls:  # else built but not run by this pass (a branch no loss reads)
+            row = rows.get(key)
+            total = sum(t.ms for m in module_list for t in timed[id(m)])
+            layers.append(LayerTime(key, row.node.block if row else type(module_list[0]).__name__,
+                                    row.macs if row else 0, total / calls, calls))
+    order = {key: i for i, key in enumerate(rows)}
     layers.sort(key=lambda layer: order.get(layer.key, len(order)))
     whole = {name: sum(t.ms for t in timed[id(net)]) for name, net in networks.items()}
     return TimingReport(project.name, str(runner.device), threads,
@@ -181,16 +183,3 @@ def _synchronizer(device):
     if kind == "mps":
         return torch.mps.synchronize
     return lambda: None
-
-
-def _counted_macs(analysis) -> dict:
-    """node key -> multiply-adds per sample by the cost rules; a linked duplicate's are added
-    to its original's, whose module runs for both."""
-    macs = {}
-    for row in analysis.rows:
-        parts = row.path.split("/")
-        if row.node.shares:
-            parts[-1] = row.node.shares
-        key = node_key(*parts)
-        macs[key] = macs.get(key, 0) + row.macs
-    return macs

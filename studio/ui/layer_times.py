@@ -43,10 +43,11 @@ INTRO = ("Each layer is called on the inputs one batch of the training data give
 TIMING_GOING = "layer times are being measured (Train > Measure Layer Times): wait for them"
 HEADERS = ("Node", "Block", "Multiply-adds", "ms", "GMAC/s", "MACs share", "Time share")
 TIPS = {2: "counted by the block's cost rule, per sample (as on the canvas)",
-        3: "measured forward time for the whole batch, the median of the repeats",
+        3: "measured forward time for the whole batch, per call (the median of the repeats); "
+           "a node marked \u00d72 runs twice in one forward",
         4: "billions of multiply-adds per second the layer achieved on the whole batch",
         5: "the layer's part of the counted multiply-adds of all the layers timed",
-        6: "the layer's part of the whole forward's measured time"}
+        6: "the layer's part of the whole forward's measured time (every call)"}
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -195,7 +196,7 @@ class LayerTimesDialog(QDialog):
     def _fill(self, report) -> None:
         self.table.setRowCount(len(report.layers))
         for row, layer in enumerate(report.layers):
-            cells = (layer.node, layer.block, compact(layer.macs), f"{layer.ms:.3f}",
+            cells = (layer.label, layer.block, compact(layer.macs), f"{layer.ms:.3f}",
                      f"{report.macs_per_second(layer) / 1e9:.2f}",
                      f"{report.macs_share(layer):.1%}", f"{report.share(layer):.1%}")
             for column, text in enumerate(cells):
