@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -30,9 +30,8 @@ from studio.engine.layer_timing import DEFAULT_REPEATS, TimingOptions
 from studio.engine.layer_timing_process import TimingProcess
 from studio.engine.node_keys import ROOT, NodeKey
 from studio.ui import theme
-from studio.ui.actions import command_action
 from studio.ui.canvas.node_item import compact
-from studio.ui.training_guard import TRAINING_GOING, while_training
+from studio.ui.training_guard import TRAINING_GOING, DialogCommand
 
 ACTION_TIP = ("Measure each layer's forward time on this machine, beside the multiply-adds the "
               "canvas counts for it (runs in a separate process; the weights are untouched)")
@@ -51,36 +50,12 @@ TIPS = {2: "counted by the block's cost rule, per sample (as on the canvas)",
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
-class LayerTimes(QObject):
+class LayerTimes(DialogCommand):
     """The Train menu's action and the one dialog it opens."""
 
     def __init__(self, bench):
-        super().__init__(bench.dialog_parent)
-        self.bench = bench
-        self.dialog: LayerTimesDialog | None = None
-        self.action = command_action("Measure La&yer Times\u2026", "measure_layer_times",
-                                     ACTION_TIP, self.open, bench.dialog_parent)
-        while_training(bench.controller, self._training_changed)
-
-    def _training_changed(self, running: bool) -> None:
-        self.action.setEnabled(not running)
-        self.action.setStatusTip("Stop the training run first" if running else ACTION_TIP)
-
-    def open(self) -> LayerTimesDialog:
-        """Show the dialog and measure the project as it is now, unless a measurement is
-        going."""
-        if self.dialog is None:
-            self.dialog = LayerTimesDialog(self.bench)
-        self.dialog.show()
-        self.dialog.raise_()
-        self.dialog.activateWindow()
-        if not self.dialog.running:
-            self.dialog.start()
-        return self.dialog
-
-    def shutdown(self) -> None:
-        if self.dialog is not None:
-            self.dialog.stop()
+        super().__init__(bench, "Measure La&yer Times\u2026", "measure_layer_times", ACTION_TIP,
+                         LayerTimesDialog)
 
 
 class LayerTimesDialog(QDialog):

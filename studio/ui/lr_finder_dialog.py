@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QDialog,
@@ -37,8 +37,7 @@ from studio.engine.lr_finder import (
     refusal,
 )
 from studio.ui import theme
-from studio.ui.actions import command_action
-from studio.ui.training_guard import TRAINING_GOING, while_training
+from studio.ui.training_guard import TRAINING_GOING, DialogCommand
 
 ACTION_TIP = ("Find a learning rate: a short run with the rate rising from tiny to huge, the "
               "loss against it, and a suggested rate to apply (the weights are left as they are)")
@@ -50,35 +49,12 @@ STOP_SECONDS = 1.0
 LOOK_MS = 250
 
 
-class LearningRateFinder(QObject):
+class LearningRateFinder(DialogCommand):
     """The Train menu's action and the one dialog it opens."""
 
     def __init__(self, bench):
-        super().__init__(bench.dialog_parent)
-        self.bench = bench
-        self.dialog: RangeTestDialog | None = None
-        self.action = command_action("Find &Learning Rate\u2026", "find_learning_rate",
-                                     ACTION_TIP, self.open, bench.dialog_parent)
-        while_training(bench.controller, self._training_changed)
-
-    def _training_changed(self, running: bool) -> None:
-        self.action.setEnabled(not running)
-        self.action.setStatusTip("Stop the training run first" if running else ACTION_TIP)
-
-    def open(self) -> RangeTestDialog:
-        """Show the dialog and start a test unless one is going."""
-        if self.dialog is None:
-            self.dialog = RangeTestDialog(self.bench)
-        self.dialog.show()
-        self.dialog.raise_()
-        self.dialog.activateWindow()
-        if not self.dialog.running:
-            self.dialog.start()
-        return self.dialog
-
-    def shutdown(self) -> None:
-        if self.dialog is not None:
-            self.dialog.stop()
+        super().__init__(bench, "Find &Learning Rate\u2026", "find_learning_rate", ACTION_TIP,
+                         RangeTestDialog)
 
 
 class RangeTestDialog(QDialog):

@@ -1,10 +1,15 @@
-"""What waits while a training run goes (the learning-rate finder, a sweep): both would share
-the processor with the run, and each would measure the other's slowness. They follow the
-controller's state the same way, through ``while_training``."""
+"""What waits while a training run goes (the learning-rate finder, a sweep, the layer times):
+both would share the processor with the run, and each would measure the other's slowness. They
+follow the controller's state the same way, through ``while_training``; a Train menu command
+that opens one dialog to measure is a ``DialogCommand``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from studio.ui.actions import command_action
 
 TRAINING_GOING = "a training run is going: stop it first"
 
@@ -13,3 +18,37 @@ def while_training(controller, react: Callable[[bool], None]) -> None:
     """Call ``react(running)`` now and whenever the training state changes."""
     controller.state_changed.connect(lambda _state: react(controller.running))
     react(controller.running)
+
+
+class DialogCommand(QObject):
+    """A menu command that opens its one dialog (``make_dialog(bench)``: a dialog with
+    ``running``, ``start()`` and ``stop()``) and starts its work unless it is going; disabled,
+    saying why, while a training run goes."""
+
+    def __init__(self, bench, text: str, name: str, tip: str, make_dialog: Callable):
+        super().__init__(bench.dialog_parent)
+        self.bench = bench
+        self.tip = tip
+        self.make_dialog = make_dialog
+        self.dialog = None
+        self.action = command_action(text, name, tip, self.open, bench.dialog_parent)
+        while_training(bench.controller, self._training_changed)
+
+    def _training_changed(self, running: bool) -> None:
+        self.action.setEnabled(not running)
+        self.action.setStatusTip("Stop the training run first" if running else self.tip)
+
+    def open(self):
+        """Show the dialog and start its work unless it is going."""
+        if self.dialog is None:
+            self.dialog = self.make_dialog(self.bench)
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+        if not self.dialog.running:
+            self.dialog.start()
+        return self.dialog
+
+    def shutdown(self) -> None:
+        if self.dialog is not None:
+            self.dialog.stop()
