@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
@@ -29,9 +28,8 @@ from PySide6.QtWidgets import (
 from studio.engine.layer_timing import DEFAULT_REPEATS, TimingOptions
 from studio.engine.layer_timing_process import TimingProcess
 from studio.engine.node_keys import ROOT, NodeKey
-from studio.ui import theme
 from studio.ui.canvas.node_item import compact
-from studio.ui.training_guard import TRAINING_GOING, DialogCommand
+from studio.ui.training_guard import TRAINING_GOING, DialogCommand, WorkDialog
 
 ACTION_TIP = ("Measure each layer's forward time on this machine, beside the multiply-adds the "
               "canvas counts for it (runs in a separate process; the weights are untouched)")
@@ -58,7 +56,7 @@ class LayerTimes(DialogCommand):
                          LayerTimesDialog)
 
 
-class LayerTimesDialog(QDialog):
+class LayerTimesDialog(WorkDialog):
     _answered = Signal(object, object)  # (report, error), emitted on the process's reader thread
 
     def __init__(self, bench):
@@ -186,12 +184,3 @@ class LayerTimesDialog(QDialog):
         if self.report is not None and 0 <= row < len(self.report.layers):
             # a node inside a network instance is shown as the instance that runs it
             self.bench.select_node(ROOT, NodeKey.parse(self.report.layers[row].key).path[0])
-
-    def _say(self, text: str, error: bool = False) -> None:
-        colour = theme.current().error.name() if error else ""
-        self.status.setStyleSheet(f"color: {colour}" if colour else "")
-        self.status.setText(text)
-
-    def closeEvent(self, event):  # noqa: N802 - Qt's name
-        self.stop()
-        super().closeEvent(event)

@@ -17,7 +17,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
@@ -37,7 +36,7 @@ from studio.engine.lr_finder import (
     refusal,
 )
 from studio.ui import theme
-from studio.ui.training_guard import TRAINING_GOING, DialogCommand
+from studio.ui.training_guard import TRAINING_GOING, DialogCommand, WorkDialog
 
 ACTION_TIP = ("Find a learning rate: a short run with the rate rising from tiny to huge, the "
               "loss against it, and a suggested rate to apply (the weights are left as they are)")
@@ -57,7 +56,7 @@ class LearningRateFinder(DialogCommand):
                          RangeTestDialog)
 
 
-class RangeTestDialog(QDialog):
+class RangeTestDialog(WorkDialog):
     _arrived = Signal()  # emitted on the session's reader thread; read on the UI thread
 
     def __init__(self, bench):
@@ -311,12 +310,3 @@ class RangeTestDialog(QDialog):
             f"Set {'/'.join(self.result.optimizer)}'s learning rate to "
             f"{self.result.suggested:g} (one edit: Ctrl+Z undoes it)" if usable else
             "Run the test first")
-
-    def _say(self, text: str, error: bool = False) -> None:
-        colour = theme.current().error.name() if error else ""
-        self.status.setStyleSheet(f"color: {colour}" if colour else "")
-        self.status.setText(text)
-
-    def closeEvent(self, event):  # noqa: N802 - Qt's name
-        self.stop()
-        super().closeEvent(event)

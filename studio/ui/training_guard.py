@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog
 
+from studio.ui import theme
 from studio.ui.actions import command_action
 
 TRAINING_GOING = "a training run is going: stop it first"
@@ -52,3 +54,20 @@ class DialogCommand(QObject):
     def shutdown(self) -> None:
         if self.dialog is not None:
             self.dialog.stop()
+
+
+class WorkDialog(QDialog):
+    """A ``DialogCommand``'s dialog, whose work runs in a process of its own: its ``status``
+    label says how it goes (in the error colour when it cannot), and closing it stops the
+    work (``stop``, the subclass's)."""
+
+    status = None  # the QLabel the subclass makes
+
+    def _say(self, text: str, error: bool = False) -> None:
+        colour = theme.current().error.name() if error else ""
+        self.status.setStyleSheet(f"color: {colour}" if colour else "")
+        self.status.setText(text)
+
+    def closeEvent(self, event):  # noqa: N802 - Qt's name
+        self.stop()
+        super().closeEvent(event)
