@@ -40,7 +40,7 @@ def timing(args) -> int:
     project = open_project(args.file)
     try:
         report = measure(project, TimingOptions(batch=args.batch, repeats=args.repeats,
-                                                threads=args.threads))
+                                                threads=args.threads, backward=args.backward))
     except LayerTimingError as err:
         raise CliError(f"{args.file}: {err}") from None
     if args.json:
@@ -48,14 +48,20 @@ def timing(args) -> int:
         return 0
     print(f"{project.name}: forward of a batch of {report.batch} on {report.device}, "
           f"{report.threads} thread{'s' if report.threads != 1 else ''}, median of "
-          f"{report.repeats} (eval mode, no gradients)")
+          f"{report.repeats} (forward in eval mode without gradients"
+          + ("; backward in train mode, as a training step" if report.backward else "") + ")")
     rows = [[layer.label, layer.block, f"{layer.macs:,}", f"{layer.ms:.3f}",
+             *(layer.backward_cells() if report.backward else ()),
              f"{report.macs_per_second(layer) / 1e9:.2f}", f"{report.macs_share(layer):.1%}",
              f"{report.share(layer):.1%}"] for layer in report.layers]
-    headers = ["node", "block", "MACs/sample", "ms/call", "GMAC/s", "MACs share", "time share"]
-    for line in table_lines(headers, rows, right=(2, 3, 4, 5, 6)):
+    headers = ["node", "block", "MACs/sample", "ms/call",
+               *(("bwd ms/call", "bwd/fwd") if report.backward else ()),
+               "GMAC/s", "MACs share", "time share"]
+    for line in table_lines(headers, rows, right=range(2, len(headers))):
         print(line)
     print(f"time share: of the whole forward, {report.forward_ms:.3f} ms; " + report.rest_text())
+    if report.backward:
+        print(f"the whole backward takes {report.backward_ms:.3f} ms")
     return 0
 
 
@@ -102,6 +108,8 @@ def add_command(sub) -> None:
     p.add_argument("--repeats", type=positive, default=DEFAULT_REPEATS, metavar="R",
                    help="timed repeats per layer, the median kept (default: %(default)s)")
     p.add_argument("--threads", type=positive, metavar="N",
-                   help="torch threads (default: the cores a training run gets)")
+                   help="torch threads (default: those a training run would start with)")
+    p.add_argument("--backward", action="store_true",
+                   help="also time each layer's backward (its parameters' and inputs' gradients)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=timing)

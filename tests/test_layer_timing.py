@@ -2,6 +2,7 @@
 timing`` and Train > Measure Layer Times (the conv-costs lesson)."""
 
 import json
+import threading
 
 import pytest
 
@@ -10,6 +11,7 @@ from studio.core.fileformat import load, save
 from studio.core.inference import analyze
 from studio.core.project import Project
 from studio.engine.layer_timing import LayerTimingError, TimingOptions, TimingReport
+from studio.engine.layer_timing_process import TimingProcess
 from studio.engine.layer_timing_run import measure
 from studio.ui.canvas.node_item import compact
 from tests.helpers import EXAMPLES, mlp_on_moons, nested_blocks_project
@@ -50,6 +52,19 @@ def test_nodes_inside_network_instances_are_timed_under_their_instance():
     assert again.layers == report.layers and again.networks == report.networks
 
 
+def test_backward_times_each_layer_that_needs_a_gradient():
+    project = load(EXAMPLES / "conv_costs.studio")
+    project.training.nodes["stem"].frozen = True  # its input is the batch: nothing to compute
+    report = measure(project, TimingOptions(batch=4, repeats=2, threads=1, backward=True))
+    rows = {layer.node: layer for layer in report.layers}
+    assert rows["stem"].backward_ms is None and rows["stem"].backward_cells() == ("-", "-")
+    assert all(rows[node].backward_ms > 0 for node in CONV_COSTS_LAYERS if node != "stem")
+    assert report.backward and report.backward_ms > 0
+    again = TimingReport.from_json(json.loads(json.dumps(report.as_json())))
+    assert again.layers == report.layers and again.networks_backward == report.networks_backward
+    assert not measure(project, QUICK).backward  # only when asked
+
+
 def linked_twice() -> Project:
     """A separable convolution (one node holding two modules), then ``mid`` and its linked
     duplicate ``mid_again``: one module called twice in one forward."""
@@ -81,6 +96,17 @@ def test_a_module_run_twice_is_one_row_with_its_time_per_call_and_both_calls_in_
     weighted = sum(layer.macs * layer.calls for layer in report.layers)
     assert report.macs_share(rows["mid"]) == pytest.approx(2 * counted["mid"] / weighted)
     assert report.layers_ms == pytest.approx(sum(layer.forward_ms for layer in report.layers))
+
+
+def test_a_measurement_stopped_in_its_process_answers_that_it_was_stopped():
+    answers, done = [], threading.Event()
+    job = TimingProcess(mlp_on_moons(), QUICK,
+                        lambda report, error: (answers.append((report, error)), done.set()))
+    job.stop()
+    assert done.wait(60)
+    (report, error), = answers
+    assert report is None and str(error) == "the measurement was stopped"
+    assert not job.process.is_alive()
 
 
 def test_a_graph_that_cannot_train_is_refused_naming_the_node():
@@ -139,8 +165,15 @@ def test_measure_layer_times_shows_the_table_when_the_process_answers(window, qt
         assert table.item(r, 2).text() == compact(counted[table.item(r, 0).text()])
         assert float(table.item(r, 3).text()) > 0
     assert window.dashboard.controller.occupied is None and dialog.again.isEnabled()
+    assert table.isColumnHidden(4) and table.isColumnHidden(5)  # no backward asked for
     table.cellDoubleClicked.emit(1, 0)
     assert window.tabs.scene("training").selected_ids() == ["fc2"]
+    dialog.backward.setChecked(True)
+    dialog.again.click()
+    assert dialog.running
+    qtbot.waitUntil(lambda: not dialog.running, timeout=120_000)
+    assert not table.isColumnHidden(4) and "The whole backward takes" in dialog.status.text()
+    assert all(float(table.item(r, 4).text()) > 0 for r in range(table.rowCount()))
     dialog.close()
 
 

@@ -32,6 +32,7 @@ class LayerTime:
     macs: int  # counted by the block's cost rule, per sample and call (as the canvas shows)
     ms: float  # per call
     calls: int = 1  # in one forward of the networks
+    backward_ms: float | None = None  # per call, when measured (and it needs a gradient)
 
     @property
     def node(self) -> str:
@@ -48,6 +49,13 @@ class LayerTime:
         """Its time in one forward: every call."""
         return self.ms * self.calls
 
+    def backward_cells(self) -> tuple[str, str]:
+        """Its backward ms per call and how many times its forward's that is, as a table
+        shows them ("-" when nothing in it needs a gradient)."""
+        if self.backward_ms is None:
+            return ("-", "-")
+        return (f"{self.backward_ms:.3f}", f"{self.backward_ms / self.ms:.1f}\u00d7")
+
 
 @dataclass
 class TimingReport:
@@ -62,10 +70,21 @@ class TimingReport:
     repeats: int
     layers: list = field(default_factory=list)  # LayerTime, in the order the forward runs them
     networks: dict = field(default_factory=dict)  # network attribute -> whole forward, ms
+    networks_backward: dict = field(default_factory=dict)  # the same for its backward, if asked
+
+    @property
+    def backward(self) -> bool:
+        """Whether backward times were measured."""
+        return bool(self.networks_backward)
 
     @property
     def forward_ms(self) -> float:
         return sum(self.networks.values())
+
+    @property
+    def backward_ms(self) -> float:
+        """The whole networks' backward (0 when not measured)."""
+        return sum(self.networks_backward.values())
 
     @property
     def layers_ms(self) -> float:
@@ -103,24 +122,27 @@ class TimingReport:
     def as_json(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k != "layers"}
         out["layers"] = [{"node": layer.node, "block": layer.block, "macs": layer.macs,
-                          "ms": layer.ms, "calls": layer.calls,
+                          "ms": layer.ms, "calls": layer.calls, "backward_ms": layer.backward_ms,
                           "macs_per_s": self.macs_per_second(layer),
                           "share": self.share(layer), "macs_share": self.macs_share(layer)}
                          for layer in self.layers]
-        out.update(forward_ms=self.forward_ms, layers_ms=self.layers_ms, rest_ms=self.rest_ms)
+        out.update(forward_ms=self.forward_ms, layers_ms=self.layers_ms, rest_ms=self.rest_ms,
+                   backward_ms=self.backward_ms if self.backward else None)
         return out
 
     @classmethod
     def from_json(cls, data: dict) -> TimingReport:
         layers = [LayerTime(node_key(*row["node"].split("/")), row["block"], row["macs"], row["ms"],
-                            row["calls"]) for row in data["layers"]]
+                            row["calls"], row["backward_ms"]) for row in data["layers"]]
         return cls(data["project"], data["device"], data["threads"], data["batch"],
-                   data["repeats"], layers, dict(data["networks"]))
+                   data["repeats"], layers, dict(data["networks"]),
+                   dict(data["networks_backward"]))
 
 
 @dataclass(frozen=True)
 class TimingOptions:
     batch: int | None = None  # None: the project's batch size
     repeats: int = DEFAULT_REPEATS
-    threads: int | None = None  # None: the cores this process may use, as a training run
+    threads: int | None = None  # None: the threads a training run would start with
+    backward: bool = False  # also time each layer's backward, as a training step runs it
     data_root: str | None = None  # relative dataset paths resolve here (the project's folder)

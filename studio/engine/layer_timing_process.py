@@ -28,6 +28,7 @@ class TimingProcess:
         self.process.start()
         send.close()  # ours closed: the pipe reads EOF if the process dies without answering
         self.on_done = on_done
+        self.stopped = False
         self._reader = threading.Thread(target=self._wait, daemon=True)
         self._reader.start()
 
@@ -36,8 +37,9 @@ class TimingProcess:
         return self._reader.is_alive()
 
     def stop(self) -> None:
-        """End the measurement now (its answer, if any comes, is an error saying so)."""
+        """End the measurement now (its answer is an error saying so)."""
         if self.process.is_alive():
+            self.stopped = True
             self.process.terminate()
 
     def _wait(self) -> None:
@@ -47,7 +49,9 @@ class TimingProcess:
             answer = None
         self.process.join()
         self._receive.close()
-        if answer is None:
+        if answer is None and self.stopped:
+            self.on_done(None, LayerTimingError("the measurement was stopped"))
+        elif answer is None:
             code = self.process.exitcode
             self.on_done(None, LayerTimingError(
                 "the measuring process ended without an answer "

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -72,26 +73,37 @@ def measure(project, options: TimingOptions = TimingOptions()) -> TimingReport:
     networks = {name: getattr(net, "_orig_mod", net) for name, net in training.networks.items()}
     calls = _captured_calls(training, batch, [m for ms in modules.values() for m in ms]
                             + list(networks.values()), runner)
+    every = [*(m for ms in modules.values() for m in ms), *networks.values()]
     training.set_train(False)  # inspect sets train mode again as it ends
-    timed = {id(m): [_Timed(m, call) for call in calls.get(id(m), ())]
-             for m in [*(m for ms in modules.values() for m in ms), *networks.values()]}
-    _time_all([t for ts in timed.values() for t in ts], options.repeats,
-              _synchronizer(runner.device))
+    forward = {id(m): [_forward(m, call) for call in calls.get(id(m), ())] for m in every}
+    backward = {}
+    if options.backward:
+        training.set_train(True)  # the graphs are made as a training step makes them
+        backward = {id(m): [b for call in calls.get(id(m), ())
+                            if (b := _backward(m, call, batch)) is not None] for m in every}
+        training.set_train(False)
+    _time_all([t for ts in (*forward.values(), *backward.values()) for t in ts],
+              options.repeats, _synchronizer(runner.device))
     rows = {node_key(*row.path.split("/")): row for row in analysis.rows}
     layers = []
     for key, module_list in modules.items():
         # a node may hold several modules (each called once per call of the node)
-        calls = max(len(timed[id(m)]) for m in module_list)
-        if calls:  # else built but not run by this pass (a branch no loss reads)
+        calls_made = max(len(forward[id(m)]) for m in module_list)
+        if calls_made:  # else built but not run by this pass (a branch no loss reads)
             row = rows.get(key)
-            total = sum(t.ms for m in module_list for t in timed[id(m)])
+            total = sum(t.ms for m in module_list for t in forward[id(m)])
+            back = [t.ms for m in module_list for t in backward.get(id(m), ())]
             layers.append(LayerTime(key, row.node.block if row else type(module_list[0]).__name__,
-                                    row.macs if row else 0, total / calls, calls))
+                                    row.macs if row else 0, total / calls_made, calls_made,
+                                    sum(back) / calls_made if back else None))
     order = {key: i for i, key in enumerate(rows)}
     layers.sort(key=lambda layer: order.get(layer.key, len(order)))
-    whole = {name: sum(t.ms for t in timed[id(net)]) for name, net in networks.items()}
+    whole = {name: sum(t.ms for t in forward[id(net)]) for name, net in networks.items()}
+    whole_back = {name: sum(t.ms for t in backward[id(net)]) for name, net in networks.items()
+                  if backward.get(id(net))}
     return TimingReport(project.name, str(runner.device), threads,
-                        len(batch[0]) if batch else 0, options.repeats, layers, whole)
+                        len(batch[0]) if batch else 0, options.repeats, layers, whole,
+                        whole_back)
 
 
 def _threads(project, options: TimingOptions, cores: int, idle: IdleCores) -> int:
@@ -108,27 +120,30 @@ def _threads(project, options: TimingOptions, cores: int, idle: IdleCores) -> in
 
 
 class _Timed:
-    """One call of a module on the inputs it had, and its timed repeats."""
+    """One call to time (a module's forward on the inputs it had, or the backward of one), and
+    its timed repeats."""
 
-    def __init__(self, module, call: tuple):
-        self.module, (self.args, self.kwargs) = module, call
+    def __init__(self, run: Callable[[], object], grad: bool = False):
+        self.run, self.grad = run, grad
         self.number = 1  # calls per repeat
         self.seconds: list[float] = []  # per call, one per repeat
 
     def repeat(self, sync) -> float:
         """Seconds for ``number`` calls."""
-        module, args, kwargs = self.module, self.args, self.kwargs
-        sync()
-        start = time.perf_counter()
-        for _ in range(self.number):
-            module(*args, **kwargs)
-        sync()
-        return time.perf_counter() - start
+        run = self.run
+        with torch.set_grad_enabled(self.grad):
+            sync()
+            start = time.perf_counter()
+            for _ in range(self.number):
+                run()
+            sync()
+            return time.perf_counter() - start
 
     def calibrate(self, sync) -> None:
         """Warm up, then double the calls per repeat until a repeat lasts MIN_REPEAT_S."""
-        for _ in range(WARMUP_CALLS):
-            self.module(*self.args, **self.kwargs)
+        with torch.set_grad_enabled(self.grad):
+            for _ in range(WARMUP_CALLS):
+                self.run()
         while self.repeat(sync) < MIN_REPEAT_S and self.number < MAX_CALLS_PER_REPEAT:
             self.number = min(MAX_CALLS_PER_REPEAT, self.number * 2)
 
@@ -137,7 +152,47 @@ class _Timed:
         return statistics.median(self.seconds) * 1000
 
 
-@torch.no_grad()
+def _forward(module, call: tuple) -> _Timed:
+    args, kwargs = call
+    return _Timed(lambda: module(*args, **kwargs))
+
+
+def _backward(module, call: tuple, batch: tuple) -> _Timed | None:
+    """The backward of one call as a training step runs it: the module in train mode (set by
+    the caller), gradients for its parameters and for the float inputs that other nodes made
+    (not the batch's own tensors), from a fixed random gradient of its outputs; its graph kept
+    so that each repeat runs the backward alone. None when nothing in it needs a gradient."""
+    given = {id(t) for t in batch}
+
+    def leaf(value):
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and id(value) not in given:
+            return value.detach().requires_grad_()
+        return value
+
+    args, kwargs = call
+    args, kwargs = tuple(leaf(a) for a in args), {k: leaf(v) for k, v in kwargs.items()}
+    with torch.enable_grad():
+        out = module(*args, **kwargs)
+    outs = [t for t in _tensors(out) if t.requires_grad]
+    wrt = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor) and t.requires_grad]
+    wrt += [p for p in module.parameters() if p.requires_grad]
+    if not outs or not wrt:
+        return None
+    grads = [torch.randn_like(t) for t in outs]
+    return _Timed(lambda: torch.autograd.grad(outs, wrt, grads, retain_graph=True,
+                                              allow_unused=True), grad=True)
+
+
+def _tensors(value) -> list:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
 def _time_all(timed: list, repeats: int, sync) -> None:
     """Each repeat times every call once, in turn, so that a burst of other work on the
     machine slows one repeat of many calls rather than every repeat of one."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
@@ -36,15 +37,21 @@ ACTION_TIP = ("Measure each layer's forward time on this machine, beside the mul
 INTRO = ("Each layer is called on the inputs one batch of the training data gives it, in eval "
          "mode without gradients, and timed alone: warm-up calls, then the median of repeats "
          "that go round every layer in turn. Counted multiply-adds are per sample, as on the "
-         "canvas; GMAC/s is what the layer achieved on the whole batch.")
+         "canvas; GMAC/s is what the layer achieved on the whole batch. Backward too also "
+         "times each layer's gradients, in train mode, as a training step computes them.")
 TIMING_GOING = "layer times are being measured (Train > Measure Layer Times): wait for them"
-HEADERS = ("Node", "Block", "Multiply-adds", "ms", "GMAC/s", "MACs share", "Time share")
+HEADERS = ("Node", "Block", "Multiply-adds", "ms", "Backward ms", "Backward/forward", "GMAC/s",
+           "MACs share", "Time share")
+BACKWARD_COLUMNS = (4, 5)
 TIPS = {2: "counted by the block's cost rule, per sample (as on the canvas)",
         3: "measured forward time for the whole batch, per call (the median of the repeats); "
            "a node marked \u00d72 runs twice in one forward",
-        4: "billions of multiply-adds per second the layer achieved on the whole batch",
-        5: "the layer's part of the counted multiply-adds of all the layers timed",
-        6: "the layer's part of the whole forward's measured time (every call)"}
+        4: "measured backward time (its parameters' and inputs' gradients, in train mode), per "
+           "call; - where nothing in it needs a gradient",
+        5: "how many times its forward's time its backward takes",
+        6: "billions of multiply-adds per second the forward achieved on the whole batch",
+        7: "the layer's part of the counted multiply-adds of all the layers timed",
+        8: "the layer's part of the whole forward's measured time (every call)"}
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -113,6 +120,11 @@ class LayerTimesDialog(WorkDialog):
         for text, widget in (("Batch", self.batch), ("Repeats", self.repeats)):
             row.addWidget(QLabel(text))
             row.addWidget(widget)
+        self.backward = QCheckBox("&Backward too")
+        self.backward.setObjectName("layer_times_backward")
+        self.backward.setToolTip("also time each layer's backward (its parameters' and inputs' "
+                                 "gradients, in train mode, as a training step computes them)")
+        row.addWidget(self.backward)
         row.addStretch(1)
         self.again = QPushButton("&Measure")
         self.again.setObjectName("layer_times_measure")
@@ -137,6 +149,7 @@ class LayerTimesDialog(WorkDialog):
             return False
         path = self.bench.session.doc.path
         options = TimingOptions(batch=self.batch.value(), repeats=self.repeats.value(),
+                                backward=self.backward.isChecked(),
                                 data_root=str(Path(path).resolve().parent) if path else None)
         self.process = TimingProcess(self.bench.session.project, options, self._answered.emit)
         controller.occupy(self, TIMING_GOING)  # Train would share the cores and skew both
@@ -164,13 +177,17 @@ class LayerTimesDialog(WorkDialog):
         threads = f"{report.threads} thread{'s' if report.threads != 1 else ''}"
         self._say(f"A batch of {report.batch} on {report.device}, {threads}, median of "
                   f"{report.repeats}. The whole forward takes {report.forward_ms:.3f} ms; "
-                  f"{report.rest_text()}.")
+                  f"{report.rest_text()}."
+                  + (f" The whole backward takes {report.backward_ms:.3f} ms." if report.backward
+                     else ""))
 
     def _fill(self, report) -> None:
+        for column in BACKWARD_COLUMNS:
+            self.table.setColumnHidden(column, not report.backward)
         self.table.setRowCount(len(report.layers))
         for row, layer in enumerate(report.layers):
             cells = (layer.label, layer.block, compact(layer.macs), f"{layer.ms:.3f}",
-                     f"{report.macs_per_second(layer) / 1e9:.2f}",
+                     *layer.backward_cells(), f"{report.macs_per_second(layer) / 1e9:.2f}",
                      f"{report.macs_share(layer):.1%}", f"{report.share(layer):.1%}")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
