@@ -91,9 +91,12 @@ def test_the_activations_lesson_plots_each_and_counts_dead_units(qtbot, window):
         window.scene().select_nodes([node])
         (x, y), _ = window.inspector.plot_data()
         np.testing.assert_allclose(y, function(x), atol=1e-12)
-    store = window.dashboard.store
+    store = window.dashboard.store  # tanh_act1 is selected: its inputs' histogram comes
     train_until(qtbot, window, lambda: store.current is not None
-                and "training/relu_act1" in store.current.dead_units)
+                and "training/relu_act1" in store.current.dead_units
+                and "training/tanh_act1" in store.current.pre_activations)
     assert 0 <= store.current.dead_units["training/relu_act1"] < 1
     assert "training/leaky_act1" not in store.current.dead_units  # it has no zero slope
-    assert in_front(window.dashboard.docks["gradients"])
+    assert in_front(window.dashboard.docks["pre_activations"])  # the lesson's first view
+    qtbot.waitUntil(lambda: "saturated</b> (|x| \u2265 2) \u00b7 <b>tanh_fc1</b>" in
+                    window.dashboard.pre_activations.summary.text(), timeout=WAIT_MS)

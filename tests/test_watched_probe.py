@@ -22,7 +22,7 @@ from studio.engine.watched_probe import (
     kernel_weights,
     value_histogram,
 )
-from studio.ui.dashboard.kernels import KernelsView
+from studio.ui.dashboard.kernels import KernelsView, layout_of
 from studio.ui.dashboard.preactivations import PreActivationsView
 from studio.ui.dashboard.store import RunStore
 from tests.helpers import EXAMPLES, show_view, started_event
@@ -119,15 +119,23 @@ def test_the_views_draw_the_newest_histogram_and_kernels(qtbot):
     assert len(hist.histogram.plotItem.listDataItems()) == 3
     view = show_view(qtbot, KernelsView(store))
     view.set_node("training/conv1")
-    assert view.canvas.pixels.shape[:2] == (6 * 6 + 1, 3 * 6 + 1)  # 6 rows of 3 kernels
+    tiles, columns, labels, cells = layout_of(weights)
+    assert sorted(c for c in cells if c is not None) == [(o, i) for o in range(6)
+                                                         for i in range(3)]
+    assert view.canvas.pixels.shape[1] == columns * 6 + 1
+    for k, cell in enumerate(cells):  # each tile holds its kernel, gaps are empty
+        np.testing.assert_array_equal(tiles[k, 0], weights[cell] if cell else np.nan)
+    wide = layout_of(np.zeros((16, 6, 5, 5), np.float32))
+    assert wide[1] == 13 and wide[2] == []  # two blocks of 8 rows, a gap column between
     assert view.levels[0] == -view.levels[1]  # symmetric about 0
     view.as_colour.setChecked(True)
     assert view.canvas.grid[-1] == 6  # one colour picture per output channel
 
 
 def test_selecting_a_layer_and_a_convolution_in_the_window_shows_both(qtbot, window):
-    open_lesson(qtbot, window, "locality")
+    lesson = open_lesson(qtbot, window, "locality")
     dash = window.dashboard
+    assert "kernels" in lesson.views and set(lesson.views) <= set(dash.docks)
     window.scene().select_nodes(["conv_layer"])
     store = dash.store
     conv = "training/conv_layer"

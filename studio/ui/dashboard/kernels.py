@@ -28,20 +28,39 @@ WAITING_TEXT = ("Select a convolution on the canvas: its kernels come with the n
                 "activations probe")
 RULE = ("Blue: negative weight, white: 0, red: positive; the levels are symmetric about 0 and "
         "stay fixed between frames (they widen only when the weights outgrow them).")
+SHORT_RULE = "white: 0 \u00b7 levels fixed between frames"
+RGB_SHORT_RULE = "mid-grey: 0 \u00b7 each input's weights in its colour"
 RGB_RULE = ("Each output channel's kernel as one colour picture: the red, green and blue "
             "inputs' weights as those colours, mid-grey for 0, with the same fixed levels.")
 
 
-def layout_of(weights: np.ndarray) -> tuple:
-    """(tiles as (N, 1, kh, kw), columns, row labels) for kernels (out, in, kh, kw): rows of
-    output channels with a column per input channel, or one input channel as a near-square
-    mosaic."""
+def layout_of(weights: np.ndarray, aspect: float = 1.6) -> tuple:
+    """(tiles (N, 1, kh, kw), columns, row labels, cells) for kernels (out, in, kh, kw).
+
+    One input channel: a near-square mosaic of the output channels. Several: a row per output
+    channel with a column per input channel, the rows split into side-by-side groups (a grey
+    column between) when that brings the picture nearer ``aspect``, as a tall strip of 64
+    rows would be drawn tiny. ``cells[k]`` is the (output, input) channel of tile k, None for
+    a gap; rows are labelled only when there is one group of at most 16."""
     out, ins, kh, kw = weights.shape
     if ins == 1:
-        columns = images.near_square_columns(out, kh, kw, aspect=1.6)
-        return weights, columns, []
-    labels = [f"out {i}" for i in range(out)] if out <= MOST_ROW_LABELS else []
-    return weights.reshape(out * ins, 1, kh, kw), ins, labels
+        columns = images.near_square_columns(out, kh, kw, aspect)
+        return weights, columns, [], [(o, 0) for o in range(out)]
+    groups = min(range(1, out + 1), key=lambda g: abs(np.log(
+        ((ins + 1) * g - 1) * (kw + 1) / (-(-out // g) * (kh + 1)) / aspect)))
+    rows, columns = -(-out // groups), (ins + 1) * groups - 1
+    cells = []
+    for r in range(rows):
+        for c in range(columns):
+            group, i = divmod(c, ins + 1)
+            o = group * rows + r
+            cells.append((o, i) if i < ins and o < out else None)
+    tiles = np.full((len(cells), 1, kh, kw), np.nan, np.float32)
+    for k, cell in enumerate(cells):
+        if cell is not None:
+            tiles[k, 0] = weights[cell]
+    labels = [f"out {o}" for o in range(out)] if groups == 1 and out <= MOST_ROW_LABELS else []
+    return tiles, columns, labels, cells
 
 
 class KernelsView(ProbeView):
@@ -57,7 +76,7 @@ class KernelsView(ProbeView):
         self.canvas.tile_tip = self._tip
         self.bar = LevelsBar()
         self.rule = one_line("kernels_rule", dim=True)
-        self.rule.setText(RULE)
+        self.rule.setText(SHORT_RULE)
         self.rule.setToolTip(RULE)
         self.as_colour = QCheckBox("RGB input as colour")
         self.as_colour.setObjectName("kernels_as_colour")
@@ -75,7 +94,7 @@ class KernelsView(ProbeView):
         layout.addLayout(foot)
         self.lay_out(body)
         self._shown: Kernels | None = None
-        self._tiles = None
+        self._cells: list = []  # tile index -> (output, input channel or None), None: a gap
 
     def set_node(self, key: str | None) -> None:
         """Follow ``key`` (``training/conv1``), or nothing."""
@@ -102,35 +121,37 @@ class KernelsView(ProbeView):
         if colour:
             columns = images.near_square_columns(out, kh, kw, aspect=1.6)
             rgb = images.rgb_grid(weights, columns, self.levels)
+            self._cells = [(o, None) for o in range(out)]
             self.canvas.set_pixels(rgb, (-(-out // columns), columns, kh, kw, 1, out))
-            self.rule.setText(RGB_RULE)
+            self.rule.setText(RGB_SHORT_RULE)
+            self.rule.setToolTip(RGB_RULE)
         else:
-            tiles, columns, labels = layout_of(weights)
+            tiles, columns, labels, self._cells = layout_of(weights)
             mosaic = images.tile(tiles, columns)
             rgb = images.colourize(mosaic, self.levels, images.DIVERGING)
             self.canvas.set_pixels(rgb, (-(-len(tiles) // columns), columns, kh, kw, 1,
                                          len(tiles)), labels)
-            self.rule.setText(RULE)
+            self.rule.setText(SHORT_RULE)
+            self.rule.setToolTip(RULE)
         self.bar.set_levels(self.levels, images.DIVERGING)
-        self._shown, self._tiles = event, colour
-        self.summary.setText(summary(event, colour))
+        self.bar.setVisible(not colour)  # the colour picture's grey 0 is not on that scale
+        self._shown = event
+        blocks = 1 if colour or ins == 1 else (columns + 1) // (ins + 1)
+        self.summary.setText(summary(event, colour, blocks))
 
     def _tip(self, index: int) -> str:
         event = self._shown
-        if event is None:
+        cell = self._cells[index] if event is not None and index < len(self._cells) else None
+        if cell is None:
             return ""
-        weights = np.asarray(event.weights)
-        out, ins = weights.shape[:2]
-        if self._tiles or ins == 1:
-            kernel, name = weights[index], f"output channel {index}"
-        else:
-            o, i = divmod(index, ins)
-            kernel, name = weights[o, i], f"output channel {o}, input channel {i}"
+        o, i = cell
+        kernel = np.asarray(event.weights)[o] if i is None else np.asarray(event.weights)[o, i]
+        name = f"output channel {o}" + ("" if i is None else f", input channel {i}")
         return (f"{name}: weights {images.format_level(float(kernel.min()))} \u2026 "
                 f"{images.format_level(float(kernel.max()))}")
 
 
-def summary(event: Kernels, colour: bool) -> str:
+def summary(event: Kernels, colour: bool, blocks: int = 1) -> str:
     out, ins, kh, kw = (int(v) for v in event.shape)
     shown_out, shown_in = event.weights.shape[:2]
     cut = "" if (shown_out, shown_in) == (out, ins) else \
@@ -140,6 +161,7 @@ def summary(event: Kernels, colour: bool) -> str:
     elif ins == 1:
         layout = "one tile per output channel"
     else:
-        layout = "output channels down, input channels across"
+        layout = "a row per output channel, a column per input channel" + (
+            f", rows in {blocks} blocks side by side" if blocks > 1 else "")
     return (f"<b>Step {event.step:,}</b> \u00b7 <b>{short_name(event.node)}</b>: {out} \u00d7 "
             f"{ins} kernels of {kh} \u00d7 {kw}{cut} \u00b7 {layout}")

@@ -13,11 +13,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from studio.core.roles import FlatRegion
 from studio.engine.events import PreActivations
 from studio.ui import theme
+from studio.ui.dashboard import images
 from studio.ui.dashboard.curves import metric_colour, new_plot
 from studio.ui.dashboard.features import short_name
 from studio.ui.dashboard.probe_view import ProbeView, one_line
@@ -35,8 +36,7 @@ LEGEND = ("The last five probes' histograms of the values, the newest filled, ol
           "fainter; each is scaled to an area of 1, so a wider spread is a lower hump. Shaded: "
           "where the activation's slope is about 0, so a value there passes almost no "
           "gradient back.")
-KEY = ("Newest filled, the four probes before it fainter \u00b7 shaded: where the "
-       "activation's slope is about 0")
+KEY = "Filled: newest probe \u00b7 outlines: the four before \u00b7 shaded: slope about 0"
 
 
 def flat_region(event: PreActivations) -> FlatRegion | None:
@@ -44,15 +44,16 @@ def flat_region(event: PreActivations) -> FlatRegion | None:
 
 
 def summary(event: PreActivations) -> str:
-    """One line: what is counted, where it goes, and the share in the flat region."""
+    """One line, what matters first: the share in the flat region, whose values go where, and
+    how many were counted at which step."""
     source = short_name(event.source)
-    head = f"<b>Step {event.step:,}</b> \u00b7 {event.total:,} values of <b>{source}</b> " \
-           f"({event.samples} probe samples)"
+    counted = f"step {event.step:,} \u00b7 {event.total:,} values ({event.samples} samples)"
     if event.activation is None:
-        return head + " \u00b7 no activation with a flat region receives them"
+        return f"<b>{source}</b> \u00b7 {counted} \u00b7 no activation with a flat region " \
+               "receives them"
     flat = flat_region(event)
-    into = f" into <b>{short_name(event.activation)}</b> ({event.block})"
-    return head + into + f" \u00b7 <b>{event.share:.1%}</b> {flat.word} ({flat.describe()})"
+    return (f"<b>{event.share:.1%} {flat.word}</b> ({flat.describe()}) \u00b7 <b>{source}</b> "
+            f"\u2192 <b>{short_name(event.activation)}</b> ({event.block}) \u00b7 {counted}")
 
 
 class PreActivationsView(ProbeView):
@@ -71,9 +72,8 @@ class PreActivationsView(ProbeView):
         self.histogram.setMinimumSize(160, 110)
         self.share = new_plot("pre_activations_share", self.palette(), mouse=False)
         self.share.setLabel("bottom", "step")
-        self.share.setLabel("left", "% flat")
-        self.share.setMinimumSize(160, 70)
-        self.share.setMaximumHeight(150)
+        self.share.setLabel("left", "% in flat region")
+        self.share.setMinimumSize(140, 110)
         self.share.setToolTip("The share of the values in the activation's flat region, at "
                               "each probe")
         self.key = one_line("pre_activations_key", dim=True)
@@ -82,9 +82,11 @@ class PreActivationsView(ProbeView):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.histogram, 3)
+        plots = QHBoxLayout()  # side by side: a short dock keeps the histogram tall
+        plots.addWidget(self.histogram, 3)
+        plots.addWidget(self.share, 1)
+        layout.addLayout(plots, 1)
         layout.addWidget(self.key)
-        layout.addWidget(self.share, 1)
         self.lay_out(body)
 
     def set_node(self, key: str | None) -> None:
@@ -120,6 +122,9 @@ class PreActivationsView(ProbeView):
                             symbol="o", symbolSize=5, symbolPen=None,
                             symbolBrush=theme.current().error)
             self.share.setYRange(0, max(5.0, max(shares) * 1.1), padding=0)
+            self.share.setXRange(steps[0], steps[-1], padding=0.25)
+            ends = sorted({steps[0], steps[-1]})  # a narrow plot: its first and last step only
+            self.share.getAxis("bottom").setTicks([[(v, f"{v:,}") for v in ends], []])
 
     def _curve(self, event: PreActivations, colour: QColor, age: int):
         edges = np.asarray(event.edges, dtype=np.float64)
@@ -154,7 +159,8 @@ class PreActivationsView(ProbeView):
             self.histogram.addItem(region)
             line = pg.InfiniteLine(edge, angle=90, pen=pg.mkPen(
                 theme.current().error, style=Qt.PenStyle.DashLine),
-                label=f"{flat.word} {LESS_EQUAL if side == 'below' else MORE_EQUAL} {edge:g}",
+                label=f"{flat.word} {LESS_EQUAL if side == 'below' else MORE_EQUAL} "
+                      f"{images.format_level(edge)}",
                 labelOpts={"position": 0.92, "color": theme.current().error,
                            "anchors": [(1, 0), (1, 0)] if side == "below" else
                            [(0, 0), (0, 0)]})
