@@ -41,7 +41,8 @@ def value_histogram(values: torch.Tensor, bins: int = HIST_BINS):
     """(counts int64, edges float64) of the finite values over [min, max] in ``bins`` equal
     bins, the last one closed, as ``numpy.histogram`` counts them; None without finite values.
     Counted where the values are (a GPU's tensor never leaves it whole)."""
-    v = values.detach().reshape(-1).double()
+    v = values.detach().reshape(-1)
+    v = (v.cpu() if v.device.type == "mps" else v).double()  # MPS has no float64
     v = v[torch.isfinite(v)]
     if v.numel() == 0:
         return None
