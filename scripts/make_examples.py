@@ -415,10 +415,33 @@ def activations() -> Project:
     return p
 
 
+def approximation(widths=(2, 8, 64), activation: str = "ReLU") -> Project:
+    """The universal approximation lesson: one hidden layer of ReLU units at each width of
+    ``widths`` (``w<width>_fc``, ``w<width>_relu``, ``w<width>_out``), each fitting the 1-D
+    ``sines`` function with its own mean squared error, the errors added and trained together;
+    the Function Fit view draws each network's curve over the target as they learn."""
+    p = Project("Universal approximation")
+    t = p.training
+    t.configure(batch_size=256, steps=3000, log_every=20, seed=3)
+    data = t.add("Dataset", title="sines", id="sines", dataset="sines", count=4000, noise=0.02)
+    total = t.add("WeightedSum", title="total", id="total")
+    for width in widths:
+        tag = f"w{width}"
+        fit = t.stack(data["x"], ("Linear", f"{tag}_fc", dict(out_features=width)),
+                      (activation, f"{tag}_{activation.lower()}", {}),
+                      ("Linear", f"{tag}_out", dict(out_features=1)))
+        loss = t.add("MSE", title=f"mse_{tag}", id=f"mse_{tag}")
+        t.connect(fit, loss["input"])
+        t.connect(data["y"], loss["target"])
+        t.connect(loss, total)
+    t.chain(total, t.add("Adam", title="adam", id="adam", lr=1e-2))
+    return p
+
+
 # the lessons' own projects, in examples/course/
 COURSE = {"locality": locality, "boundary": boundary, "losses": losses,
           "optimizers": optimizers, "skips": skips, "normalization": normalization,
-          "activations": activations, "shift": shift}
+          "activations": activations, "shift": shift, "approximation": approximation}
 
 
 ASSIGNMENT_TEXT = """LeNet has 61,706 parameters and 416,520 multiply-adds per digit. Make it

@@ -100,6 +100,20 @@ def test_feature_vectors_show_a_scatter_plot(qtbot, tmp_path):
     _save(view, tmp_path / "spirals.png")
 
 
+def test_a_1d_function_shows_y_against_x_and_no_class_counts(qtbot, tmp_path):
+    view = _view(qtbot)
+    view.set_data(data.make_curve_1d("bumps", count=500, noise=0.0), "bumps")
+    assert view.counts_box.isHidden() and view.samples.currentWidget() is view.scatter
+    assert set(_table(view)) == {"x", "y"} and "y against x" in view.samples_box.title()
+    import pyqtgraph as pg
+
+    (scatter,) = [i for i in view.scatter.plotItem.items if isinstance(i, pg.ScatterPlotItem)]
+    x, y = scatter.getData()
+    assert len(x) == 400 and not view.scatter.plotItem.legend.items  # no classes to name
+    np.testing.assert_allclose(y, data.curve_values("bumps", x.astype(np.float64)), atol=1e-5)
+    _save(view, tmp_path / "bumps.png")
+
+
 def test_the_image_field_shows_the_picture_and_no_class_counts(qtbot, tmp_path):
     view = _view(qtbot)
     view.set_data(data.load_image_field(DIGITS, size=32), "image")

@@ -380,6 +380,8 @@ def test_each_public_name_runs_from_its_copied_source(tmp_path):
             "load_digits",
             "make_shapes",
             "make_toy_2d",
+            "make_curve_1d",
+            "curve_values",
             "load_image_field",
             "load_bundled",
             "TensorBatches",
@@ -410,6 +412,10 @@ def test_each_public_name_runs_from_its_copied_source(tmp_path):
     assert torch.equal(shapes.train[0], data.make_shapes(count=20, size=16, channels=3).train[0])
     for kind in ("moons", "circles", "spirals", "blobs"):
         assert torch.equal(_isolated("make_toy_2d")(kind).train[0], data.make_toy_2d(kind).train[0])
+    for kind in ("sines", "steps", "bumps"):  # the 1-D curves, with the function they keep
+        copied, here = _isolated("make_curve_1d")(kind), data.make_curve_1d(kind)
+        assert torch.equal(copied.train[1], here.train[1])
+        assert torch.equal(copied.function[1], here.function[1])
     waves = _isolated("load_bundled")(DATA, "waves.npz", classes=3)
     assert waves.train[0].shape == (800, 32) and waves.test[1].shape == (200,)
     assert torch.equal(waves.train[0], data.load_bundled(DATA, "waves.npz", 3).train[0])

@@ -21,6 +21,7 @@ from studio.engine.events import (
     Evaluation,
     Event,
     Finished,
+    FunctionFit,
     Histograms,
     Kernels,
     Latent,
@@ -90,6 +91,12 @@ EXAMPLES = {
     Boundary: Boundary(300, (-2.5, 2.5, -1.5, 1.5), RNG.integers(0, 3, (64, 64)),
                        RNG.random((64, 64)).astype(np.float32), 3,
                        RNG.random((500, 2)).astype(np.float32), RNG.integers(0, 3, 500)),
+    FunctionFit: FunctionFit(300, np.linspace(-1, 1, 256, dtype=np.float32),
+                             RNG.random(256).astype(np.float32),
+                             RNG.random((3, 256)).astype(np.float32),
+                             ("w2_out: width 2, 7 parameters", "w8_out: width 8, 25 parameters",
+                              "w64_out: width 64, 193 parameters"),
+                             RNG.random((300, 2)).astype(np.float32)),
     ShiftTest: ShiftTest(400, "training/scores", (1, 2, 3, 4), (0.95, 0.8, 0.7, 0.6), 0.9,
                          ("training/conv1", "training/pool1"), (1.0, 2.0), (0.02, 0.3),
                          RNG.random((8, 8)).astype(np.float32),
@@ -190,7 +197,8 @@ def test_events_are_frozen():
 
 def test_only_images_maps_and_progress_coalesce_and_prompt_events_are_the_answers():
     coalescing = {kind for kind in KINDS if kind.latest_by is not None}
-    assert coalescing == {Progress, Histograms, Activations, Kernels, Preview, Boundary, Latent}
+    assert coalescing == {Progress, Histograms, Activations, Kernels, Preview, Boundary, FunctionFit,
+                          Latent}
     assert {kind for kind in KINDS if kind.prompt} == {Started, Paused, Resumed, Restored, Error,
                                                         Finished}
     assert coalescing_key(EXAMPLES[Activations]) == ("activations", "training/vae:mean")

@@ -39,6 +39,7 @@ BUNDLED = {s.name: s for s in (
 
 IMAGE_SETS = ("digits", "shapes", "textures")
 TOY_SETS = ("moons", "circles", "spirals", "blobs")
+CURVE_SETS = ("sines", "steps", "bumps")  # one number to one number: x on [-1, 1], y = f(x)
 FIELD_SETS = ("image",)
 STANDARD_SETS = ("mnist", "fashion_mnist", "kmnist", "cifar10")
 FILE_SETS = ("idx", "npz", "csv", "folder")
@@ -68,6 +69,8 @@ def _dataset_ports(p):
         names = ("x", "label")
     elif p.dataset in FIELD_SETS:
         names = ("coords", "pixel")
+    elif p.dataset in CURVE_SETS:
+        names = ("x", "y")
     else:
         names = ("image", "label")
     return tuple(Port(n) for n in names)
@@ -75,6 +78,7 @@ def _dataset_ports(p):
 
 def dataset_classes(p) -> int:
     fixed = {"digits": 10, "shapes": 4, "textures": 4, "moons": 2, "circles": 2}
+    fixed.update(dict.fromkeys(CURVE_SETS, 0))
     fixed.update(dict.fromkeys(STANDARD_SETS, 10))
     fixed.update({s.name: s.classes for s in BUNDLED.values()})
     return fixed.get(p.dataset, p.classes)
@@ -85,6 +89,8 @@ def _dataset_shape(p, ins):
         return {"x": TensorType((2,)), "label": LABEL}
     if p.dataset in FIELD_SETS:
         return {"coords": TensorType((2,)), "pixel": TensorType((p.channels,))}
+    if p.dataset in CURVE_SETS:
+        return {"x": TensorType((1,)), "y": TensorType((1,))}
     if p.dataset in BUNDLED:
         return {"x": TensorType((BUNDLED[p.dataset].features,)), "label": LABEL}
     if _vectors(p):
@@ -117,8 +123,9 @@ def _validate(p):
     images = _dataset_ports(p)[0].name == "image"
     for name in ("flip", "crop", "shift"):
         if getattr(p, name) and not images:
-            raise ParamError(f"{name}: augmentation changes images, and {p.dataset} gives "
-                             f"{'feature vectors' if _vectors(p) else 'pixels of one image'}")
+            gives = ("feature vectors" if _vectors(p) else "numbers" if p.dataset in CURVE_SETS
+                     else "pixels of one image")
+            raise ParamError(f"{name}: augmentation changes images, and {p.dataset} gives {gives}")
 
 
 _WHAT = {"idx": "IDX file or folder", "npz": ".npz file or folder of .npy files",
@@ -159,6 +166,9 @@ def _load_call(p) -> Call:
         return Call("make_toy_2d", (p.dataset,), {"count": p.count, "noise": p.noise,
                                                   "classes": p.classes, "seed": p.seed,
                                                   "device": Raw("device")})
+    if p.dataset in CURVE_SETS:
+        return Call("make_curve_1d", (p.dataset,), {"count": p.count, "noise": p.noise,
+                                                    "seed": p.seed, "device": Raw("device")})
     if p.dataset in STANDARD_SETS:
         kwargs = {"cache_dir": p.path} if p.path else {}
         kwargs.update(size=p.size, channels=p.channels, value_range=(lo, hi))
@@ -222,7 +232,10 @@ declare(
                 "(LeNet wants 32). shapes: generated circles, squares, triangles and crosses. "
                 "textures: the same shapes in fine stripes on fainter stripes, where moving an "
                 "image by one pixel matters (the shift lesson). "
-                "moons, circles, spirals, blobs: 2-D points for small MLPs. image: the bundled "
+                "moons, circles, spirals, blobs: 2-D points for small MLPs. sines, steps, bumps: "
+                "one number to one number, x on [-1, 1] and y = f(x) plus noise (a sum of "
+                "sines, a staircase, two narrow bumps), for fitting a function (the universal "
+                "approximation lesson). image: the bundled "
                 "picture as (coordinate -> colour) pairs for SIREN fitting. mnist, fashion_mnist, "
                 "kmnist (28x28 grey) and cifar10 (32x32 colour): 60,000 images with the "
                 "official test split, downloaded once into ~/.cache/studio/datasets (or "
@@ -233,8 +246,8 @@ declare(
                 + " ".join(s.about for s in BUNDLED.values()),
     inputs=(), outputs=_dataset_ports,
     params=(
-        Param("dataset", Choice(IMAGE_SETS + TOY_SETS + tuple(BUNDLED) + FIELD_SETS + STANDARD_SETS
-                                + FILE_SETS),
+        Param("dataset", Choice(IMAGE_SETS + TOY_SETS + CURVE_SETS + tuple(BUNDLED) + FIELD_SETS
+                                + STANDARD_SETS + FILE_SETS),
               "digits", "which data", label="Dataset"),
         Param("size", Int(4, 1024), 32, "image side in pixels (images are resized to it)",
               label="Image size (px)",
@@ -243,14 +256,15 @@ declare(
               label="Channels", applies=When("dataset", *_PICTURES, *FIELD_SETS) | _NPZ_IMAGES),
         Param("range", Choice(("0..1", "-1..1")), "0..1", "value range of image pixels",
               label="Pixel range", applies=_IMAGES),
-        Param("count", Int(10, 1_000_000), 2000, "samples to generate (shapes, 2-D sets)",
-              label="Samples", applies=When("dataset", "shapes", "textures", *TOY_SETS)),
+        Param("count", Int(10, 1_000_000), 2000, "samples to generate (shapes, 2-D and 1-D sets)",
+              label="Samples", applies=When("dataset", "shapes", "textures", *TOY_SETS, *CURVE_SETS)),
         Param("classes", Int(2, 100), 3, "classes of spirals, blobs and your files",
               label="Classes", applies=When("dataset", "spirals", "blobs", *FILE_SETS)),
-        Param("noise", Float(0.0, 10.0), 0.1, "noise of the 2-D sets", label="Noise",
-              applies=When("dataset", *TOY_SETS)),
+        Param("noise", Float(0.0, 10.0), 0.1, "noise of the 2-D sets; of y in the 1-D sets",
+              label="Noise", applies=When("dataset", *TOY_SETS, *CURVE_SETS)),
         Param("seed", Int(0, 2**31 - 1), 0, "seed of generated data and of the splits",
-              label="Data seed", applies=When("dataset", "shapes", "textures", *TOY_SETS, *_SPLIT_SETS)),
+              label="Data seed",
+              applies=When("dataset", "shapes", "textures", *TOY_SETS, *CURVE_SETS, *_SPLIT_SETS)),
         Param("path", FilePath(), "", "your file or folder (idx, npz, csv, folder); for the "
               "standard sets, a cache folder instead of the default", label="File or folder",
               applies=When("dataset", *_SPLIT_SETS)),

@@ -34,7 +34,8 @@ class PortFigures:
 
 @dataclass(frozen=True)
 class DatasetPreview:
-    """A dataset as the view shows it; ``samples`` says how: "images", "field" or "scatter"."""
+    """A dataset as the view shows it; ``samples`` says how: "images", "field", "scatter" or
+    "curve" (one number to one number: the points are (x, y))."""
 
     sizes: dict  # split -> number of samples
     classes: int
@@ -143,6 +144,9 @@ def _samples(split) -> dict:
     if split.names[0] == "coords":
         return _image_field(split)
     x, labels = (c.detach().float().cpu().numpy() for c in _first(split.train, SCATTER_SAMPLES))
+    if not split.classes and x.shape[1:] == (1,) and labels.shape[1:] == (1,):  # a 1-D curve
+        return {"samples": "curve", "points": np.concatenate([x, labels], 1),
+                "point_labels": np.zeros(len(x))}
     return {"samples": "scatter", "points": x, "point_labels": labels}
 
 

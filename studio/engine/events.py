@@ -375,6 +375,22 @@ class Boundary(Event):
 
 
 @_event
+class FunctionFit(Event):
+    """Networks fitting a function of one number (``function_fit.py``): the noiseless target
+    and each network's prediction over an even grid of x, with a sample of the training
+    points drawn under them; only the newest matters."""
+
+    type = "function_fit"
+    latest_by = ()
+    step: int
+    x: np.ndarray  # N float32, the grid of x, increasing
+    target: np.ndarray  # N float32, the function the data were drawn from, at x
+    predictions: np.ndarray  # K x N float32, one row per network
+    labels: tuple  # K str: each network's output node, hidden widths and parameter count
+    points: np.ndarray  # M x 2 float32, training samples (x, y)
+
+
+@_event
 class ShiftTest(Event):
     """An image classifier on held-out images moved by a few pixels (``shift_probe.py``): the
     share of its answers kept at each shift, and for each layer with a spatial map how far the
@@ -603,4 +619,4 @@ KINDS = (Download, Started, Paused, Resumed, Restored, Checkpoint, Error, Finish
          PreActivations, Kernels,
          Predictions, Boundary, ShiftTest, OptimizerPaths, Normalization, Adversarial, Latent, Preview,
          ReceptiveField,
-         ProbeSkipped, RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)
+         FunctionFit, ProbeSkipped, RangePoint, RangeResult, Prediction, RemoteRun, CheckpointData)

@@ -1,6 +1,7 @@
 """What a run's probes measure and send (``events.py``): gradient statistics and histograms,
 a watched node's output and dead units on a fixed probe batch, a classifier's predictions on
-it (and, for a classifier of 2-D points, its map over a grid: ``boundary.py``), a GAN's
+it (and, for a classifier of 2-D points, its map over a grid: ``boundary.py``), networks
+fitting a function of one number as curves (``function_fit.py``), a GAN's
 discriminator (``adversarial.py``), a VAE's latent code (``latent.py``), and the preview
 outputs' images. When they run is ``probe_schedule.py``'s business.
 
@@ -20,6 +21,7 @@ from studio.engine.adversarial import AdversarialProbe
 from studio.engine.boundary import BoundaryGrid
 from studio.engine.classifier_nodes import classifier_scores
 from studio.engine.events import Activations, DeadUnits, Histograms, Predictions, Preview, Stats
+from studio.engine.function_fit import FunctionFitProbe
 from studio.engine.latent import LatentProbe
 from studio.engine.naming import identifier
 from studio.engine.normalization import NormalizationProbe
@@ -47,6 +49,7 @@ class ProbeSender:
         self.scores_key = classifier_scores(project)
         self.boundary = BoundaryGrid.of(training.data, self.probe_batch) \
             if self.scores_key else None
+        self.function_fit = FunctionFitProbe.of(project, training.data)  # 1-D fits, as curves
         self.preview_inputs = self._preview_inputs()  # fixed for the run: read once
         self.normalization = NormalizationProbe.of(  # BatchNorm's statistics, LayerNorm beside
             self.groups, training.inspect, self.probe_batch,
@@ -103,6 +106,8 @@ class ProbeSender:
             self.send_predictions(step, whole[self.scores_key])
             if self.boundary is not None:
                 self.send_boundary(step)
+        if self.function_fit is not None:
+            self.send_function_fit(step)
         if self.normalization is not None:
             with torch.random.fork_rng(devices=cuda_devices()):
                 event = self.normalization.measure(step)
@@ -125,6 +130,15 @@ class ProbeSender:
                                                full=(self.scores_key,))
         if self.scores_key in whole:
             self.emit(self.boundary.event(step, whole[self.scores_key]))
+
+    def send_function_fit(self, step: int) -> None:
+        """Each network fitting a function of one number, over the grid of x (``function_fit``)."""
+        probe = self.function_fit
+        with torch.random.fork_rng(devices=cuda_devices()):
+            _, _, _, whole = self.recorder.run(self.training.inspect, probe.batch, full=probe.keys)
+        event = probe.event(step, whole)
+        if event is not None:
+            self.emit(event)
 
     def send_generative(self, step: int) -> None:
         """A GAN's discriminator (``adversarial.py``) and a VAE's latent code (``latent.py``)."""

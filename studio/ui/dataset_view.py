@@ -381,8 +381,10 @@ class DatasetView(QWidget):
             plot.plotItem.legend.clear()
         x, labels = preview.points, preview.point_labels
         features = x.shape[1]
+        curve = preview.samples == "curve"  # one number to one number: y against x
         self.samples_box.setTitle("Samples (training split)" + (
-            f": features 1 and 2 of {features}" if features > 2 else ""))
+            f": features 1 and 2 of {features}" if features > 2 else
+            ": y against x" if curve else ""))
         ys = x[:, 1] if features > 1 else np.zeros(len(x), dtype=x.dtype)
         names = list(preview.class_names)
         for k in range(max(preview.classes, 1)):
@@ -392,9 +394,10 @@ class DatasetView(QWidget):
             colour = pg.intColor(k, hues=max(preview.classes, 1), values=1, maxValue=230, sat=200)
             plot.addItem(pg.ScatterPlotItem(
                 x[mask, 0], ys[mask], size=5, pen=pg.mkPen(None), brush=colour,
-                name=names[k] if k < len(names) else str(k)))
-        plot.setLabel("bottom", "x[0]", color=t.text_dim.name())
-        plot.setLabel("left", "x[1]" if features > 1 else "", color=t.text_dim.name())
+                name=None if not preview.classes else names[k] if k < len(names) else str(k)))
+        plot.setLabel("bottom", "x" if curve else "x[0]", color=t.text_dim.name())
+        plot.setLabel("left", "y" if curve else "x[1]" if features > 1 else "",
+                      color=t.text_dim.name())
         plot.setAspectLocked(False)
         plot.enableAutoRange()
 

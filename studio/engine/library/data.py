@@ -49,6 +49,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "_shape_coverage": (),
     "_stripes": (),
     "make_toy_2d": ("SplitData",),
+    "make_curve_1d": ("SplitData", "curve_values"),
+    "curve_values": (),
     "load_image_field": ("SplitData",),
     "load_bundled": ("SplitData",),
     "DatasetSources": (),
@@ -343,6 +345,45 @@ def make_toy_2d(
         ("x", "label"),
         classes=classes,
     )
+
+
+def curve_values(kind: str, x):
+    """The 1-D target functions on [-1, 1] (numpy in, numpy out): "sines", a sum of three
+    sines (a slow swell, a faster wave, a ripple); "steps", a staircase of four flat treads
+    with jumps at -0.5, 0 and 0.5; "bumps", two narrow Gaussian bumps, one up and one down,
+    on a flat floor."""
+    if kind == "sines":
+        return 0.5 * np.sin(math.pi * x) + 0.3 * np.sin(3 * math.pi * x) + 0.15 * np.sin(7 * math.pi * x)
+    if kind == "steps":
+        return np.array([-0.75, 0.25, -0.25, 0.75])[np.clip(np.floor((x + 1.0) * 2.0), 0, 3).astype(np.int64)]
+    if kind == "bumps":
+        return 0.9 * np.exp(-(((x + 0.4) / 0.12) ** 2)) - 0.6 * np.exp(-(((x - 0.45) / 0.06) ** 2))
+    raise ValueError(f"unknown 1-D function {kind!r}; choose sines, steps or bumps")
+
+
+def make_curve_1d(
+    kind: str = "sines", count: int = 1000, noise: float = 0.1, seed: int = 0, device="cpu",
+    grid_points: int = 256,
+) -> "SplitData":
+    """One number to one number: ``count`` x drawn evenly at random on [-1, 1] (seeded) and
+    y = f(x) plus Gaussian noise of standard deviation ``noise``, f one of ``curve_values``'
+    functions; ports x (N, 1) and y (N, 1), the last 20% (rounded down) the test split. The
+    noiseless function on ``grid_points`` evenly spaced x is kept as ``function`` (x, f(x)),
+    for drawing what a network should have learned."""
+    if count < 5:
+        raise ValueError(f"{kind}: need at least 5 samples, got {count!r}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, count)
+    y = curve_values(kind, x) + rng.normal(0.0, noise, count)
+    xs = torch.from_numpy(x.astype(np.float32))[:, None]
+    ys = torch.from_numpy(y.astype(np.float32))[:, None]
+    cut = count - count // 5
+    data = SplitData((xs[:cut].to(device), ys[:cut].to(device)),
+                     (xs[cut:].to(device), ys[cut:].to(device)), ("x", "y"))
+    grid = np.linspace(-1.0, 1.0, grid_points)
+    data.function = tuple(torch.from_numpy(v.astype(np.float32))[:, None].to(device)
+                          for v in (grid, curve_values(kind, grid)))
+    return data
 
 
 def load_image_field(

@@ -17,12 +17,14 @@ from PySide6.QtWidgets import QDockWidget
 
 from studio.core.project import INSTANCE, ProjectError
 from studio.core.registry import is_preview, measures_accuracy
+from studio.engine.fitted_functions import fits_functions
 from studio.engine.node_keys import node_key
 from studio.ui.dashboard.adversarial import AdversarialView, is_gan
 from studio.ui.dashboard.boundary import BoundaryView, classifies_points
 from studio.ui.dashboard.classifier import ClassifierView
 from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
+from studio.ui.dashboard.function_fit import FunctionFitView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
 from studio.ui.dashboard.kernels import KernelsView
@@ -44,7 +46,7 @@ MAX_CPU_CREDIT = 0.05  # seconds of CPU a quiet spell may save up (or a busy one
 LONGEST_WAIT = 1.0  # seconds: however busy the editor is, a frame at least this often
 VIEW_FPS = {"curves": 4, "features": 3, "gradients": 2, "samples": 2, "classifier": 2,
             "boundary": 2, "shift": 1, "paths": 1, "normalization": 1, "adversarial": 2,
-            "latent": 2, "runs": 1}
+            "latent": 2, "runs": 1, "function_fit": 2}
 VIEW_FPS.update({"pre_activations": 2, "kernels": 2})
 HEALTH_TOPICS = {"stats", "dead_units", "error", "all", "state"}
 
@@ -66,6 +68,9 @@ VIEWS = (  # attribute, dock title, object name, class, tooltip
      "Confusion matrix, per-class accuracy and predictions on the probe batch"),
     ("boundary", "Boundary", "boundary_dock", BoundaryView,
      "The class a classifier of 2-D points predicts over the plane, with its training points"),
+    ("function_fit", "Function Fit", "function_fit_dock", FunctionFitView,
+     "Each network fitting a function of one number: its prediction for every x over the "
+     "function the data were drawn from"),
     ("shift", "Shift", "shift_dock", ShiftView,
      "An image classifier's answers for images moved by a few pixels, and where in the "
      "network moving the image stops moving the maps"),
@@ -151,6 +156,7 @@ class Dashboard(QObject):
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
         self.boundary.probe_requested.connect(self.controller.request_probe)
+        self.function_fit.probe_requested.connect(self.controller.request_probe)
         self.shift.probe_requested.connect(self.controller.request_probe)
         self.adversarial.probe_requested.connect(self.controller.request_probe)
         self.latent.probe_requested.connect(self.controller.request_probe)
@@ -173,6 +179,7 @@ class Dashboard(QObject):
     def relevant_views(self) -> list[str]:
         """The views this project has something for: samples need a Preview output, the
         classifier view a loss that measures accuracy, the boundary view one on 2-D points, the
+        function fit view networks fitting a function of one number, the
         shift view one on images, the discriminator view a GAN's loss, the latent view a VAE's
         sampling step."""
         blocks = {n.block for n in self.session.project.training.nodes.values()}
@@ -183,6 +190,8 @@ class Dashboard(QObject):
             names.append("classifier")
         if classifies_points(self.session.project, self.session.analysis):
             names.append("boundary")
+        if fits_functions(self.session.project, self.session.analysis):
+            names.append("function_fit")
         if classifies_images(self.session.project, self.session.analysis):
             names.append("shift")
         if compares_optimizers(self.session.project):

@@ -26,6 +26,7 @@ from studio.engine.events import (
     Evaluation,
     Event,
     Finished,
+    FunctionFit,
     Histograms,
     Kernels,
     Latent,
@@ -152,6 +153,7 @@ class Run:
     kernels: dict = field(default_factory=dict)  # node key -> its newest Kernels
     predictions: Predictions | None = None
     boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
+    function_fit: FunctionFit | None = None  # networks fitting a function of one number
     shift: dict = field(default_factory=dict)  # classifier key -> its newest ShiftTest
     shift_series: dict = field(default_factory=dict)  # (classifier, "kept_1" ...) -> Series
     optimizer_paths: OptimizerPaths | None = None  # the optimizers on a toy surface
@@ -207,7 +209,7 @@ class RunStore:
               "pre_activations", "kernels",
               "activations", "dead_units", "predictions", "boundary", "shift", "optimizer_paths",
               "normalization", "adversarial", "latent", "generative", "previews", "error",
-              "download")
+              "download", "function_fit")
 
     def __init__(self, max_runs: int = MAX_RUNS):
         self.max_runs = max_runs
@@ -336,6 +338,10 @@ class RunStore:
     def _on_boundary(self, run: Run, e: Boundary) -> str:
         run.boundary = e
         return "boundary"
+
+    def _on_function_fit(self, run: Run, e: FunctionFit) -> str:
+        run.function_fit = e
+        return "function_fit"
 
     def _on_shift_test(self, run: Run, e: ShiftTest) -> str:
         run.shift[e.classifier] = e
