@@ -15,6 +15,7 @@ import torch
 from studio.core import fileformat
 from studio.core.inference import analyze
 from studio.core.params import ParamError
+from studio.core.project import Project
 from studio.core.registry import Values, get_block
 from studio.engine.fitted_functions import fits_functions, fitted_curves
 from studio.engine.library.data import curve_values, make_curve_1d
@@ -98,6 +99,21 @@ def test_the_lessons_networks_send_curves_that_approach_the_function(lesson_even
     before, after = fit_errors(first), fit_errors(last)
     assert (after < before).all(), (before, after)
     assert after[2] < after[0], after  # the widest fits closest
+
+
+def test_a_curve_is_labelled_with_its_hidden_widths_and_parameters():
+    project = Project("Deep")
+    t = project.training
+    data = t.add("Dataset", id="steps", dataset="steps")
+    fit = t.stack(data["x"], ("Linear", "fc1", dict(out_features=8)), ("Tanh", "act1", {}),
+                  ("Linear", "fc2", dict(out_features=8)), ("Tanh", "act2", {}),
+                  ("Linear", "out", dict(out_features=1)))
+    loss = t.add("L1", id="l1")
+    t.connect(fit, loss["input"])
+    t.connect(data["y"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    (curve,) = fitted_curves(project, analyze(project))
+    assert (curve.key, curve.label) == ("training/out", "out: widths 8-8, 97 parameters")
 
 
 def test_only_networks_of_one_number_get_curves():
