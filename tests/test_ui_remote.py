@@ -15,6 +15,7 @@ from studio.core.document import Document
 from studio.core.fileformat import load
 from studio.engine.remote import RemoteSession
 from studio.engine.session import TrainingSession
+from studio.ui.dashboard.remote_stop import lost_run
 from studio.ui.testing import open_window
 from tests.helpers import EXAMPLES
 from tests.ssh_server import ALIAS, serve
@@ -90,11 +91,11 @@ def test_a_lost_connection_offers_to_follow_the_run_again_and_to_stop_it_there(
                     timeout=WAIT_MS)
     first = dash.store.current
     os.kill(controller.session.pid, signal.SIGKILL)  # the connection goes; the run goes on
-    qtbot.waitUntil(lambda: controller.lost_run is not None and bool(panel.error_text),
+    qtbot.waitUntil(lambda: lost_run(controller.session) is not None and bool(panel.error_text),
                     timeout=WAIT_MS)
     assert "connection was lost" in panel.error_text.lower()
     assert "href='follow'" in panel.error_text and "href='stop-there'" in panel.error_text
-    host, run_id = controller.lost_run
+    host, run_id = lost_run(controller.session)
     last = first.metrics["loss"].x[-1]
 
     panel.error_label.linkActivated.emit("follow")  # what a click on "Follow it again" does
@@ -105,7 +106,7 @@ def test_a_lost_connection_offers_to_follow_the_run_again_and_to_stop_it_there(
                     followed.metrics["loss"].x[-1] > last, timeout=WAIT_MS)
     assert controller.state == "running"
     os.kill(controller.session.pid, signal.SIGKILL)  # lost again: now stop it there
-    qtbot.waitUntil(lambda: controller.lost_run is not None and bool(panel.error_text),
+    qtbot.waitUntil(lambda: lost_run(controller.session) is not None and bool(panel.error_text),
                     timeout=WAIT_MS)
     panel.error_label.linkActivated.emit("stop-there")
     qtbot.waitUntil(lambda: "was asked to stop" in panel.state_label.text(), timeout=WAIT_MS)

@@ -28,7 +28,6 @@ from studio.engine.run_keeping import move_run
 from studio.engine.run_writer import HISTORY_ERRORS
 from studio.ui.dashboard.compat import TrainedStateFit
 from studio.ui.dashboard.recording import Recordings, history_location
-from studio.ui.dashboard.remote_stop import ask_to_stop
 from studio.ui.dashboard.store import Run, RunStore
 
 # Events are read when the session says some arrived; this slower look catches the worker's
@@ -59,7 +58,6 @@ class TrainingController(QObject):
     history_failed = Signal(str)  # the run history (or its TensorBoard copy) failed: a sentence
     # for the status bar
     history_changed = Signal()  # a run began or ended in the run history (any thread)
-    remote_said = Signal(str)  # how asking a remote run to stop went: a sentence
 
     def __init__(self, editing_session, parent=None):
         super().__init__(parent)
@@ -259,34 +257,12 @@ class TrainingController(QObject):
         self._launch(Path(checkpoint))
         return None
 
-    @property
-    def lost_run(self):
-        """``(RemoteHost, run id)`` of the remote run whose connection was lost and that goes on
-        there, or None."""
-        session = self.session
-        remote_run = getattr(session, "run", None)  # a RemoteSession's RemoteRun
-        if session is None or remote_run is None or session.state != "disconnected":
-            return None
-        return session.host, remote_run.run_id
-
-    def follow_lost_run(self) -> str | None:
-        """Follow the run the lost connection left going, as a new run in the store (its events
-        again from its start; Stop and Save Weights reach it); returns why not."""
-        lost = self.lost_run
-        if lost is None:
-            return "no remote run lost its connection"
+    def follow_remote(self, host, run_id: str) -> str | None:
+        """Follow run ``run_id`` on ``host`` (left going by a lost connection) as a new run in
+        the store: its events again from its start, Stop and Save Weights reaching it."""
         if self.running:
             return "training is already running"
-        self._launch(None, attach=lost)
-        return None
-
-    def stop_lost_run(self) -> str | None:
-        """Ask the run the lost connection left going to stop there; ``remote_said`` reports
-        how it went. Returns why not."""
-        lost = self.lost_run
-        if lost is None:
-            return "no remote run lost its connection"
-        ask_to_stop(*lost, self, self.remote_said.emit)
+        self._launch(None, attach=(host, run_id))
         return None
 
     def _launch(self, resume_from: Path | None, attach=None) -> None:

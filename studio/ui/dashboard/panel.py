@@ -29,6 +29,7 @@ from studio.core.project import RUN_SETTINGS, TRAINING_SETTINGS
 from studio.core.registry import get_block, nodes_with
 from studio.engine.events import Error
 from studio.ui import theme
+from studio.ui.dashboard.remote_stop import ask_to_stop, lost_run
 from studio.ui.dashboard.train_on import TrainOnChooser
 from studio.ui.param_widgets import ParamEditor
 
@@ -76,7 +77,6 @@ class TrainingPanel(QWidget):
         controller.state_changed.connect(self._state_changed)
         controller.updated.connect(self._updated)
         controller.failed.connect(self._failed)
-        controller.remote_said.connect(self.state_label.setText)
         self.rebuild_settings()
         self._state_changed(controller.state)
 
@@ -378,7 +378,7 @@ class TrainingPanel(QWidget):
                     event.kind, "Training failed")
         text = _escape(event.message)
         links = f" <a href='node'>Show {_escape(node[1])}</a>" if node else ""
-        lost = self.controller.lost_run if event.kind == "connection" else None
+        lost = lost_run(self.controller.session) if event.kind == "connection" else None
         if lost is not None:  # the links say what the message's commands say (in its tooltip)
             text = f"run {_escape(lost[1])} is still training on {_escape(lost[0].host)}."
             links += (" <a href='follow'>Follow it again</a> \u00b7 "
@@ -395,15 +395,18 @@ class TrainingPanel(QWidget):
     def _show_error_node(self, link: str) -> None:
         """A link in the error: the node it names, or what to do with a run whose connection
         was lost (follow it again, or stop it there)."""
-        if link == "follow":
-            why = self.controller.follow_lost_run()
+        lost = lost_run(self.controller.session)
+        if link in ("follow", "stop-there") and lost is None:
+            self.state_label.setText("No remote run lost its connection")
+        elif link == "follow":
+            why = self.controller.follow_remote(*lost)
             if why:
                 self.state_label.setText(why)
             else:
                 self.error_label.hide()
         elif link == "stop-there":
-            why = self.controller.stop_lost_run()
-            self.state_label.setText(why or "Asking the remote run to stop\u2026")
+            ask_to_stop(*lost, self, self.state_label.setText)
+            self.state_label.setText("Asking the remote run to stop\u2026")
         elif self.error_node:
             self.show_node.emit(self.error_node[0], self.error_node[1])
 

@@ -1,9 +1,19 @@
-"""Stop a remote run that lost its connection: ``studio worker --stop RUN_ID`` over a new ssh
-connection, in a process of its own so the window never waits on the network."""
+"""A remote run whose connection was lost: which it is, and stopping it there (``studio worker
+--stop RUN_ID`` over a new ssh connection, in a process of its own so the window never waits on
+the network)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QProcess
+
+
+def lost_run(session):
+    """``(RemoteHost, run id)`` of the remote run ``session`` lost its connection to and that
+    goes on there, or None."""
+    remote_run = getattr(session, "run", None)  # a RemoteSession's RemoteRun
+    if session is None or remote_run is None or session.state != "disconnected":
+        return None
+    return session.host, remote_run.run_id
 
 
 def ask_to_stop(host, run_id: str, parent, report) -> QProcess:
