@@ -474,6 +474,35 @@ def lenet_assignment() -> Project:
 COURSE["lenet_assignment"] = lenet_assignment
 
 
+def receptive_field() -> Project:
+    """The receptive-field lesson: a small convolutional classifier of the 32x32 digits:
+    3x3 convolutions with two 2x2 max poolings between them, so each layer's window on the
+    image grows (3, 5, 6, 10, 12, 20 pixels); clicking a unit in the Feature Maps view shows
+    its theoretical window and its effective field."""
+    p = Project("Receptive field")
+    t = p.training
+    t.configure(batch_size=32, epochs=4, log_every=10)
+    data = t.add("Dataset", title="digits", id="digits", dataset="digits", size=32)
+    scores = t.stack(
+        data["image"],
+        ("Conv2d", "conv1", dict(out_channels=8, kernel_size=3, padding=1)), ("ReLU", "relu1", {}),
+        ("Conv2d", "conv2", dict(out_channels=8, kernel_size=3, padding=1)),
+        ("ReLU", "relu2", {}), ("MaxPool2d", "pool1", dict(kernel_size=2)),
+        ("Conv2d", "conv3", dict(out_channels=16, kernel_size=3, padding=1)),
+        ("ReLU", "relu3", {}), ("MaxPool2d", "pool2", dict(kernel_size=2)),
+        ("Conv2d", "conv4", dict(out_channels=16, kernel_size=3, padding=1)),
+        ("ReLU", "relu4", {}), ("Flatten", "flatten", {}),
+        ("Linear", "scores", dict(out_features=10)))
+    loss = t.add("CrossEntropy", title="loss", id="loss")
+    t.connect(scores, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", title="adam", id="adam", lr=3e-3))
+    return p
+
+
+COURSE["receptive_field"] = receptive_field
+
+
 def build_all() -> dict[str, str]:
     """Each file's text, by its path under examples/ without the suffix."""
     out = {}

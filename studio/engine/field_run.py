@@ -11,7 +11,7 @@ import dataclasses
 
 from studio.engine.errors import TrainingError
 from studio.engine.events import Error, Finished
-from studio.engine.field_session import FieldJob
+from studio.engine.field_job import FieldJob
 from studio.engine.prediction_run import PredictionError, _load_weights
 from studio.engine.probes import ProbeRates
 from studio.engine.receptive_field import answer

@@ -6,20 +6,9 @@ imports this only when it asks, since the session brings the runner's torch alon
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
+from studio.engine.field_job import FieldJob
 from studio.engine.session import TrainingSession
-
-
-@dataclass
-class FieldJob:
-    """Which unit (channel, row, column) of which node (key), for which probe sample, with
-    which trained weights (a Studio checkpoint or a weights file)."""
-
-    weights: str
-    node: str
-    unit: tuple
-    sample: int = 0
 
 
 class FieldSession(TrainingSession):

@@ -218,8 +218,8 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
         config["watch"] = tuple(config.get("watch", ()))
         project = loads(project_text)
         if field is not None:
+            from studio.engine.field_job import FieldJob
             from studio.engine.field_run import run_field
-            from studio.engine.field_session import FieldJob
 
             run_field(project, RunConfig(**config), FieldJob(**field), outbox.put)
         elif predict is not None:

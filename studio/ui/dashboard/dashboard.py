@@ -24,6 +24,7 @@ from studio.ui.dashboard.boundary import BoundaryView, classifies_points
 from studio.ui.dashboard.classifier import ClassifierView
 from studio.ui.dashboard.curves import CurvesView
 from studio.ui.dashboard.features import FeatureMapsView
+from studio.ui.dashboard.field_view import FieldAsker
 from studio.ui.dashboard.function_fit import FunctionFitView
 from studio.ui.dashboard.gradients import GradientsView
 from studio.ui.dashboard.health import health_by_graph
@@ -153,6 +154,7 @@ class Dashboard(QObject):
         self.controller.history_changed.connect(lambda: self.on_updated({"history"}))
         self.controller.history_failed.connect(lambda text: bench.status(text, 15000))
         self.features.sample_chosen.connect(self.controller.choose_sample)
+        self.field_asker = FieldAsker(bench, self.features)  # units clicked in Feature Maps
         self.samples.probe_requested.connect(self.controller.request_probe)
         self.gradients.probe_requested.connect(self.controller.request_probe)
         self.boundary.probe_requested.connect(self.controller.request_probe)

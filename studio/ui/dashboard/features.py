@@ -28,11 +28,13 @@ from studio.engine.events import Activations
 from studio.engine.node_keys import NodeKey
 from studio.ui import theme
 from studio.ui.dashboard import images
+from studio.ui.dashboard.field_view import HINT as FIELD_HINT
+from studio.ui.dashboard.field_view import FieldPanel, unit_in_map
 from studio.ui.dashboard.picture import ImageCanvas, qimage, rgb_of
 from studio.ui.dashboard.store import RunStore
 
 PROBE_SAMPLES = 16  # the probe batch's size: the spin box offers 0 .. 15
-RELEVANT = {"activations", "state", "all"}
+RELEVANT = {"activations", "receptive_field", "state", "all"}
 LEVEL_RULE = ("Levels are symmetric about 0 for data with negative values and 0 \u2026 max "
               "otherwise; they stay fixed from frame to frame and widen only when the values "
               "outgrow them (Reset levels fits them to the current frame).")
@@ -96,6 +98,7 @@ class FeatureMapsView(QWidget):
     with no new activations for the node costs a set lookup and an identity check."""
 
     sample_chosen = Signal(int)  # the probe sample to show; the dashboard tells the session
+    field_requested = Signal(str, int, int, int, int)  # node key, channel, row, column, sample
 
     def __init__(self, store: RunStore, parent=None):
         super().__init__(parent)
@@ -143,6 +146,16 @@ class FeatureMapsView(QWidget):
         self.reset_button.setToolTip("Fit the levels to the current frame; they widen again "
                                      "when later frames exceed them")
         self.reset_button.clicked.connect(self.reset_levels)
+        self.field_button = QToolButton(text="Receptive field", checkable=True)
+        self.field_button.setObjectName("field_button")
+        self.field_button.setToolTip("Click a unit of a map to see its receptive field on the "
+                                     "input: the window it can see and the gradient of the unit "
+                                     "with respect to each pixel")
+        self.field_button.toggled.connect(self._field_mode)
+        self.field_button.hide()  # until something answers requests (``offer_fields``)
+        self.field_panel = FieldPanel()
+        self.field_panel.hide()
+        self.field_check = None  # node key -> why it has no receptive field, or None
 
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
@@ -150,6 +163,7 @@ class FeatureMapsView(QWidget):
         head.addWidget(self.heat_button)
         head.addSpacing(8)
         head.addWidget(self.reset_button)
+        head.addWidget(self.field_button)
         head.addStretch(1)
         head.addWidget(sample_label)
         head.addWidget(self.probe_sample)
@@ -173,6 +187,7 @@ class FeatureMapsView(QWidget):
         self.canvas.setObjectName("feature_canvas")
         self.canvas.clickable = True
         self.canvas.tile_clicked.connect(self._on_tile)
+        self.canvas.cell_clicked.connect(self._on_cell)
         self.canvas.tile_tip = self._tile_tip
         self.plot = self._bar_plot()
         self.stack = QStackedWidget()
@@ -183,7 +198,11 @@ class FeatureMapsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(info)
-        layout.addWidget(self.stack, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.stack, 1)
+        body.addWidget(self.field_panel, 1)
+        layout.addLayout(body, 1)
         self._draw()
 
     def _bar_plot(self) -> pg.PlotWidget:
@@ -219,6 +238,8 @@ class FeatureMapsView(QWidget):
         self.node = key
         self.levels, self.focus, self._columns = None, None, None
         self._draw()
+        if self.field_button.isChecked():
+            self._field_hint()
 
     def set_vector_style(self, style: str) -> None:
         """"bars" or "heat" for vectors."""
@@ -231,10 +252,18 @@ class FeatureMapsView(QWidget):
         self.levels = None
         self._draw()
 
+    def offer_fields(self, check) -> None:
+        """Show the Receptive field button: requests are answered (``field_view.FieldAsker``),
+        and ``check(key)`` says why a node has no receptive field (None when it has one)."""
+        self.field_check = check
+        self.field_button.show()
+
     def refresh(self, topics: set) -> None:
         if not (topics & RELEVANT):
             return
         run = self.store.current
+        if topics & {"receptive_field", "all"} and self.field_button.isChecked():
+            self.field_panel.show_field(getattr(run, "receptive_field", None))
         event = run.activations.get(self.node) if run is not None and self.node else None
         if event is self._shown and run is self._run and "all" not in topics:
             return
@@ -267,7 +296,7 @@ class FeatureMapsView(QWidget):
         lut = images.colour_map_for(self.levels)
         self.legend.set_levels(self.levels, lut)
         self.legend.show()
-        self.rule.show()
+        self.rule.setVisible(not self.field_button.isChecked())
         if event.kind == "maps" and data.ndim == 3:
             self.mode = "maps"
             self._draw_maps(event, data, lut)
@@ -347,8 +376,34 @@ class FeatureMapsView(QWidget):
         self.levels = None
         self.sample_chosen.emit(int(value))
 
+    def _field_mode(self, on: bool) -> None:
+        self.field_panel.setVisible(on)
+        self.rule.setVisible(not on and self.mode != "empty")  # room for the field
+        if on:
+            self._field_hint()
+        self._columns = None  # the mosaic takes the shape of the room it has now
+
+    def _field_hint(self) -> None:
+        """What to do, or why the selected node has no receptive field."""
+        why = self.field_check(self.node) if self.node and self.field_check else None
+        if why:
+            self.field_panel.say(why[:1].upper() + why[1:] + ".", error=True)
+        else:
+            self.field_panel.say(FIELD_HINT)
+
+    def _on_cell(self, index: int, row: int, column: int) -> None:
+        """A unit clicked while the Receptive field button is down: ask for its field."""
+        event = self._shown
+        if self.mode != "maps" or not self.field_button.isChecked() or event is None:
+            return
+        channel = self.focus if self.focus is not None else index
+        shown = np.shape(event.data)[1:]
+        full = tuple(event.shape[1:]) if len(event.shape or ()) == 3 else shown
+        self.field_requested.emit(self.node, channel, *unit_in_map(row, column, shown, full),
+                                  self.probe_sample.value())
+
     def _on_tile(self, index: int) -> None:
-        if self.mode != "maps":
+        if self.mode != "maps" or self.field_button.isChecked():
             return
         self.focus = None if self.focus is not None else index
         self._draw()

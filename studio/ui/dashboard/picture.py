@@ -55,6 +55,7 @@ class ImageCanvas(QWidget):
     Nothing is computed while painting but the target rectangle."""
 
     tile_clicked = Signal(int)
+    cell_clicked = Signal(int, int, int)  # tile index, row and column of the pixel in the tile
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -101,6 +102,11 @@ class ImageCanvas(QWidget):
 
     def tile_at(self, pos: QPointF) -> int | None:
         """The index of the tile under ``pos`` (widget coordinates), or None."""
+        cell = self.cell_at(pos)
+        return cell[0] if cell is not None else None
+
+    def cell_at(self, pos: QPointF) -> tuple | None:
+        """(tile index, row, column) of the tile's pixel under ``pos``, or None."""
         if self.grid is None or self.pixels is None:
             return None
         rect = self.image_rect()
@@ -116,7 +122,9 @@ class ImageCanvas(QWidget):
         if x - c * (tw + pad) >= tw or y - r * (th + pad) >= th:
             return None  # on the padding
         index = r * columns + c
-        return index if index < count else None
+        if index >= count:
+            return None
+        return index, int(y - r * (th + pad)), int(x - c * (tw + pad))
 
     # events ------------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -143,9 +151,10 @@ class ImageCanvas(QWidget):
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.button() == Qt.MouseButton.LeftButton:
-            index = self.tile_at(event.position())
-            if index is not None:
-                self.tile_clicked.emit(index)
+            cell = self.cell_at(event.position())
+            if cell is not None:
+                self.cell_clicked.emit(*cell)
+                self.tile_clicked.emit(cell[0])
                 return
         super().mouseReleaseEvent(event)
 

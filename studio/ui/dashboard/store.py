@@ -39,6 +39,7 @@ from studio.engine.events import (
     Preview,
     ProbeSkipped,
     Progress,
+    ReceptiveField,
     Restored,
     Resumed,
     ShiftTest,
@@ -153,6 +154,7 @@ class Run:
     kernels: dict = field(default_factory=dict)  # node key -> its newest Kernels
     predictions: Predictions | None = None
     boundary: Boundary | None = None  # the newest map of a classifier of 2-D points
+    receptive_field: ReceptiveField | None = None  # the newest unit's, asked for by a click
     function_fit: FunctionFit | None = None  # networks fitting a function of one number
     shift: dict = field(default_factory=dict)  # classifier key -> its newest ShiftTest
     shift_series: dict = field(default_factory=dict)  # (classifier, "kept_1" ...) -> Series
@@ -209,7 +211,7 @@ class RunStore:
               "pre_activations", "kernels",
               "activations", "dead_units", "predictions", "boundary", "shift", "optimizer_paths",
               "normalization", "adversarial", "latent", "generative", "previews", "error",
-              "download", "function_fit")
+              "download", "function_fit", "receptive_field")
 
     def __init__(self, max_runs: int = MAX_RUNS):
         self.max_runs = max_runs
@@ -330,6 +332,10 @@ class RunStore:
     def _on_kernels(self, run: Run, e: Kernels) -> str:
         run.kernels[e.node] = e
         return "kernels"
+
+    def _on_receptive_field(self, run: Run, e: ReceptiveField) -> str:
+        run.receptive_field = e
+        return "receptive_field"
 
     def _on_predictions(self, run: Run, e: Predictions) -> str:
         run.predictions = e
