@@ -7,23 +7,17 @@ fit or a project that cannot be built become an ``Error``.
 
 from __future__ import annotations
 
-import dataclasses
-
 from studio.engine.errors import TrainingError
 from studio.engine.events import Error, Finished
 from studio.engine.field_job import FieldJob
-from studio.engine.prediction_run import PredictionError, _load_weights
-from studio.engine.probes import ProbeRates
+from studio.engine.prediction_run import PredictionError, _load_weights, answering_runner
 from studio.engine.receptive_field import answer
-from studio.engine.runner import RunConfig, Runner
+from studio.engine.runner import RunConfig
 
 
 def run_field(project, config: RunConfig, job: FieldJob, emit) -> str:
     """Answer ``job`` on ``project``; returns the status, "finished" or "failed"."""
-    runner = Runner(project, dataclasses.replace(
-        config, checkpoint_path=None, checkpoint_every=0, resume_from=None, init_from=None,
-        save_weights=None, samples_dir=None, previews=False, watch=(),
-        probes=ProbeRates.off()), emit)
+    runner = answering_runner(project, config, emit)
     try:
         runner.build()
         _load_weights(runner.training, runner.code, job.weights)

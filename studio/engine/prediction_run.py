@@ -49,10 +49,7 @@ def _predict(project, config: RunConfig, job: PredictJob, emit) -> None:
     why = refusal(project)
     if why:
         raise PredictionError(why)
-    runner = Runner(project, dataclasses.replace(
-        config, checkpoint_path=None, checkpoint_every=0, resume_from=None, init_from=None,
-        save_weights=None, samples_dir=None, previews=False, watch=(),
-        probes=ProbeRates.off()), emit)
+    runner = answering_runner(project, config, emit)
     try:
         runner.build()
     except TrainingError as err:
@@ -81,6 +78,15 @@ def _predict(project, config: RunConfig, job: PredictJob, emit) -> None:
         emit(Prediction(file, [names[k] if k < len(names) else str(k) for k in indices.tolist()],
                         [float(v) for v in values], image.numpy(),
                         (float(image.min()), float(image.max())), maps))
+
+
+def answering_runner(project, config: RunConfig, emit) -> Runner:
+    """A runner that builds the project as Train builds it but only to answer questions of
+    its trained state: no checkpoints, previews, probes or weights written."""
+    return Runner(project, dataclasses.replace(
+        config, checkpoint_path=None, checkpoint_every=0, resume_from=None, init_from=None,
+        save_weights=None, samples_dir=None, previews=False, watch=(),
+        probes=ProbeRates.off()), emit)
 
 
 def _load_weights(training, code, weights: str) -> None:

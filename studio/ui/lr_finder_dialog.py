@@ -12,7 +12,6 @@ other's slowness).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QDoubleValidator
@@ -36,7 +35,14 @@ from studio.engine.lr_finder import (
     refusal,
 )
 from studio.ui import theme
-from studio.ui.training_guard import TRAINING_GOING, DialogCommand, WorkDialog
+from studio.ui.training_guard import (
+    TRAINING_GOING,
+    DialogCommand,
+    WorkDialog,
+    done_beside_training,
+    side_run_config,
+    start_beside_training,
+)
 
 ACTION_TIP = ("Find a learning rate: a short run with the rate rising from tiny to huge, the "
               "loss against it, and a suggested rate to apply (the weights are left as they are)")
@@ -181,7 +187,6 @@ class RangeTestDialog(WorkDialog):
 
     def start(self) -> bool:
         """Start a test of the project as it is now; False (the reason shown) when it cannot."""
-        from studio.engine.runner import RunConfig
         from studio.engine.session import TrainingSession
 
         if self.running:
@@ -196,14 +201,9 @@ class RangeTestDialog(WorkDialog):
         if test is None:
             return False
         self.test, self.points, self.result = test, [], None
-        path = self.bench.session.doc.path
-        config = RunConfig(pause_on_nan=False,
-                           data_root=str(Path(path).resolve().parent) if path else None)
-        self.session = TrainingSession(project, config, range_test=test)
+        self.session = TrainingSession(project, side_run_config(self.bench), range_test=test)
         self.session.on_arrival = self._arrived.emit
-        standby = controller.standby
-        self.session.start(standby.take() if standby is not None else None)
-        controller.occupy(self, RANGE_TEST_GOING)
+        start_beside_training(controller, self, self.session, RANGE_TEST_GOING)
         self.look.start()
         self._say("Starting the training process\u2026")
         self._draw()
@@ -242,10 +242,7 @@ class RangeTestDialog(WorkDialog):
 
     def _ended(self) -> None:
         self.look.stop()
-        self.bench.controller.release(self)
-        standby = self.bench.controller.standby
-        if standby is not None:
-            standby.prepare()  # the next Train (or test) starts at once too
+        done_beside_training(self.bench.controller, self)
         self._show_state()
 
     def _result_text(self, result: RangeResult) -> str:

@@ -11,8 +11,6 @@ node's maps.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -31,7 +29,13 @@ from studio.ui.actions import command_action
 from studio.ui.dashboard.features import FeatureMapsView
 from studio.ui.dashboard.picture import ImageCanvas
 from studio.ui.dashboard.store import RunStore
-from studio.ui.training_guard import TRAINING_GOING, while_training
+from studio.ui.training_guard import (
+    TRAINING_GOING,
+    done_beside_training,
+    side_run_config,
+    start_beside_training,
+    while_training,
+)
 
 ACTION_TIP = ("Classify your own pictures with the trained model: each is prepared as the "
               "dataset prepares its images; the most probable classes are shown (or drop a "
@@ -100,7 +104,6 @@ class ImagePredictor(QObject):
         """Classify the pictures at ``paths``; False (the reason shown) when it cannot start."""
         from studio.engine.prediction import PredictJob, refusal
         from studio.engine.prediction_session import PredictionSession
-        from studio.engine.runner import RunConfig
 
         self._show_panel()
         controller, project = self.bench.controller, self.bench.session.project
@@ -119,14 +122,9 @@ class ImagePredictor(QObject):
             self.panel.say(str(err), error=True)
             return False
         self.paths = [str(p) for p in paths]
-        path = self.bench.session.doc.path
-        config = RunConfig(pause_on_nan=False,
-                           data_root=str(Path(path).resolve().parent) if path else None)
-        self.session = PredictionSession(project, job, config)
+        self.session = PredictionSession(project, job, side_run_config(self.bench))
         self.session.on_arrival = self._arrived.emit
-        standby = controller.standby
-        self.session.start(standby.take() if standby is not None else None)
-        controller.occupy(self, PREDICTION_GOING)
+        start_beside_training(controller, self, self.session, PREDICTION_GOING)
         self.look.start()
         self.panel.start(len(self.paths), watch[0] if watch else None)
         return True
@@ -153,11 +151,8 @@ class ImagePredictor(QObject):
                 self.panel.say(self.panel.summary())
         if not (session.alive or session.events_pending):
             self.look.stop()
-            self.bench.controller.release(self)
+            done_beside_training(self.bench.controller, self)
             self.session = None
-            standby = self.bench.controller.standby
-            if standby is not None:
-                standby.prepare()
             self.finished.emit()
 
     def _show_panel(self) -> None:

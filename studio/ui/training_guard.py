@@ -6,6 +6,7 @@ that opens one dialog to measure is a ``DialogCommand``."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog
@@ -14,6 +15,33 @@ from studio.ui import theme
 from studio.ui.actions import command_action
 
 TRAINING_GOING = "a training run is going: stop it first"
+
+
+def side_run_config(bench):
+    """The ``RunConfig`` of work run beside training in a training process of its own (a
+    range test, a prediction, a receptive field): no pause at a NaN, and relative dataset
+    paths read from the project's folder."""
+    from studio.engine.runner import RunConfig  # brings torch along: only when asked
+
+    path = bench.session.doc.path
+    return RunConfig(pause_on_nan=False,
+                     data_root=str(Path(path).resolve().parent) if path else None)
+
+
+def start_beside_training(controller, owner, session, reason: str) -> None:
+    """Start ``session`` in the spare training process (a new one when there is none); Train
+    waits, saying ``reason``, until ``done_beside_training(controller, owner)``."""
+    standby = controller.standby
+    session.start(standby.take() if standby is not None else None)
+    controller.occupy(owner, reason)
+
+
+def done_beside_training(controller, owner) -> None:
+    """``owner``'s session has ended: Train may go, and the next spare process is prepared so
+    that the next Train (or work beside it) starts at once too."""
+    controller.release(owner)
+    if controller.standby is not None:
+        controller.standby.prepare()
 
 
 def while_training(controller, react: Callable[[bool], None]) -> None:

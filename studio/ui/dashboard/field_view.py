@@ -11,8 +11,6 @@ at its next step), else to a training process on the newest trained state
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
@@ -24,6 +22,7 @@ from studio.engine.node_keys import NodeKey
 from studio.ui import theme
 from studio.ui.dashboard import images
 from studio.ui.dashboard.picture import fit_scale, qimage
+from studio.ui.training_guard import done_beside_training, side_run_config, start_beside_training
 
 FIELD_GOING = "a receptive field is being measured in its own process"
 LOOK_MS = 200
@@ -250,18 +249,12 @@ class FieldAsker(QObject):
     def _start(self, key: str, unit: tuple, sample: int, weights: str) -> None:
         from studio.engine.field_job import FieldJob
         from studio.engine.field_session import FieldSession
-        from studio.engine.runner import RunConfig
 
-        controller = self.bench.controller
-        path = self.bench.session.doc.path
-        config = RunConfig(pause_on_nan=False,
-                           data_root=str(Path(path).resolve().parent) if path else None)
         self.session = FieldSession(self.bench.session.project,
-                                    FieldJob(weights, key, unit, sample), config)
+                                    FieldJob(weights, key, unit, sample),
+                                    side_run_config(self.bench))
         self.session.on_arrival = self._arrived.emit
-        standby = controller.standby
-        self.session.start(standby.take() if standby is not None else None)
-        controller.occupy(self, FIELD_GOING)
+        start_beside_training(self.bench.controller, self, self.session, FIELD_GOING)
         self.look.start()
 
     def poll(self) -> None:
@@ -275,11 +268,8 @@ class FieldAsker(QObject):
                 self.view.field_panel.say(event.message, error=True)
         if not (session.alive or session.events_pending):
             self.look.stop()
-            self.bench.controller.release(self)
+            done_beside_training(self.bench.controller, self)
             self.session = None
-            standby = self.bench.controller.standby
-            if standby is not None:
-                standby.prepare()
             if self.pending is not None:
                 pending, self.pending = self.pending, None
                 self.ask(*pending)
