@@ -73,8 +73,8 @@ def image_source(project, analysis, key_path: tuple):
 
 
 def field_refusal(project, analysis, key_path: tuple, port: str | None = None) -> str | None:
-    """Why the node at ``key_path`` has no receptive field on an input image, in words
-    naming it; None when it has one."""
+    """Why the node at ``key_path`` has no receptive field on an input image, a sentence
+    naming it (a node's name keeps its case); None when it has one."""
     name = "/".join(key_path) + (f":{port}" if port else "")
     row = node_row(analysis, key_path, port)
     if row is None:
@@ -85,9 +85,9 @@ def field_refusal(project, analysis, key_path: tuple, port: str | None = None) -
         return (f"{name} gives {shape}, not a spatial map (channels x height x width): "
                 "select a convolution, pooling or activation before the network flattens")
     if image_source(project, analysis, key_path) is None:
-        return f"the network's input is not an image, so {name}'s units have no window on it"
+        return f"The network's input is not an image, so {name}'s units have no window on it"
     rf = row.rf
     if rf == "global" or not isinstance(rf, tuple) or len(rf) != 3 or len(rf[0]) != 2:
-        return (f"every unit of {name} sees the whole input (a layer before it mixes all "
+        return (f"Every unit of {name} sees the whole input (a layer before it mixes all "
                 "positions: a flatten, a dense layer or a global pooling)")
     return None

@@ -90,14 +90,16 @@ def measure(project, probes, step: int | None, key: str, unit, sample: int) -> R
     image = batch[index][sample].detach().float().cpu().numpy()
     frame = window(row.rf, unit[1], unit[2])
     on_input = frame.clipped(*field.shape)
-    total = float(field.sum())
-    inside = float(field[on_input.top:on_input.bottom, on_input.left:on_input.right].sum())
+    outside = field.astype(np.float64)
+    total = float(outside.sum())
+    outside[on_input.top:on_input.bottom, on_input.left:on_input.right] = 0.0
+    inside = 1.0 - float(outside.sum()) / total if total > 0 else 0.0  # 1 exactly: none out
     centre = ((frame.top + frame.bottom - 1) / 2, (frame.left + frame.right - 1) / 2)
     return ReceptiveField(**{**empty, "sample": sample}, image=np.ascontiguousarray(image),
                           value_range=(float(image.min()), float(image.max())),
                           gradient=field,
                           window=(frame.top, frame.bottom, frame.left, frame.right),
-                          inside=inside / total if total > 0 else 0.0,
+                          inside=inside,
                           half_side=half_mass_side(field, centre), map_size=(height, width))
 
 

@@ -387,7 +387,7 @@ class FeatureMapsView(QWidget):
         """What to do, or why the selected node has no receptive field."""
         why = self.field_check(self.node) if self.node and self.field_check else None
         if why:
-            self.field_panel.say(why[:1].upper() + why[1:] + ".", error=True)
+            self.field_panel.say(why + ".", error=True)
         else:
             self.field_panel.say(FIELD_HINT)
 

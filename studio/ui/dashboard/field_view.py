@@ -222,7 +222,7 @@ class FieldAsker(QObject):
         path = NodeKey.parse(key)
         why = self.refusal(key)
         if why:
-            panel.say(why[:1].upper() + why[1:] + ".", error=True)
+            panel.say(why + ".", error=True)
             return
         controller = self.bench.controller
         unit = (channel, row, column)
