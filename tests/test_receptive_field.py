@@ -59,8 +59,18 @@ def test_nodes_without_a_window_on_an_image_say_why():
     a = analyze(p)
     assert field_refusal(p, a, ("c1",)) is None
     assert "not a spatial map" in field_refusal(p, a, ("fc",))
+    p.training.stack("fc", ("Unflatten", "again", dict(dim=1, sizes=(1, 2, 5))),
+                     ("Conv2d", "late", dict(out_channels=2, kernel_size=1)))
+    assert field_refusal(p, analyze(p), ("late",)).startswith(
+        "Every unit of late sees the whole input")
     moons = mlp_on_moons()
     assert "not a spatial map" in field_refusal(moons, analyze(moons), ("fc1",))
+    t = moons.training  # points made into a 1 x 4 x 4 "image": a map, but not of an image
+    t.stack("fc1", ("Linear", "wide", dict(out_features=16)),
+            ("Unflatten", "as_map", dict(dim=1, sizes=(1, 4, 4))),
+            ("Conv2d", "conv", dict(out_channels=2, kernel_size=3)))
+    assert field_refusal(moons, analyze(moons), ("conv",)) == (
+        "The network's input is not an image, so conv's units have no window on it")
 
 
 def test_a_3x3_convs_gradient_is_its_weights_on_exactly_the_3x3_window():
