@@ -28,13 +28,18 @@ def server(tmp_path_factory):
     yield from serve(tmp_path_factory)
 
 
-def test_train_on_a_remote_host_chosen_in_the_panel(qtbot, tmp_path, server):
+def _lenet_window(qtbot, tmp_path, steps: int):
+    """The window with LeNet open to train ``steps`` steps: its dashboard, panel, controller."""
     window = open_window(qtbot, tmp_path)
     project = load(EXAMPLES / "lenet.studio")
-    project.training.configure(steps=15)
+    project.training.configure(steps=steps)
     window.set_document(Document(project))
     dash = window.dashboard
-    panel, controller = dash.panel, dash.controller
+    return dash, dash.panel, dash.controller
+
+
+def test_train_on_a_remote_host_chosen_in_the_panel(qtbot, tmp_path, server):
+    dash, panel, controller = _lenet_window(qtbot, tmp_path, 15)
     combo = panel.findChild(QComboBox, "train_on")
     assert combo.currentText() == "This machine" and controller.remote is None
 
@@ -79,12 +84,7 @@ def test_a_lost_connection_offers_to_follow_the_run_again_and_to_stop_it_there(
     import os
     import signal
 
-    window = open_window(qtbot, tmp_path)
-    project = load(EXAMPLES / "lenet.studio")
-    project.training.configure(steps=1_000_000)
-    window.set_document(Document(project))
-    dash = window.dashboard
-    panel, controller = dash.panel, dash.controller
+    dash, panel, controller = _lenet_window(qtbot, tmp_path, 1_000_000)
     panel.train_on.choose(server.host())
     panel.train_action.trigger()
     qtbot.waitUntil(lambda: len(dash.store.current.metrics.get("loss", ())) > 0,
