@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -95,6 +96,23 @@ class LoopbackSsh:
         self.process.terminate()
         self.process.wait(10)
         self.log.close()
+        self._end_runs_left_going()
+
+    def _end_runs_left_going(self) -> None:
+        """A remote run outlives its connection by design; one that a failed test left going
+        (a run of a million steps, say) must not train on beside the rest of the suite."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue  # ended meanwhile, or not ours to read
+            if "worker --run" in command and str(self.runs) in command:
+                try:
+                    os.kill(int(entry.name), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
 
 
 def serve(tmp_path_factory):
