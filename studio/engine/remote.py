@@ -209,7 +209,10 @@ class RemoteSession(TrainingSession):
 
     def _hand_job(self, worker) -> None:
         if not self.attaching:
-            worker.job.send(self._job())
+            try:
+                worker.job.send(self._job())
+            except OSError:  # ssh ended before reading it (a host it cannot reach): the
+                pass  # reader finds the stream ended and says why (``_ended_early``)
 
     def stop(self, timeout: float = REMOTE_STOP_SECONDS) -> None:
         super().stop(timeout)

@@ -96,5 +96,8 @@ class DataParallel:
         if torch.distributed.is_initialized():
             self.alone(training)
             self.wrapped = {}
+            # every rank past its last collective before any tears its connections down: a rank
+            # that left first made gloo abort another still finishing (seen on a busy machine)
+            torch.distributed.barrier()
             torch.distributed.destroy_process_group()
         return self.rank == 0
