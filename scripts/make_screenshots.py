@@ -123,15 +123,18 @@ def train_pause_and_grab(app, window, pause_at: int, out: Path) -> Path:
     return out
 
 
-# (lesson, file name, pause at step)
-LESSON_SHOTS = (("locality", "lesson_locality.png", 120),
-                ("boundary", "lesson_boundary.png", 5000),  # its last step: the final map
-                ("shift", "lesson_shift.png", 400),  # its last step
-                ("vae", "lesson_vae_latent.png", 1920))  # the end: the final probe
+# (lesson, file name, pause at step, node selected on the training graph before Train)
+LESSON_SHOTS = (("locality", "lesson_locality.png", 120, ""),
+                ("boundary", "lesson_boundary.png", 5000, ""),  # its last step: the final map
+                ("shift", "lesson_shift.png", 400, ""),  # its last step
+                ("vae", "lesson_vae_latent.png", 1920, ""),  # the end: the final probe
+                ("activations", "lesson_activations.png", 290, "relu_fc1"),  # Pre-activations
+                ("universal-approximation", "lesson_function_fit.png", 3000, ""))  # its end
 
 
-def shoot_lesson(lesson_id: str, out: Path, pause_at: int) -> Path:
-    """Lessons > the lesson, as a user chooses it; train until a step, pause, and grab."""
+def shoot_lesson(lesson_id: str, out: Path, pause_at: int, node: str = "") -> Path:
+    """Lessons > the lesson, as a user chooses it; select a node if one is named, train until a
+    step, pause, and grab."""
     from PySide6.QtCore import QSettings
 
     from studio.core.lessons import lesson
@@ -144,6 +147,9 @@ def shoot_lesson(lesson_id: str, out: Path, pause_at: int) -> Path:
     if not window.lessons.open(lesson(lesson_id), ask=False):
         raise SystemExit(f"the lesson {lesson_id} did not open")
     settle(app)
+    if node:
+        window.select_node("training", node)
+        settle(app)
     return train_pause_and_grab(app, window, pause_at, out)
 
 
@@ -185,9 +191,9 @@ def main(argv=None) -> int:
             path = shoot_training(example, Path(args.out) / name, graph, node, settings,
                                   pause_at)
             print(f"wrote {path}")
-    for lesson_id, name, pause_at in LESSON_SHOTS:
+    for lesson_id, name, pause_at, node in LESSON_SHOTS:
         if wanted(name):
-            path = shoot_lesson(lesson_id, Path(args.out) / name, pause_at)
+            path = shoot_lesson(lesson_id, Path(args.out) / name, pause_at, node)
             print(f"wrote {path}")
     return 0
 
