@@ -94,10 +94,14 @@ class DataParallel:
     def finish(self, training):
         """Leave the ranks after the last step; True on rank 0, which goes on alone."""
         if torch.distributed.is_initialized():
+            import gc
+
             self.alone(training)
             self.wrapped = {}
-            # every rank past its last collective before any tears its connections down: a rank
-            # that left first made gloo abort another still finishing (seen on a busy machine)
+            # DDP and the futures of its gradient hook freed now, while Python is whole: gloo's
+            # threads releasing them during the interpreter's shutdown abort the process
+            gc.collect()
+            # every rank past its last collective before any tears its connections down
             torch.distributed.barrier()
             torch.distributed.destroy_process_group()
         return self.rank == 0
