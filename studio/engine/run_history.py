@@ -207,7 +207,7 @@ class RunHistory:
             version, tables = self._check()
         finally:
             db.execute("COMMIT")
-        db.execute("PRAGMA journal_mode=WAL")
+        self._use_write_ahead_log()
         db.execute("PRAGMA synchronous=FULL")
         if not tables or version < SCHEMA_VERSION:
             # looked at again holding the write lock: another process (a run starting while
@@ -223,6 +223,22 @@ class RunHistory:
                         MIGRATIONS[step](db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("PRAGMA foreign_keys=ON")
+
+    def _use_write_ahead_log(self) -> None:
+        """Switch to WAL, trying again while another connection switches it: SQLite answers
+        'database is locked' there at once, without waiting for the busy timeout (two
+        connections that both hold a read lock cannot both wait for the write lock)."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def _check(self) -> tuple[int, int]:
         """(schema version, number of tables), refusing another program's database and a
