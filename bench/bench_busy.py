@@ -35,7 +35,8 @@ from studio.core.fileformat import load
 from studio.engine.events import Error, Finished, Progress, Started
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig
-from studio.engine.session import TrainingSession, usable_cores
+from studio.engine.session import TrainingSession
+from studio.engine.threads import usable_cores
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 EPOCHS = int(os.environ.get("BENCH_EPOCHS", 5))

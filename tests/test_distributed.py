@@ -18,7 +18,17 @@ from studio.cli import main
 from studio.core.fileformat import load, save
 from studio.engine.codegen import generate
 from studio.engine.distributed_session import DistributedSession, Launch
-from studio.engine.events import Error, Finished, Started
+from studio.engine.events import (
+    Activations,
+    Checkpoint,
+    Error,
+    Finished,
+    Paused,
+    Progress,
+    ReceptiveField,
+    Resumed,
+    Started,
+)
 from studio.engine.export import write_export
 from studio.engine.loader import RESOURCES_DATA
 from studio.engine.loader import load as load_code
@@ -97,6 +107,48 @@ def test_two_ranks_follow_the_one_process_run_stop_and_resume_exactly(tmp_path):
     resumed = train_ranks(path, tmp_path / "resumed.jsonl", "--steps", "50",
                           "--resume", str(checkpoint))
     assert resumed == two  # the stopped run's steps (from the checkpoint), then the new ones
+
+
+def test_two_ranks_pause_answer_rank_0s_commands_and_resume_from_a_checkpoint_asked_for(
+        tmp_path):
+    """What the window sends a run on several processes: the ranks pause together (a
+    checkpoint asked for while paused holds the paused step), rank 0 answers a watch and a
+    receptive-field click on its own, they resume, and the checkpoint continues exactly."""
+    path = lenet(tmp_path)
+    run = session(path, 100_000)
+    seen = wait_for(run, Started)
+    run.pause()
+    seen += wait_for(run, Paused)
+    paused = next(e for e in seen if isinstance(e, Paused)).step
+    asked = tmp_path / "asked.pt"
+    run.save_checkpoint(asked)
+    run.watch(["training/conv1"])
+    run.request_field("training/conv1", (0, 5, 5), 0)
+    while not ({Checkpoint, Activations, ReceptiveField} <= {type(e) for e in seen}):
+        batch = run.events(1.0)
+        assert batch or run.alive, seen
+        seen += batch
+    assert next(e for e in seen if isinstance(e, Checkpoint)).step == paused
+    assert all(e.step == paused for e in seen if isinstance(e, Activations))
+    field = next(e for e in seen if isinstance(e, ReceptiveField))
+    assert field.message is None and field.gradient is not None
+    assert not [e for e in seen if isinstance(e, Progress) and e.step > paused]  # held
+    run.resume()
+    seen += wait_for(run, Resumed)
+    while not [e for e in seen if isinstance(e, Progress) and e.step > paused + 2]:
+        batch = run.events(1.0)
+        assert batch or run.alive, seen
+        seen += batch
+    run.stop()
+    seen += run.events()
+    assert not any(isinstance(e, Error) for e in seen), [e for e in seen if isinstance(e, Error)]
+    steps = paused + 8
+    one = [p["loss"] for p in train_project(load(path), RunConfig(steps=steps, device="cpu"),
+                                            progress=False).history]
+    resumed = train_ranks(path, tmp_path / "resumed.jsonl", "--steps", str(steps),
+                          "--resume", str(asked))
+    assert len(resumed) == steps
+    assert max(abs(a - b) for a, b in zip(one, resumed)) < 1e-5
 
 
 @pytest.mark.parametrize("example, loss", [("dcgan", "loss_g"), ("vae", None)])
@@ -251,3 +303,17 @@ def test_sync_batchnorm_is_refused_on_the_cpu_with_a_message(tmp_path, capsys):
                          timeout=300)
     assert out.returncode != 0
     assert "sync_batchnorm: torch's SyncBatchNorm runs on GPUs only, not on cpu" in out.stderr
+
+
+def test_loader_workers_share_a_machines_cores_among_its_ranks(monkeypatch):
+    """Each rank's DataLoader starts workers of its own: two ranks on a machine count half of
+    its cores each (no worker at all where a rank has only a core)."""
+    from studio.engine.library.data import default_workers
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert default_workers() == max(min(4, cores - 1), 0)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert default_workers() == max(min(4, cores // 2 - 1), 0)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(cores))
+    assert default_workers() == 0

@@ -6,8 +6,11 @@ global batch. Rank 0 alone sends events (to the CLI that launched the ranks, thr
 address in its job), evaluates, draws previews, runs probes and writes checkpoints, calling the
 networks without DDP while it does; the others only train. What every rank must decide alike is
 decided from all-reduced values at each log step: the logged losses are the global batch's
-(each rank's weighted by its share), so a NaN stops all ranks, and a stop asked of rank 0
-(Ctrl+C) stops every rank there. A rank that fails writes ``rank-<r>.error`` in the job's folder
+(each rank's weighted by its share), so a NaN stops all ranks, and a stop or a pause asked of
+rank 0 (Ctrl+C, the window's buttons) stops or pauses every rank there. Paused ranks meet every
+``PAUSED_MEETING_SECONDS`` to hear whether rank 0 resumed (no collective waits long enough to
+time out). Rank 0 alone answers the other commands (watch, probes, a checkpoint), with the
+networks out of DDP while it does. A rank that fails writes ``rank-<r>.error`` in the job's folder
 and exits 1, so that torchrun ends the others and the CLI can name it.
 
 Run as ``python -m studio.engine.distributed_run JOB_FOLDER`` (what torchrun runs per rank).
@@ -26,12 +29,13 @@ from pathlib import Path
 import torch
 
 from studio.engine.errors import resolve_device
-from studio.engine.events import Error, Progress, Started
+from studio.engine.events import FIELD_COMMAND, Error, Paused, Progress, Resumed, Started
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import Runner, Stop
 
 JOB_FILE = "job.json"
 KEY_VARIABLE = "STUDIO_RANKS_KEY"  # the authentication key of the events' address, in hex
+PAUSED_MEETING_SECONDS = 0.25  # how often paused ranks hear from rank 0
 
 
 def error_path(folder, rank: int) -> Path:
@@ -57,8 +61,9 @@ class DistributedRunner(Runner):
         self.rank, self.size = rank, size
         self.sync_batchnorm = sync_batchnorm
         self.send = emit
-        self.stop_asked = False  # rank 0: asked to stop, told to the others at the next log step
-        self.stop_agreed = False
+        # rank 0: asked to stop or pause, told to the others at the next log step
+        self.stop_asked = self.pause_asked = False
+        self.stop_agreed = self.pause_agreed = False
 
     def _emit_scaled(self, event) -> None:
         """Rank 0's events; its throughput is its share's, so the run's is ``size`` times it,
@@ -121,23 +126,64 @@ class DistributedRunner(Runner):
 
     def all_reduced(self, pending: list) -> list:
         """The window's losses summed over the ranks (each already weighted by its share), and
-        whether rank 0 was asked to stop, in one all-reduce."""
+        whether rank 0 was asked to stop or pause, in one all-reduce."""
         names = list(pending[0])
         values = torch.stack([m[k].float() for m in pending for k in names])
-        values = torch.cat([values, torch.tensor([float(self.stop_asked)],
-                                                 device=values.device)])
+        values = torch.cat([values, self._asked(values.device)])
         torch.distributed.all_reduce(values)
-        self.stop_agreed = self.stop_agreed or values[-1].item() > 0
-        rows = values[:-1].reshape(len(pending), len(names))
+        self._agree(values[-2:])
+        rows = values[:-2].reshape(len(pending), len(names))
         return [dict(zip(names, row)) for row in rows]
 
-    def handle_commands(self, position) -> None:
-        try:
-            super().handle_commands(position)
-        except Stop:
+    def _asked(self, device) -> torch.Tensor:
+        return torch.tensor([float(self.stop_asked), float(self.pause_asked)], device=device)
+
+    def _agree(self, asked: torch.Tensor) -> None:
+        stop, pause = asked.tolist()
+        self.stop_agreed = self.stop_agreed or stop > 0
+        self.pause_agreed = pause > 0
+
+    def apply(self, command: tuple, position) -> None:
+        """Rank 0's commands: a stop or a pause waits for the ranks to agree on it; a receptive
+        field is measured with the networks out of DDP; the rest as in one process."""
+        kind = command[0]
+        if kind == "stop":
             self.stop_asked = True
+        elif kind in ("pause", "resume"):
+            self.pause_asked = kind == "pause"
+        elif kind == FIELD_COMMAND:
+            self.parallel.alone(self.training)
+            try:
+                super().apply(command, position)
+            finally:
+                self.parallel.alone(self.training, False)
+        else:
+            super().apply(command, position)
+
+    def handle_commands(self, position) -> None:
+        for command in self.control.poll():
+            self.apply(command, position)
+        if self.pause_agreed and not self.stop_agreed:
+            self.wait_paused(position)
         if self.stop_agreed:
             raise Stop
+
+    def wait_paused(self, position) -> None:
+        """Every rank waits here until rank 0 is told to resume or stop: they meet every
+        ``PAUSED_MEETING_SECONDS`` (rank 0 reading its commands meanwhile)."""
+        start = time.perf_counter()
+        if self.rank == 0:
+            self.emit(Paused(position.step))
+        while self.pause_agreed and not self.stop_agreed:
+            if self.rank == 0:
+                for command in self.control.poll(PAUSED_MEETING_SECONDS):
+                    self.apply(command, position)
+            asked = self._asked(self.training.device)
+            torch.distributed.all_reduce(asked)
+            self._agree(asked)
+        self.clock.paused_seconds += time.perf_counter() - start
+        if self.rank == 0 and not self.stop_agreed:
+            self.emit(Resumed(position.step))
 
     def send_evaluation(self, position) -> dict:
         if self.rank:

@@ -1,8 +1,9 @@
 """A data-parallel run as ``studio train --nproc N`` sees it: ``torchrun`` (torch.distributed.run,
 in a process of its own) starts N ranks of ``distributed_run.py``; rank 0 connects back to an
 address this session listens on and sends the same events a ``TrainingSession``'s worker sends,
-and takes its commands (stop). It has the session's interface that ``run_driver.drive_run``
-uses: start, events, stop, alive, wait, final.
+and takes the same commands (pause, watch, probes, a checkpoint; the ranks agree on a pause or a
+stop at their next log step). It is a session like a worker's (``session.SessionBase``): the
+CLI's ``run_driver.drive_run`` and the window's training controller drive it alike.
 
 When a rank fails, torchrun ends the others; the session then tells which rank failed first and
 why (from the ``rank-<r>.error`` files the ranks write, else from torchrun's own summary), ahead
@@ -24,13 +25,15 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Client, Listener
 from pathlib import Path
 
 from studio.core.fileformat import dumps
 from studio.engine.distributed_run import JOB_FILE, KEY_VARIABLE
-from studio.engine.events import Error, Finished, Pending, state_after
+from studio.engine.events import Error, Finished
+from studio.engine.session import SessionBase
 
 STOP_GRACE_SECONDS = 60.0  # the ranks stop at their next log step, then rank 0 writes its files
 LOG_FILE = "torchrun.log"
@@ -56,19 +59,17 @@ class Launch:
         return args + ["--standalone"]
 
 
-class DistributedSession:
-    """One data-parallel run: torchrun's process, rank 0's events, and the stop command."""
+class DistributedSession(SessionBase):
+    """One data-parallel run: torchrun's process, rank 0's events, and the commands to it."""
 
     def __init__(self, project, config, launch: Launch, sync_batchnorm: bool = False):
+        super().__init__()
         self.project_text = dumps(project)
         self.config = config
         self.launch = launch
         self.sync_batchnorm = sync_batchnorm  # BatchNorm over the global batch (GPUs only)
-        self.state = "idle"
-        self.final: Finished | None = None
-        self._events = Pending()
-        self._lock = threading.Condition()
-        self._held: list = []  # rank 0's errors, told after the rank that failed first
+        # rank 0's errors (and its end after one), told after the rank that failed first
+        self._held: list = []
         self._connection = None
         self._process = None
         self._reader = None
@@ -90,6 +91,7 @@ class DistributedSession:
             # a session of its own: Ctrl+C reaches the CLI, which stops the ranks in order
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                              env=env, start_new_session=True)
+        self.started_at = time.perf_counter()
         self.state = "starting"
         self._reader = threading.Thread(target=self._read, name="studio-ranks", daemon=True)
         self._reader.start()
@@ -104,6 +106,7 @@ class DistributedSession:
             while True:
                 for event in connection.recv():
                     self._add(event)
+                self._announce()
         except (EOFError, OSError):
             pass
 
@@ -117,16 +120,26 @@ class DistributedSession:
             except (OSError, EOFError, ValueError):
                 pass
         self._reader.join(10.0)
+        held = self._held
         if code != 0 and not (self._stopping and self.final is not None):
-            self._add(Error("crash", self.failure(code)), held=False)
-        for event in self._held:
+            held = [e for e in self._held if not isinstance(e, Error)]
+            self._add(self.crash(code, [e for e in self._held if isinstance(e, Error)]),
+                      held=False)
+        for event in held:
             self._add(event, held=False)
         shutil.rmtree(self.folder, ignore_errors=True)
         with self._lock:
-            self._ended = True
+            self._over = True
             self._lock.notify_all()
+        self._announce()
 
-    _ended = False
+    def crash(self, code: int, said: list) -> Error:
+        """One error for a failed run: the rank that failed first and why (what rank 0 said
+        meanwhile, often only that a peer went away, kept as its details), naming the node at
+        fault when rank 0 named one."""
+        node = next((e.node for e in said if e.node), None)
+        details = "\n\n".join(e.traceback or e.message for e in said) or None
+        return Error("crash", self.failure(code), node, traceback=details)
 
     def failure(self, code: int) -> str:
         """Which rank failed first and why: torchrun's root cause (the first failure it saw)
@@ -160,39 +173,38 @@ class DistributedSession:
             return ""
 
     def _add(self, event, held: bool = True) -> None:
-        if held and isinstance(event, Error):
+        if held and (isinstance(event, Error) or self._held and isinstance(event, Finished)):
             self._held.append(event)
             return
-        with self._lock:
-            if isinstance(event, Finished):
-                self.final = event
-            self.state = state_after(self.state, event)
-            self._events.put(event)
-            self._lock.notify_all()
-
-    def events(self, timeout: float = 0.0) -> list:
-        with self._lock:
-            if not self._events and timeout and not self._ended:
-                self._lock.wait(timeout)
-            return self._events.take()
+        super()._add(event)
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and not self._ended
+        return self._process is not None and not self._over
+
+    @property
+    def events_pending(self) -> bool:
+        """Events may still come: some are queued, or torchrun has not ended."""
+        with self._lock:
+            return bool(self._events) or (self._process is not None and not self._over)
 
     def wait(self, timeout: float | None = None) -> bool:
         with self._lock:
-            if not self._ended:
-                self._lock.wait_for(lambda: self._ended, timeout)
-            return self._ended
+            if not self._over:
+                self._lock.wait_for(lambda: self._over, timeout)
+            return self._over
+
+    def _send(self, *command) -> None:
+        """A command to rank 0 (dropped before it has connected: nothing runs yet)."""
+        if self._connection is not None and not self._over:
+            try:
+                self._connection.send(command)
+            except (OSError, ValueError):
+                pass
 
     def request_stop(self) -> None:
         self._stopping = True
-        if self._connection is not None:
-            try:
-                self._connection.send(("stop",))
-            except (OSError, ValueError):
-                pass
+        self._send("stop")
 
     def stop(self, timeout: float = STOP_GRACE_SECONDS) -> None:
         """Ask the ranks to stop; after ``timeout`` end torchrun's process group (torchrun

@@ -37,8 +37,7 @@ from studio.engine.layer_timing import LayerTime, LayerTimingError, TimingOption
 from studio.engine.node_keys import node_key
 from studio.engine.probes import ProbeRates, node_modules
 from studio.engine.runner import RunConfig, Runner
-from studio.engine.session import usable_cores
-from studio.engine.threads import IdleCores, ThreadTuner
+from studio.engine.threads import IdleCores, ThreadTuner, usable_cores
 
 WARMUP_CALLS = 3
 MIN_REPEAT_S = 0.002  # a repeat runs the call this long at least

@@ -12,7 +12,6 @@ here when the program exits without stopping it; and it ends itself if this proc
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,42 +30,27 @@ from studio.engine.events import (
 )
 from studio.engine.runner import RunConfig
 from studio.engine.standby import Spare, end_worker, open_worker
+from studio.engine.threads import usable_cores
 
 STOP_GRACE_SECONDS = 1.0
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container or ``taskset`` may allow fewer than the
-    machine has)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def exit_reason(code: int | None) -> str:
     return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
 
-class TrainingSession:
-    """One run of a project in its own process."""
+class SessionBase:
+    """What every kind of run shares with the window and the CLI: the events as they arrive
+    (``events``, ``on_arrival``, ``observer``), the state they lead to, and the commands sent
+    to the process that trains (pause, watch, probes, checkpoints); subclasses say how a
+    command is sent (``_send``)."""
 
-    def __init__(self, project: Project, config: RunConfig | None = None,
-                 threads: int | None = None, range_test=None):
-        self.project_text = dumps(project)  # data, not live objects, crosses the boundary
-        self.config = config or RunConfig()
-        self.range_test = range_test  # lr_finder.RangeTest: run the range test, not training
-        self.threads = threads or usable_cores()
+    def __init__(self):
         self.state = "idle"
-        self._events = Pending()
-        self._lock = threading.Condition()
-        self._process = None
-        self._worker = None
-        self._reader = None
-        self._commands = None
         self.final: Finished | None = None
         self.started_at = None
-        self._stopping = False
+        self._events = Pending()
+        self._lock = threading.Condition()
         # Called (with no arguments, on the reader thread) after each batch of events arrives
         # and once when the worker has gone, so a UI can drain events when there are some
         # rather than poll; it must only hand the news over to its own thread.
@@ -74,6 +58,84 @@ class TrainingSession:
         # Called with every event as it is read, before any coalescing, on the reader thread
         # (the app's run recording hands them to its writer thread); set before ``start``.
         self.observer: Callable[[Event], None] | None = None
+
+    _over = False  # nothing more can arrive: waiting for events would only wait
+
+    def _send(self, *command) -> None:
+        raise NotImplementedError
+
+    # commands ------------------------------------------------------------------------------------
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def watch(self, nodes) -> None:
+        """Change the nodes whose activations are sent (keys like ``training/conv1``)."""
+        self._send("watch", list(nodes))
+
+    def choose_sample(self, index: int) -> None:
+        self._send("sample", int(index))
+
+    def request_probe(self, probe: str) -> None:
+        """Run a probe (``events.PROBES``: previews, histograms, ...) at the next step."""
+        self._send(PROBE_COMMAND, probe)
+
+    def request_field(self, key: str, unit, sample: int) -> None:
+        """Measure the receptive field of ``unit`` (channel, row, column) of node ``key`` on
+        probe sample ``sample`` at the next step (``receptive_field.py``)."""
+        self._send(FIELD_COMMAND, key, tuple(int(v) for v in unit), int(sample))
+
+    def save_checkpoint(self, path) -> None:
+        self._send("checkpoint", str(path))
+
+    # events --------------------------------------------------------------------------------------
+    def _announce(self) -> None:
+        callback = self.on_arrival
+        if callback is not None:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - a listener that went away must not stop reading
+                self.on_arrival = None
+
+    def _add(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, Started) and self.started_at is not None:
+                event = dataclasses.replace(
+                    event, startup_seconds=time.perf_counter() - self.started_at)
+            elif isinstance(event, Finished):
+                self.final = event
+            self.state = state_after(self.state, event)
+            self._events.put(event)
+            self._lock.notify_all()
+        observer = self.observer
+        if observer is not None:
+            observer(event)
+
+    def events(self, timeout: float = 0.0) -> list:
+        """Everything that arrived since the last call (waits up to ``timeout`` for the first)."""
+        with self._lock:
+            if not self._events and timeout and not self._over:
+                self._lock.wait(timeout)
+            return self._events.take()
+
+
+class TrainingSession(SessionBase):
+    """One run of a project in its own process."""
+
+    def __init__(self, project: Project, config: RunConfig | None = None,
+                 threads: int | None = None, range_test=None):
+        super().__init__()
+        self.project_text = dumps(project)  # data, not live objects, crosses the boundary
+        self.config = config or RunConfig()
+        self.range_test = range_test  # lr_finder.RangeTest: run the range test, not training
+        self.threads = threads or usable_cores()
+        self._process = None
+        self._worker = None
+        self._reader = None
+        self._commands = None
+        self._stopping = False
 
     # control -------------------------------------------------------------------------------------
     def start(self, spare: Spare | None = None) -> None:
@@ -115,31 +177,6 @@ class TrainingSession:
             self._commands.send(command)
         except (BrokenPipeError, OSError):
             pass
-
-    def pause(self) -> None:
-        self._send("pause")
-
-    def resume(self) -> None:
-        self._send("resume")
-
-    def watch(self, nodes) -> None:
-        """Change the nodes whose activations are sent (keys like ``training/conv1``)."""
-        self._send("watch", list(nodes))
-
-    def choose_sample(self, index: int) -> None:
-        self._send("sample", int(index))
-
-    def request_probe(self, probe: str) -> None:
-        """Run a probe (``events.PROBES``: previews, histograms, ...) at the next step."""
-        self._send(PROBE_COMMAND, probe)
-
-    def request_field(self, key: str, unit, sample: int) -> None:
-        """Measure the receptive field of ``unit`` (channel, row, column) of node ``key`` on
-        probe sample ``sample`` at the next step (``receptive_field.py``)."""
-        self._send(FIELD_COMMAND, key, tuple(int(v) for v in unit), int(sample))
-
-    def save_checkpoint(self, path) -> None:
-        self._send("checkpoint", str(path))
 
     def request_stop(self) -> None:
         """Ask the worker to stop after its current step, without waiting (the editor polls
@@ -202,35 +239,6 @@ class TrainingSession:
         """What is said when the worker's events end with no ``finished``."""
         return Error("crash", f"the training process ended unexpectedly ({exit_reason(code)}); "
                               "the project and the plots so far are kept")
-
-    def _announce(self) -> None:
-        callback = self.on_arrival
-        if callback is not None:
-            try:
-                callback()
-            except Exception:  # noqa: BLE001 - a listener that went away must not stop reading
-                self.on_arrival = None
-
-    def _add(self, event: Event) -> None:
-        with self._lock:
-            if isinstance(event, Started):
-                event = dataclasses.replace(
-                    event, startup_seconds=time.perf_counter() - self.started_at)
-            elif isinstance(event, Finished):
-                self.final = event
-            self.state = state_after(self.state, event)
-            self._events.put(event)
-            self._lock.notify_all()
-        observer = self.observer
-        if observer is not None:
-            observer(event)
-
-    def events(self, timeout: float = 0.0) -> list:
-        """Everything that arrived since the last call (waits up to ``timeout`` for the first)."""
-        with self._lock:
-            if not self._events and timeout:
-                self._lock.wait(timeout)
-            return self._events.take()
 
     def wait(self, timeout: float | None = None, collect: list | None = None) -> bool:
         """Wait until the worker ends (True) or ``timeout`` passes (False); events go to

@@ -20,6 +20,15 @@ import time
 from collections.abc import Callable
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than the
+    machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 class IdleCores:
     """Cores other work leaves free, measured between two looks at the machine's CPU counters
     (``/proc/stat``) less this process's own use, so it says what the machine does now; the
