@@ -13,6 +13,7 @@ be written is said once (``history_failed``) and the run trains on unrecorded.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -86,15 +87,20 @@ class TrainingController(QObject):
         self._arrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
         self.standby = None  # keeps a training process waiting, so Train starts at once
         self.remote = None  # engine.remote_host.RemoteHost the next run trains on; None: here
+        self.ranks = None  # engine.local_ranks.LocalRanks: the next run is data-parallel here
         self._occupants: dict = {}  # other work training in its own processes: why Train waits
         self.recordings = Recordings(self._not_recorded, self.history_changed.emit,
                                      self._not_on_board)
         self._unsaved: list = []  # writers of runs recorded while the project had no file
         self.history_changed.connect(self.carry_unsaved_runs)
 
-    def train_on(self, host) -> None:
-        """Train the next runs on ``host`` (a ``RemoteHost``, over SSH) or, given None, here."""
-        self.remote = host
+    def train_on(self, target) -> None:
+        """Train the next runs on ``target``: a ``RemoteHost`` (over SSH), a ``LocalRanks``
+        (data-parallel here) or, given None, here in one process."""
+        from studio.engine.local_ranks import LocalRanks
+
+        self.ranks = target if isinstance(target, LocalRanks) else None
+        self.remote = None if self.ranks is not None else target
 
     def keep_spare_worker(self, standby) -> None:
         """Have ``standby`` (engine.standby.Standby) keep a training process ready from now on
@@ -289,6 +295,12 @@ class TrainingController(QObject):
 
             host, run_id = attach or (self.remote, None)
             self.session = RemoteSession(self.editing.project, config, host=host, attach=run_id)
+        elif self.ranks is not None:
+            from studio.engine.distributed_session import DistributedSession, Launch
+
+            self.session = DistributedSession(
+                self.editing.project, dataclasses.replace(config, device=self.ranks.device),
+                Launch(self.ranks.nproc))
         else:
             self.session = TrainingSession(self.editing.project, config)
         self.session.on_arrival = self._on_arrival
@@ -298,7 +310,7 @@ class TrainingController(QObject):
             self._unsaved.append(writer)
         self._stop_deadline = None
         self._stopping = False
-        here = self.standby is not None and self.remote is None
+        here = self.standby is not None and self.remote is None and self.ranks is None
         self.session.start(self.standby.take() if here else None)
         self._announce_state()
         self.timer.start()

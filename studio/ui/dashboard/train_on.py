@@ -1,12 +1,15 @@
-"""Train on: this machine, or another one over SSH (``engine/remote.py``): a choice in the
-training panel. "Remote host..." asks for the host as the user's ssh knows it, the Python that
-has Studio there and, if need be, an ssh configuration file; the hosts chosen stay in the list
-for the window's life. Studio keeps no password: ssh runs with the user's own keys and agent.
+"""Train on: this machine, several processes of it (data-parallel, ``engine/local_ranks.py``),
+or another machine over SSH (``engine/remote.py``): a choice in the training panel. The
+data-parallel items are there when the machine has them: "all N GPUs" with two GPUs or more,
+two CPU processes with two cores. "Remote host..." asks for the host as the user's ssh knows
+it, the Python that has Studio there and, if need be, an ssh configuration file; the hosts
+chosen stay in the list for the window's life. Studio keeps no password: ssh runs with the
+user's own keys and agent.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -18,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine.local_ranks import local_rank_choices
 from studio.engine.remote_host import RemoteHost
 
 ASK = "ask"  # the last item's data: ask for a new host
@@ -65,9 +69,9 @@ class RemoteHostDialog(QDialog):
 class TrainOnChooser(QWidget):
     """The "Train on" row: the controller trains the next run where it says."""
 
-    chosen = Signal(object)  # the RemoteHost, or None for this machine
+    chosen = Signal(object)  # a RemoteHost, a LocalRanks, or None for this machine's one process
 
-    def __init__(self, controller, parent=None):
+    def __init__(self, controller, parent=None, ranks=None):
         super().__init__(parent)
         self.controller = controller
         self.dialog: RemoteHostDialog | None = None
@@ -75,8 +79,13 @@ class TrainOnChooser(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Train on:"))
         self.combo = QComboBox(objectName="train_on")
-        self.combo.setToolTip("Where the next run trains: here, or on another machine over SSH")
+        self.combo.setToolTip("Where the next run trains: here in one process, here in several "
+                              "(data-parallel), or on another machine over SSH")
         self.combo.addItem("This machine", None)
+        for choice in local_rank_choices() if ranks is None else ranks:
+            self.combo.addItem(choice.label, choice)
+            self.combo.setItemData(self.combo.count() - 1, choice.explanation,
+                                   Qt.ItemDataRole.ToolTipRole)
         self.combo.addItem("Remote host\u2026", ASK)
         self.combo.activated.connect(self._activated)
         row.addWidget(self.combo, 1)
@@ -92,8 +101,9 @@ class TrainOnChooser(QWidget):
             return
         self._select(index)
 
-    def choose(self, host: RemoteHost | None) -> None:
-        """Train the next runs on ``host`` (None: this machine), adding it to the list."""
+    def choose(self, host) -> None:
+        """Train the next runs on ``host`` (a RemoteHost, added to the list; a LocalRanks from
+        the list; None: this machine, one process)."""
         if host is None:
             self._select(0)
             return
@@ -101,6 +111,8 @@ class TrainOnChooser(QWidget):
             if self.combo.itemData(index) == host:
                 self._select(index)
                 return
+        if not isinstance(host, RemoteHost):
+            raise ValueError(f"{host} is not offered on this machine")
         self.combo.insertItem(self.combo.count() - 1, f"{host.host} (SSH)", host)
         self._select(self.combo.count() - 2)
 
