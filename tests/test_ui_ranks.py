@@ -42,7 +42,7 @@ def _lenet_window(qtbot, tmp_path, steps: int):
 def _choose_ranks(panel) -> QComboBox:
     combo = panel.findChild(QComboBox, "train_on")
     index = next(i for i in range(combo.count()) if combo.itemData(i) == CPU_RANKS)
-    assert combo.itemText(index) == "This machine, 2 CPU processes (data-parallel)"
+    assert combo.itemText(index) == "2 CPU processes (DDP)"
     combo.activated.emit(index)
     return combo
 
@@ -116,8 +116,8 @@ def test_the_choice_offers_all_gpus_only_where_there_are_several(qtbot):
     chooser = TrainOnChooser(controller=None, ranks=[LocalRanks(4, "cuda"), CPU_RANKS])
     qtbot.addWidget(chooser)
     labels = [chooser.combo.itemText(i) for i in range(chooser.combo.count())]
-    assert labels == ["This machine", "This machine, all 4 GPUs (data-parallel)",
-                      "This machine, 2 CPU processes (data-parallel)", "Remote host\u2026"]
+    assert labels == ["This machine", "All 4 GPUs (DDP)", "2 CPU processes (DDP)",
+                      "Remote host\u2026"]
 
 
 def _rank_pids(torchrun: int) -> dict:

@@ -1,5 +1,5 @@
-"""Data-parallel training on this machine as the window offers it: "all N GPUs" when there are
-several, and two processes on the CPU (gloo) for checking a network's distributed training
+"""Data-parallel training on this machine as the window offers it: "All N GPUs (DDP)" when there
+are several, and two processes on the CPU (gloo) for checking a network's distributed training
 where there are none. Counted without importing torch (the window does not load it): from
 ``CUDA_VISIBLE_DEVICES`` when set, else the NVIDIA driver's list of GPUs, else ``nvidia-smi``.
 A count torch disagrees with surfaces as the ranks' own error, naming the device."""
@@ -28,8 +28,8 @@ class LocalRanks:
     @property
     def label(self) -> str:
         if self.device == "cuda":
-            return f"This machine, all {self.nproc} GPUs (data-parallel)"
-        return f"This machine, {self.nproc} CPU processes (data-parallel)"
+            return f"All {self.nproc} GPUs (DDP)"
+        return f"{self.nproc} CPU processes (DDP)"
 
     @property
     def explanation(self) -> str:

@@ -60,3 +60,9 @@ def test_training_on_a_busy_machine(tmp_path):
     """LeNet trained from the tiled window while two processes burn the CPU beside it: the
     curves, progress, gradient norms and histograms arrive, and the controls answer."""
     run("scenario_busy_machine.py", (1600, 1000), tmp_path, timeout=420, busy=BUSY_PROCESSES)
+
+
+def test_data_parallel_training_1280x800(tmp_path):
+    """LeNet trained by two CPU processes chosen in the training panel's Train on list with the
+    mouse: F5 starts the ranks, the curves fill, F6 pauses and resumes, Shift+F5 stops."""
+    run("scenario_data_parallel.py", (1280, 800), tmp_path, timeout=420)

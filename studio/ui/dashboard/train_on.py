@@ -1,6 +1,6 @@
 """Train on: this machine, several processes of it (data-parallel, ``engine/local_ranks.py``),
 or another machine over SSH (``engine/remote.py``): a choice in the training panel. The
-data-parallel items are there when the machine has them: "all N GPUs" with two GPUs or more,
+data-parallel items are there when the machine has them: "All N GPUs (DDP)" with two GPUs or more,
 two CPU processes with two cores. "Remote host..." asks for the host as the user's ssh knows
 it, the Python that has Studio there and, if need be, an ssh configuration file; the hosts
 chosen stay in the list for the window's life. Studio keeps no password: ssh runs with the
@@ -87,6 +87,12 @@ class TrainOnChooser(QWidget):
             self.combo.setItemData(self.combo.count() - 1, choice.explanation,
                                    Qt.ItemDataRole.ToolTipRole)
         self.combo.addItem("Remote host\u2026", ASK)
+        # the panel's width is not the longest choice's: the closed list elides, the open one
+        # is as wide as its items
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(12)
+        self.combo.view().setMinimumWidth(self.combo.view().sizeHintForColumn(0) + 24)
         self.combo.activated.connect(self._activated)
         row.addWidget(self.combo, 1)
         self._current = 0
@@ -114,6 +120,7 @@ class TrainOnChooser(QWidget):
         if not isinstance(host, RemoteHost):
             raise ValueError(f"{host} is not offered on this machine")
         self.combo.insertItem(self.combo.count() - 1, f"{host.host} (SSH)", host)
+        self.combo.view().setMinimumWidth(self.combo.view().sizeHintForColumn(0) + 24)
         self._select(self.combo.count() - 2)
 
     def _select(self, index: int) -> None:
