@@ -70,18 +70,20 @@ def shoot(example: str, out: Path, graph: str, node: str, dark: bool = False) ->
     return out
 
 
-# (example, file name, graph tab, watched node, settings, pause at step)
+# (example, file name, graph tab, watched node, settings, pause at step[, Train on choice])
 TRAINING_SHOTS = (
     ("lenet", "dashboard_lenet.png", "training", "conv1", {"epochs": 40}, 700),
     ("dcgan", "dashboard_dcgan.png", "Generator", "relu2", {"epochs": 60, "preview_every": 50},
      900),
+    ("lenet", "ranks_lenet.png", "training", "conv1", {"epochs": 40}, 700, "2 CPU processes"),
 )
 
 
 def shoot_training(example: str, out: Path, graph: str, node: str, settings: dict,
-                   pause_at: int) -> Path:
+                   pause_at: int, train_on: str = "") -> Path:
     """Train from the window with every plot tiled (View > Tile Training Plots, as a user
-    does), pause at a step, and grab the window."""
+    does), on the Train on choice starting with ``train_on`` if given, pause at a step, and
+    grab the window."""
     from PySide6.QtCore import QSettings
 
     from studio.ui.app import build
@@ -96,6 +98,11 @@ def shoot_training(example: str, out: Path, graph: str, node: str, settings: dic
     settle(app)
     window.select_node(graph, node)
     window.view(graph).fit_all()
+    if train_on:
+        chooser = dash.panel.train_on
+        index = next(i for i in range(chooser.combo.count())
+                     if chooser.combo.itemText(i).startswith(train_on))
+        chooser.choose(chooser.combo.itemData(index))
     return train_pause_and_grab(app, window, pause_at, out)
 
 
@@ -186,10 +193,10 @@ def main(argv=None) -> int:
         if wanted(name):
             path = shoot(example, Path(args.out) / name, graph, node, args.dark)
             print(f"wrote {path}")
-    for example, name, graph, node, settings, pause_at in TRAINING_SHOTS:
+    for example, name, graph, node, settings, pause_at, *train_on in TRAINING_SHOTS:
         if wanted(name):
             path = shoot_training(example, Path(args.out) / name, graph, node, settings,
-                                  pause_at)
+                                  pause_at, *train_on)
             print(f"wrote {path}")
     for lesson_id, name, pause_at, node in LESSON_SHOTS:
         if wanted(name):
