@@ -228,9 +228,6 @@ class FieldAsker(QObject):
         unit = (channel, row, column)
         where = f"{path.label} channel {channel}, unit ({row}, {column})"
         if controller.running and controller.session is not None:
-            if not hasattr(controller.session, "request_field"):
-                panel.say("Receptive fields are measured on runs on this machine only.", True)
-                return
             controller.session.request_field(key, unit, sample)
             panel.say(f"Measuring the receptive field of {where} at the next step\u2026")
             return
