@@ -141,6 +141,34 @@ def test_linked_duplicate_counts_parameters_once():
     assert a.total_params == 2 * 2 + 2
 
 
+def test_a_linked_duplicate_whose_input_does_not_fit_the_shared_weights_is_a_problem():
+    """fc's weights are 2x2 (moons' two features); its duplicate fed fc's 8-wide hidden layer
+    would need 2x8: the code would fail at the first step, so the check says it first."""
+    p = Project("Linked")
+    t = p.training
+    data = t.add("Dataset", id="data", dataset="moons")
+    wide = t.add("Linear", id="wide", out_features=8)
+    fc = t.add("Linear", id="fc", out_features=2)
+    again = t.link("fc", id="fc_again")
+    t.connect(data["x"], fc)
+    t.connect(data["x"], wide)
+    t.connect(wide, again)
+    total = t.add("Add", id="total")
+    t.connect(fc, total)
+    t.connect(again, total)
+    loss = t.add("CrossEntropy", id="loss")
+    t.connect(total, loss["input"])
+    t.connect(data["label"], loss["target"])
+    t.chain(loss, t.add("Adam", id="adam"))
+    problem = a_problem(p, "fc_again")
+    assert problem.field == "shares"
+    assert "shares the weights of fc, whose input is 2, but receives 8" in problem.message
+    assert "18 parameters, not 6" in problem.message
+    t.edges.remove(next(e for e in t.edges if e.dst == "fc_again"))
+    t.connect(data["x"], again)  # an input like fc's: the same weights fit
+    assert analyze(p).ok
+
+
 def test_inference_is_fast_enough_for_editing():
     p = Project("Big")
     t = p.training

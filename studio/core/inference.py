@@ -55,6 +55,7 @@ class NodeResult:
     inputs: dict = field(default_factory=dict)  # port -> TensorType (list for multi ports)
     outputs: dict = field(default_factory=dict)  # port -> TensorType
     params: int = 0
+    weights: int = 0  # the parameters its inputs call for (a linked duplicate's are not its own)
     macs: int = 0
     rf: object = None
     ok: bool = False
@@ -461,6 +462,7 @@ class _Walker:
         results = {}
         out = self.out
         rows, problems, made = out.rows, out.problems, self.made
+        first_row = len(out.rows)
         for node_id in order:
             kept = reuse.get(node_id) if reuse else None
             if kept is not None:  # the same rows, problems and instances as last time
@@ -480,12 +482,30 @@ class _Walker:
                                           self.made[marks[2]:],
                                           {port: flows[(node_id, port)] for port in row.outputs})
         self.check_wire_ends(graph, key, path)  # after the nodes' own problems, in graph order
+        self.check_links(graph, key, path, out.rows[first_row:])
         outputs = {}
         if isinstance(graph, Network):
             for out in graph.outputs():
                 row = results.get(out.id)
                 outputs[out.id] = flows.get((out.id, "out")) if row is not None else None
         return outputs
+
+    def check_links(self, graph: Graph, key: str, path: str, rows: list) -> None:
+        """A linked duplicate calls its original's module, so its inputs must fit the original's
+        weights: one whose inputs would call for other parameters (a Linear fed a wider vector,
+        a network whose flattened features differ) is a problem on the duplicate, naming both."""
+        mine = {r.node.id: r for r in rows if r.path == path + r.node.id}
+        for row in mine.values():
+            original = mine.get(row.node.shares) if row.node.shares else None
+            if original is None or not (row.ok and original.ok) or \
+                    row.weights == original.weights:
+                continue
+            theirs = ", ".join(_described(t) for t in original.inputs.values()) or "none"
+            ours = ", ".join(_described(t) for t in row.inputs.values()) or "none"
+            self.problem(key, row.node.id, "shares", f"shares the weights of {original.node.id}, "
+                         f"whose input is {theirs}, but receives {ours}: its input would need "
+                         f"{row.weights:,} parameters, not {original.weights:,}; wire it an input "
+                         f"shaped like {original.node.id}'s, or unlink it", path)
 
     def check_wire_ends(self, graph: Graph, key: str, path: str) -> None:
         """Wires from a node or an output port that no longer exists: a problem on the node the
@@ -572,6 +592,7 @@ class _Walker:
         row.outputs = {k: f.type for k, f in outs.items()}
         first = next(iter(outs.values()), None)
         row.rf = first.rf if first else None
+        row.weights = cost[0]
         row.params = 0 if node.shares else cost[0]
         row.macs = cost[1]
         row.ok = True
@@ -651,6 +672,10 @@ class _Walker:
                 self.problem(key, node.id, "network", f"{net.name} has no Output node", path)
             return None, None
         return {k: v for k, v in outs.items()}, (params, macs)
+
+
+def _described(t) -> str:
+    return "[" + ", ".join(x.describe() for x in t) + "]" if isinstance(t, list) else t.describe()
 
 
 def analyze(project: Project) -> Analysis:
