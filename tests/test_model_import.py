@@ -285,3 +285,18 @@ def test_import_rules_name_real_torch_layers_and_functions():
                 assert callable(getattr(roots.get(root), attr, None)), (spec.id, name)
         for name in rule.methods:
             assert callable(getattr(torch.Tensor, name, None)), (spec.id, name)
+
+
+def test_node_ids_from_names_a_file_could_not_hold_are_made_valid_and_unique():
+    """A converter's names may hold dots, slashes or letters an id cannot (this looped forever
+    before): each becomes a valid id, numbered when taken."""
+    from studio.core.project import NODE_ID
+    from studio.engine.model_import.building import short_id
+
+    taken: set = set()
+    for name in ("layer1.0/conv", "layer1.0/conv", "/features/0/Conv", "...", "\u00e9t\u00e9",
+                 "9", "x" * 200 + ".y"):
+        made = short_id(name, taken)
+        assert NODE_ID.match(made) and made not in taken, (name, made)
+        taken.add(made)
+    assert short_id("layer1.0/conv") == "layer1_0_conv"

@@ -5,6 +5,8 @@ so the trained weights can be named as the original model names them."""
 
 from __future__ import annotations
 
+import re
+
 from studio.core.layout import layout_project
 from studio.core.project import INPUT, INSTANCE, NODE_ID, OUTPUT, Graph, PortRef, Project
 from studio.core.templates import TemplateError, train_imported
@@ -20,9 +22,11 @@ class BuildError(ValueError):
 
 def short_id(name: str, taken=()) -> str:
     """``name`` as a node id: a converter's long path names keep their last parts (at most 64
-    characters, the file format's limit), numbered when that tail is already ``taken``."""
+    characters, the file format's limit), characters an id cannot hold become "_", numbered
+    when that tail is already ``taken``."""
     if NODE_ID.match(name) and name not in taken:
         return name
+    name = re.sub(r"[^A-Za-z0-9_\-]", "_", name)  # a converter's "layer1.0/conv" and the like
     parts = [p for p in name.split("_") if p]
     tail = parts.pop() if parts else "node"
     while parts and len(parts[-1]) + len(tail) < MAX_ID - 4:
