@@ -52,7 +52,7 @@ def one(name: str, folder: Path) -> str:
                       dynamic_axes={"image": {0: "batch"}})
     started = time.perf_counter()
     try:
-        module = convert(path)
+        module, _ = convert(path)
         converted = time.perf_counter() - started
         imported = import_model(module, (3, SIZE, SIZE), name=name)
     except (OnnxSourceError, ModelImportError) as err:

@@ -28,7 +28,7 @@ def input_shape(text: str) -> tuple:
 
 def run_import(args) -> int:
     from studio.engine.model_import import ModelImportError, import_model
-    from studio.engine.model_import.sources import SourceError, build, default_input, parse
+    from studio.engine.model_import.sources import SourceError, build, parse
 
     out = Path(args.out)
     if out.suffix != ".studio":
@@ -38,8 +38,8 @@ def run_import(args) -> int:
         if source.runs_code:
             print(f"Running {source.target} to build the model with {source.factory}() (it is "
                   "Python code: import only files you trust)")
-        shape = args.input or default_input(source) or DEFAULT_INPUT
-        model = build(source)
+        model, declared = build(source)
+        shape = args.input or declared or DEFAULT_INPUT
         imported = import_model(model, shape, name=args.name or source.name)
     except (SourceError, ModelImportError) as err:
         raise CliError(f"{args.source}: {err}") from None

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from studio.engine.model_import.sources import SourceError
 
-class OnnxSourceError(ValueError):
+
+class OnnxSourceError(SourceError):
     """The ONNX file cannot be read or converted here; says why."""
 
 
@@ -32,10 +34,9 @@ def _load(path: Path):
                               f"{' '.join(str(err).split())[:200]}") from None
 
 
-def input_shape(path: Path) -> tuple | None:
-    """The per-sample shape of the model's first input as the file declares it (batch left
+def input_shape(model) -> tuple | None:
+    """The per-sample shape of the model's first input as its file declares it (batch left
     out), or None when it declares no fixed shape."""
-    model = _load(path)
     weights = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in weights]
     if not inputs:
@@ -67,9 +68,11 @@ def untangle_shared_weights(model) -> int:
     return copied
 
 
-def convert(path: Path):
-    """The model in ``path`` as a torch ``fx.GraphModule`` (onnx2torch's layers)."""
+def convert(path: Path) -> tuple:
+    """The model in ``path`` as a torch ``fx.GraphModule`` (onnx2torch's layers), and the input
+    shape the file declares (``input_shape``), from one reading of the file."""
     model = _load(path)
+    declared = input_shape(model)
     try:
         from onnx2torch import convert as onnx_to_torch
     except ImportError:
@@ -92,4 +95,4 @@ def convert(path: Path):
     module.graph.eliminate_dead_code()
     module.delete_all_unused_submodules()
     module.recompile()
-    return module
+    return module, declared

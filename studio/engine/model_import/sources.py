@@ -54,18 +54,22 @@ def parse(text: str) -> Source:
     return Source("python", path, factory)
 
 
-def build(source: Source) -> nn.Module:
-    """The model the source names, built (no pretrained weights are downloaded)."""
+def build(source: Source) -> tuple:
+    """The model the source names, built (no pretrained weights are downloaded), and the input
+    shape its file declares (an ONNX file's; None for the others)."""
+    declared = None
     if source.kind == "python":
         model = _from_file(Path(source.target), source.factory)
     elif source.kind == "torchvision":
         model = _from_torchvision(source.target)
     else:
-        model = _from_onnx(Path(source.target))
+        from studio.engine.model_import.onnx_source import convert
+
+        model, declared = convert(Path(source.target))
     if not isinstance(model, nn.Module):
         raise SourceError(f"{source.factory or source.target} returned {type(model).__name__}, "
                           "not an nn.Module")
-    return model
+    return model, declared
 
 
 def _from_file(path: Path, factory: str):
@@ -103,24 +107,3 @@ def _from_torchvision(name: str):
     if not callable(factory):
         raise SourceError(f"torchvision has no model {name!r}")
     return factory(weights=None)
-
-
-def _from_onnx(path: Path):
-    from studio.engine.model_import.onnx_source import OnnxSourceError, convert
-
-    try:
-        return convert(path)
-    except OnnxSourceError as err:
-        raise SourceError(str(err)) from None
-
-
-def default_input(source: Source) -> tuple | None:
-    """The input shape an import uses when none is given: an ONNX file's own, else None."""
-    if source.kind != "onnx":
-        return None
-    from studio.engine.model_import.onnx_source import OnnxSourceError, input_shape
-
-    try:
-        return input_shape(Path(source.target))
-    except OnnxSourceError as err:
-        raise SourceError(str(err)) from None
