@@ -253,3 +253,18 @@ def test_node_keys_read_back_what_they_were_made_from():
     assert key.label == "resnet18/layer1_0/conv1"
     assert NodeKey.parse("training/vae:mean") == NodeKey(("vae",), "mean")
     assert NodeKey.parse("training/vae:mean").label == "vae:mean"
+
+
+def test_a_worker_job_crosses_as_builtins_and_names_its_kind():
+    """The job a training process gets is typed on both sides and plain data between them: the
+    restricted reader of a remote stream takes it back whole; a kind no worker knows is refused
+    where the job is made."""
+    import pytest
+
+    from studio.engine.events import WorkerJob
+    from studio.engine.stream_codec import HEADER, decode, encode
+
+    job = WorkerJob("{}", {"steps": 3}, 2, "field", {"key": "training/conv1"})
+    assert WorkerJob.from_data(decode(encode(job.data)[HEADER.size:])) == job
+    with pytest.raises(ValueError, match="unknown kind 'tarin'"):
+        WorkerJob("{}", {}, kind="tarin")

@@ -30,6 +30,39 @@ PROBE_COMMAND = "probe"  # ("probe", name): run that probe at the next step boun
 FIELD_COMMAND = "receptive_field"  # (FIELD_COMMAND, node key, (channel, row, column), sample)
 PROGRESS_SECONDS = 0.5  # how often progress is sent between log events, on the worker's clock
 
+# What a training process is asked to do, by ``WorkerJob.kind``; each but "train" has its
+# settings in ``WorkerJob.task``: RangeTest (lr_finder.py), PredictJob (prediction.py) or
+# FieldJob (field_job.py), as a dict.
+JOB_KINDS = ("train", "range_test", "predict", "field")
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """The job handed to a training process (a local worker's pipe, or over SSH to a remote
+    one): the project as text, the run's configuration as plain data, the thread count (None:
+    the process's own), and what to do. It crosses as a dict of builtins (``data``), so the
+    receiving side's restricted reader accepts it."""
+
+    project: str
+    config: dict
+    threads: int | None = None
+    kind: str = "train"
+    task: dict | None = None
+
+    def __post_init__(self):
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"a worker job of unknown kind {self.kind!r} (known: "
+                             f"{', '.join(JOB_KINDS)})")
+
+    @property
+    def data(self) -> dict:
+        return {"project": self.project, "config": dict(self.config), "threads": self.threads,
+                "kind": self.kind, "task": self.task}
+
+    @classmethod
+    def from_data(cls, data: dict) -> WorkerJob:
+        return cls(**data)
+
 
 class Event:
     """What every event shares: its ``type`` (the name the store's handlers and the CLI go by),

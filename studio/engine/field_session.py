@@ -5,8 +5,6 @@ imports this only when it asks, since the session brings the runner's torch alon
 
 from __future__ import annotations
 
-import dataclasses
-
 from studio.engine.field_job import FieldJob
 from studio.engine.session import TrainingSession
 
@@ -19,5 +17,5 @@ class FieldSession(TrainingSession):
         super().__init__(project, config)
         self.field = job
 
-    def _job(self) -> tuple:
-        return (*super()._job(), None, dataclasses.asdict(self.field))
+    def _job(self):
+        return self._worker_job("field", self.field).data

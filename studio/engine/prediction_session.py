@@ -4,8 +4,6 @@ session brings the runner's torch along."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from studio.engine.prediction import PredictJob
 from studio.engine.session import TrainingSession
 
@@ -18,5 +16,5 @@ class PredictionSession(TrainingSession):
         super().__init__(project, config)
         self.predict = job
 
-    def _job(self) -> tuple:
-        return (*super()._job(), dataclasses.asdict(self.predict))
+    def _job(self):
+        return self._worker_job("predict", self.predict).data

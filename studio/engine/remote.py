@@ -190,9 +190,9 @@ class RemoteSession(TrainingSession):
         """The local job with this machine's paths taken out, and the files it starts from
         (name there -> bytes): the checkpoint is written in the run's folder there, data is
         read there."""
-        job = list(super()._job())
+        job = super()._job()
         defaults = dataclasses.asdict(RunConfig())
-        config = {**job[1], "data_root": None, "samples_dir": None, "save_weights": None}
+        config = {**job["config"], "data_root": None, "samples_dir": None, "save_weights": None}
         if config["data_dir"] == defaults["data_dir"]:
             del config["data_dir"]  # the remote Studio's own built-in data
         if config.get("checkpoint_path"):
@@ -204,8 +204,7 @@ class RemoteSession(TrainingSession):
                 stored += local.suffix
                 files[stored] = local.read_bytes()
                 config[name] = stored
-        job[1] = config
-        return tuple(job), files
+        return {**job, "config": config}, files
 
     def _hand_job(self, worker) -> None:
         if not self.attaching:

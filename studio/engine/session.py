@@ -26,6 +26,7 @@ from studio.engine.events import (
     Finished,
     Pending,
     Started,
+    WorkerJob,
     state_after,
 )
 from studio.engine.runner import RunConfig
@@ -160,11 +161,15 @@ class TrainingSession(SessionBase):
     def _open_worker(self):
         return open_worker()
 
-    def _job(self) -> tuple:
-        """What the worker gets: the project as text, the run's configuration as plain data,
-        the thread count, the range test's settings."""
-        test = dataclasses.asdict(self.range_test) if self.range_test is not None else None
-        return self.project_text, dataclasses.asdict(self.config), self.threads, test
+    def _job(self):
+        """What the worker gets (``events.WorkerJob``, as data): training, or the range test."""
+        return self._worker_job().data
+
+    def _worker_job(self, kind: str = "train", task=None) -> WorkerJob:
+        if self.range_test is not None:
+            kind, task = "range_test", self.range_test
+        return WorkerJob(self.project_text, dataclasses.asdict(self.config), self.threads, kind,
+                         dataclasses.asdict(task) if task is not None else None)
 
     def _hand_job(self, worker) -> None:
         worker.job.send(self._job())

@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 
-from studio.engine.events import Error, Event, Pending
+from studio.engine.events import Error, Event, Pending, WorkerJob
 
 FLUSH_SECONDS = 0.1  # the dashboard draws at most a few frames a second per view
 COMMAND_SECONDS = 0.02  # pause and stop are answered within this and one step
@@ -178,22 +178,21 @@ def standby_main(job, commands, events) -> None:
     except BaseException:  # noqa: BLE001 - told to the editor once there is a job to fail
         failure = traceback.format_exc()
     try:
-        project_text, config, threads, range_test, *others = job.recv()
+        data = job.recv()
     except (EOFError, OSError):
         os._exit(0)  # nobody will send a job: the editor closed or discarded this process
-    others += [None] * (2 - len(others))  # a prediction job, a receptive-field job
-    run_job(project_text, config, commands, events, threads, failure, range_test, *others)
+    run_job(data, commands, events, failure)
 
 
-def run_job(project_text: str, config: dict, commands, events, threads: int | None,
-            failure: str | None = None, range_test: dict | None = None,
-            predict: dict | None = None, field: dict | None = None) -> None:
-    """Train the project (or, given ``range_test``'s settings, run a learning-rate range test
-    on it: ``lr_finder_run.py``; given a ``predict`` job, classify its pictures:
-    ``prediction_run.py``; given a ``field`` job, measure a unit's receptive field on the
-    trained state: ``field_run.py``), sending its events; the process ends with the job."""
+def run_job(data: dict, commands, events, failure: str | None = None) -> None:
+    """Do the job (``events.WorkerJob`` as data): train the project, or run a learning-rate
+    range test on it (``lr_finder_run.py``), classify pictures (``prediction_run.py``) or
+    measure a unit's receptive field on the trained state (``field_run.py``), sending its
+    events; the process ends with the job."""
     outbox = Outbox(events)
     try:
+        job = WorkerJob.from_data(data)
+        config, threads, task = job.config, job.threads, job.task
         if failure:
             raise RuntimeError(f"the engine could not be imported:\n{failure}")
         import torch
@@ -216,22 +215,22 @@ def run_job(project_text: str, config: dict, commands, events, threads: int | No
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         config["probes"] = ProbeRates(**config.get("probes", {}))
         config["watch"] = tuple(config.get("watch", ()))
-        project = loads(project_text)
-        if field is not None:
+        project = loads(job.project)
+        if job.kind == "field":
             from studio.engine.field_job import FieldJob
             from studio.engine.field_run import run_field
 
-            run_field(project, RunConfig(**config), FieldJob(**field), outbox.put)
-        elif predict is not None:
+            run_field(project, RunConfig(**config), FieldJob(**task), outbox.put)
+        elif job.kind == "predict":
             from studio.engine.prediction import PredictJob
             from studio.engine.prediction_run import run_prediction
 
-            run_prediction(project, RunConfig(**config), PredictJob(**predict), outbox.put)
-        elif range_test is not None:
+            run_prediction(project, RunConfig(**config), PredictJob(**task), outbox.put)
+        elif job.kind == "range_test":
             from studio.engine.lr_finder import RangeTest
             from studio.engine.lr_finder_run import run_range_test
 
-            run_range_test(project, RunConfig(**config), RangeTest(**range_test), outbox.put,
+            run_range_test(project, RunConfig(**config), RangeTest(**task), outbox.put,
                            Control(_commands(commands)))
         else:
             runner_class = runner_for(project)
