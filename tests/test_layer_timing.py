@@ -43,6 +43,28 @@ def test_every_layer_of_conv_costs_gets_a_time_and_the_multiply_adds_its_cost_ru
     assert by_node["depth5x5"].macs + by_node["point1x1"].macs == 32 * 32 * (25 + 32) * 32
 
 
+def test_a_mixed_precision_project_is_timed_under_its_training_autocast():
+    """With bf16 autocast the layers after the first get bf16 inputs, as in a training step;
+    called outside autocast they failed ('Input type BFloat16 and bias type float')."""
+    import torch
+
+    project = load(EXAMPLES / "conv_costs.studio")
+    project.training.configure(amp="bf16")
+    dtypes = []
+
+    def conv_output(module, args, out):
+        if isinstance(module, torch.nn.Conv2d):
+            dtypes.append(out.dtype)
+
+    hook = torch.nn.modules.module.register_module_forward_hook(conv_output)
+    try:
+        report = measure(project, QUICK)
+    finally:
+        hook.remove()
+    assert [layer.node for layer in report.layers] == CONV_COSTS_LAYERS
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+
+
 def test_nodes_inside_network_instances_are_timed_under_their_instance():
     report = measure(nested_blocks_project(), QUICK)
     counted = counted_macs(nested_blocks_project())

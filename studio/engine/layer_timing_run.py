@@ -10,19 +10,21 @@ Fair to every layer and to the run:
   ``Training.inspect`` once, with forward pre-hooks that only keep each node module's inputs;
   the hooks are then removed, so they cost nothing in what is timed;
 - each module is then called on its own inputs, in eval mode under ``no_grad`` (forward only:
-  no autograd graph is built): warm-up calls, then ``repeats`` timed repeats, each of enough
-  calls to last ``MIN_REPEAT_S`` so that a layer of microseconds is not lost in the clock, and
-  the median per call is kept. The repeats go round every layer in turn, so a burst of other
-  work slows one round rather than all of one layer's repeats. Only the module call is
-  inside the clock; on a GPU the device is synchronised around each repeat. The whole
-  networks are timed the same way, so the sum of the layers can be held against the forward
-  they make up.
+  no autograd graph is built) and, when the project trains in mixed precision, under the
+  autocast its training step uses (inputs and outputs as a step has them): warm-up calls,
+  then ``repeats`` timed repeats, each of enough calls to last ``MIN_REPEAT_S`` so that a
+  layer of microseconds is not lost in the clock, and the median per call is kept. The
+  repeats go round every layer in turn, so a burst of other work slows one round rather than
+  all of one layer's repeats. Only the module call is inside the clock; on a GPU the device
+  is synchronised around each repeat. The whole networks are timed the same way, so the sum
+  of the layers can be held against the forward they make up.
 Functional nodes (ReLU written as ``F.relu``, a mean, an add) have no module to call: their
 time, and Python's between the calls, is the report's rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -74,12 +76,14 @@ def measure(project, options: TimingOptions = TimingOptions()) -> TimingReport:
                             + list(networks.values()), runner)
     every = [*(m for ms in modules.values() for m in ms), *networks.values()]
     training.set_train(False)  # inspect sets train mode again as it ends
-    forward = {id(m): [_forward(m, call) for call in calls.get(id(m), ())] for m in every}
+    amp = getattr(training, "autocast", None)  # the project's mixed precision, if it has one
+    forward = {id(m): [_forward(m, call, amp) for call in calls.get(id(m), ())] for m in every}
     backward = {}
     if options.backward:
         training.set_train(True)  # the graphs are made as a training step makes them
         backward = {id(m): [b for call in calls.get(id(m), ())
-                            if (b := _backward(m, call, batch)) is not None] for m in every}
+                            if (b := _backward(m, call, batch, amp)) is not None]
+                    for m in every}
         training.set_train(False)
     _time_all([t for ts in (*forward.values(), *backward.values()) for t in ts],
               options.repeats, _synchronizer(runner.device))
@@ -122,15 +126,15 @@ class _Timed:
     """One call to time (a module's forward on the inputs it had, or the backward of one), and
     its timed repeats."""
 
-    def __init__(self, run: Callable[[], object], grad: bool = False):
-        self.run, self.grad = run, grad
+    def __init__(self, run: Callable[[], object], grad: bool = False, amp: dict | None = None):
+        self.run, self.grad, self.amp = run, grad, amp
         self.number = 1  # calls per repeat
         self.seconds: list[float] = []  # per call, one per repeat
 
     def repeat(self, sync) -> float:
         """Seconds for ``number`` calls."""
         run = self.run
-        with torch.set_grad_enabled(self.grad):
+        with torch.set_grad_enabled(self.grad), self._precision():
             sync()
             start = time.perf_counter()
             for _ in range(self.number):
@@ -140,27 +144,31 @@ class _Timed:
 
     def calibrate(self, sync) -> None:
         """Warm up, then double the calls per repeat until a repeat lasts MIN_REPEAT_S."""
-        with torch.set_grad_enabled(self.grad):
+        with torch.set_grad_enabled(self.grad), self._precision():
             for _ in range(WARMUP_CALLS):
                 self.run()
         while self.repeat(sync) < MIN_REPEAT_S and self.number < MAX_CALLS_PER_REPEAT:
             self.number = min(MAX_CALLS_PER_REPEAT, self.number * 2)
+
+    def _precision(self):
+        return torch.autocast(**self.amp) if self.amp else contextlib.nullcontext()
 
     @property
     def ms(self) -> float:
         return statistics.median(self.seconds) * 1000
 
 
-def _forward(module, call: tuple) -> _Timed:
+def _forward(module, call: tuple, amp: dict | None = None) -> _Timed:
     args, kwargs = call
-    return _Timed(lambda: module(*args, **kwargs))
+    return _Timed(lambda: module(*args, **kwargs), amp=amp)
 
 
-def _backward(module, call: tuple, batch: tuple) -> _Timed | None:
+def _backward(module, call: tuple, batch: tuple, amp: dict | None = None) -> _Timed | None:
     """The backward of one call as a training step runs it: the module in train mode (set by
     the caller), gradients for its parameters and for the float inputs that other nodes made
     (not the batch's own tensors), from a fixed random gradient of its outputs; its graph kept
-    so that each repeat runs the backward alone. None when nothing in it needs a gradient."""
+    so that each repeat runs the backward alone (its forward under the step's autocast, the
+    backward outside it, as a step does). None when nothing in it needs a gradient."""
     given = {id(t) for t in batch}
 
     def leaf(value):
@@ -170,7 +178,7 @@ def _backward(module, call: tuple, batch: tuple) -> _Timed | None:
 
     args, kwargs = call
     args, kwargs = tuple(leaf(a) for a in args), {k: leaf(v) for k, v in kwargs.items()}
-    with torch.enable_grad():
+    with torch.enable_grad(), torch.autocast(**amp) if amp else contextlib.nullcontext():
         out = module(*args, **kwargs)
     outs = [t for t in _tensors(out) if t.requires_grad]
     wrt = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor) and t.requires_grad]
