@@ -308,7 +308,7 @@ def test_sync_batchnorm_is_refused_on_the_cpu_with_a_message(tmp_path, capsys):
 def test_loader_workers_share_a_machines_cores_among_its_ranks(monkeypatch):
     """Each rank's DataLoader starts workers of its own: two ranks on a machine count half of
     its cores each (no worker at all where a rank has only a core)."""
-    from studio.engine.library.data import default_workers
+    from studio.engine.library.data import _default_workers as default_workers
 
     cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)

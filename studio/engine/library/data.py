@@ -85,7 +85,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "_assemble": ("StreamableSplitData", "StreamSplit", "_gather"),
     "StreamableSplitData": ("SplitData",),
     "_gather": ("StreamSplit",),
-    "StreamSplit": ("_StreamColumn", "_rank_rows", "default_workers"),
+    "StreamSplit": ("_StreamColumn", "_rank_rows", "_default_workers"),
+    "_default_workers": (),
     "_StreamColumn": (),
     "_rank_rows": (),
     "TensorBatches": ("_rank_rows",),
@@ -1468,7 +1469,7 @@ def _gather(source, positions, workers=None, chunk: int = 2048) -> tuple:
     return x, labels
 
 
-def default_workers() -> int:
+def _default_workers() -> int:
     """DataLoader workers when none are asked for: min(4, this process's cores - 1). Under torchrun
     the machine's cores are shared by its LOCAL_WORLD_SIZE ranks, each reading with workers of its
     own, so a rank counts its part of them."""
@@ -1493,7 +1494,7 @@ class StreamSplit:
     It reads like the tuple of tensors of a resident split: one column per port, each with
     len(), shape, dtype and device, and indexing a column (`split[0][:64]`) loads those samples
     (the last batch loaded is kept, so the label column of the same samples costs nothing).
-    `TensorBatches` hands its epochs to `loader`. Workers: `workers`, else `default_workers()`;
+    `TensorBatches` hands its epochs to `loader`. Workers: `workers`, else `_default_workers()`;
     where the source's class cannot be imported by a fresh process (code run from text, as in
     the app), they are forked, and where forking is not available, the batches are read in the
     training process.
@@ -1530,7 +1531,7 @@ class StreamSplit:
         import os
         import sys
 
-        workers = self.workers if self.workers is not None else default_workers()
+        workers = self.workers if self.workers is not None else _default_workers()
         if workers <= 0:
             return 0, None
         module = sys.modules.get(type(self.source).__module__)
