@@ -11,6 +11,8 @@ and, after the script's end, the pass only Studio runs (``training_inspect``).
 
 from __future__ import annotations
 
+import re
+
 from studio.core.project import TRAINING_SETTINGS
 from studio.engine import library
 from studio.engine.forward_code import SourceLines
@@ -130,7 +132,7 @@ def _imports(text: str, modules) -> list[str]:
     out = []
     for m in modules:
         name = m.split(" as ")[-1]
-        if f"{name}." in text:
+        if re.search(rf"(?<![\w.]){re.escape(name)}\.", text):
             out.append(f"import {m}")
     return out
 

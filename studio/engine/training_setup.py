@@ -39,6 +39,11 @@ class SetupWriter:
                 "steps=None, epochs=None, sync_batchnorm=False):", indent=1)
         src.add("torch.manual_seed(seed)", indent=BODY)
         if self.graph.graph.settings["deterministic"]:
+            # cuBLAS is deterministic only with this workspace setting, read when it starts:
+            # without it a GPU run stops at its first matrix product
+            src.add("import os", indent=BODY)
+            src.add("os.environ.setdefault(\"CUBLAS_WORKSPACE_CONFIG\", \":4096:8\")  # cuBLAS's "
+                    "deterministic mode", indent=BODY)
             src.add("torch.use_deterministic_algorithms(True)  # same run, same numbers, on a "
                     "GPU too", indent=BODY)
         src.add("self.device = device = rank_device(device)  # under torchrun: joins the ranks",
