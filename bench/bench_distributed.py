@@ -3,6 +3,7 @@
 
     python bench/bench_distributed.py            # 200 steps, 1 process against 1 and 2 ranks
     BENCH_STEPS=500 BENCH_RANKS=1,2,4 python bench/bench_distributed.py
+    BENCH_DEVICE=cuda BENCH_RANKS=1,8 python bench/bench_distributed.py   # one GPU per rank
 
 Prints, per run, samples per second on the training clock (the run's own elapsed time, from
 its first step to its last: start-up left out) and the largest difference of its per-step
@@ -30,6 +31,7 @@ from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession
 
 STEPS = int(os.environ.get("BENCH_STEPS", 200))
+DEVICE = os.environ.get("BENCH_DEVICE", "cpu")
 RANKS = [int(n) for n in os.environ.get("BENCH_RANKS", "1,2").split(",")]
 
 
@@ -54,10 +56,10 @@ def run(session) -> tuple[list, float, float]:
 def main() -> None:
     project = load(ROOT / "examples" / "lenet.studio")
     project.training.configure(log_every=1)
-    config = RunConfig(steps=STEPS, device="cpu", probes=ProbeRates.off(), previews=False,
+    config = RunConfig(steps=STEPS, device=DEVICE, probes=ProbeRates.off(), previews=False,
                        evaluate_every_epoch=False, pause_on_nan=False)
     one, rate, wall = run(TrainingSession(project, config))
-    print(f"LeNet, {STEPS} steps of 64 on {os.cpu_count()} cores")
+    print(f"LeNet, {STEPS} steps of 64 on {DEVICE} ({os.cpu_count()} cores)")
     print(f"1 process (worker):  {rate:7.0f} samples/s  ({wall:.1f} s with start-up)")
     # torchrun gives each of several ranks one thread; one rank gets it too, so that 1 and N
     # ranks compare alike (torch's default threads beside other load: far slower, see above)

@@ -10,7 +10,7 @@ import sys
 
 import torch
 import torch.nn as nn
-from common import ROOT, interleaved, set_threads
+from common import ROOT, HandPrecision, interleaved, set_threads
 
 from studio.core.fileformat import load
 from studio.engine.codegen import generate
@@ -40,23 +40,26 @@ class HandLeNet(nn.Module):
         return self.fc3(x)
 
 
-def lenet_steps():
+def lenet_steps(device="cpu", amp="off"):
     """The hand-written LeNet training loop on digits (Adam, batches of 64), one step per
-    ``next()``, forever; each yields the number of batches in an epoch."""
+    ``next()``, forever; each yields the number of batches in an epoch. On ``device`` (the data
+    resident there, as Studio keeps it), with ``amp`` ("fp16", "bf16") as a user writes it."""
     from studio.engine.library.data import TensorBatches, load_digits
 
     torch.manual_seed(0)
-    data = load_digits(RESOURCES_DATA, size=32)
-    batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
-    model, criterion = HandLeNet(), nn.CrossEntropyLoss()
+    precision = HandPrecision(device, amp)
+    data = load_digits(RESOURCES_DATA, size=32, device=device)
+    batches = TensorBatches(data.train, 64,
+                            generator=torch.Generator(device=device).manual_seed(0))
+    model, criterion = HandLeNet().to(device), nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     done = 0
     while True:
         for image, label in batches:
-            loss = criterion(model(image), label)
+            with precision.autocast():
+                loss = criterion(model(image), label)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            precision.step(loss, opt)
             done += 1
             if done % 10 == 0:
                 loss.item()  # the session reads losses every log interval too

@@ -4,6 +4,8 @@ hand in PyTorch, on the same machine: LeNet on digits and the DCGAN.
     python bench/bench_session.py          # goals: ratio <= 1.02 probes off, <= 1.05 probes on
     BENCH_ROUNDS=5 BENCH_SLICE=0.15 BENCH_MODELS=lenet python bench/bench_session.py
     BENCH_RECORD=0 python bench/bench_session.py   # the "on" run not recorded (its cost apart)
+    BENCH_DEVICE=cuda BENCH_AMP=fp16 python bench/bench_session.py   # the GPU path, AMP on both
+                                                    # sides (the hand loops as a user writes AMP)
 
 The three variants (hand-written, session with probes off, session with the default probes)
 train side by side in slices of 0.15 s: two sessions are started paused, then the
@@ -34,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from bench_lenet_step import lenet_steps
-from common import ROOT, set_threads
+from common import ROOT, HandPrecision, bench_device, set_threads
 
 from studio.core.fileformat import load
 from studio.engine.allocator import keep_freed_memory
@@ -48,6 +50,7 @@ from studio.engine.runner import RunConfig
 from studio.engine.session import TrainingSession
 
 STEPS = {"lenet": 1440, "dcgan": 480}  # a few seconds of LeNet's quick steps
+DEVICE, AMP = bench_device()  # BENCH_DEVICE=cuda BENCH_AMP=fp16: the GPU path, both sides
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 WARMUP = 50  # steps before timing starts, on both sides: steady-state throughput is compared
 RECORD = os.environ.get("BENCH_RECORD", "1") != "0"  # 0: the "on" run is not recorded
@@ -79,12 +82,15 @@ class D(nn.Module):
         return self.net(x)
 
 
-def dcgan_steps():
-    """The hand-written DCGAN loop, yielding after every step (forever)."""
+def dcgan_steps(device="cpu", amp="off"):
+    """The hand-written DCGAN loop, yielding after every step (forever); on ``device``, with
+    ``amp`` as a user writes it (one GradScaler per optimizer for fp16)."""
     torch.manual_seed(0)
-    data = load_digits(RESOURCES_DATA, size=16, value_range=(-1.0, 1.0))
-    batches = TensorBatches(data.train, 64, generator=torch.Generator().manual_seed(0))
-    g, d = G(), D()
+    precision_d, precision_g = HandPrecision(device, amp), HandPrecision(device, amp)
+    data = load_digits(RESOURCES_DATA, size=16, value_range=(-1.0, 1.0), device=device)
+    batches = TensorBatches(data.train, 64,
+                            generator=torch.Generator(device=device).manual_seed(0))
+    g, d = G().to(device), D().to(device)
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = F.binary_cross_entropy_with_logits
@@ -92,19 +98,19 @@ def dcgan_steps():
     while True:
         for image, _ in batches:
             n = image.shape[0]
-            with torch.no_grad():
-                fake = g(torch.randn(n, 64))
-            real_logit, fake_logit = d(image), d(fake)
-            loss_d = bce(real_logit, torch.ones_like(real_logit)) + \
-                bce(fake_logit, torch.zeros_like(fake_logit))
+            with precision_d.autocast():
+                with torch.no_grad():
+                    fake = g(torch.randn(n, 64, device=device))
+                real_logit, fake_logit = d(image), d(fake)
+                loss_d = bce(real_logit, torch.ones_like(real_logit)) + \
+                    bce(fake_logit, torch.zeros_like(fake_logit))
             opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            fake_logit = d(g(torch.randn(n, 64)))
-            loss_g = bce(fake_logit, torch.ones_like(fake_logit))
+            precision_d.step(loss_d, opt_d)
+            with precision_g.autocast():
+                fake_logit = d(g(torch.randn(n, 64, device=device)))
+                loss_g = bce(fake_logit, torch.ones_like(fake_logit))
             opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            precision_g.step(loss_g, opt_g)
             done += 1
             if done % 10 == 0:
                 loss_d.item()
@@ -119,7 +125,7 @@ class HandRun:
 
     def __init__(self, name: str, steps: int):
         self.steps, self.done, self.seconds = steps, 0, 0.0
-        self.loop = HAND[name]()
+        self.loop = HAND[name](DEVICE, AMP)
 
     @property
     def finished(self) -> bool:
@@ -145,7 +151,7 @@ class SessionRun:
                  record: bool = False):
         config = RunConfig(steps=steps, probes=ProbeRates() if probes else ProbeRates.off(),
                            previews=probes, evaluate_every_epoch=probes, watch=watch,
-                           checkpoint_epochs=False)
+                           checkpoint_epochs=False, device=DEVICE, amp=AMP)
         self.steps = steps
         project = load(ROOT / "examples" / f"{name}.studio")
         self.session = TrainingSession(project, config)
@@ -221,7 +227,8 @@ def side_by_side(name: str) -> dict:
 def start_and_stop(name: str) -> dict:
     """Start -> ready to train -> first steps logged, and stop -> process gone."""
     session = TrainingSession(load(ROOT / "examples" / f"{name}.studio"),
-                              RunConfig(epochs=1000, probes=ProbeRates.off()))
+                              RunConfig(epochs=1000, probes=ProbeRates.off(), device=DEVICE,
+                                        amp=AMP))
     begin = time.perf_counter()
     session.start()
     events: list = []
@@ -243,7 +250,8 @@ def main() -> None:
     # The worker keeps freed memory for reuse (engine/allocator.py); the hand-written loop gets
     # the same allocator settings, so that the ratio measures the session alone.
     tuned = keep_freed_memory()
-    print(f"CPU, {threads} threads, torch {torch.__version__}, steps {STEPS}, {ROUNDS} rounds "
+    print(f"{DEVICE}, amp {AMP}, {threads} threads, torch {torch.__version__}, steps {STEPS}, "
+          f"{ROUNDS} rounds "
           f"of side-by-side slices of {SLICE_SECONDS} s; allocator settings "
           f"{'applied' if tuned else 'not available'} on both sides")
     for name in os.environ.get("BENCH_MODELS", ",".join(STEPS)).split(","):
