@@ -79,3 +79,15 @@ def started_event(**fields):
     run = dict(device="cpu", total_steps=100, batches_per_epoch=10, metrics=["loss"], step=0,
                seconds=0.1, nodes=[], amp="off")
     return Started(**{**run, **fields})
+
+
+def rank_pids(session) -> dict:
+    """The processes of a data-parallel session's ranks (torchrun's children), by the RANK in
+    their environment (Linux's /proc)."""
+    pids = {}
+    for task in Path(f"/proc/{session._process.pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            rank = next(e for e in env if e.startswith(b"RANK="))
+            pids[int(rank[5:])] = int(pid)
+    return pids

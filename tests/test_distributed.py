@@ -35,7 +35,7 @@ from studio.engine.loader import load as load_code
 from studio.engine.probes import ProbeRates
 from studio.engine.runner import RunConfig
 from studio.engine.trainer import train_project
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, rank_pids
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="torchrun's gloo ranks, tested on Linux")
@@ -75,17 +75,6 @@ def wait_for(run, kind) -> list:
         assert batch or run.alive, seen
         seen += batch
     return seen
-
-
-def rank_pids(run) -> dict:
-    """torchrun's children, by the RANK in their environment."""
-    pids = {}
-    for task in Path(f"/proc/{run._process.pid}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            rank = next(e for e in env if e.startswith(b"RANK="))
-            pids[int(rank[5:])] = int(pid)
-    return pids
 
 
 def test_two_ranks_follow_the_one_process_run_stop_and_resume_exactly(tmp_path):

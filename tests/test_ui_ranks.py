@@ -21,7 +21,7 @@ from studio.engine.local_ranks import LocalRanks
 from studio.engine.session import TrainingSession
 from studio.ui.dashboard.train_on import TrainOnChooser
 from studio.ui.testing import open_window
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, rank_pids
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="torchrun's gloo ranks, tested on Linux")
@@ -103,7 +103,7 @@ def test_a_rank_that_dies_is_named_in_the_panel(qtbot, tmp_path):
     _choose_ranks(panel)
     panel.train_action.trigger()
     qtbot.waitUntil(lambda: _losses(dash) >= 1, timeout=WAIT_MS)
-    ranks = _rank_pids(controller.session._process.pid)
+    ranks = rank_pids(controller.session)
     os.kill(ranks[1], signal.SIGKILL)
     qtbot.waitUntil(lambda: not controller.running, timeout=WAIT_MS)
     assert controller.state == "failed"
@@ -118,14 +118,3 @@ def test_the_choice_offers_all_gpus_only_where_there_are_several(qtbot):
     labels = [chooser.combo.itemText(i) for i in range(chooser.combo.count())]
     assert labels == ["This machine", "All 4 GPUs (DDP)", "2 CPU processes (DDP)",
                       "Remote host\u2026"]
-
-
-def _rank_pids(torchrun: int) -> dict:
-    """torchrun's children, by the RANK in their environment."""
-    pids = {}
-    for task in Path(f"/proc/{torchrun}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            rank = next(e for e in env if e.startswith(b"RANK="))
-            pids[int(rank[5:])] = int(pid)
-    return pids
