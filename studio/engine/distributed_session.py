@@ -62,6 +62,8 @@ class Launch:
 class DistributedSession(SessionBase):
     """One data-parallel run: torchrun's process, rank 0's events, and the commands to it."""
 
+    stop_grace = STOP_GRACE_SECONDS  # the ranks agree on a stop at a log step, not every step
+
     def __init__(self, project, config, launch: Launch, sync_batchnorm: bool = False):
         super().__init__()
         self.project_text = dumps(project)

@@ -61,6 +61,9 @@ class SessionBase:
         self.observer: Callable[[Event], None] | None = None
 
     _over = False  # nothing more can arrive: waiting for events would only wait
+    # How long a stop asked with ``request_stop`` may take before the caller ends the process
+    # (None: the caller's own grace, a step and a checkpoint's time)
+    stop_grace: float | None = None
 
     def _send(self, *command) -> None:
         raise NotImplementedError

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.engine.model_import.sources import SourceError
+from studio.engine.model_import.source_error import SourceError
 
 
 class OnnxSourceError(SourceError):

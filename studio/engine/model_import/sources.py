@@ -11,9 +11,7 @@ from pathlib import Path
 
 from torch import nn
 
-
-class SourceError(ValueError):
-    """The source names no model that can be built here; says why."""
+from studio.engine.model_import.source_error import SourceError
 
 
 @dataclass(frozen=True)

@@ -330,7 +330,8 @@ class TrainingController(QObject):
         if self.session is None or not self.running:
             return
         self.session.request_stop()
-        self._stop_deadline = time.perf_counter() + STOP_GRACE_SECONDS
+        grace = self.session.stop_grace or STOP_GRACE_SECONDS
+        self._stop_deadline = time.perf_counter() + grace
         self._stopping = True
         self._announce_state()
 
