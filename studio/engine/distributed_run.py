@@ -18,6 +18,7 @@ Run as ``python -m studio.engine.distributed_run JOB_FOLDER`` (what torchrun run
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -93,15 +94,22 @@ class DistributedRunner(Runner):
             return flush(self.all_reduced(pending), position, optimizers)
 
         def alone(fn, *args, probe=None):
-            self.parallel.alone(self.training)
-            try:
+            with self.networks_alone():
                 return timed(fn, *args, probe=probe)
-            finally:
-                self.parallel.alone(self.training, False)
 
         self.training.train_step = weighted_step
         self.log.flush = global_flush
         self.schedule.timed = alone
+
+    @contextlib.contextmanager
+    def networks_alone(self):
+        """Rank 0 works alone meanwhile (a probe, an evaluation): its networks without DDP,
+        whose forward waits for every rank."""
+        self.parallel.alone(self.training)
+        try:
+            yield
+        finally:
+            self.parallel.alone(self.training, False)
 
     def new_training(self):
         """The script's ``Training``, its BatchNorm layers synchronized when asked."""
@@ -152,11 +160,8 @@ class DistributedRunner(Runner):
         elif kind in ("pause", "resume"):
             self.pause_asked = kind == "pause"
         elif kind == FIELD_COMMAND:
-            self.parallel.alone(self.training)
-            try:
+            with self.networks_alone():
                 super().apply(command, position)
-            finally:
-                self.parallel.alone(self.training, False)
         else:
             super().apply(command, position)
 
@@ -188,11 +193,8 @@ class DistributedRunner(Runner):
     def send_evaluation(self, position) -> dict:
         if self.rank:
             return {}
-        self.parallel.alone(self.training)
-        try:
+        with self.networks_alone():
             return super().send_evaluation(position)
-        finally:
-            self.parallel.alone(self.training, False)
 
     def finish(self, status: str, position) -> dict:
         self.parallel.finish(self.training)  # no more collectives: rank 0 goes on alone

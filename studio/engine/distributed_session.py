@@ -188,7 +188,7 @@ class DistributedSession(SessionBase):
     def events_pending(self) -> bool:
         """Events may still come: some are queued, or torchrun has not ended."""
         with self._lock:
-            return bool(self._events) or (self._process is not None and not self._over)
+            return bool(self._events) or self.alive
 
     def wait(self, timeout: float | None = None) -> bool:
         with self._lock:

@@ -134,7 +134,7 @@ class _Timed:
     def repeat(self, sync) -> float:
         """Seconds for ``number`` calls."""
         run = self.run
-        with torch.set_grad_enabled(self.grad), self._precision():
+        with torch.set_grad_enabled(self.grad), _precision(self.amp):
             sync()
             start = time.perf_counter()
             for _ in range(self.number):
@@ -144,18 +144,20 @@ class _Timed:
 
     def calibrate(self, sync) -> None:
         """Warm up, then double the calls per repeat until a repeat lasts MIN_REPEAT_S."""
-        with torch.set_grad_enabled(self.grad), self._precision():
+        with torch.set_grad_enabled(self.grad), _precision(self.amp):
             for _ in range(WARMUP_CALLS):
                 self.run()
         while self.repeat(sync) < MIN_REPEAT_S and self.number < MAX_CALLS_PER_REPEAT:
             self.number = min(MAX_CALLS_PER_REPEAT, self.number * 2)
 
-    def _precision(self):
-        return torch.autocast(**self.amp) if self.amp else contextlib.nullcontext()
-
     @property
     def ms(self) -> float:
         return statistics.median(self.seconds) * 1000
+
+
+def _precision(amp: dict | None):
+    """The training step's autocast (``Training.autocast``), or nothing without one."""
+    return torch.autocast(**amp) if amp else contextlib.nullcontext()
 
 
 def _forward(module, call: tuple, amp: dict | None = None) -> _Timed:
@@ -178,7 +180,7 @@ def _backward(module, call: tuple, batch: tuple, amp: dict | None = None) -> _Ti
 
     args, kwargs = call
     args, kwargs = tuple(leaf(a) for a in args), {k: leaf(v) for k, v in kwargs.items()}
-    with torch.enable_grad(), torch.autocast(**amp) if amp else contextlib.nullcontext():
+    with torch.enable_grad(), _precision(amp):
         out = module(*args, **kwargs)
     outs = [t for t in _tensors(out) if t.requires_grad]
     wrt = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor) and t.requires_grad]
